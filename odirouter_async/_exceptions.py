@@ -1,0 +1,392 @@
+"""The one error hierarchy of odirouter_async, and the mapping from an HTTP error body to it.
+
+Pure: no aiohttp, no anyio.  The transport (``_transport.py``) is the one place that turns
+aiohttp exceptions and non-2xx responses into these classes; everything else raises them.
+
+::
+
+    OdiRouterError
+    ├── APIConnectionError            network failure (.request_id)
+    │   └── APITimeoutError           connect / idle-read / total deadline exceeded
+    ├── APIStatusError                .status_code .request_id .body .headers .code .error_type
+    │   ├── BadRequestError 400
+    │   ├── AuthenticationError 401
+    │   ├── PermissionDeniedError 403
+    │   ├── InsufficientBalanceError  402, or 403 whose body speaks of balance/credit
+    │   ├── NotFoundError 404
+    │   ├── ConflictError 409
+    │   ├── UnprocessableEntityError 422
+    │   ├── RateLimitError 429 (.retry_after)
+    │   └── InternalServerError >= 500
+    ├── ResponseValidationError       the body was not what the protocol promises
+    ├── StreamError                   error event mid-stream, stream cut before its end, bad SSE
+    │   ├── StreamEventError          the server sent an error (event or object) inside the stream (.error)
+    │   ├── StreamInterrupted         the stream ended before [DONE] / its terminal event
+    │   └── SSEProtocolError          the body is not SSE, or an event is too large
+    ├── JobError                      .request_id .endpoint
+    │   ├── JobFailed                 COMPLETED with an error (.error, .error_type)
+    │   ├── JobCancelled
+    │   └── JobTimeout
+    └── InsecureURLError              a URL the SDK refuses to use (plain http, foreign origin when strict)
+
+Every message is built from the server's words, never from request headers, so the API key
+cannot leak into an exception.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+
+__all__ = (
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
+    "InsecureURLError",
+    "InsufficientBalanceError",
+    "InternalServerError",
+    "JobCancelled",
+    "JobError",
+    "JobFailed",
+    "JobTimeout",
+    "NotFoundError",
+    "OdiRouterError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ResponseValidationError",
+    "SSEProtocolError",
+    "StreamError",
+    "StreamEventError",
+    "StreamInterrupted",
+    "UnprocessableEntityError",
+    "make_status_error",
+    "parse_error_body",
+)
+
+
+class OdiRouterError(Exception):
+    """Base class of every error the SDK raises on purpose."""
+
+    def __init__(self, message: str, *, request_id: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.request_id = request_id
+
+    def __str__(self) -> str:
+        if self.request_id:
+            return f"{self.message} (request_id={self.request_id})"
+        return self.message
+
+
+class APIConnectionError(OdiRouterError):
+    """The request could not be completed on the network (refused, reset, DNS, TLS, cut body)."""
+
+    def __init__(
+        self, message: str = "Connection error.", *, request_id: str | None = None, sent: bool = True
+    ) -> None:
+        super().__init__(message, request_id=request_id)
+        #: False only when the request provably never left the client (connect failure).
+        self.sent = sent
+
+
+class APITimeoutError(APIConnectionError):
+    """A connect, idle-read or total deadline of the ``Timeout`` ran out."""
+
+    def __init__(
+        self, message: str = "Request timed out.", *, request_id: str | None = None, sent: bool = True
+    ) -> None:
+        super().__init__(message, request_id=request_id, sent=sent)
+
+
+class APIStatusError(OdiRouterError):
+    """The gateway answered with a non-success HTTP status.
+
+    Attributes:
+        status_code: the HTTP status.
+        request_id: the gateway's request id (``X-Request-Id`` echo, body ``request_id``, or ours).
+        body: the decoded JSON body (any shape), or the body text when it was not JSON.
+        headers: the response headers (a plain dict, lower-case names).
+        code: the error code from the body, when it has one (``quota_exceeded``, ``UNAUTHORIZED``...).
+        error_type: the error type from the body, when it has one (``rate_limit_error``...).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        request_id: str | None = None,
+        body: object = None,
+        headers: Mapping[str, str] | None = None,
+        code: str | None = None,
+        error_type: str | None = None,
+    ) -> None:
+        super().__init__(message, request_id=request_id)
+        self.status_code = status_code
+        self.body = body
+        self.headers: dict[str, str] = dict(headers or {})
+        self.code = code
+        self.error_type = error_type
+
+    def __str__(self) -> str:
+        text = f"Error code: {self.status_code} - {self.message}"
+        if self.request_id:
+            text += f" (request_id={self.request_id})"
+        return text
+
+
+class BadRequestError(APIStatusError):
+    """HTTP 400: the request was malformed or its parameters were rejected."""
+
+
+class AuthenticationError(APIStatusError):
+    """HTTP 401: the API key is missing or invalid."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """HTTP 403: the key may not use this model or route."""
+
+
+class InsufficientBalanceError(APIStatusError):
+    """HTTP 402, or a 403 whose body speaks of balance or credit: top up the account."""
+
+
+class NotFoundError(APIStatusError):
+    """HTTP 404: unknown route, model, job or video."""
+
+
+class ConflictError(APIStatusError):
+    """HTTP 409."""
+
+
+class UnprocessableEntityError(APIStatusError):
+    """HTTP 422: the parameters were well-formed but not acceptable."""
+
+
+class RateLimitError(APIStatusError):
+    """HTTP 429.  ``retry_after`` is the server's hint in seconds, when it gave one."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class InternalServerError(APIStatusError):
+    """HTTP 5xx."""
+
+
+class ResponseValidationError(OdiRouterError):
+    """The gateway's body did not have the shape the protocol promises (``.body`` holds it)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        request_id: str | None = None,
+        body: object = None,
+        status_code: int | None = None,
+    ) -> None:
+        super().__init__(message, request_id=request_id)
+        self.body = body
+        self.status_code = status_code
+
+
+class StreamError(OdiRouterError):
+    """A streamed response went wrong after it started."""
+
+    def __init__(self, message: str, *, request_id: str | None = None, body: object = None) -> None:
+        super().__init__(message, request_id=request_id)
+        self.body = body
+
+
+class StreamEventError(StreamError):
+    """The server reported an error inside the stream; ``.error`` is its payload."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        error: object = None,
+        request_id: str | None = None,
+        code: str | None = None,
+        error_type: str | None = None,
+    ) -> None:
+        super().__init__(message, request_id=request_id, body=error)
+        self.error = error
+        self.code = code
+        self.error_type = error_type
+
+
+class StreamInterrupted(StreamError):
+    """The stream ended (or the connection broke) before its ``[DONE]`` or terminal event."""
+
+
+class SSEProtocolError(StreamError):
+    """The body is not a Server-Sent-Events stream, or one event exceeds the size bound."""
+
+
+class JobError(OdiRouterError):
+    """A queue job did not produce a result.
+
+    Attributes:
+        request_id: the job's queue id.
+        endpoint: the model id the job ran on.
+        error / error_type: what the gateway said, when it said something.
+        status: the raw status body (a dict) that ended the job, when there was one.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        request_id: str | None = None,
+        endpoint: str | None = None,
+        error: object = None,
+        error_type: str | None = None,
+        status: object = None,
+    ) -> None:
+        super().__init__(message, request_id=request_id)
+        self.endpoint = endpoint
+        self.error = error
+        self.error_type = error_type
+        self.status = status
+
+
+class JobFailed(JobError):
+    """The job is ``COMPLETED`` with an ``error`` (``.error``, ``.error_type``)."""
+
+
+class JobCancelled(JobError):
+    """The job was cancelled (``error_type == "CANCELED"``), by us or by someone else."""
+
+
+class JobTimeout(JobError):
+    """The caller's deadline for the job ran out before it finished."""
+
+
+class InsecureURLError(OdiRouterError, ValueError):
+    """A URL the SDK refuses: plain ``http://`` to a non-loopback host, or a foreign origin when strict."""
+
+
+# ----------------------------------------------------------------------------------------------
+# Error bodies
+# ----------------------------------------------------------------------------------------------
+
+_BALANCE_RE = re.compile(r"balance|credit|insufficient[ _]funds|quota[ _]exhausted|top[ -]?up", re.I)
+_TAG_RE = re.compile(r"<[^>]+>")
+
+
+class ErrorInfo(msgspec.Struct, frozen=True):
+    """What an error body says, whatever its shape."""
+
+    message: str
+    code: str | None = None
+    error_type: str | None = None
+    request_id: str | None = None
+    body: object = None
+
+
+def _text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    return str(value)
+
+
+def parse_error_body(raw: bytes, content_type: str | None = None) -> ErrorInfo:
+    """Read any error body the gateway (or a proxy in front of it) sends.
+
+    Shapes: ``{"error": "..."}``, ``{"error": {"message", "type", "code"}}``,
+    ``{"error": {"code", "message"}, "request_id"}``, ``{"detail": "..."}``,
+    FastAPI's ``{"detail": [{"msg": ...}]}``, ``{"message": "..."}``, HTML, plain text or nothing.
+    """
+    if not raw.strip():
+        return ErrorInfo(message="(empty body)", body=None)
+    try:
+        body: object = msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        text = raw.decode("utf-8", "replace")
+        if "html" in (content_type or "").lower() or text.lstrip().startswith("<"):
+            title = re.search(r"<title>(.*?)</title>", text, re.I | re.S)
+            shown = title.group(1) if title else _TAG_RE.sub(" ", text)
+            shown = " ".join(shown.split())
+        else:
+            shown = " ".join(text.split())
+        return ErrorInfo(message=shown[:500] or "(empty body)", body=text)
+    if not isinstance(body, dict):
+        return ErrorInfo(message=str(body)[:500], body=body)
+    request_id = _text(body.get("request_id"))
+    err = body.get("error")
+    if isinstance(err, dict):
+        message = _text(err.get("message")) or _text(err.get("detail")) or _text(err.get("code"))
+        return ErrorInfo(
+            message=message or str(err)[:500],
+            code=_text(err.get("code")),
+            error_type=_text(err.get("type")),
+            request_id=request_id or _text(err.get("request_id")),
+            body=body,
+        )
+    if isinstance(err, str) and err:
+        return ErrorInfo(message=err, code=_text(body.get("code")) or err, request_id=request_id, body=body)
+    detail = body.get("detail")
+    if isinstance(detail, str):
+        return ErrorInfo(message=detail, request_id=request_id, body=body)
+    if isinstance(detail, list) and detail:
+        parts = [_text(d.get("msg")) if isinstance(d, dict) else _text(d) for d in detail]
+        return ErrorInfo(message="; ".join(p for p in parts if p), request_id=request_id, body=body)
+    message = _text(body.get("message"))
+    if message:
+        return ErrorInfo(message=message, code=_text(body.get("code")), request_id=request_id, body=body)
+    return ErrorInfo(message=str(body)[:500], request_id=request_id, body=body)
+
+
+_BY_STATUS: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    402: InsufficientBalanceError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+
+def make_status_error(
+    status: int,
+    headers: Mapping[str, str],
+    raw: bytes,
+    *,
+    request_id: str | None,
+    retry_after: float | None = None,
+) -> APIStatusError:
+    """Build the typed error for a non-success response (the one mapping from status to class)."""
+    info = parse_error_body(raw, headers.get("content-type"))
+    rid = headers.get("x-request-id") or info.request_id or request_id
+    cls: type[APIStatusError]
+    if status >= 500:
+        cls = InternalServerError
+    else:
+        cls = _BY_STATUS.get(status, APIStatusError)
+    if status == 403 and (
+        _BALANCE_RE.search(info.message) or _BALANCE_RE.search(info.code or "")
+    ):
+        cls = InsufficientBalanceError
+    kwargs: dict[str, Any] = {
+        "status_code": status,
+        "request_id": rid,
+        "body": info.body,
+        "headers": headers,
+        "code": info.code,
+        "error_type": info.error_type,
+    }
+    if cls is RateLimitError:
+        return RateLimitError(info.message, retry_after=retry_after, **kwargs)
+    return cls(info.message, **kwargs)

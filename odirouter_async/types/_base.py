@@ -1,0 +1,60 @@
+"""Base classes every wire type derives from.
+
+``WireModel``: a msgspec Struct that tolerates unknown fields (msgspec skips them), takes keyword
+arguments only and omits unset defaults when encoded.
+
+``TopLevel``: a result returned by a call (``ChatCompletion``, ``Response``, ``JobResult`` ...).
+It has a ``__dict__`` so the SDK can attach the raw JSON and the HTTP request id without those
+being wire fields: ``obj.raw`` is the whole JSON body as a dict (decoded lazily, once), and
+``obj.http_request_id`` the ``X-Request-Id`` of the HTTP exchange that produced it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import msgspec
+
+__all__ = ("TopLevel", "WireModel", "attach_raw")
+
+_json_decode = msgspec.json.decode
+
+
+class WireModel(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """A JSON object on the wire; unknown fields are tolerated."""
+
+
+class TopLevel(WireModel, dict=True):
+    """A whole response body: keeps its raw JSON (``.raw``) and HTTP request id."""
+
+    @property
+    def raw(self) -> Any:
+        """The whole JSON body as received, decoded into plain Python objects."""
+        d = self.__dict__
+        if "_raw_obj" not in d:
+            raw = d.get("_raw_bytes")
+            d["_raw_obj"] = _json_decode(raw) if raw is not None else msgspec.to_builtins(self)
+        return d["_raw_obj"]
+
+    @property
+    def raw_bytes(self) -> bytes | None:
+        """The body bytes as received (``None`` for objects the SDK assembled itself)."""
+        raw: bytes | None = self.__dict__.get("_raw_bytes")
+        return raw
+
+    @property
+    def http_request_id(self) -> str | None:
+        """The ``X-Request-Id`` of the HTTP exchange that produced this object."""
+        rid: str | None = self.__dict__.get("_http_request_id")
+        return rid
+
+
+T = TypeVar("T", bound=TopLevel)
+
+
+def attach_raw(obj: T, raw: bytes | None, request_id: str | None) -> T:
+    """Attach the raw body and HTTP request id to a freshly decoded top-level object."""
+    d = obj.__dict__
+    d["_raw_bytes"] = raw
+    d["_http_request_id"] = request_id
+    return obj

@@ -1,0 +1,20 @@
+"""Shared test configuration: anyio on asyncio (aiohttp needs it), hypothesis profiles."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile("dev", max_examples=100, deadline=None)
+settings.register_profile(
+    "ci", max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """aiohttp ties the SDK to asyncio."""
+    return "asyncio"

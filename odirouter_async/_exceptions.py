@@ -370,14 +370,8 @@ def make_status_error(
     """Build the typed error for a non-success response (the one mapping from status to class)."""
     info = parse_error_body(raw, headers.get("content-type"))
     rid = headers.get("x-request-id") or info.request_id or request_id
-    cls: type[APIStatusError]
-    if status >= 500:
-        cls = InternalServerError
-    else:
-        cls = _BY_STATUS.get(status, APIStatusError)
-    if status == 403 and (
-        _BALANCE_RE.search(info.message) or _BALANCE_RE.search(info.code or "")
-    ):
+    cls = InternalServerError if status >= 500 else _BY_STATUS.get(status, APIStatusError)
+    if status == 403 and (_BALANCE_RE.search(info.message) or _BALANCE_RE.search(info.code or "")):
         cls = InsufficientBalanceError
     kwargs: dict[str, Any] = {
         "status_code": status,

@@ -1,0 +1,173 @@
+"""Client configuration values: ``Timeout``, ``Limits``, the ``NOT_GIVEN`` sentinel and per-call options.
+
+Pure data; no I/O.  The transport turns a ``Timeout`` into aiohttp's ``ClientTimeout``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Final, Literal, TypeVar, Union
+
+__all__ = (
+    "DEFAULT_LIMITS",
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_TIMEOUT",
+    "NOT_GIVEN",
+    "Limits",
+    "NotGiven",
+    "RequestOptions",
+    "Timeout",
+    "TimeoutLike",
+    "resolve_timeout",
+)
+
+_T = TypeVar("_T")
+
+
+class NotGiven:
+    """Marks an argument the caller did not pass (``None`` can mean "disabled")."""
+
+    _instance: NotGiven | None = None
+
+    def __new__(cls) -> NotGiven:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __bool__(self) -> Literal[False]:
+        return False
+
+    def __repr__(self) -> str:
+        return "NOT_GIVEN"
+
+
+NOT_GIVEN: Final = NotGiven()
+
+
+@dataclass(frozen=True, slots=True)
+class Timeout:
+    """Deadlines for one HTTP exchange, in seconds; ``None`` disables one.
+
+    Args:
+        connect: establishing the TCP/TLS connection.
+        read: the longest silence allowed between two reads of the response.  For a stream this
+            is the idle time between bytes (events, keep-alive comments), never a total.
+        total: the whole exchange, body included.  ``None`` by default: streams and long
+            generations are bounded by ``read`` instead of aiohttp's default 300 s total.
+        pool: waiting for a free connection from the pool.
+
+    ``Timeout(30)`` sets ``read`` to 30 s and keeps the other defaults.
+    """
+
+    read: float | None = 600.0
+    connect: float | None = 10.0
+    total: float | None = None
+    pool: float | None = 60.0
+
+    def __post_init__(self) -> None:
+        for name in ("read", "connect", "total", "pool"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ValueError(f"Timeout.{name} must be a positive number of seconds or None")
+
+    def with_(self, **changes: float | None) -> Timeout:
+        """A copy with some fields changed."""
+        return replace(self, **changes)
+
+
+TimeoutLike = Union[Timeout, float, int, None]  # noqa: UP007  (a runtime alias on 3.10)
+
+DEFAULT_TIMEOUT: Final = Timeout()
+DEFAULT_MAX_RETRIES: Final = 2
+
+
+def resolve_timeout(value: TimeoutLike | NotGiven, default: Timeout) -> Timeout:
+    """A ``Timeout`` from a Timeout, a number (read/idle seconds) or None (no limits)."""
+    if isinstance(value, NotGiven):
+        return default
+    if value is None:
+        return Timeout(read=None, connect=None, total=None, pool=None)
+    if isinstance(value, Timeout):
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"timeout must be a Timeout, a number of seconds or None, not {type(value).__name__}")
+    return default.with_(read=float(value))
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Connection pool settings for the client's one aiohttp connector.
+
+    Args:
+        max_connections: connections open at once, all hosts (aiohttp ``limit``).
+        max_connections_per_host: per host (aiohttp ``limit_per_host``; 0 = no own limit).
+        keepalive_expiry: seconds an idle connection is kept for reuse.
+        dns_cache_ttl: seconds a DNS answer is cached.
+    """
+
+    max_connections: int = 1000
+    max_connections_per_host: int = 0
+    keepalive_expiry: float = 30.0
+    dns_cache_ttl: int = 300
+
+
+DEFAULT_LIMITS: Final = Limits()
+
+
+@dataclass(frozen=True, slots=True)
+class RequestOptions:
+    """Per-call escape hatches, the same on every method.
+
+    Args:
+        extra_headers: headers merged over the defaults (``X-Request-Id`` here names the call).
+        extra_query: query parameters added to the URL.
+        extra_body: keys merged over the JSON body (shallow).
+        timeout: this call's ``Timeout`` (or a number: read/idle seconds).
+        max_retries: this call's retry budget.
+        request_id: the ``X-Request-Id`` to send (else one is generated); the same on every retry.
+    """
+
+    extra_headers: Mapping[str, str] | None = None
+    extra_query: Mapping[str, Any] | None = None
+    extra_body: Mapping[str, Any] | None = None
+    timeout: TimeoutLike | NotGiven = NOT_GIVEN
+    max_retries: int | NotGiven = NOT_GIVEN
+    request_id: str | None = None
+    idempotency_key: str | None = field(default=None)
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        request_id: str | None = None,
+    ) -> RequestOptions:
+        """Options from the keyword arguments every resource method accepts."""
+        if (
+            extra_headers is None
+            and extra_query is None
+            and extra_body is None
+            and isinstance(timeout, NotGiven)
+            and isinstance(max_retries, NotGiven)
+            and request_id is None
+        ):
+            return _EMPTY
+        if not isinstance(max_retries, NotGiven) and (isinstance(max_retries, bool) or max_retries < 0):
+            raise ValueError("max_retries must be a non-negative integer")
+        return cls(extra_headers, extra_query, extra_body, timeout, max_retries, request_id)
+
+    def merge_body(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The JSON body with ``extra_body`` merged over it (the caller's dict is not modified)."""
+        if not self.extra_body:
+            return body
+        merged = dict(body)
+        merged.update(self.extra_body)
+        return merged
+
+
+_EMPTY: Final = RequestOptions()

@@ -1,0 +1,1 @@
+"""Resource namespaces (``client.models``, ``client.chat``, ...): thin, one HTTP route each."""

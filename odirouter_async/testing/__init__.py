@@ -1,0 +1,102 @@
+"""The OdiRouter gateway emulator: a real aiohttp server on 127.0.0.1 for tests, demos and benchmarks.
+
+::
+
+    from odirouter_async.testing import Emulator
+
+    async with Emulator(job_duration=0.1) as emu:
+        client = AsyncOdiRouter(api_key=emu.api_key, base_url=emu.url)
+
+Scripting API (details in each module's docstring):
+
+- ``Emulator(api_key="emu-test-key", *, host, port=0, cdn_port=0, tls=False, seed=0,
+  job_duration=2.0, job_jitter=0.25, queue_delay=0.0, poll_rate_limit=None, foreign_urls=False,
+  balance=None, accept_key_scheme=False, video_duration=2.0, video_bytes=4096,
+  output_bytes=2048, keep_log=True)``
+- ``emu.url``, ``emu.api_key``, ``emu.cdn_url`` (second origin: output files),
+  ``emu.ca_cert_path`` / ``emu.client_ssl_context()`` (``tls=True``)
+- ``emu.faults.add(route, status=, body=, headers=, drop=, delay=, truncate_after=, stall_after=,
+  error_event_after=, malformed_after=, content_type=, times=1)`` -> ``Fault`` (``_faults``)
+- ``emu.serve_sse(route, body, chunk_sizes=None)``: exact bytes for the next stream request
+- control headers ``x-emu-chunks``, ``x-emu-chunk-text``, ``x-emu-per-write``,
+  ``x-emu-tool-args-bytes``, ``x-emu-fragment-bytes``, ``x-emu-reasoning``, ``x-emu-done`` (``_llm``)
+- queue: ``emu.set_endpoint(id, duration=, jitter=, queue_delay=, outputs=, output_bytes=,
+  output_type=)``, ``emu.unknown_endpoints``, ``emu.jobs[request_id]`` (``EmuJob``), per-job test
+  controls in the arguments under ``"_emu"`` (``_queue``)
+- ``emu.videos[video_id]`` (``EmuVideo``), ``emu.balance``, ``emu.poll_rate_limit`` (settable)
+- ``emu.stats`` (``EmulatorStats``: ``log``, ``count(route)``, ``job_requests``,
+  ``submits_by_body`` (keyed by ``submit_key(endpoint, body)``), ``duplicate_submits``,
+  ``submits_by_request_id_header``, ...), ``emu.reset_stats()``
+- ``file_bytes(name, ext, size)``: the exact bytes the CDN serves for an output file
+
+Route names: models, chat, responses, queue.submit, queue.status, queue.response, queue.cancel,
+videos.create, videos.retrieve, videos.list, videos.delete, videos.remix, videos.content, files.
+
+pytest: the ``odirouter_emulator`` fixture (``pytest_plugin``) and ``emulator_fixture(**options)``
+to build more.  Names are imported lazily, so importing this package is cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._cli import run_emulator as run_emulator
+    from ._faults import ROUTES as ROUTES
+    from ._faults import Fault as Fault
+    from ._faults import FaultRegistry as FaultRegistry
+    from ._files import file_bytes as file_bytes
+    from ._fixture import emulator_fixture as emulator_fixture
+    from ._queue import EmuJob as EmuJob
+    from ._queue import EndpointConfig as EndpointConfig
+    from ._server import Emulator as Emulator
+    from ._stats import EmulatorStats as EmulatorStats
+    from ._stats import RequestRecord as RequestRecord
+    from ._stats import submit_key as submit_key
+    from ._videos import EmuVideo as EmuVideo
+
+__all__ = (
+    "ROUTES",
+    "EmuJob",
+    "EmuVideo",
+    "Emulator",
+    "EmulatorStats",
+    "EndpointConfig",
+    "Fault",
+    "FaultRegistry",
+    "RequestRecord",
+    "emulator_fixture",
+    "file_bytes",
+    "run_emulator",
+    "submit_key",
+)
+
+_LAZY = {
+    "ROUTES": "._faults",
+    "Fault": "._faults",
+    "FaultRegistry": "._faults",
+    "file_bytes": "._files",
+    "emulator_fixture": "._fixture",
+    "EmuJob": "._queue",
+    "EndpointConfig": "._queue",
+    "Emulator": "._server",
+    "EmulatorStats": "._stats",
+    "RequestRecord": "._stats",
+    "EmuVideo": "._videos",
+    "run_emulator": "._cli",
+    "submit_key": "._stats",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

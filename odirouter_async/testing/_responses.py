@@ -1,0 +1,235 @@
+"""``POST /v1/responses``: the OpenAI Responses API, whole or streamed as typed SSE events.
+
+Non-stream: a ``response`` object with ``status: "completed"``, its ``output`` items (a reasoning
+item when ``x-emu-reasoning`` is set, then a message with one ``output_text`` part, or a
+``function_call`` item when a tool is called) and ``usage``.  Stream (``"stream": true`` in the
+body or ``?stream=true``): ``event: <type>`` + ``data: {..., "type", "sequence_number"}`` for
+response.created, response.in_progress, the item / part / delta / done events of each output
+item, then response.completed carrying the whole response.  No ``[DONE]`` unless the request
+carries ``x-emu-done: 1``.  The in-band error of the ``error_event_after`` fault is an
+``event: error`` with ``{"type": "error", "code", "message", "param", "sequence_number"}``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import msgspec
+from aiohttp import web
+
+from ._common import Shared, encode, json_response, openai_error
+from ._llm import (
+    Controls,
+    answer_pieces,
+    count_words,
+    last_user_text,
+    parse_controls,
+    pick_tool,
+    reasoning_pieces,
+    split_fragments,
+    tool_arguments,
+)
+from ._sse_out import fault_body_answer, plan_events, stream_events, stream_script
+
+__all__ = ("ResponsesService",)
+
+MALFORMED_EVENT = (
+    b'event: response.output_text.delta\ndata: {"type":"response.output_text.delta","delta":"oo\n\n'
+)
+
+
+class ResponsesRequest(msgspec.Struct):
+    """The fields the emulator reads; others are accepted and ignored."""
+
+    model: Any = None
+    input: Any = None
+    stream: Any = None
+    tools: Any = None
+    tool_choice: Any = None
+
+
+_DECODER = msgspec.json.Decoder(ResponsesRequest)
+
+
+def _event(kind: str, seq: int, payload: dict[str, Any]) -> bytes:
+    data = encode({"type": kind, "sequence_number": seq, **payload})
+    return b"event: " + kind.encode() + b"\ndata: " + data + b"\n\n"
+
+
+def _deltas(kind: str, ids: dict[str, Any], pieces: list[str], seq: int) -> list[bytes]:
+    """Delta events from one template: ``{type, <ids>, delta, sequence_number}``."""
+    head = b"event: " + kind.encode() + b"\ndata: " + encode({"type": kind, **ids})[:-1] + b',"delta":'
+    cache: dict[str, bytes] = {}
+    out = []
+    for i, piece in enumerate(pieces):
+        encoded = cache.get(piece)
+        if encoded is None:
+            encoded = cache[piece] = head + encode(piece) + b',"sequence_number":'
+        out.append(encoded + str(seq + i).encode() + b"}\n\n")
+    return out
+
+
+def error_event(seq: int) -> bytes:
+    """The in-band error event sent by the ``error_event_after`` fault."""
+    payload = {"code": "server_error", "message": "Emulated upstream error", "param": None}
+    return _event("error", seq, payload)
+
+
+class ResponsesService:
+    """The Responses route."""
+
+    def __init__(self, shared: Shared) -> None:
+        self.shared = shared
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        """``POST /v1/responses``."""
+        try:
+            req = _DECODER.decode(await request.read())
+        except msgspec.DecodeError as exc:
+            return openai_error(f"Invalid JSON body: {exc}", code="invalid_json")
+        if not isinstance(req.model, str) or not req.model:
+            return openai_error("you must provide a model parameter", param="model")
+        if not (isinstance(req.input, str) or (isinstance(req.input, list) and req.input)):
+            return openai_error("'input' must be a string or a non-empty array", param="input")
+        if req.tools is not None and not isinstance(req.tools, list):
+            return openai_error("'tools' must be an array", param="tools")
+        try:
+            controls = parse_controls(request.headers)
+        except ValueError as exc:
+            return openai_error(str(exc), code="invalid_control_header")
+        if not self.shared.wallet.charge():
+            return json_response({"error": "insufficient balance"}, 403)
+        stream = req.stream is True or request.query.get("stream", "").lower() in ("true", "1")
+        items = [req.input] if isinstance(req.input, str) else req.input
+        user_text = req.input if isinstance(req.input, str) else last_user_text(items)
+        answer = _Answer(self.shared, req, controls, user_text, count_words(items))
+        if not stream:
+            return json_response(answer.response("completed"))
+        script = self.shared.faults.take_script("responses")
+        if script is not None:
+            return await stream_script(request, script)
+        fault = self.shared.take_fault("responses", stream=True)
+        if fault is not None and fault.content_type is not None:
+            return fault_body_answer(fault, answer.response("completed"))
+        events = answer.events()
+        if controls.done:
+            events.append(b"data: [DONE]\n\n")
+        err_seq = fault.error_event_after if fault and fault.error_event_after is not None else 0
+        plan, abort = plan_events(events, fault, error_event=error_event(err_seq), malformed=MALFORMED_EVENT)
+        return await stream_events(request, plan, per_write=controls.per_write, abort=abort)
+
+
+class _Answer:
+    """One generated response: its output items whole, and as a stream of events."""
+
+    def __init__(
+        self, shared: Shared, req: ResponsesRequest, controls: Controls, user_text: str, prompt_tokens: int
+    ) -> None:
+        rng = shared.rng
+        self.id = f"resp_{rng.getrandbits(96):024x}"
+        self.item_ids = {k: f"{k}_{rng.getrandbits(96):024x}" for k in ("rs", "msg", "fc", "call")}
+        self.created_at = int(time.time())
+        self.model: str = req.model
+        self.pieces = answer_pieces(user_text, controls)
+        self.reasoning = reasoning_pieces(controls)
+        self.tool = pick_tool(req.tools, req.tool_choice, user_text, controls)
+        self.tool_args = tool_arguments(user_text, controls) if self.tool else ""
+        self.fragments = split_fragments(self.tool_args, controls.fragment_bytes) if self.tool else []
+        self.tools = req.tools or []
+        self.tool_choice = req.tool_choice if req.tool_choice is not None else "auto"
+        self.prompt_tokens = prompt_tokens
+
+    def _items(self) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        if self.reasoning:
+            summary = [{"type": "summary_text", "text": "".join(self.reasoning)}]
+            items.append({"type": "reasoning", "id": self.item_ids["rs"], "summary": summary})
+        if self.tool is not None:
+            items.append(
+                {
+                    "type": "function_call",
+                    "id": self.item_ids["fc"],
+                    "call_id": self.item_ids["call"],
+                    "name": self.tool,
+                    "arguments": self.tool_args,
+                    "status": "completed",
+                }
+            )
+        else:
+            part = {"type": "output_text", "text": "".join(self.pieces), "annotations": []}
+            items.append(
+                {
+                    "type": "message",
+                    "id": self.item_ids["msg"],
+                    "role": "assistant",
+                    "status": "completed",
+                    "content": [part],
+                }
+            )
+        return items
+
+    def response(self, status: str, output: bool = True) -> dict[str, Any]:
+        out_tokens = len(self.reasoning) + (len(self.fragments) if self.tool else len(self.pieces))
+        return {
+            "id": self.id,
+            "object": "response",
+            "created_at": self.created_at,
+            "status": status,
+            "error": None,
+            "incomplete_details": None,
+            "model": self.model,
+            "output": self._items() if output else [],
+            "parallel_tool_calls": True,
+            "tool_choice": self.tool_choice,
+            "tools": self.tools,
+            "usage": {
+                "input_tokens": self.prompt_tokens,
+                "output_tokens": out_tokens,
+                "total_tokens": self.prompt_tokens + out_tokens,
+            }
+            if output
+            else None,
+        }
+
+    def events(self) -> list[bytes]:
+        snapshot = self.response("in_progress", output=False)
+        out = [_event("response.created", 0, {"response": snapshot})]
+        out.append(_event("response.in_progress", 1, {"response": snapshot}))
+        for index, item in enumerate(self._items()):
+            self._item_events(out, index, item)
+        out.append(_event("response.completed", len(out), {"response": self.response("completed")}))
+        return out
+
+    def _item_events(self, out: list[bytes], index: int, item: dict[str, Any]) -> None:
+        kind, item_id = item["type"], item["id"]
+        ids: dict[str, Any] = {"item_id": item_id, "output_index": index}
+        if kind == "reasoning":
+            text = item["summary"][0]["text"]
+            sum_ids = {**ids, "summary_index": 0}
+            added = {"type": "reasoning", "id": item_id, "summary": []}
+            out.append(_event("response.output_item.added", len(out), {"output_index": index, "item": added}))
+            empty: dict[str, Any] = {"type": "summary_text", "text": ""}
+            out.append(_event("response.reasoning_summary_part.added", len(out), {**sum_ids, "part": empty}))
+            out += _deltas("response.reasoning_summary_text.delta", sum_ids, self.reasoning, len(out))
+            out.append(_event("response.reasoning_summary_text.done", len(out), {**sum_ids, "text": text}))
+            part = {"type": "summary_text", "text": text}
+            out.append(_event("response.reasoning_summary_part.done", len(out), {**sum_ids, "part": part}))
+        elif kind == "function_call":
+            added = {**item, "arguments": "", "status": "in_progress"}
+            out.append(_event("response.output_item.added", len(out), {"output_index": index, "item": added}))
+            out += _deltas("response.function_call_arguments.delta", ids, self.fragments, len(out))
+            done = {**ids, "arguments": self.tool_args, "name": self.tool}
+            out.append(_event("response.function_call_arguments.done", len(out), done))
+        else:
+            text = item["content"][0]["text"]
+            part_ids = {**ids, "content_index": 0}
+            added = {**item, "status": "in_progress", "content": []}
+            out.append(_event("response.output_item.added", len(out), {"output_index": index, "item": added}))
+            empty = {"type": "output_text", "text": "", "annotations": []}
+            out.append(_event("response.content_part.added", len(out), {**part_ids, "part": empty}))
+            out += _deltas("response.output_text.delta", part_ids, self.pieces, len(out))
+            out.append(_event("response.output_text.done", len(out), {**part_ids, "text": text}))
+            part = item["content"][0]
+            out.append(_event("response.content_part.done", len(out), {**part_ids, "part": part}))
+        out.append(_event("response.output_item.done", len(out), {"output_index": index, "item": item}))

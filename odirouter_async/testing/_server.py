@@ -1,0 +1,322 @@
+"""``Emulator``: the gateway emulator's public face and lifecycle (two listeners on loopback).
+
+``async with Emulator(...) as emu`` binds the main listener (``emu.url``, the API) and the CDN
+listener (``emu.cdn_url``, another port and so another origin), serves until the block ends, then
+stops both.  Everything a test scripts or inspects is an attribute: ``faults``, ``stats``,
+``jobs``, ``videos``, ``unknown_endpoints``, ``balance``, ``poll_rate_limit``, ``set_endpoint``,
+``serve_sse``.  The routes themselves live in ``_chat``, ``_responses``, ``_queue``, ``_videos``
+and ``_files``; the per-request gate in ``_app``.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+from random import Random
+from types import TracebackType
+
+from aiohttp import web
+
+from ._app import Gate, Services, build_cdn_app, build_main_app
+from ._chat import ChatService
+from ._common import Shared, Wallet
+from ._faults import FaultRegistry, PollRateLimiter, ScriptedStream
+from ._files import FileService
+from ._llm import make_handle_models
+from ._queue import EmuJob, EndpointConfig, QueueService
+from ._responses import ResponsesService
+from ._stats import EmulatorStats
+from ._tls import TLSMaterial
+from ._videos import EmuVideo, VideoService
+
+__all__ = ("Emulator",)
+
+_SHUTDOWN_TIMEOUT = 0.25
+_BACKLOG = 4096
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    return socket.create_server((host, port), family=family, backlog=_BACKLOG)
+
+
+def _base_url(scheme: str, host: str, port: int) -> str:
+    if host in ("0.0.0.0", ""):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{scheme}://{host}:{port}"
+
+
+class Emulator:
+    """A real aiohttp server speaking the OdiRouter API, scripted by tests.
+
+    ``job_duration`` / ``job_jitter``: a job runs a uniform ``[d*(1-j), d*(1+j)]`` seconds after
+    ``queue_delay`` seconds in ``IN_QUEUE``.  ``poll_rate_limit``: status + result requests per
+    sliding second before 429s.  ``foreign_urls``: job URLs point at the CDN origin.
+    ``balance``: credits (``None`` unlimited); each chat, responses, submit or video create costs
+    one.  ``accept_key_scheme``: also accept ``Authorization: Key <key>``.  ``keep_log=False``
+    keeps counters but not ``stats.log``.  ``host`` / ``port`` / ``cdn_port``: where the two
+    listeners bind (0: a free port).  ``tls``: HTTPS on both, signed by a throwaway CA.  ``seed``:
+    job durations and ids are reproducible.  ``video_duration`` / ``video_bytes``: video timing and
+    content size; ``output_bytes``: default size of job output files.
+    """
+
+    def __init__(
+        self,
+        api_key: str = "emu-test-key",
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        cdn_port: int = 0,
+        tls: bool = False,
+        seed: int = 0,
+        job_duration: float = 2.0,
+        job_jitter: float = 0.25,
+        queue_delay: float = 0.0,
+        poll_rate_limit: float | None = None,
+        foreign_urls: bool = False,
+        balance: float | None = None,
+        accept_key_scheme: bool = False,
+        video_duration: float = 2.0,
+        video_bytes: int = 4096,
+        output_bytes: int = 2048,
+        keep_log: bool = True,
+    ) -> None:
+        if not api_key:
+            raise ValueError("api_key must not be empty")
+        if not 0 <= job_jitter <= 1:
+            raise ValueError("job_jitter must be in [0, 1]")
+        if min(job_duration, queue_delay, video_duration) < 0:
+            raise ValueError("durations must be >= 0")
+        self._api_key = api_key
+        self._host = host
+        self._ports = (port, cdn_port)
+        self._tls_wanted = tls
+        self._tls: TLSMaterial | None = None
+        self._runners: list[web.AppRunner] = []
+        self._urls: tuple[str, str] | None = None
+        self._shared = Shared(
+            faults=FaultRegistry(),
+            stats=EmulatorStats(keep_log=keep_log),
+            wallet=Wallet(balance),
+            limiter=PollRateLimiter(poll_rate_limit),
+            rng=Random(seed),
+            foreign_urls=foreign_urls,
+        )
+        defaults = EndpointConfig(job_duration, job_jitter, queue_delay, 1, output_bytes)
+        self._queue = QueueService(self._shared, defaults)
+        self._videos = VideoService(
+            self._shared, queue_delay=queue_delay, duration=video_duration, video_bytes=video_bytes
+        )
+        chat, responses = ChatService(self._shared), ResponsesService(self._shared)
+        files = FileService(self._shared, self._queue.output_file)
+        q, v = self._queue, self._videos
+        self._services = Services(
+            {
+                "models": make_handle_models(self._shared),
+                "chat": chat.handle,
+                "responses": responses.handle,
+                "queue.submit": q.submit,
+                "queue.status": q.status,
+                "queue.response": q.response,
+                "queue.cancel": q.cancel,
+                "videos.create": v.create,
+                "videos.list": v.list_videos,
+                "videos.retrieve": v.retrieve,
+                "videos.delete": v.delete,
+                "videos.remix": v.remix,
+                "videos.content": v.content,
+                "files": files.handle,
+            }
+        )
+        self._gate = Gate(self._shared, api_key, accept_key_scheme)
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    async def start(self) -> Emulator:
+        """Bind both listeners and start serving (``async with`` calls this)."""
+        if self._runners:
+            raise RuntimeError("the emulator is already started")
+        if self._tls_wanted and self._tls is None:
+            self._tls = TLSMaterial(extra_hosts=(self._host,) if self._host not in ("0.0.0.0", "::") else ())
+        ssl_context = self._tls.server_context if self._tls else None
+        scheme = "https" if self._tls else "http"
+        apps = (
+            build_main_app(self._gate, self._services),
+            build_cdn_app(self._gate, self._services, self._shared.foreign_urls),
+        )
+        urls = []
+        try:
+            for app, port in zip(apps, self._ports, strict=True):
+                runner = web.AppRunner(
+                    app, access_log=None, handler_cancellation=True, shutdown_timeout=_SHUTDOWN_TIMEOUT
+                )
+                self._runners.append(runner)
+                await runner.setup()
+                sock = _bind(self._host, port)
+                try:
+                    await web.SockSite(runner, sock, ssl_context=ssl_context).start()
+                except BaseException:
+                    sock.close()
+                    raise
+                urls.append(_base_url(scheme, self._host, sock.getsockname()[1]))
+        except BaseException:
+            await self.stop()
+            raise
+        self._urls = (urls[0], urls[1])
+        self._shared.main_url, self._shared.cdn_url = self._urls
+        return self
+
+    async def stop(self) -> None:
+        """Stop both listeners (idempotent); in-flight requests get a short grace period."""
+        runners, self._runners = self._runners, []
+        for runner in reversed(runners):
+            await runner.cleanup()
+        self._urls = None
+        if self._tls is not None:
+            self._tls.cleanup()
+            self._tls = None
+
+    async def __aenter__(self) -> Emulator:
+        return await self.start()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    def _started(self) -> tuple[str, str]:
+        if self._urls is None:
+            raise RuntimeError("the emulator is not started: use `async with Emulator() as emu`")
+        return self._urls
+
+    # -- what a client needs -------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """Base URL of the API listener (``http://127.0.0.1:PORT``): the client's ``base_url``."""
+        return self._started()[0]
+
+    @property
+    def cdn_url(self) -> str:
+        """Base URL of the second listener (another origin) that serves output files."""
+        return self._started()[1]
+
+    @property
+    def api_key(self) -> str:
+        """The key the emulator accepts."""
+        return self._api_key
+
+    @property
+    def ca_cert_path(self) -> str | None:
+        """PEM path of the CA that signed the listeners' certificate (``tls=True``), else ``None``."""
+        return self._tls.ca_cert_path if self._tls else None
+
+    def client_ssl_context(self) -> ssl.SSLContext:
+        """An ``ssl.SSLContext`` trusting the emulator's CA (``tls=True`` only)."""
+        if self._tls is None:
+            raise RuntimeError("client_ssl_context() needs a started Emulator(tls=True)")
+        return self._tls.client_context()
+
+    # -- scripting and inspection ------------------------------------------------------
+
+    @property
+    def faults(self) -> FaultRegistry:
+        """Injected faults: ``emu.faults.add(route, status=..., drop=..., delay=..., ...)``."""
+        return self._shared.faults
+
+    @property
+    def stats(self) -> EmulatorStats:
+        """What the emulator saw (request log and counters)."""
+        return self._shared.stats
+
+    @property
+    def jobs(self) -> dict[str, EmuJob]:
+        """Queue jobs by request id."""
+        return self._queue.jobs
+
+    @property
+    def videos(self) -> dict[str, EmuVideo]:
+        """Videos by id (deleted ones are removed)."""
+        return self._videos.videos
+
+    @property
+    def unknown_endpoints(self) -> set[str]:
+        """Endpoint ids whose submits answer 404 ``App not found``."""
+        return self._queue.unknown_endpoints
+
+    @property
+    def balance(self) -> float | None:
+        """Credits left (``None``: unlimited); settable at any time."""
+        return self._shared.wallet.balance
+
+    @balance.setter
+    def balance(self, value: float | None) -> None:
+        self._shared.wallet.balance = value
+
+    @property
+    def poll_rate_limit(self) -> float | None:
+        """Status + result requests allowed per sliding second (``None``: unlimited); settable."""
+        return self._shared.limiter.limit
+
+    @poll_rate_limit.setter
+    def poll_rate_limit(self, value: float | None) -> None:
+        if value is not None and value <= 0:
+            raise ValueError("poll_rate_limit must be > 0 (or None)")
+        self._shared.limiter.limit = value
+
+    def set_endpoint(
+        self,
+        endpoint: str,
+        *,
+        duration: float | None = None,
+        jitter: float | None = None,
+        queue_delay: float | None = None,
+        outputs: int | None = None,
+        output_bytes: int | None = None,
+        output_type: str | None = None,
+    ) -> EndpointConfig:
+        """Configure jobs of one endpoint (``None`` keeps the emulator default); lists it in /v1/models."""
+        if output_type is not None and output_type not in ("image", "video", "audio"):
+            raise ValueError("output_type must be 'image', 'video' or 'audio'")
+        config = self._queue.set_endpoint(
+            endpoint,
+            duration=duration,
+            jitter=jitter,
+            queue_delay=queue_delay,
+            outputs=outputs,
+            output_bytes=output_bytes,
+            output_type=output_type,
+        )
+        if endpoint not in self._shared.extra_model_ids:
+            self._shared.extra_model_ids.append(endpoint)
+        return config
+
+    def serve_sse(
+        self,
+        route: str,
+        body: bytes,
+        chunk_sizes: list[int] | None = None,
+        *,
+        status: int = 200,
+        content_type: str = "text/event-stream",
+    ) -> None:
+        """The next stream request to ``"chat"`` / ``"responses"`` answers exactly ``body``.
+
+        The bytes are written in ``chunk_sizes`` pieces (cycled; ``None``: one write).
+        """
+        self._shared.faults.script(route, ScriptedStream(bytes(body), chunk_sizes, status, content_type))
+
+    def reset_stats(self) -> None:
+        """Clear ``emu.stats`` in place (jobs, faults and videos are kept)."""
+        self._shared.stats.clear()
+
+    def __repr__(self) -> str:
+        where = self._urls[0] if self._urls else "not started"
+        return f"<Emulator {where}>"

@@ -1,0 +1,35 @@
+"""pytest plugin of odirouter_async: the ``odirouter_emulator`` fixture and marker.
+
+Registered through the ``pytest11`` entry point, so pytest loads it in every environment where
+the SDK is installed.  It imports nothing heavy at load time (the emulator, aiohttp and msgspec
+are imported when the fixture is first used), and nothing optional at all.
+
+Usage::
+
+    @pytest.mark.anyio
+    @pytest.mark.odirouter_emulator(job_duration=0.05, poll_rate_limit=100)
+    async def test_something(odirouter_emulator):
+        client = AsyncOdiRouter(api_key=odirouter_emulator.api_key, base_url=odirouter_emulator.url)
+
+The marker's keyword arguments are passed to ``Emulator(...)``.  The fixture is function-scoped
+and async: run the test with an async plugin (the anyio plugin: ``@pytest.mark.anyio``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._fixture import MARKER, emulator_fixture
+
+__all__ = ("odirouter_emulator", "pytest_configure")
+
+
+def pytest_configure(config: Any) -> None:
+    """Register the marker, so ``--strict-markers`` accepts it."""
+    config.addinivalue_line(
+        "markers",
+        f"{MARKER}(**options): Emulator(...) keyword arguments for the {MARKER} fixture",
+    )
+
+
+odirouter_emulator = emulator_fixture(name=MARKER)

@@ -29,7 +29,11 @@ from ._exceptions import OdiRouterError
 from ._retry import RetryPolicy
 from ._transport import Transport, _Pool
 from ._urls import check_base_url
+from .resources.chat import Chat
 from .resources.models import Models
+from .resources.queue import Queue
+from .resources.responses import Responses
+from .resources.videos import Videos
 
 __all__ = ("DEFAULT_BASE_URL", "AsyncOdiRouter")
 
@@ -107,6 +111,10 @@ class AsyncOdiRouter:
 
     def _init_resources(self) -> None:
         self.models = Models(self)
+        self.chat = Chat(self)
+        self.responses = Responses(self)
+        self.queue = Queue(self)
+        self.videos = Videos(self)
 
     # -- configuration --------------------------------------------------------------------
 

@@ -1,0 +1,1 @@
+"""Benchmarks against openai-python, fal-client and raw aiohttp (``python -m benchmarks``)."""

@@ -1,0 +1,105 @@
+"""Shared benchmark plumbing: the emulator in its own process, CPU and memory readings, results.
+
+The emulator runs in a separate process so the client's CPU time (``time.process_time()`` in the
+benchmark process) excludes the server's work.  Results are written as JSON under
+``benchmarks/out/`` and summarised in ``BENCHMARKS.md`` by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+OUT = Path(__file__).resolve().parent / "out"
+
+
+@dataclass
+class RunningEmulator:
+    """A started emulator process: where it listens and how to stop it."""
+
+    url: str
+    cdn_url: str
+    api_key: str
+    ca_cert_path: str | None
+    process: subprocess.Popen[str]
+
+
+@contextmanager
+def emulator_process(api_key: str = "bench-key", **options: Any) -> Iterator[RunningEmulator]:
+    """Start ``odirouter_async.testing`` in a child process (any ``Emulator`` option as keyword)."""
+    args = ["--port", "0", "--api-key", api_key]
+    for key, value in options.items():
+        flag = "--" + key.replace("_", "-")
+        if value is True:
+            args.append(flag)
+        elif value is not None and value is not False:
+            args += [flag, str(value)]
+    code = "import sys; from odirouter_async.testing._cli import main; sys.exit(main(sys.argv[1:]))"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        bufsize=1,
+    )
+    url = cdn = ca = None
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        if "listening on" in line:
+            url = line.rsplit(" ", 1)[-1].strip()
+        elif "output files" in line:
+            cdn = line.rsplit(" ", 1)[-1].strip()
+        elif "CA certificate" in line:
+            ca = line.split(":", 1)[1].strip()
+        elif line.startswith("Press Ctrl-C"):
+            break
+    if url is None or cdn is None:
+        proc.kill()
+        raise RuntimeError("the emulator process did not start")
+    try:
+        yield RunningEmulator(url, cdn, api_key, ca, proc)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        if proc.stdout:
+            proc.stdout.close()
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process, in MB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def machine() -> dict[str, Any]:
+    """What the numbers were measured on."""
+    return {
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
+
+
+def save(name: str, results: dict[str, Any]) -> Path:
+    """Write ``benchmarks/out/<name>.json`` and return its path."""
+    OUT.mkdir(exist_ok=True)
+    path = OUT / f"{name}.json"
+    path.write_text(json.dumps({"machine": machine(), **results}, indent=2) + "\n")
+    return path

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+from ._client import AsyncOdiRouter as AsyncOdiRouter
+from ._config import (
+    NOT_GIVEN as NOT_GIVEN,
+    Limits as Limits,
+    NotGiven as NotGiven,
+    Timeout as Timeout,
+)
 from ._exceptions import (
     APIConnectionError as APIConnectionError,
     APIStatusError as APIStatusError,
@@ -27,13 +34,16 @@ from ._exceptions import (
     StreamInterrupted as StreamInterrupted,
     UnprocessableEntityError as UnprocessableEntityError,
 )
+from ._retry import RetryPolicy as RetryPolicy
 
 __version__ = "0.1.0"
 
 __all__ = (
+    "NOT_GIVEN",
     "APIConnectionError",
     "APIStatusError",
     "APITimeoutError",
+    "AsyncOdiRouter",
     "AuthenticationError",
     "BadRequestError",
     "ConflictError",
@@ -44,15 +54,19 @@ __all__ = (
     "JobError",
     "JobFailed",
     "JobTimeout",
+    "Limits",
     "NotFoundError",
+    "NotGiven",
     "OdiRouterError",
     "PermissionDeniedError",
     "RateLimitError",
     "ResponseValidationError",
+    "RetryPolicy",
     "SSEProtocolError",
     "StreamError",
     "StreamEventError",
     "StreamInterrupted",
+    "Timeout",
     "UnprocessableEntityError",
     "__version__",
 )

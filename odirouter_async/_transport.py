@@ -429,6 +429,7 @@ class Transport:
                 delay = policy.next_delay(attempt - 1, delays, server_hint=None)
                 if delay is None:
                     raise err from exc
+                _log_retry(method, full, rid, attempt, delay, type(err).__name__)
                 await anyio.sleep(delay)
                 continue
             status = resp.status
@@ -463,6 +464,7 @@ class Transport:
                     request_id=resp.headers.get("x-request-id") or rid,
                     retry_after=hint,
                 )
+            _log_retry(method, full, rid, attempt, delay, str(status))
             await anyio.sleep(delay)
 
     async def request(
@@ -543,6 +545,18 @@ class Transport:
             stream=True,
         )
         return StreamResponse(resp, resp.headers.get("x-request-id") or rid, full)
+
+
+def _log_retry(method: str, url: str, rid: str, attempt: int, delay: float, why: str) -> None:
+    logger.info(
+        "retrying %s %s after %s in %.3fs request_id=%s attempt=%d",
+        method,
+        _path(url),
+        why,
+        delay,
+        rid,
+        attempt,
+    )
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:

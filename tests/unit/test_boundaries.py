@@ -18,6 +18,8 @@ CORE = [
     "odirouter_async._responses_state",
     "odirouter_async._schedule",
     "odirouter_async._jobstate",
+    "odirouter_async._duration_model",
+    "odirouter_async._poll_budget",
     "odirouter_async.types.chat",
     "odirouter_async.types.responses",
     "odirouter_async.types.response_events",

@@ -1,0 +1,281 @@
+"""Discrete-event simulation of ``PollSchedule`` against a made-up queue gateway.  No I/O, no sleeping.
+
+Jobs are submitted (all at once, or ``submit_rate`` per second), each runs a random duration
+``d x U(1 - spread, 1 + spread)``, and the simulated shell does what the real one does: wake at
+``next_wakeup``, send exactly ``due(now, limit)``, and report each answer with ``observe`` one
+round trip later.  The fake gateway answers a poll with DONE once the job has finished (that answer
+*is* the result fetch), RUNNING before, ERROR with probability ``error_rate``, and 429
+(``RateLimited``) above ``server_limit`` polls per sliding second.
+
+Measured: requests per job after the submit (every poll sent, result fetch included), the lag
+between a job finishing and the client receiving the answer that says so, and polls per second.
+
+``python benchmarks/queue_sim.py`` prints the scenario table and requests-vs-lag curves; the unit
+tests (``tests/unit/test_schedule_sim.py``) import this module and assert the targets.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import random
+import statistics
+import sys
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as a script: make the package importable from the checkout
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from odirouter_async._schedule import Observation, Outcome, PollSchedule, RateLimited
+
+__all__ = ("Scenario", "SimResult", "run", "single_job_lags")
+
+
+@dataclass
+class Scenario:
+    """One simulated batch."""
+
+    name: str = "batch"
+    jobs: int = 1000
+    duration: float = 2.0
+    spread: float = 0.25
+    submit_rate: float = math.inf  # submits per second; inf = all at once
+    server_limit: float | None = None  # K: polls accepted per sliding second, 429 above
+    retry_after: float | None = 1.0  # what the 429 says
+    error_rate: float = 0.0  # probability that a poll fails transiently (5xx / connection)
+    rtt: float = 0.01  # seconds per poll round trip; the gateway answers at mid-flight
+    max_in_flight: int | None = None  # connection slots of the shell
+    endpoint: str = "ep"
+    seed: int = 1
+    options: dict[str, Any] = field(default_factory=lambda: {"max_rate": math.inf})
+    durations: Sequence[float] | None = None  # explicit durations (overrides jobs/duration/spread)
+
+
+@dataclass
+class SimResult:
+    """What one run measured."""
+
+    name: str
+    jobs: int
+    requests: int
+    rate_limited: int
+    errors: int
+    lags: list[float]
+    per_second: dict[int, int]
+    first_429: float | None
+    end: float
+    stats: Any = None
+
+    @property
+    def requests_per_job(self) -> float:
+        """Polls sent per job after its submit, the result fetch included."""
+        return self.requests / self.jobs
+
+    def lag(self, q: float) -> float:
+        """The ``q`` quantile of the detection lag (seconds)."""
+        ordered = sorted(self.lags)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+    @property
+    def peak_rate(self) -> int:
+        """Most polls sent in one second of the run."""
+        return max(self.per_second.values(), default=0)
+
+    def steady_rate(self, settle: float = 5.0) -> tuple[float, int]:
+        """Mean and max polls/s after the first 429 + ``settle`` s, the last two seconds excluded."""
+        if self.first_429 is None:
+            return 0.0, 0
+        first, last = int(self.first_429 + settle), max(self.per_second) - 2
+        counts = [self.per_second.get(s, 0) for s in range(first, last)]
+        return (statistics.fmean(counts), max(counts)) if counts else (0.0, 0)
+
+    def row(self) -> str:
+        """One line of the results table."""
+        return (
+            f"{self.name:<34} {self.jobs:>6} {self.requests_per_job:>7.2f} {self.lag(0.5):>8.3f} "
+            f"{self.lag(0.99):>8.3f} {max(self.lags):>8.3f} {self.peak_rate:>7} {self.rate_limited:>5}"
+        )
+
+
+HEADER = (
+    f"{'scenario':<34} {'jobs':>6} {'req/job':>7} {'lag p50':>8} {'lag p99':>8} {'lag max':>8} "
+    f"{'peak/s':>7} {'429s':>5}"
+)
+
+
+def run(scn: Scenario, schedule: PollSchedule[str] | None = None, *, start: float = 0.0) -> SimResult:
+    """Simulate ``scn``; pass ``schedule`` (and a later ``start``) to run on a warm schedule."""
+    sched = schedule if schedule is not None else PollSchedule[str](random.Random(scn.seed), **scn.options)
+    rng = random.Random(scn.seed * 7919 + 1)
+    if scn.durations is not None:
+        durations = list(scn.durations)
+    else:
+        durations = [scn.duration * rng.uniform(1 - scn.spread, 1 + scn.spread) for _ in range(scn.jobs)]
+    n = len(durations)
+    keys = [f"{scn.name}-{start}-{i}" for i in range(n)]
+    index = {k: i for i, k in enumerate(keys)}
+    submit_at = [start + (i / scn.submit_rate if math.isfinite(scn.submit_rate) else 0.0) for i in range(n)]
+    finish = [s + d for s, d in zip(submit_at, durations, strict=True)]
+    answers: list[tuple[float, int, str, Observation]] = []
+    accepted: deque[float] = deque()
+    per_second: dict[int, int] = {}
+    lags: list[float] = []
+    requests = rate_limited = errors = seq = in_flight = submitted = 0
+    first_429: float | None = None
+    now = start
+    horizon = start + 50 * max(durations) + 3600
+    while len(lags) < n:
+        candidates = []
+        if submitted < n:
+            candidates.append(submit_at[submitted])
+        if answers:
+            candidates.append(answers[0][0])
+        if scn.max_in_flight is None or in_flight < scn.max_in_flight:
+            wake = sched.next_wakeup(now)
+            if wake is not None:
+                candidates.append(wake)
+        now = max(now, min(candidates))
+        if now > horizon:
+            raise RuntimeError(f"{scn.name}: {n - len(lags)} jobs never noticed")
+        while submitted < n and submit_at[submitted] <= now:
+            sched.add(keys[submitted], scn.endpoint, now)
+            submitted += 1
+        while answers and answers[0][0] <= now:
+            at, _, key, answer = heapq.heappop(answers)
+            in_flight -= 1
+            sched.observe(key, answer, at)
+            if answer is Outcome.DONE:
+                lags.append(at - finish[index[key]])
+        limit = None if scn.max_in_flight is None else scn.max_in_flight - in_flight
+        for key in sched.due(now, limit):
+            requests += 1
+            in_flight += 1
+            second = int(now - start)
+            per_second[second] = per_second.get(second, 0) + 1
+            seen = now + scn.rtt / 2
+            outcome: Observation
+            if scn.error_rate and rng.random() < scn.error_rate:
+                outcome, errors = Outcome.ERROR, errors + 1
+            elif scn.server_limit is not None:
+                while accepted and accepted[0] <= seen - 1.0:
+                    accepted.popleft()
+                if len(accepted) >= scn.server_limit:
+                    outcome, rate_limited = RateLimited(scn.retry_after), rate_limited + 1
+                    first_429 = now - start if first_429 is None else first_429
+                else:
+                    accepted.append(seen)
+                    outcome = Outcome.DONE if seen >= finish[index[key]] else Outcome.RUNNING
+            else:
+                outcome = Outcome.DONE if seen >= finish[index[key]] else Outcome.RUNNING
+            seq += 1
+            heapq.heappush(answers, (now + scn.rtt, seq, key, outcome))
+    return SimResult(
+        scn.name, n, requests, rate_limited, errors, lags, per_second, first_429, now, sched.stats(now)
+    )
+
+
+def single_job_lags(duration: float, runs: int, **options: Any) -> tuple[list[float], list[int]]:
+    """Lags and request counts of ``runs`` independent lone jobs (``client.queue.run``)."""
+    lags, counts = [], []
+    for seed in range(runs):
+        result = run(Scenario(name="single", durations=[duration], seed=seed + 1, options=options))
+        lags.append(result.lags[0])
+        counts.append(result.requests)
+    return lags, counts
+
+
+def warm_then(first: Scenario, second: Scenario) -> SimResult:
+    """Run ``first`` cold, then ``second`` on the same (now warm) schedule."""
+    sched = PollSchedule[str](random.Random(first.seed), **first.options)
+    done = run(first, sched)
+    return run(second, sched, start=done.end + 1.0)
+
+
+def scenarios() -> list[tuple[str, SimResult]]:
+    """The scenarios of the report (the tests run the same ones)."""
+    out = []
+    for jobs in (1000, 10_000):
+        out.append(("cold 2s", run(Scenario(f"cold {jobs} x 2s at once", jobs=jobs, duration=2.0))))
+    out.append(("spread", run(Scenario("cold 10000 x 2s @3000/s", jobs=10_000, submit_rate=3000))))
+    for jobs in (1000, 10_000):
+        out.append(("cold 20s", run(Scenario(f"cold {jobs} x 20s at once", jobs=jobs, duration=20.0))))
+    out.append(("warm", warm_then(Scenario("w", jobs=1000), Scenario("warm 1000 x 2s (2nd batch)"))))
+    out.append(
+        (
+            "warm20",
+            warm_then(Scenario("w", jobs=1000, duration=20), Scenario("warm 1000 x 20s", duration=20)),
+        )
+    )
+    limited = Scenario(
+        "2000 x 20s, server K=100/s", jobs=2000, duration=20.0, server_limit=100, options={"max_rate": 1000}
+    )
+    out.append(("limit", run(limited)))
+    out.append(("errors", run(Scenario("1000 x 2s, 20% poll errors", error_rate=0.2))))
+    out.append(
+        (
+            "default",
+            run(Scenario("10000 x 2s @3000/s, max_rate=200", jobs=10_000, submit_rate=3000, options={})),
+        )
+    )
+    out.append(("hour", run(Scenario("single 3600s job", durations=[3600.0]))))
+    out.append(("single20", run(Scenario("single 20s job", durations=[20.0]))))
+    out.append(
+        (
+            "longer",
+            warm_then(
+                Scenario("w", jobs=1000), Scenario("200 x 60s after learning 2s", jobs=200, duration=60)
+            ),
+        )
+    )
+    out.append(
+        (
+            "hour-after",
+            warm_then(Scenario("w", jobs=1000), Scenario("1 x 3600s after learning 2s", durations=[3600.0])),
+        )
+    )
+    return out
+
+
+def main() -> None:
+    """Print the scenario table and the requests-vs-lag curves."""
+    print(HEADER)
+    for _, result in scenarios():
+        print(result.row())
+    lags, counts = single_job_lags(2.0, 200)
+    print(
+        f"{'single 2s job x200 (median/max)':<34} {1:>6} {statistics.median(counts):>7.1f} "
+        f"{statistics.median(lags):>8.3f} {'':>8} {max(lags):>8.3f}"
+    )
+    limited = next(r for name, r in scenarios() if name == "limit")
+    mean, peak = limited.steady_rate()
+    print(f"\nserver K=100/s: steady polls/s mean {mean:.1f}, max {peak}; all {limited.jobs} completed")
+    print("\ncurve: 1000 x 2s +-25%, cold (and warm), by lag_target (lag_fraction = 0.4 lag_target)")
+    print(f"{'lag_target':>10} {'req/job':>8} {'p50':>7} {'p99':>7} | {'warm req':>8} {'p50':>7} {'p99':>7}")
+    for target in (0.05, 0.1, 0.25, 0.5, 1.0):
+        opts = {"max_rate": math.inf, "lag_target": target, "lag_fraction": 0.4 * target}
+        cold = run(Scenario("c", options=opts))
+        warm = warm_then(Scenario("w", options=opts), Scenario("w2", options=opts))
+        print(
+            f"{target:>10} {cold.requests_per_job:>8.2f} {cold.lag(0.5):>7.3f} {cold.lag(0.99):>7.3f} | "
+            f"{warm.requests_per_job:>8.2f} {warm.lag(0.5):>7.3f} {warm.lag(0.99):>7.3f}"
+        )
+    print("\ncurve: 1000 x 20s +-25%, cold (and warm), by lag_fraction (lag as % of 20 s)")
+    head = f"{'req/job':>8} {'p50 %':>7} {'p99 %':>7}"
+    print(f"{'fraction':>10} {head} | {'warm req':>8} {'p50 %':>7} {'p99 %':>7}")
+    for frac in (0.025, 0.05, 0.1, 0.15, 0.2):
+        opts = {"max_rate": math.inf, "lag_fraction": frac}
+        cold = run(Scenario("c", duration=20, options=opts))
+        warm = warm_then(Scenario("w", duration=20, options=opts), Scenario("w2", duration=20, options=opts))
+        pct = [r.lag(q) / 0.2 for r in (cold, warm) for q in (0.5, 0.99)]  # % of 20 s
+        print(
+            f"{frac:>10} {cold.requests_per_job:>8.2f} {pct[0]:>7.1f} {pct[1]:>7.1f} | "
+            f"{warm.requests_per_job:>8.2f} {pct[2]:>7.1f} {pct[3]:>7.1f}"
+        )
+
+
+if __name__ == "__main__":
+    main()

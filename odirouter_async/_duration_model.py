@@ -1,0 +1,150 @@
+"""What one endpoint's job durations look like, learned from the polls that found jobs done.  Pure.
+
+A duration is the age of the job (seconds since submit) when it finished.  Polls never see the
+finish itself, only an interval: the job was pending at ``lower`` (the last pending answer, or 0)
+and done at ``upper``.  So every sample is interval-censored:
+
+- a *narrow* interval (at most one poll spacing wide) gives its midpoint;
+- a *wide* one (typically a job found done on its very first poll: ``(0, upper]``) is imputed: a
+  value drawn from the recent *precise* durations (scouts', below) inside the interval.  Using the
+  midpoint there would drag the model far too low, and dropping such finishes would bias it upward
+  (the shortest jobs are the ones found on a first poll), a bias that feeds on itself through the
+  placement; imputing from the reservoir itself would feed on itself too, since it could never
+  reach below its own minimum.  When no precise duration lies inside the interval, the midpoint is
+  used if the interval is at most half the age wide (a job past the window, found by its backoff
+  polls: that is news), else the finish is not a sample (it says almost nothing).
+
+Samples go into a uniform reservoir (Algorithm R) of ``capacity`` values over the last about
+``capacity x memory`` finishes.  Uniform matters: within a batch, jobs finish in duration order,
+so "the most recent N finishes" would be the longest N.
+
+The *likely window* ``[lo, hi]`` is the 1%..99.5% range, widened while samples are few: by
+``spread/(n+1)`` on both sides, ``hi/(4n)`` and one spacing above, half a spacing below.
+
+Scouts' finishes are *precise* (narrow intervals): the last 64 of them also bound the window,
+so a warm endpoint that got faster or slower is noticed by its occasional scout (a canary) long
+before the reservoir turns over.  Two tripwires say the model no longer fits at all: a precise
+duration far outside the window (``surprising``: below half ``lo`` or above twice ``hi``), or
+4 of the last 32 finishes past ``hi`` (``check``, about 0.5% expected).  The schedule then
+``reset``s (keeping the finish that tripped it) and scouts again.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from bisect import bisect_left, insort
+from collections import deque
+from collections.abc import Callable
+
+__all__ = ("DurationModel",)
+
+_CHECKS = 32  # finishes the tripwire looks at
+_PRECISE = 64  # precise (scout) durations kept
+_CHECK_AFTER = 64  # samples before the tripwire is armed
+_TAIL_SURPRISE = 4  # finishes past hi among the last _CHECKS (expected: about 0.5%)
+
+
+class DurationModel:
+    """A bounded, uniform sample of durations and the likely window derived from it."""
+
+    __slots__ = (
+        "_checks",
+        "_limit",
+        "_rng",
+        "_samples",
+        "_spacing",
+        "capacity",
+        "hi",
+        "lo",
+        "median",
+        "precise",
+        "seen",
+        "sorted",
+    )
+
+    def __init__(
+        self,
+        rng: random.Random,
+        spacing: Callable[[float], float],
+        *,
+        capacity: int = 1024,
+        memory: int = 16,
+    ) -> None:
+        self._rng = rng
+        self._spacing = spacing
+        self.capacity = capacity
+        self._limit = capacity * memory
+        self._samples: list[float] = []
+        #: the samples, sorted
+        self.sorted: list[float] = []
+        #: finishes offered since the last reset
+        self.seen = 0
+        self.lo = self.hi = self.median = 0.0
+        self._checks: deque[bool] = deque(maxlen=_CHECKS)
+        #: the last precisely known durations (scouts'): they anchor the window's edges
+        self.precise: deque[float] = deque(maxlen=_PRECISE)
+
+    def __len__(self) -> int:
+        return len(self.sorted)
+
+    def add(self, lower: float, upper: float, *, precise: bool = False) -> float | None:
+        """Record a finish known to lie in ``(lower, upper]``; returns the sample used, if any.
+
+        ``precise``: a scout's finish (a narrow interval by construction); the last ones bound the
+        window even when the reservoir is still full of an older regime.
+        """
+        lower, upper = max(0.0, lower), max(lower, upper)
+        width = upper - lower
+        sample = lower + 0.5 * width
+        if precise:
+            self.precise.append(sample)
+        if width > self._spacing(upper):
+            inside = [p for p in self.precise if lower < p <= upper]
+            if inside:
+                sample = self._rng.choice(inside)
+            elif width > 0.5 * upper:
+                return None
+        self.seen += 1
+        if len(self._samples) < self.capacity:
+            self._samples.append(sample)
+            insort(self.sorted, sample)
+        else:
+            slot = self._rng.randrange(min(self.seen, self._limit))
+            if slot >= self.capacity:
+                return sample
+            old, self._samples[slot] = self._samples[slot], sample
+            del self.sorted[bisect_left(self.sorted, old)]
+            insort(self.sorted, sample)
+        self._refresh()
+        return sample
+
+    def _refresh(self) -> None:
+        srt, n = self.sorted, len(self.sorted)
+        q_lo, q_hi = srt[int(0.01 * (n - 1))], srt[math.ceil(0.995 * (n - 1))]
+        if self.precise:
+            q_lo, q_hi = min(q_lo, min(self.precise)), max(q_hi, max(self.precise))
+        spread = q_hi - q_lo
+        self.lo = max(0.0, q_lo - spread / (n + 1) - 0.5 * self._spacing(q_lo))
+        self.hi = q_hi + 2 * spread / (n + 1) + 0.25 * q_hi / n + self._spacing(q_hi)
+        self.median = srt[n // 2]
+
+    def surprising(self, duration: float) -> bool:
+        """True when a precisely known duration (a scout's) is far outside a mature model's window."""
+        return len(self.sorted) >= _CHECK_AFTER and not 0.5 * self.lo <= duration <= 2 * self.hi
+
+    def check(self, tail: bool) -> bool:
+        """Note one finish (``tail``: found past ``hi``); True when too many of the last were past it."""
+        if len(self.sorted) < _CHECK_AFTER:
+            return False
+        self._checks.append(tail)
+        return sum(self._checks) >= _TAIL_SURPRISE
+
+    def reset(self) -> None:
+        """Forget everything (the endpoint changed): the schedule scouts again."""
+        self._samples.clear()
+        self.sorted.clear()
+        self._checks.clear()
+        self.precise.clear()
+        self.seen = 0
+        self.lo = self.hi = self.median = 0.0

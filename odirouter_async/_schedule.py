@@ -1,0 +1,558 @@
+"""``PollSchedule``: when each queue job is polled next.  Pure: no I/O, ``now`` and ``rng`` are inputs.
+
+A poll is one ``GET`` of the job's ``response_url``: 202 + a status while pending, the result once
+done, so the poll that finds a job done is also its result fetch.  The schedule spends its polls
+where the job is likely to finish, learned per endpoint:
+
+- **Model.**  Every job that finishes (``DONE``) adds its duration to the endpoint's
+  ``_duration_model.DurationModel``: a uniform reservoir of interval-censored samples (between the
+  last poll that saw the job pending and the one that saw it done) and the *likely window*
+  ``[lo, hi]`` derived from it (see there).  The window is kept open past the age of any scout
+  still pending while the model is young.  ``IN_QUEUE`` and ``IN_PROGRESS`` are not told apart:
+  the clock is total time since submit, which is what a caller waits for and is robust to sparse
+  observations (``queue_position`` is always 0).  When the model stops fitting (its tripwire) it is
+  reset and the endpoint scouts again.
+- **Placement.**  ``spacing(a) = max(1.6 lag_target, 1.7 lag_fraction a)``: the median lag is then
+  about ``0.8 lag_target`` for short jobs and ``0.85 lag_fraction`` of the duration for long ones.
+  A job's first poll lands at ``lo + (0.5 + u) spacing`` (``u`` its own uniform phase: ten
+  thousand jobs never poll in lockstep), then every ``spacing`` through the window; past ``hi``
+  (a job far from what was learned) it backs off: ``backoff.expo`` from one spacing, capped at
+  ``max(tail_cap, tail_fraction age)``, half fixed and half jittered (``jitter``, full jitter with
+  ``rng`` by default, applied to the upper half: a poll right after the last one is a waste).
+- **Cold start.**  With no model, the first jobs of an endpoint (``max(min_scouts, scout_share n)``
+  capped at ``max_scouts``) are *scouts*, polled every ``max(scout_interval, scout_fraction age)``
+  (``1.7 lag_fraction age`` for a scout with fewer than 20 jobs behind it, which is what a lone
+  ``queue.run`` gets).  The others are on a sparse prior (``backoff.expo`` from ``prior_first``)
+  whose polls are *skipped* while at least two older scouts are still pending (they would have
+  finished first) and the job is younger than ``gate_horizon``: a cold batch costs no polls but
+  the scouts' until 8% of the scouts have finished.  Then every job is placed in one batch: those
+  already past ``lo`` catch up within half a spacing (spread by their phase).  Later material
+  changes (the count doubles, the window moves by a fraction of a spacing) re-plan the endpoint
+  again, at most once per half a spacing; a re-plan only ever moves a planned poll earlier.
+- **Canaries.**  On a warm endpoint the first ``min_scouts`` jobs after a quiet spell (10 median
+  durations) and one in 500 after that are scouts too: their precise durations keep the window
+  honest when the endpoint gets faster or slower (see ``_duration_model``).
+- **Budget.**  ``_poll_budget.PollBudget``: token bucket at ``max_rate`` with AIMD on 429.  Transient
+  errors (5xx, connection) back off per job (``backoff.expo`` from ``error_base``, capped).
+
+The shell's contract (one task per client):
+
+1. ``add(key, endpoint, now)`` right after a submit returned (or ``age=`` seconds since the submit
+   when re-attaching; ``age=None`` if unknown: polled at once, then on the prior, never learned).
+2. ``keys = due(now, limit)`` returns the jobs to poll *now*, at most ``limit`` (free connection
+   slots) and within the budget.  Each returned key is exactly one poll the shell must send.
+3. For each, ``observe(key, outcome, now)`` when the answer (or the error) arrives.  ``DONE`` and
+   ``ENDED`` forget the job; a ``RateLimited`` outcome also applies ``on_rate_limited``.
+4. Sleep until ``next_wakeup(now)`` (``None``: nothing scheduled), or until ``add``/``observe`` was
+   called, since either may bring the next wakeup forward.  ``remove(key)`` when the caller gives
+   up on a job (cancel, timeout).  Observations for unknown keys are ignored.
+"""
+
+from __future__ import annotations
+
+import enum
+import heapq
+import math
+import random
+from bisect import bisect_right, insort
+from collections.abc import Callable, Hashable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+import backoff
+
+from ._duration_model import DurationModel
+from ._poll_budget import PollBudget
+
+__all__ = ("DurationEstimate", "Observation", "Outcome", "PollSchedule", "RateLimited", "ScheduleStats")
+
+K = TypeVar("K", bound=Hashable)
+
+_MIN_GAP = 0.05  # no two polls of one job closer than this (seconds)
+_GATE_MIN = 2  # pending older scouts needed to skip a cold job's prior poll
+_GATE_SLACK = 0.05  # a scout submitted this much later still counts as "older"
+_BATCH = 20  # a scout with at least this many non-scouts behind it polls densely
+_SCOUT_UNTIL = 8  # scouts are recruited until the endpoint has this many samples
+_CANARY_EVERY = 500  # on a warm endpoint, one job in this many is a scout (a canary) ...
+_CANARY_QUIET = 10.0  # ... and so is the first after this many median durations without one
+_OPEN_SHARE = 0.08  # non-scouts wait on the scouts until this share of them has finished
+_FRONTIER_UNTIL = 32  # pending scouts keep the window open until this many samples
+
+
+class Outcome(enum.Enum):
+    """What one poll (or any status read) found."""
+
+    QUEUED = "queued"  # pending, IN_QUEUE
+    RUNNING = "running"  # pending, IN_PROGRESS
+    PENDING = "pending"  # pending, unknown status word
+    DONE = "done"  # finished: its duration is a sample of the endpoint's model
+    ENDED = "ended"  # finished but atypical (failed, cancelled): not a sample
+    ERROR = "error"  # transient failure of the poll itself (5xx, connection, timeout)
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimited:
+    """The poll was answered 429; ``retry_after`` in seconds when the server said."""
+
+    retry_after: float | None = None
+
+
+Observation = Outcome | RateLimited
+_PENDING = frozenset({Outcome.QUEUED, Outcome.RUNNING, Outcome.PENDING})
+
+
+class _Mode(enum.Enum):
+    SCOUT = "scout"
+    PRIOR = "prior"  # no model yet
+    MODEL = "model"  # inside the likely window
+    TAIL = "tail"  # beyond the window: backoff
+    UNTIMED = "untimed"  # age unknown
+
+
+class _Endpoint:
+    __slots__ = (
+        "adds",
+        "canaries",
+        "canary_at",
+        "dirty_at",
+        "frontier",
+        "jobs",
+        "last_replan",
+        "model",
+        "planned",
+        "recruited",
+        "replans",
+        "rescout",
+        "scout_starts",
+    )
+
+    def __init__(self, model: DurationModel) -> None:
+        self.model = model
+        self.jobs: dict[Hashable, _Job[Any]] = {}
+        self.rescout = 0  # pending jobs still to be made scouts after a reset
+        self.recruited = 0  # scouts made since the model was (re)started
+        self.adds = 0  # jobs added since the last canary
+        self.canary_at = -math.inf
+        self.canaries = 0  # canaries still to be made
+        self.scout_starts: list[float] = []  # start times of pending scouts, sorted
+        self.frontier = 0.0  # highest age a scout was seen pending at
+        self.dirty_at: float | None = None
+        self.last_replan = -math.inf
+        self.planned = (0.0, 0.0)  # the window of the last re-plan
+        self.replans = 0
+
+
+@dataclass(slots=True, eq=False)
+class _Job(Generic[K]):
+    key: K
+    ep: _Endpoint
+    start: float  # monotonic time of age 0
+    timed: bool
+    scout: bool
+    phase: float
+    mode: _Mode = _Mode.PRIOR
+    known: float = 0.0  # age at which the job was last known pending
+    due: float = math.inf
+    version: int = 0
+    in_flight: bool = False
+    sent_at: float = 0.0
+    waits: Iterator[float] | None = None  # prior / tail backoff
+    errors: Iterator[float] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleStats:
+    """Counters for progress reports and tests."""
+
+    jobs: int
+    in_flight: int
+    scouts: int  # pending scouts (densely polled to learn durations)
+    polls: int  # polls handed out by due()
+    deferred: int  # prior polls skipped because older scouts were still pending
+    errors: int
+    rate_limited: int
+    replans: int
+    rate: float  # polls/s allowed now
+    recent_rate: float  # polls handed out in the last second
+    paused_until: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class DurationEstimate:
+    """What the schedule has learned about one endpoint (seconds since submit)."""
+
+    samples: int
+    low: float  # start of the likely window
+    median: float
+    high: float  # end of the likely window
+
+
+def _expo(factor: float) -> Iterator[float]:
+    gen: Iterator[float] = backoff.expo(base=2, factor=factor)
+    next(gen)  # prime: backoff's generators yield None first
+    return gen
+
+
+@dataclass(slots=True)
+class _Counters:
+    polls: int = 0
+    deferred: int = 0
+    errors: int = 0
+    rate_limited: int = 0
+    replans: int = 0
+    seq: int = 0
+    heap: list[tuple[float, int, _Job[Any], int]] = field(default_factory=list)
+
+
+class PollSchedule(Generic[K]):
+    """The sans-IO poll scheduler (see the module docstring for the contract)."""
+
+    def __init__(
+        self,
+        rng: random.Random,
+        *,
+        lag_target: float = 0.25,
+        lag_fraction: float = 0.1,
+        max_rate: float = 200.0,
+        min_rate: float = 1.0,
+        burst: float = 0.1,
+        scout_interval: float = 0.2,
+        scout_fraction: float = 0.1,
+        scout_share: float = 0.01,
+        min_scouts: int = 3,
+        max_scouts: int = 32,
+        prior_first: float = 1.0,
+        gate_horizon: float = 300.0,
+        tail_cap: float = 30.0,
+        tail_fraction: float = 0.25,
+        error_base: float = 0.5,
+        error_cap: float = 30.0,
+        reservoir: int = 1024,
+        jitter: Callable[[float], float] | None = None,
+    ) -> None:
+        if lag_target <= 0 or lag_fraction <= 0 or scout_interval <= 0 or reservoir < 1:
+            raise ValueError("lag_target, lag_fraction, scout_interval and reservoir must be positive")
+        self._rng = rng
+        self._jitter: Callable[[float], float] = jitter or (lambda v: rng.uniform(0.0, v))
+        self._abs_spacing = 1.6 * lag_target
+        self._rel_spacing = 1.7 * lag_fraction
+        self._catch_up = 0.5
+        self._scout_interval = scout_interval
+        self._scout_fraction = scout_fraction
+        self._scout_share = scout_share
+        self._min_scouts = min_scouts
+        self._max_scouts = max_scouts
+        self._prior_first = prior_first
+        self._gate_horizon = gate_horizon
+        self._tail_cap = tail_cap
+        self._tail_fraction = tail_fraction
+        self._error_base = error_base
+        self._error_cap = error_cap
+        self._reservoir = reservoir
+        self._budget = PollBudget(max_rate, min_rate=min_rate, burst=burst)
+        self._jobs: dict[K, _Job[K]] = {}
+        self._endpoints: dict[str, _Endpoint] = {}
+        self._c = _Counters()
+
+    # ------------------------------------------------------------------ public API
+
+    def __len__(self) -> int:
+        return len(self._jobs)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._jobs
+
+    def add(self, key: K, endpoint: str, now: float, *, age: float | None = 0.0) -> None:
+        """Start scheduling a submitted job; ``age`` = seconds since its submit (``None``: unknown)."""
+        if key in self._jobs:
+            raise ValueError(f"job {key!r} is already scheduled")
+        ep = self._endpoints.get(endpoint)
+        if ep is None:
+            model = DurationModel(self._rng, self._spacing, capacity=self._reservoir)
+            ep = self._endpoints[endpoint] = _Endpoint(model)
+        timed = age is not None
+        start = now - max(0.0, age or 0.0)
+        share = math.ceil(self._scout_share * (len(ep.jobs) + 1))
+        target = min(self._max_scouts, max(self._min_scouts, share))
+        scout = timed and len(ep.model) < _SCOUT_UNTIL and len(ep.scout_starts) < target
+        ep.adds += 1
+        if timed and not scout and len(ep.model) >= _SCOUT_UNTIL:
+            # canaries: scouts on a warm endpoint, to notice it got faster or slower
+            if now - ep.canary_at >= _CANARY_QUIET * ep.model.median:
+                ep.canaries = self._min_scouts  # a batch after a quiet spell starts with a few
+            scout = ep.canaries > 0 or ep.adds >= _CANARY_EVERY
+            if scout:
+                ep.adds, ep.canary_at, ep.canaries = 0, now, max(0, ep.canaries - 1)
+        job = _Job(key, ep, start, timed, scout, self._rng.random())
+        self._jobs[key] = job
+        ep.jobs[key] = job
+        if scout:
+            self._make_scout(job)
+        if timed:
+            self._plan(job, now)
+        else:
+            job.mode = _Mode.UNTIMED
+            self._push(job, now)
+
+    def observe(self, key: K, outcome: Observation, now: float) -> None:
+        """Report what the poll of ``key`` found (also fine for a status read outside ``due``)."""
+        job = self._jobs.get(key)
+        if job is None:
+            return
+        sent = job.sent_at if job.in_flight else now
+        job.in_flight = False
+        job.version += 1
+        if isinstance(outcome, RateLimited):
+            self._c.rate_limited += 1
+            self._budget.on_rate_limited(now, outcome.retry_after, sent_at=sent)
+            self._plan(job, now, not_before=self._budget.paused_until)
+        elif outcome is Outcome.ERROR:
+            self._c.errors += 1
+            if job.errors is None:
+                job.errors = _expo(self._error_base)
+            cap = min(self._error_cap, max(self._spacing(now - job.start), 0.5 * (now - job.start)))
+            wait = self._half_jitter(min(next(job.errors), cap))
+            self._plan(job, now, not_before=now + wait)
+        elif outcome in _PENDING:
+            job.known = max(job.known, sent - job.start)
+            job.errors = None
+            ep = job.ep
+            if ep.rescout and job.timed and not job.scout:
+                ep.rescout -= 1
+                self._make_scout(job)
+            if job.scout:
+                ep.frontier = max(ep.frontier, job.known)
+            self._plan(job, now)
+        else:
+            if outcome is Outcome.DONE and job.timed:
+                self._learn(job, now - job.start, now)
+            self._forget(job)
+
+    def remove(self, key: K) -> bool:
+        """Stop scheduling ``key`` (cancelled, timed out, finished elsewhere); False if unknown."""
+        job = self._jobs.get(key)
+        if job is None:
+            return False
+        self._forget(job)
+        return True
+
+    def on_rate_limited(self, now: float, retry_after: float | None = None) -> None:
+        """A 429 on a request that is not a poll (a submit, a cancel): slow all polling down."""
+        self._budget.on_rate_limited(now, retry_after)
+
+    def next_wakeup(self, now: float) -> float | None:
+        """When the shell should call ``due`` next (>= ``now``); ``None`` when nothing is scheduled."""
+        self._flush(now)
+        heap = self._c.heap
+        while heap and heap[0][3] != heap[0][2].version:
+            heapq.heappop(heap)
+        at = heap[0][0] if heap else None
+        if at is not None and at <= now:
+            at = self._budget.ready_at(now)
+        for ep in self._endpoints.values():
+            if ep.dirty_at is not None and (at is None or ep.dirty_at < at):
+                at = ep.dirty_at
+        return None if at is None else max(at, now)
+
+    def due(self, now: float, limit: int | None = None) -> list[K]:
+        """Pop the jobs to poll now (at most ``limit``, within the budget); send exactly these."""
+        self._flush(now)
+        heap: list[tuple[float, int, _Job[Any], int]] = self._c.heap
+        out: list[K] = []
+        while heap and (limit is None or len(out) < limit):
+            at, _, job, version = heap[0]
+            if version != job.version:
+                heapq.heappop(heap)
+                continue
+            if at > now:
+                break
+            if job.mode is _Mode.PRIOR and self._gated(job, now):
+                heapq.heappop(heap)
+                self._c.deferred += 1
+                self._push(job, at + self._wait(job, at - job.start))
+                continue
+            if not self._budget.take(now):
+                break
+            heapq.heappop(heap)
+            job.version += 1
+            job.in_flight, job.sent_at = True, now
+            self._c.polls += 1
+            out.append(job.key)
+        return out
+
+    def stats(self, now: float) -> ScheduleStats:
+        """Counters and the current rate."""
+        budget = self._budget
+        budget.refill(now)
+        c = self._c
+        return ScheduleStats(
+            jobs=len(self._jobs),
+            in_flight=sum(1 for j in self._jobs.values() if j.in_flight),
+            scouts=sum(len(ep.scout_starts) for ep in self._endpoints.values()),
+            polls=c.polls,
+            deferred=c.deferred,
+            errors=c.errors,
+            rate_limited=c.rate_limited,
+            replans=c.replans,
+            rate=budget.rate,
+            recent_rate=budget.measured_rate(now),
+            paused_until=budget.paused_until if budget.paused_until > now else None,
+        )
+
+    def estimate(self, endpoint: str) -> DurationEstimate | None:
+        """The learned likely window of ``endpoint`` (``None`` before its first sample)."""
+        ep = self._endpoints.get(endpoint)
+        if ep is None or not ep.model:
+            return None
+        return DurationEstimate(len(ep.model), ep.model.lo, ep.model.median, self._hi(ep))
+
+    # ------------------------------------------------------------------ placement
+
+    def _spacing(self, age: float) -> float:
+        return max(self._abs_spacing, self._rel_spacing * age)
+
+    def _half_jitter(self, value: float) -> float:
+        return max(_MIN_GAP, 0.5 * value + self._jitter(0.5 * value))
+
+    def _wait(self, job: _Job[K], age: float) -> float:
+        """The next prior/tail backoff wait, capped at a fraction of the age."""
+        if job.waits is None:
+            job.waits = _expo(self._prior_first if job.mode is not _Mode.TAIL else self._spacing(age))
+        cap = max(self._tail_cap, self._tail_fraction * age)
+        return self._half_jitter(min(next(job.waits), cap))
+
+    def _hi(self, ep: _Endpoint) -> float:
+        if ep.scout_starts and len(ep.model) < _FRONTIER_UNTIL:
+            return max(ep.model.hi, ep.frontier + self._spacing(ep.frontier))
+        return ep.model.hi
+
+    def _model_target(self, job: _Job[K], age_now: float, *, planned: bool = False) -> float | None:
+        """Age of the next poll inside the likely window; ``None`` when the job is past it.
+
+        A job not yet polled inside the window polls at ``lo + (0.5 + phase) spacing``; one that is
+        already past that point and has no model-made plan (``planned``) catches up within half a
+        spacing, spread by its phase.
+        """
+        ep, known = job.ep, job.known
+        lo = ep.model.lo
+        if not self._ready(ep) or known >= self._hi(ep):
+            return None
+        if known >= lo:
+            return known + self._spacing(known)
+        first = lo + (0.5 + job.phase) * self._spacing(lo)
+        if age_now <= lo or (planned and first >= age_now):
+            return first
+        return age_now + self._catch_up * job.phase * self._spacing(age_now)
+
+    def _plan(self, job: _Job[K], now: float, not_before: float = -math.inf) -> None:
+        """Plan the next poll from what is known now."""
+        age_now, known, ep = now - job.start, job.known, job.ep
+        if job.mode is _Mode.SCOUT:
+            batch = len(ep.jobs) - len(ep.scout_starts) >= _BATCH  # others wait on this scout
+            fraction = self._scout_fraction if batch else self._rel_spacing
+            gap = max(self._scout_interval, fraction * known)
+            gap *= self._rng.uniform(0.9, 1.1)
+            at = known + gap
+        elif job.mode is _Mode.UNTIMED or not self._ready(ep):
+            if job.mode is not _Mode.UNTIMED and job.mode is not _Mode.PRIOR:
+                job.mode, job.waits = _Mode.PRIOR, None
+            at = known + self._wait(job, known)
+        else:
+            target = self._model_target(job, age_now)
+            if target is None:
+                if job.mode is not _Mode.TAIL:
+                    job.mode, job.waits = _Mode.TAIL, None
+                at = known + self._wait(job, known)
+            else:
+                job.mode, job.waits, at = _Mode.MODEL, None, target
+        self._push(job, max(job.start + at, now, not_before))
+
+    def _push(self, job: _Job[K], at: float) -> None:
+        job.version += 1
+        job.due = at
+        c = self._c
+        c.seq += 1
+        heapq.heappush(c.heap, (at, c.seq, job, job.version))
+        if len(c.heap) > 2 * len(self._jobs) + 4096:  # drop the entries re-plans left behind
+            c.heap = [entry for entry in c.heap if entry[3] == entry[2].version]
+            heapq.heapify(c.heap)
+
+    def _gated(self, job: _Job[K], now: float) -> bool:
+        """Skip a cold job's prior poll while older scouts, which finish first, are all pending."""
+        ep = job.ep
+        if self._ready(ep) or now - job.start >= self._gate_horizon:
+            return False
+        return bisect_right(ep.scout_starts, job.start + _GATE_SLACK) >= _GATE_MIN
+
+    # ------------------------------------------------------------------ learning
+
+    def _learn(self, job: _Job[K], age: float, now: float) -> None:
+        ep = job.ep
+        model = ep.model
+        if job.scout:
+            surprise = model.surprising(job.known + 0.5 * (age - job.known))
+        else:
+            surprise = job.mode in (_Mode.MODEL, _Mode.TAIL) and model.check(job.mode is _Mode.TAIL)
+        if surprise:  # the endpoint changed: start over from this finish, and scout again
+            model.reset()
+            ep.rescout, ep.frontier, ep.replans, ep.recruited = self._min_scouts, 0.0, 0, 0
+            ep.dirty_at = now
+        model.add(job.known, age, precise=job.scout)
+        n, (lo0, hi0) = len(model), ep.planned
+        if ep.replans == 0:
+            if self._ready(ep) or surprise:
+                ep.dirty_at = now
+        elif (
+            (n & (n - 1) == 0 and n < 2 * model.capacity)
+            or abs(model.lo - lo0) > 0.25 * self._spacing(model.lo)
+            or model.hi - hi0 > 0.5 * self._spacing(model.hi)
+        ):
+            at = max(now, ep.last_replan + 0.5 * self._spacing(model.median))
+            ep.dirty_at = at if ep.dirty_at is None else min(ep.dirty_at, at)
+
+    def _flush(self, now: float) -> None:
+        for ep in self._endpoints.values():
+            if ep.dirty_at is not None and ep.dirty_at <= now:
+                self._replan(ep, now)
+
+    def _replan(self, ep: _Endpoint, now: float) -> None:
+        """Move the endpoint's planned polls to the new window (only ever earlier, except prior ones)."""
+        ep.dirty_at, ep.last_replan, ep.planned = None, now, (ep.model.lo, ep.model.hi)
+        ep.replans += 1
+        self._c.replans += 1
+        ready = self._ready(ep)
+        for job in ep.jobs.values():
+            if job.in_flight or job.mode in (_Mode.SCOUT, _Mode.UNTIMED):
+                continue
+            if ep.rescout and job.timed:  # after a reset: the oldest pending jobs scout
+                ep.rescout -= 1
+                self._make_scout(job)
+                self._plan(job, now)
+                continue
+            if job.mode is _Mode.PRIOR or not ready:
+                self._plan(job, now)
+                continue
+            target = self._model_target(job, now - job.start, planned=True)
+            if target is not None and job.start + target < job.due - 1e-9:
+                job.mode, job.waits = _Mode.MODEL, None
+                self._push(job, max(job.start + target, now))
+
+    def _ready(self, ep: _Endpoint) -> bool:
+        """Non-scouts are placed by the model once 8% of the scouts have finished."""
+        return len(ep.model) >= max(1, math.ceil(_OPEN_SHARE * ep.recruited))
+
+    def _make_scout(self, job: _Job[K]) -> None:
+        job.ep.recruited += 1
+        job.scout, job.mode, job.waits = True, _Mode.SCOUT, None
+        insort(job.ep.scout_starts, job.start)
+
+    def _forget(self, job: _Job[K]) -> None:
+        ep = job.ep
+        job.version += 1
+        job.in_flight = False
+        del self._jobs[job.key]
+        del ep.jobs[job.key]
+        if job.scout:
+            i = bisect_right(ep.scout_starts, job.start) - 1
+            if i >= 0 and ep.scout_starts[i] == job.start:
+                del ep.scout_starts[i]

@@ -1,0 +1,294 @@
+"""PollSchedule: the shell contract, cold start, learning, budget, errors, and properties."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from odirouter_async._schedule import Outcome, PollSchedule, RateLimited
+
+
+def schedule(**options: object) -> PollSchedule[str]:
+    """A schedule with a fixed seed."""
+    return PollSchedule[str](random.Random(7), **options)  # type: ignore[arg-type]
+
+
+def first_poll(sched: PollSchedule[str], key: str, now: float, horizon: float = 1000.0) -> float:
+    """Advance simulated time until ``key`` is due (answering nothing else); return that time."""
+    while now < horizon:
+        wake = sched.next_wakeup(now)
+        assert wake is not None
+        now = wake
+        due = sched.due(now)
+        if key in due:
+            return now
+        for other in due:
+            sched.observe(other, Outcome.RUNNING, now)
+    raise AssertionError(f"{key} never came due")
+
+
+def test_lone_job_is_polled_soon() -> None:
+    """A single cold job is a scout: its first poll comes about 0.2 s after the submit."""
+    sched = schedule()
+    sched.add("a", "ep", 100.0)
+    assert sched.stats(100.0).scouts == 1
+    at = first_poll(sched, "a", 100.0)
+    assert 100.15 <= at <= 100.25
+
+
+def test_untimed_job_is_polled_at_once() -> None:
+    """A re-attached job of unknown age is polled immediately."""
+    sched = schedule()
+    sched.add("old", "ep", 5.0, age=None)
+    assert sched.next_wakeup(5.0) == 5.0
+    assert sched.due(5.0) == ["old"]
+
+
+def test_add_twice_raises() -> None:
+    """A key can be scheduled once."""
+    sched = schedule()
+    sched.add("a", "ep", 0.0)
+    with pytest.raises(ValueError, match="already scheduled"):
+        sched.add("a", "ep", 0.0)
+
+
+def test_unknown_keys_are_ignored() -> None:
+    """Observing or removing a key that is not scheduled does nothing."""
+    sched = schedule()
+    sched.observe("nope", Outcome.DONE, 0.0)
+    assert sched.remove("nope") is False
+    assert sched.next_wakeup(0.0) is None
+
+
+def test_done_and_ended_forget_the_job() -> None:
+    """DONE and ENDED end the job's schedule; remove does too."""
+    sched = schedule()
+    for key in "abc":
+        sched.add(key, "ep", 0.0)
+    at = first_poll(sched, "a", 0.0)
+    sched.observe("a", Outcome.DONE, at)
+    assert "a" not in sched
+    sched.observe("b", Outcome.ENDED, at)
+    assert sched.remove("c") is True
+    assert len(sched) == 0
+    assert sched.next_wakeup(at) is None
+
+
+def test_scouts_are_about_one_percent() -> None:
+    """A cold batch of 1000 has 10 scouts, of 10 000 has 32 (the cap), of 5 has 3."""
+    for jobs, scouts in ((5, 3), (1000, 10), (10_000, 32)):
+        sched = schedule()
+        for i in range(jobs):
+            sched.add(str(i), "ep", 0.0)
+        assert sched.stats(0.0).scouts == scouts
+
+
+def test_cold_batch_polls_only_scouts_until_one_finishes() -> None:
+    """While every scout is pending, the rest of a cold batch costs no polls."""
+    sched = schedule()
+    for i in range(200):
+        sched.add(str(i), "ep", 0.0)
+    polled: set[str] = set()
+    now = 0.0
+    while now < 60.0:
+        wake = sched.next_wakeup(now)
+        assert wake is not None
+        now = wake
+        for key in sched.due(now):
+            polled.add(key)
+            sched.observe(key, Outcome.RUNNING, now)
+    assert polled == {"0", "1", "2"}
+    assert sched.stats(now).deferred > 0
+
+
+def test_model_learns_from_scouts() -> None:
+    """Finished scouts give the endpoint an estimate around their durations."""
+    sched = schedule()
+    for i in range(300):
+        sched.add(str(i), "ep", 0.0)
+    assert sched.estimate("ep") is None
+    now = 0.0
+    while len(sched) > 290:
+        now = sched.next_wakeup(now) or now
+        for key in sched.due(now):
+            sched.observe(key, Outcome.DONE if now >= 5.0 else Outcome.RUNNING, now)
+    estimate = sched.estimate("ep")
+    assert estimate is not None
+    assert estimate.low <= 5.0 <= estimate.high
+    assert 4.5 <= estimate.median <= 5.5  # midpoints of (last pending, done]
+
+
+def test_rate_limited_pauses_everyone_and_lowers_the_rate() -> None:
+    """A 429 with Retry-After pauses all polls and halves the measured rate."""
+    sched = schedule(max_rate=100.0)
+    for i in range(50):
+        sched.add(str(i), "ep", 0.0, age=None)
+    sent = sched.due(0.0)
+    assert len(sent) == 10  # the burst: 0.1 s of 100 polls/s
+    sched.observe(sent[0], RateLimited(retry_after=2.0), 0.01)
+    assert sched.due(1.0) == []
+    assert sched.next_wakeup(1.0) == pytest.approx(2.01)
+    stats = sched.stats(1.0)
+    assert stats.rate == pytest.approx(5.0)  # half of the 10 polls measured in the last second
+    assert stats.rate_limited == 1
+    assert stats.paused_until == pytest.approx(2.01)
+    assert sched.due(2.01) != []
+
+
+def test_burst_of_429s_is_one_decrease() -> None:
+    """429s for polls sent before the first one arrived lower the rate only once."""
+    sched = schedule(max_rate=1000.0)
+    for i in range(100):
+        sched.add(str(i), "ep", 0.0, age=None)
+    sent = sched.due(0.0)
+    for key in sent:
+        sched.observe(key, RateLimited(None), 0.05)
+    assert sched.stats(0.05).rate == pytest.approx(50.0)
+
+
+def test_errors_back_off_and_never_fail() -> None:
+    """Transient errors retry with growing, capped, jittered delays and keep the job."""
+    sched = schedule()
+    sched.add("a", "ep", 0.0, age=None)
+    now, gaps = 0.0, []
+    for _ in range(12):
+        assert sched.due(now) == ["a"]
+        sched.observe("a", Outcome.ERROR, now)
+        wake = sched.next_wakeup(now)
+        assert wake is not None
+        gaps.append(wake - now)
+        now = wake
+    assert "a" in sched
+    assert gaps[0] < 1.0
+    assert max(gaps) <= 30.0
+    assert sum(gaps[6:]) > sum(gaps[:6])
+    assert sched.stats(now).errors == 12
+
+
+def test_replan_only_moves_polls_earlier() -> None:
+    """When the model changes, a planned poll of a warm job may move earlier, never later."""
+    sched = schedule(max_rate=math.inf)
+    rng = random.Random(3)
+    now = 0.0
+    for i in range(40):  # learn 2 s jobs
+        sched.add(f"w{i}", "ep", 0.0)
+    finish = {f"w{i}": rng.uniform(1.5, 2.5) for i in range(40)}
+    while len(sched):
+        now = sched.next_wakeup(now) or now
+        for key in sched.due(now):
+            sched.observe(key, Outcome.DONE if now >= finish[key] else Outcome.RUNNING, now)
+    start = now + 100.0
+    for i in range(200):
+        sched.add(f"j{i}", "ep", start)
+    jobs = sched._jobs  # white box: the planned time of every pending job
+    planned = {key: job.due for key, job in jobs.items()}
+    now = start
+    while len(sched):
+        now = sched.next_wakeup(now) or now
+        for key in sched.due(now):
+            planned.pop(key, None)
+            age = now - start
+            sched.observe(key, Outcome.DONE if age >= 1.0 + 0.01 * int(key[1:]) else Outcome.RUNNING, now)
+        for key, job in jobs.items():
+            if key in planned and not job.in_flight:
+                assert job.due <= planned[key] + 1e-9
+                planned[key] = job.due
+
+
+# ----------------------------------------------------------------------------------------------
+# Properties: a random shell drives the schedule
+# ----------------------------------------------------------------------------------------------
+
+OUTCOMES = st.one_of(st.sampled_from(Outcome), st.sampled_from([RateLimited(None), RateLimited(0.5)]))
+ACTIONS = st.lists(
+    st.one_of(
+        st.tuples(st.just("add"), st.sampled_from(["a", "b"]), st.sampled_from([0.0, 0.0, 3.0, None])),
+        st.tuples(st.just("tick"), st.floats(0.0, 3.0), st.sampled_from([None, 0, 1, 5])),
+        st.tuples(st.just("answer"), st.integers(0, 50), OUTCOMES),
+        st.tuples(st.just("remove"), st.integers(0, 50), st.none()),
+    ),
+    max_size=60,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(ACTIONS, st.integers(0, 2**16))
+def test_shell_contract_properties(actions: list[tuple[str, object, object]], seed: int) -> None:
+    """due() hands out only scheduled, idle jobs within the budget; wakeups are never in the past."""
+    max_rate = 20.0
+    sched = PollSchedule[str](random.Random(seed), max_rate=max_rate)
+    now, count = 0.0, 0
+    live: set[str] = set()
+    in_flight: list[str] = []
+    sent_at: list[float] = []
+    paused_until = -math.inf
+    for action, arg, extra in actions:
+        if action == "add":
+            key = f"k{count}"
+            count += 1
+            sched.add(key, str(arg), now, age=extra if extra is None else float(extra))  # type: ignore[arg-type]
+            live.add(key)
+        elif action == "tick":
+            now += float(arg)  # type: ignore[arg-type]
+            limit = extra if isinstance(extra, int) else None
+            keys = sched.due(now, limit)
+            assert limit is None or len(keys) <= limit
+            assert len(set(keys)) == len(keys)
+            for key in keys:
+                assert key in live
+                assert key not in in_flight
+            if keys:
+                assert now >= paused_until
+            in_flight.extend(keys)
+            sent_at.extend([now] * len(keys))
+        elif action == "answer" and in_flight:
+            key = in_flight.pop(int(arg) % len(in_flight))  # type: ignore[call-overload]
+            sched.observe(key, extra, now)  # type: ignore[arg-type]
+            if extra in (Outcome.DONE, Outcome.ENDED):
+                live.discard(key)
+            if isinstance(extra, RateLimited) and extra.retry_after:
+                paused_until = max(paused_until, now + extra.retry_after)
+        elif action == "remove" and live:
+            key = sorted(live)[int(arg) % len(live)]  # type: ignore[call-overload]
+            assert sched.remove(key)
+            live.discard(key)
+            if key in in_flight:
+                in_flight.remove(key)
+        wake = sched.next_wakeup(now)
+        assert wake is None or wake >= now
+        if live - set(in_flight):
+            assert wake is not None
+        assert len(sched) == len(live)
+    # the budget: polls in any window of T seconds <= burst + max_rate * T
+    for i, t0 in enumerate(sent_at):
+        in_window = sum(1 for t in sent_at[i:] if t - t0 <= 1.0)
+        assert in_window <= max_rate * 0.1 + max_rate * 1.0 + 1
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["a", "b"]), st.floats(0.0, 5.0), st.booleans()), min_size=1, max_size=25
+    ),
+    st.integers(0, 2**16),
+)
+def test_every_job_is_eventually_polled(jobs: list[tuple[str, float, bool]], seed: int) -> None:
+    """Every scheduled job comes due within bounded simulated time, even if nothing ever finishes."""
+    sched = PollSchedule[str](random.Random(seed), max_rate=50.0)
+    now = 0.0
+    for i, (endpoint, gap, timed) in enumerate(jobs):
+        now += gap
+        sched.add(str(i), endpoint, now, age=0.0 if timed else None)
+    unpolled = {str(i) for i in range(len(jobs))}
+    horizon = now + 1000.0
+    while unpolled:
+        wake = sched.next_wakeup(now)
+        assert wake is not None
+        now = wake
+        assert now < horizon, f"never polled: {sorted(unpolled)}"
+        for key in sched.due(now, 8):
+            unpolled.discard(key)
+            sched.observe(key, Outcome.RUNNING, now)

@@ -219,7 +219,8 @@ class ResponseAccumulator:
             return None
         response = _with_raw(terminal)
         if request_id is not None:
-            response.request_id = request_id
+            if response.request_id is None:  # the body's own id, when it has one, wins
+                response.request_id = request_id
             response.__dict__["_http_request_id"] = request_id
         return response
 

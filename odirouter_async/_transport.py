@@ -319,9 +319,10 @@ class Transport:
 
     def _prepare(
         self, url: str, options: RequestOptions, auth: bool, extra: Mapping[str, str] | None
-    ) -> tuple[str, dict[str, str], str]:
+    ) -> tuple[str, dict[str, str], str, bool]:
+        # A relative path is ours by construction: no URL parsing on the hot path.
+        own = self.is_own_origin(url)
         full = join_url(self.base_url, url)
-        own = self.is_own_origin(full)
         if not own and self.strict_origins and auth:
             raise InsecureURLError(f"refusing to follow a URL on another origin: {origin_of(full).host}")
         headers = dict(self._auth_headers if (auth and own) else self._plain_headers)
@@ -336,7 +337,7 @@ class Transport:
         headers["X-Request-Id"] = rid
         for k in [k for k in headers if k.lower() == "x-request-id" and k != "X-Request-Id"]:
             del headers[k]
-        return full, headers, rid
+        return full, headers, rid, own
 
     def _timeout_for(self, options: RequestOptions, override: Timeout | None) -> aiohttp.ClientTimeout:
         if isinstance(options.timeout, NotGiven):
@@ -370,7 +371,7 @@ class Transport:
         headers: Mapping[str, str] | None,
         stream: bool,
     ) -> tuple[aiohttp.ClientResponse, str, str, float]:
-        full, hdrs, rid = self._prepare(url, options, auth, headers)
+        full, hdrs, rid, own = self._prepare(url, options, auth, headers)
         body: Any = data
         if json is not NOT_GIVEN:
             if options.extra_body and isinstance(json, dict):
@@ -379,6 +380,9 @@ class Transport:
             hdrs["Content-Type"] = "application/json"
         elif content is not None:
             body = content
+        # A zero-argument callable ``data`` is a body factory, called once per attempt: a streamed
+        # body (a file upload) is then sent whole again on a retry.  (FormData is callable too.)
+        make_body = body if callable(body) and not isinstance(body, aiohttp.FormData) else None
         params: Any = None
         if query or options.extra_query:
             params = {**(query or {}), **(options.extra_query or {})}
@@ -395,7 +399,6 @@ class Transport:
             )
         delays = policy.delays()
         session = self.pool.get()
-        own = self.is_own_origin(full)
         attempt = 0
         debug = logger.isEnabledFor(logging.DEBUG)
         while True:
@@ -405,7 +408,7 @@ class Transport:
                 resp = await session.request(
                     method,
                     full,
-                    data=body,
+                    data=body if make_body is None else make_body(),
                     params=params,
                     headers=hdrs,
                     timeout=client_timeout,

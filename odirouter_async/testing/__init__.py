@@ -43,17 +43,16 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._cli import run_emulator as run_emulator
-    from ._faults import ROUTES as ROUTES
-    from ._faults import Fault as Fault
-    from ._faults import FaultRegistry as FaultRegistry
+    from ._faults import ROUTES as ROUTES, Fault as Fault, FaultRegistry as FaultRegistry
     from ._files import file_bytes as file_bytes
     from ._fixture import emulator_fixture as emulator_fixture
-    from ._queue import EmuJob as EmuJob
-    from ._queue import EndpointConfig as EndpointConfig
+    from ._queue import EmuJob as EmuJob, EndpointConfig as EndpointConfig
     from ._server import Emulator as Emulator
-    from ._stats import EmulatorStats as EmulatorStats
-    from ._stats import RequestRecord as RequestRecord
-    from ._stats import submit_key as submit_key
+    from ._stats import (
+        EmulatorStats as EmulatorStats,
+        RequestRecord as RequestRecord,
+        submit_key as submit_key,
+    )
     from ._videos import EmuVideo as EmuVideo
 
 __all__ = (

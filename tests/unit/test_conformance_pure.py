@@ -14,8 +14,7 @@ from typing import Any
 
 import msgspec
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from odirouter_async._chat_state import ChatCompletionAccumulator
 from odirouter_async._exceptions import StreamEventError

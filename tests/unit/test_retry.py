@@ -5,8 +5,7 @@ from __future__ import annotations
 import email.utils
 import itertools
 
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from odirouter_async._retry import Failure, RetryPolicy, parse_retry_after
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from odirouter_async._exceptions import SSEProtocolError
 from odirouter_async._sse import SSEDecoder, SSEEvent

@@ -1,0 +1,334 @@
+"""``AsyncStream`` against the emulator: end detection, faults, closing, connection reuse, scale."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import anyio
+import anyio.lowlevel
+import pytest
+
+import odirouter_async as odr
+from odirouter_async._streaming import AsyncStream
+from odirouter_async.testing import Emulator
+from odirouter_async.types.chat import ChatCompletionChunk
+
+pytestmark = pytest.mark.anyio
+
+MESSAGES = [{"role": "user", "content": "hello there"}]
+LONG = {"x-emu-chunks": "100000", "x-emu-chunk-text": "tok"}  # far more than a test reads
+
+
+def pool(client: odr.AsyncOdiRouter) -> tuple[int, int]:
+    """(connections in use, idle connections kept for reuse) of the client's aiohttp connector."""
+    session = client._transport.pool.session
+    assert session is not None
+    connector: Any = session.connector
+    return len(connector._acquired), sum(len(q) for q in connector._conns.values())
+
+
+def idle_protocols(client: odr.AsyncOdiRouter) -> list[object]:
+    """The idle connections' protocol objects (identity tells a reused connection)."""
+    session = client._transport.pool.session
+    assert session is not None
+    connector: Any = session.connector
+    return [proto for q in connector._conns.values() for proto, _ in q]
+
+
+async def chat_stream(client: odr.AsyncOdiRouter, **kwargs: Any) -> AsyncStream[ChatCompletionChunk]:
+    """A chat stream with the default messages."""
+    stream: AsyncStream[ChatCompletionChunk] = await client.chat.completions.create(
+        model="gpt-4.1", messages=MESSAGES, stream=True, **kwargs
+    )
+    return stream
+
+
+def content(chunks: list[ChatCompletionChunk]) -> str:
+    """The content of choice 0 over some chunks."""
+    return "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+
+
+# -- happy paths ------------------------------------------------------------------------------
+
+
+async def test_stream_text_chunks(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
+    """create(stream=True) yields typed chunks; the stream exposes the request id and headers."""
+    stream = await chat_stream(client, extra_headers={"x-emu-chunks": "50", "x-emu-per-write": "7"})
+    async with stream:
+        chunks = [chunk async for chunk in stream]
+    assert all(isinstance(c, ChatCompletionChunk) for c in chunks)
+    assert content(chunks) == "You said: hello there" * 12 + "You said: "
+    assert chunks[-1].choices[0].finish_reason == "stop"
+    assert stream.request_id == emu.stats.records("chat")[-1].request_id
+    assert stream.headers["content-type"].startswith("text/event-stream")
+    assert stream.completed and stream.closed
+    assert chunks[0].http_request_id == stream.request_id
+
+
+async def test_stream_usage_chunk(client: odr.AsyncOdiRouter) -> None:
+    """stream_options.include_usage adds a final chunk with usage and no choices."""
+    stream = await chat_stream(client, stream_options={"include_usage": True})
+    chunks = [chunk async for chunk in stream]
+    assert chunks[-1].choices == [] and chunks[-1].usage is not None
+    assert chunks[-1].usage.completion_tokens == 4
+
+
+async def test_stream_tool_call_fragments(client: odr.AsyncOdiRouter) -> None:
+    """A streamed tool call arrives as id/name first, then argument fragments."""
+    tools = [{"type": "function", "function": {"name": "get_weather"}}]
+    stream = await chat_stream(
+        client, tools=tools, extra_headers={"x-emu-tool-args-bytes": "500", "x-emu-fragment-bytes": "16"}
+    )
+    fragments = [
+        tc for chunk in [c async for c in stream] for ch in chunk.choices for tc in ch.delta.tool_calls or []
+    ]
+    assert fragments[0].id and fragments[0].function and fragments[0].function.name == "get_weather"
+    args = "".join(f.function.arguments or "" for f in fragments if f.function)
+    assert len(json.loads(args)["data"]) == 500 - len('{"data":""}')
+
+
+async def test_manual_anext(client: odr.AsyncOdiRouter) -> None:
+    """A stream can be driven with __anext__ and closed with aclose()."""
+    stream = await chat_stream(client, extra_headers=LONG)
+    first = await stream.__anext__()
+    second = await stream.__anext__()
+    assert first.choices[0].delta.role == "assistant" and second.choices[0].delta.content == "tok"
+    await stream.aclose()
+    assert stream.closed and not stream.completed
+    assert pool(client)[0] == 0
+
+
+async def test_iterating_again(client: odr.AsyncOdiRouter) -> None:
+    """After its end a stream yields nothing more; after an early close it refuses to iterate."""
+    stream = await chat_stream(client)
+    assert len([c async for c in stream]) > 0
+    assert [c async for c in stream] == []
+    early = await chat_stream(client, extra_headers=LONG)
+    async for _ in early:
+        break
+    with pytest.raises(RuntimeError, match="closed before its end"):
+        async for _ in early:
+            pass
+
+
+async def test_two_loops_at_once_refused(client: odr.AsyncOdiRouter) -> None:
+    """A second iterator while the first is active raises RuntimeError instead of interleaving."""
+    async with await chat_stream(client, extra_headers=LONG) as stream:
+        first = stream.__aiter__()
+        await first.__anext__()
+        with pytest.raises(RuntimeError, match="already being iterated"):
+            async for _ in stream:
+                pass
+        await first.__anext__()  # the first one is unaffected
+
+
+# -- end detection ----------------------------------------------------------------------------
+
+CHUNK = (
+    b'data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"m",'
+    b'"choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":%s}]}\n\n'
+)
+
+
+async def test_eof_after_every_choice_finished_is_complete(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
+    """No [DONE], but every choice has a finish_reason: a complete stream (Writer)."""
+    emu.serve_sse("chat", CHUNK % b"null" + CHUNK % b'"stop"')
+    chunks = [c async for c in await chat_stream(client)]
+    assert content(chunks) == "hihi"
+
+
+async def test_last_event_without_blank_line_is_kept(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
+    """A body whose final [DONE] lacks its blank line still ends cleanly."""
+    emu.serve_sse("chat", CHUNK % b"null" + b"data: [DONE]")
+    chunks = [c async for c in await chat_stream(client)]
+    assert content(chunks) == "hi"
+
+
+async def test_eof_before_the_end_is_interrupted(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
+    """EOF with an unfinished choice and no [DONE] raises StreamInterrupted after the data."""
+    emu.serve_sse("chat", CHUNK % b"null" * 2)
+    got: list[ChatCompletionChunk] = []
+    with pytest.raises(odr.StreamInterrupted) as info:
+        async for chunk in await chat_stream(client):
+            got.append(chunk)
+    assert content(got) == "hihi"
+    assert info.value.request_id == emu.stats.records("chat")[-1].request_id
+
+
+async def test_eof_inside_an_event_is_interrupted(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
+    """A body cut inside an event's JSON raises StreamInterrupted, not a JSON error."""
+    emu.serve_sse("chat", CHUNK % b"null" + (CHUNK % b'"stop"')[:40])
+    with pytest.raises(odr.StreamInterrupted, match="inside an event"):
+        async for _ in await chat_stream(client):
+            pass
+
+
+async def test_truncated_stream(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
+    """truncate_after: the events sent are delivered, then StreamInterrupted; the connection is freed."""
+    emu.faults.add("chat", truncate_after=3)
+    got: list[ChatCompletionChunk] = []
+    with pytest.raises(odr.StreamInterrupted):
+        async for chunk in await chat_stream(client):
+            got.append(chunk)
+    assert len(got) == 3
+    assert pool(client)[0] == 0
+
+
+async def test_connection_cut_mid_stream(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
+    """A connection dropped mid-body is StreamInterrupted caused by APIConnectionError, with the id."""
+    emu.faults.add("chat", truncate_after=2, drop=True)
+    got = 0
+    with pytest.raises(odr.StreamInterrupted) as info:
+        async for _ in await chat_stream(client):
+            got += 1
+    assert got == 2
+    assert isinstance(info.value.__cause__, odr.APIConnectionError)
+    assert info.value.request_id == emu.stats.records("chat")[-1].request_id
+    assert emu.stats.count("chat") == 1 and pool(client) == (0, 0)
+
+
+async def test_idle_timeout_mid_stream(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
+    """A silence longer than Timeout.read between bytes raises APITimeoutError, not retried."""
+    emu.faults.add("chat", stall_after=2, delay=5)
+    got = 0
+    with pytest.raises(odr.APITimeoutError) as info:
+        async for _ in await chat_stream(client, timeout=odr.Timeout(read=0.2)):
+            got += 1
+    assert got == 2
+    assert info.value.request_id == emu.stats.records("chat")[-1].request_id
+    assert emu.stats.count("chat") == 1 and pool(client) == (0, 0)
+
+
+async def test_error_chunk_raises_with_payload(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
+    """An in-band error object raises StreamEventError carrying it, after the chunks before it."""
+    emu.faults.add("chat", error_event_after=3)
+    got = 0
+    with pytest.raises(odr.StreamEventError) as info:
+        async for _ in await chat_stream(client):
+            got += 1
+    assert got == 3
+    assert info.value.code == "upstream_error" and info.value.error_type == "server_error"
+    assert isinstance(info.value.error, dict) and info.value.error["message"] == "Emulated upstream error"
+    assert info.value.request_id == emu.stats.records("chat")[-1].request_id
+
+
+async def test_malformed_event_is_validation_error(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
+    """Broken JSON in an event raises ResponseValidationError with the payload; the stream closes."""
+    emu.faults.add("chat", malformed_after=2)
+    with pytest.raises(odr.ResponseValidationError) as info:
+        async for _ in await chat_stream(client):
+            pass
+    assert "chatcmpl-broken" in str(info.value.body)
+    assert pool(client)[0] == 0
+
+
+async def test_non_sse_answer_raises(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
+    """A JSON body to a stream request raises SSEProtocolError with an excerpt, not an empty stream."""
+    emu.faults.add("chat", content_type="application/json")
+    with pytest.raises(odr.SSEProtocolError) as info:
+        await chat_stream(client)
+    assert "application/json" in str(info.value)
+    assert "chat.completion" in str(info.value.body)
+    assert info.value.request_id == emu.stats.records("chat")[-1].request_id
+    assert pool(client)[0] == 0
+
+
+async def test_stream_status_errors_raise_before_streaming(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
+    """A 429 before the stream starts is retried; a 400 raises at create(stream=True)."""
+    emu.faults.add("chat", status=429, headers={"Retry-After": "0"}, times=1)
+    chunks = [c async for c in await chat_stream(client)]
+    assert content(chunks) == "You said: hello there"
+    assert [r.status for r in emu.stats.records("chat")] == [429, 200]
+    with pytest.raises(odr.BadRequestError):
+        await client.chat.completions.create(model="m", messages=[], stream=True)
+
+
+# -- closing ---------------------------------------------------------------------------------
+
+
+async def test_break_closes_without_async_with(client: odr.AsyncOdiRouter) -> None:
+    """Leaving `async for` by break frees the connection at once, without `async with`."""
+    stream = await chat_stream(client, extra_headers=LONG)
+    async for chunk in stream:
+        assert chunk.choices
+        break
+    assert pool(client) == (0, 0)  # dropped, not pooled: the body was not read to its end
+    assert stream.closed and not stream.completed
+
+
+async def test_leaving_async_with_early_closes(client: odr.AsyncOdiRouter) -> None:
+    """Leaving `async with` in the middle of a stream closes it at once."""
+    async with await chat_stream(client, extra_headers=LONG) as stream:
+        await stream.__anext__()
+        assert pool(client)[0] == 1
+    assert pool(client) == (0, 0)
+
+
+async def test_exception_in_the_loop_closes(client: odr.AsyncOdiRouter) -> None:
+    """An exception raised by the loop body frees the connection at once."""
+    with pytest.raises(KeyError):
+        async for _ in await chat_stream(client, extra_headers=LONG):
+            raise KeyError("boom")
+    assert pool(client)[0] == 0
+
+
+async def test_cancel_scope_around_the_loop_closes(client: odr.AsyncOdiRouter) -> None:
+    """Cancelling the consuming code (a cancel scope around the loop) closes the response."""
+    stream = await chat_stream(client, extra_headers=LONG)
+    with anyio.CancelScope() as scope:
+        async for _ in stream:
+            scope.cancel()
+            await anyio.lowlevel.checkpoint()
+    assert scope.cancelled_caught
+    assert pool(client)[0] == 0 and stream.closed
+
+
+async def test_cancelling_a_task_waiting_for_data_closes(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
+    """A task cancelled while the stream waits for bytes closes the response in its cleanup."""
+    emu.faults.add("chat", stall_after=1, delay=5)
+    stream = await chat_stream(client)
+    first = anyio.Event()
+
+    async def consume() -> None:
+        async for _ in stream:
+            first.set()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(consume)
+        await first.wait()
+        tg.cancel_scope.cancel()
+    assert pool(client)[0] == 0 and stream.closed
+
+
+async def test_sequential_streams_reuse_one_connection(client: odr.AsyncOdiRouter) -> None:
+    """A stream read to its end is drained and its connection goes back to the pool."""
+    for _ in range(3):
+        async for _ in await chat_stream(client, extra_headers={"x-emu-chunks": "200"}):
+            pass
+    assert pool(client) == (0, 1)
+    (proto,) = idle_protocols(client)
+    async with client.chat.completions.stream(model="m", messages=MESSAGES) as s:
+        await s.get_final_completion()
+    assert idle_protocols(client) == [proto]
+
+
+async def test_many_concurrent_streams(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
+    """200 streams at once on one client all arrive whole and in order."""
+    texts: dict[int, str] = {}
+
+    async def one(i: int) -> None:
+        async with client.chat.completions.stream(
+            model="m",
+            messages=[{"role": "user", "content": f"stream {i}"}],
+            extra_headers={"x-emu-chunks": "40"},
+        ) as s:
+            texts[i] = "".join([t async for t in s.text_deltas()])
+
+    async with anyio.create_task_group() as tg:
+        for i in range(200):
+            tg.start_soon(one, i)
+    for i in range(200):
+        assert texts[i] == f"You said: stream {i}" * 10
+    assert emu.stats.count("chat", 200) == 200
+    assert pool(client)[0] == 0

@@ -21,6 +21,7 @@ from ._config import (
     NOT_GIVEN,
     Limits,
     NotGiven,
+    PollingOptions,
     Timeout,
     TimeoutLike,
     resolve_timeout,
@@ -43,8 +44,9 @@ DEFAULT_BASE_URL = "https://odirouter.ai"
 class _Shared:
     """State shared by a client and its views: the pool and the lazily started scheduler."""
 
-    def __init__(self, pool: _Pool) -> None:
+    def __init__(self, pool: _Pool, polling: PollingOptions) -> None:
         self.pool = pool
+        self.polling = polling
         self.scheduler: Any = None
 
 
@@ -65,6 +67,7 @@ class AsyncOdiRouter:
             instead of fetching them without the key.
         retry_policy: full control over retry delays (``max_retries`` still applies when given).
         ssl: an ``ssl.SSLContext`` (custom CA, e.g. the emulator's), or False to skip verification.
+        polling: how the client's one queue scheduler polls (rate budget, lag targets).
     """
 
     def __init__(
@@ -80,6 +83,7 @@ class AsyncOdiRouter:
         strict_origins: bool = False,
         retry_policy: RetryPolicy | None = None,
         ssl: _ssl.SSLContext | bool | None = None,
+        polling: PollingOptions | None = None,
     ) -> None:
         key = api_key if api_key is not None else os.environ.get("ODIROUTER_API_KEY")
         if not key:
@@ -96,7 +100,7 @@ class AsyncOdiRouter:
         policy = retry_policy or RetryPolicy()
         if policy.max_retries != max_retries and retry_policy is None:
             policy = RetryPolicy(max_retries=max_retries)
-        self._shared = _Shared(_Pool(limits, True if ssl is None else ssl))
+        self._shared = _Shared(_Pool(limits, True if ssl is None else ssl), polling or PollingOptions())
         self._owner = True
         self._transport = Transport(
             base_url=url,

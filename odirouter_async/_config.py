@@ -12,10 +12,12 @@ from typing import Any, Final, Literal, TypeVar, Union
 __all__ = (
     "DEFAULT_LIMITS",
     "DEFAULT_MAX_RETRIES",
+    "DEFAULT_POLLING",
     "DEFAULT_TIMEOUT",
     "NOT_GIVEN",
     "Limits",
     "NotGiven",
+    "PollingOptions",
     "RequestOptions",
     "Timeout",
     "TimeoutLike",
@@ -171,3 +173,27 @@ class RequestOptions:
 
 
 _EMPTY: Final = RequestOptions()
+
+
+@dataclass(frozen=True, slots=True)
+class PollingOptions:
+    """How the client's scheduler polls (one scheduler per client, shared by its views).
+
+    Args:
+        max_rate: polls per second for all jobs together; a 429 lowers it (AIMD) and it recovers.
+        max_in_flight: polls sent at once.
+        lag_target: the detection lag aimed at for short jobs, seconds.
+        lag_fraction: the detection lag aimed at for long jobs, as a fraction of their duration.
+        tick: wakeups closer than this are merged, seconds.
+        seed: seeds the schedule's jitter (reproducible runs); ``None``: random.
+    """
+
+    max_rate: float = 10_000.0
+    max_in_flight: int = 256
+    lag_target: float = 0.25
+    lag_fraction: float = 0.1
+    tick: float = 0.005
+    seed: int | None = None
+
+
+DEFAULT_POLLING: Final = PollingOptions()

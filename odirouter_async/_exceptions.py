@@ -26,7 +26,10 @@ aiohttp exceptions and non-2xx responses into these classes; everything else rai
     ├── JobError                      .request_id .endpoint
     │   ├── JobFailed                 COMPLETED with an error (.error, .error_type)
     │   ├── JobCancelled
-    │   └── JobTimeout
+    │   ├── JobTimeout
+    │   └── UncertainSubmit           a journaled submit may have reached the gateway; not resent silently
+    ├── ClientClosedError             the client was closed while a job was being waited for
+    ├── JournalError                  a batch journal cannot be used (another endpoint's, in use, corrupt)
     └── InsecureURLError              a URL the SDK refuses to use (plain http, foreign origin when strict)
 
 Every message is built from the server's words, never from request headers, so the API key
@@ -47,6 +50,7 @@ __all__ = (
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "ClientClosedError",
     "ConflictError",
     "InsecureURLError",
     "InsufficientBalanceError",
@@ -55,6 +59,7 @@ __all__ = (
     "JobError",
     "JobFailed",
     "JobTimeout",
+    "JournalError",
     "NotFoundError",
     "OdiRouterError",
     "PermissionDeniedError",
@@ -64,6 +69,7 @@ __all__ = (
     "StreamError",
     "StreamEventError",
     "StreamInterrupted",
+    "UncertainSubmit",
     "UnprocessableEntityError",
     "make_status_error",
     "parse_error_body",
@@ -268,6 +274,22 @@ class JobCancelled(JobError):
 
 class JobTimeout(JobError):
     """The caller's deadline for the job ran out before it finished."""
+
+
+class UncertainSubmit(JobError):
+    """An earlier run sent (or was about to send) this submit but never recorded the job's id.
+
+    The gateway documents no idempotency, so submitting again may pay twice.  Look the job up in
+    the gateway's dashboard, or pass ``resubmit_uncertain=True`` (CLI: ``--resubmit-uncertain``).
+    """
+
+
+class ClientClosedError(OdiRouterError):
+    """The client was closed while a job was being waited for; the job itself may still run."""
+
+
+class JournalError(OdiRouterError):
+    """The journal cannot be used: another endpoint's, a newer schema, in use, not a journal, I/O."""
 
 
 class InsecureURLError(OdiRouterError, ValueError):

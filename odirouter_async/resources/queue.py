@@ -1,15 +1,244 @@
-"""``client.queue``: placeholder, filled in by its issue's work."""
+"""``client.queue``: image, video and audio models through the gateway's job queue.
+
+``submit`` -> ``Job`` (``status``, ``result``, ``cancel``); ``run`` = submit + result, cancelling
+the remote job when the caller gives up; ``job`` re-attaches by id; ``map`` runs many inputs
+with bounded concurrency and yields outcomes as jobs finish; ``download`` saves a result's files.
+Every wait goes through the client's one poll scheduler (``_scheduler``).
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import os
+import time
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from .._config import NOT_GIVEN, NotGiven, RequestOptions, TimeoutLike
+from .._download import download_outputs
+from .._exceptions import JobTimeout, RateLimitError
+from .._jobs import QUEUE_PATH, Job, endpoint_segment, job_urls, submit_protected
+from .._journal import Journal
+from .._journal_hooks import JournalHooks
+from .._map import JobMap, MapHooks, MapProgress
+from ..types.queue import QUEUE_SUBMIT_DECODER, JobResult
 
 if TYPE_CHECKING:
     from .._client import AsyncOdiRouter
 
+__all__ = ("Queue",)
+
+_WEBHOOK_KEYS = ("webhook_url", "fal_webhook")
+
+
+def _check_arguments(arguments: object) -> dict[str, Any]:
+    if not isinstance(arguments, Mapping):
+        raise TypeError(
+            f"arguments must be a mapping of the model's parameters, not {type(arguments).__name__}"
+        )
+    body = arguments if isinstance(arguments, dict) else dict(arguments)
+    for key in _WEBHOOK_KEYS:
+        if key in body:
+            raise ValueError(f"the gateway does not support webhooks ({key!r}); wait with job.result()")
+    return body
+
 
 class Queue:
-    """``client.queue``."""
+    """Queue jobs: ``submit``, ``run``, ``job``, ``map`` and ``download``."""
 
     def __init__(self, client: AsyncOdiRouter) -> None:
         self._client = client
+
+    async def submit(
+        self,
+        endpoint: str,
+        arguments: Mapping[str, Any],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        request_id: str | None = None,
+    ) -> Job:
+        """``POST /model/v1/queue/{endpoint}``: start a job and return its ``Job`` handle.
+
+        Args:
+            endpoint: the model id, exactly as documented (e.g. ``"happyhorse_1.0_t2v"``).
+            arguments: the model's parameters (the JSON body as is; no ``input`` wrapper).
+            extra_headers / extra_query / timeout / max_retries: per-call options.
+            request_id: the ``X-Request-Id`` to send (a stable key for journaling the submit).
+
+        The submit starts paid work, so it is retried only when the gateway cannot have started
+        it.  ``webhook_url`` / ``fal_webhook`` are refused here (``ValueError``): the gateway does
+        not support webhooks.  An empty endpoint, or one with ``/``, is a ``ValueError``.
+        """
+        segment = endpoint_segment(endpoint)
+        body = _check_arguments(arguments)
+        if extra_query:
+            _check_arguments(extra_query)
+        opts = RequestOptions.of(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+            max_retries=max_retries,
+            request_id=request_id,
+        )
+        transport = self._client._transport
+        try:
+            resp = await transport.request(
+                "POST", f"{QUEUE_PATH}/{segment}", json=body, options=opts, paid=True
+            )
+        except RateLimitError as exc:
+            sched = self._client._shared.scheduler
+            if sched is not None:
+                sched.on_rate_limited(exc.retry_after)
+            raise
+        sent = resp.parse(QUEUE_SUBMIT_DECODER)
+        half = resp.elapsed / 2  # the gateway created the job mid-exchange
+        status_url, response_url, cancel_url = job_urls(transport.base_url, endpoint, sent.request_id)
+        return Job(
+            self._client,
+            endpoint,
+            sent.request_id,
+            status_url=sent.status_url or status_url,
+            response_url=sent.response_url or response_url,
+            cancel_url=sent.cancel_url or cancel_url,
+            submitted_at=time.time() - half,
+            submitted_mono=time.monotonic() - half,
+        )
+
+    def job(self, endpoint: str, request_id: str, *, submitted_at: float | None = None) -> Job:
+        """Re-attach to a job submitted earlier (by this process or another one).
+
+        The URLs are the documented paths under ``base_url``.  ``submitted_at`` (wall-clock
+        ``time.time()`` of the submit), when known, lets the scheduler poll it as well as a fresh
+        job; without it the job is polled at once, then on a sparse backoff.
+        """
+        base_url = self._client._transport.base_url
+        status_url, response_url, cancel_url = job_urls(base_url, endpoint, request_id)
+        mono = None
+        if submitted_at is not None:
+            mono = time.monotonic() - max(0.0, time.time() - submitted_at)
+        return Job(
+            self._client,
+            endpoint,
+            request_id,
+            status_url=status_url,
+            response_url=response_url,
+            cancel_url=cancel_url,
+            submitted_at=submitted_at,
+            submitted_mono=mono,
+        )
+
+    async def run(
+        self,
+        endpoint: str,
+        arguments: Mapping[str, Any],
+        *,
+        timeout: float | None = 600.0,
+        cancel_on_exit: bool = True,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        request_id: str | None = None,
+    ) -> JobResult:
+        """Submit a job and wait for its result.
+
+        Args:
+            timeout: seconds for the whole call (submit + wait); ``None``: no limit.
+            cancel_on_exit: when the call ends without the result (timeout, cancellation of the
+                awaiting task), cancel the remote job, so it stops (and, if the provider honours
+                it, stops billing).  A cancellation that arrives during the submit still waits for
+                the job id (a few seconds at most) to cancel it.
+
+        Raises:
+            JobFailed / JobCancelled / JobTimeout, or the submit's error.
+        """
+        jobs: list[Job] = []
+        with anyio.move_on_after(timeout):
+            submit = self.submit(
+                endpoint,
+                arguments,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                request_id=request_id,
+            )
+            job = await (submit_protected(submit, jobs) if cancel_on_exit else submit)
+            jobs.append(job)
+            return await job.result(cancel_on_exit=cancel_on_exit)
+        raise JobTimeout(
+            f"Job on {endpoint} did not finish within {timeout} s",
+            request_id=jobs[0].request_id if jobs else None,
+            endpoint=endpoint,
+        )
+
+    def map(
+        self,
+        endpoint: str,
+        inputs: Iterable[Mapping[str, Any]] | AsyncIterable[Mapping[str, Any]],
+        *,
+        concurrency: int = 64,
+        cancel_on_exit: bool = True,
+        progress: Callable[[MapProgress], Awaitable[None] | None] | None = None,
+        timeout: float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        hooks: MapHooks | None = None,
+        journal: Journal | str | os.PathLike[str] | None = None,
+        resubmit_uncertain: bool = False,
+    ) -> JobMap:
+        """Run one job per input, ``concurrency`` at a time, and yield outcomes as jobs finish.
+
+        ::
+
+            async with client.queue.map("nano_banana_2", prompts, concurrency=256) as results:
+                async for done in results:
+                    done.index, done.input, done.request_id, done.result, done.error
+
+        See ``JobMap`` for the guarantees (window, read-ahead, failures, leaving early).
+        ``timeout`` is per job, from its submit (``JobTimeout`` in ``done.error``).
+
+        ``journal`` (a path, or an open ``Journal``) makes the map resumable: run it again with
+        the same inputs in the same order and the same journal, and jobs submitted earlier are
+        re-attached, finished ones replayed from the journal, and only inputs never submitted
+        are submitted (each with its journal key as ``X-Request-Id``).  An input whose submit was
+        in flight when the earlier process died is *uncertain*: its outcome is an
+        ``UncertainSubmit`` error unless ``resubmit_uncertain=True`` (which may pay twice).
+        Details: ``odirouter_async._journal_hooks``.
+        """
+        # -- journal (JournalHooks) ---------------------------------------------------------
+        if journal is not None:
+            if hooks is not None:
+                raise ValueError("pass either hooks or journal, not both")
+            hooks = JournalHooks(journal, client=self._client, resubmit_uncertain=resubmit_uncertain)
+        elif resubmit_uncertain:
+            raise ValueError("resubmit_uncertain needs a journal")
+        return JobMap(
+            self,
+            endpoint,
+            inputs,
+            concurrency=concurrency,
+            cancel_on_exit=cancel_on_exit,
+            progress=progress,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            hooks=hooks,
+        )
+
+    async def download(
+        self,
+        result: JobResult,
+        dir: str | os.PathLike[str],
+        *,
+        concurrency: int = 8,
+        overwrite: bool = False,
+    ) -> list[Path]:
+        """Save every output of ``result`` under ``dir`` (the same as ``result.download(dir)``)."""
+        return await download_outputs(
+            self._client._transport,
+            result.outputs,
+            dir,
+            concurrency=concurrency,
+            overwrite=overwrite,
+            request_id=result.request_id,
+        )

@@ -28,6 +28,8 @@ Scripting API (details in each module's docstring):
   ``submits_by_body`` (keyed by ``submit_key(endpoint, body)``), ``duplicate_submits``,
   ``submits_by_request_id_header``, ...), ``emu.reset_stats()``
 - ``file_bytes(name, ext, size)``: the exact bytes the CDN serves for an output file
+- ``GET /_emu/stats`` (``?jobs=0``): the counters above, poll arrivals per second and per-job
+  timings as JSON, for a client in another process (benchmarks); no auth, not counted
 
 Route names: models, chat, responses, queue.submit, queue.status, queue.response, queue.cancel,
 videos.create, videos.retrieve, videos.list, videos.delete, videos.remix, videos.content, files.

@@ -107,6 +107,8 @@ class Gate:
         @web.middleware
         async def gate(request: web.Request, handler: Handler) -> web.StreamResponse:
             route = request.match_info.route.name or "unknown"
+            if route == "emu.stats":  # the emulator's own introspection: no auth, not counted
+                return await handler(request)
             request_id = request.headers.get("X-Request-Id") or new_request_id()
             auth = request.headers.get("Authorization")
             auth_ok = self._auth_ok(auth)
@@ -194,6 +196,7 @@ _ROUTES: dict[str, tuple[str, str]] = {
     "videos.remix": ("POST", "/v1/videos/{video_id}/remix"),
     "videos.content": ("GET", "/v1/videos/{video_id}/content"),
     "files": ("GET", "/files/{name}"),
+    "emu.stats": ("GET", "/_emu/stats"),
 }
 _CDN_ROUTES = ("files",)
 _FOREIGN_ROUTES = ("queue.status", "queue.response", "queue.cancel")
@@ -213,7 +216,7 @@ def _app(gate: Gate, listener: str, services: Services, names: tuple[str, ...]) 
 
 def build_main_app(gate: Gate, services: Services) -> web.Application:
     """The API listener."""
-    names = tuple(n for n in _ROUTES if n not in _CDN_ROUTES)
+    names = tuple(n for n in _ROUTES if n not in _CDN_ROUTES)  # the API and ``GET /_emu/stats``
     return _app(gate, "main", services, names)
 
 

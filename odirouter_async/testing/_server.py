@@ -19,7 +19,7 @@ from aiohttp import web
 
 from ._app import Gate, Services, build_cdn_app, build_main_app
 from ._chat import ChatService
-from ._common import Shared, Wallet
+from ._common import Shared, Wallet, json_response
 from ._faults import FaultRegistry, PollRateLimiter, ScriptedStream
 from ._files import FileService
 from ._llm import make_handle_models
@@ -130,6 +130,7 @@ class Emulator:
                 "videos.remix": v.remix,
                 "videos.content": v.content,
                 "files": files.handle,
+                "emu.stats": self._serve_stats,
             }
         )
         self._gate = Gate(self._shared, api_key, accept_key_scheme)
@@ -316,6 +317,47 @@ class Emulator:
     def reset_stats(self) -> None:
         """Clear ``emu.stats`` in place (jobs, faults and videos are kept)."""
         self._shared.stats.clear()
+
+    async def _serve_stats(self, request: web.Request) -> web.Response:
+        """``GET /_emu/stats``: counters and per-job timings as JSON, for a client in another process.
+
+        Not part of the gateway's API: no auth, not counted.  ``?jobs=0`` leaves the jobs out.
+        Times are ``time.monotonic()`` seconds (one clock for every process on the machine).
+        """
+        st = self.stats
+        body: dict[str, object] = {
+            "clock": self._shared.clock(),
+            "total": st.total,
+            "routes": dict(st.routes),
+            "statuses": {f"{route} {status}": n for (route, status), n in st.statuses.items()},
+            "rate_limited": st.rate_limited,
+            "duplicate_submits": st.duplicate_submits,
+            "auth_sent_to_cdn": st.auth_sent_to_cdn,
+            "poll_seconds": {str(k): v for k, v in sorted(st.poll_seconds.items())},
+            "limited_seconds": {str(k): v for k, v in sorted(st.limited_seconds.items())},
+        }
+        if request.query.get("jobs", "1") != "0":
+            fields = [
+                "request_id",
+                "created_at",
+                "finished_at",
+                "first_seen_done_at",
+                "requests",
+                "cancelled",
+            ]
+            body["job_fields"] = fields
+            body["jobs"] = [
+                [
+                    j.request_id,
+                    j.created_at,
+                    j.finished_at,
+                    j.first_seen_done_at,
+                    st.job_requests[j.request_id],
+                    j.cancelled,
+                ]
+                for j in self._queue.jobs.values()
+            ]
+        return json_response(body)
 
     def __repr__(self) -> str:
         where = self._urls[0] if self._urls else "not started"

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 __all__ = ("EmulatorStats", "RequestRecord", "submit_key")
 
+_POLL_ROUTES = frozenset({"queue.status", "queue.response"})
+
 
 @dataclass(slots=True)
 class RequestRecord:
@@ -58,6 +60,8 @@ class EmulatorStats:
     - ``rate_limited``: requests answered 429 by the poll-rate limit.
     - ``faults_applied``: requests answered (or streamed) according to an injected fault.
     - ``auth_sent_to_cdn``: requests to the second origin that carried an Authorization header.
+    - ``poll_seconds[s]`` / ``limited_seconds[s]``: status + result requests that arrived in second
+      ``s`` (``int(time.monotonic())``), and those of them answered 429 (poll rate over time).
     """
 
     keep_log: bool = True
@@ -71,6 +75,8 @@ class EmulatorStats:
     rate_limited: int = 0
     faults_applied: int = 0
     auth_sent_to_cdn: int = 0
+    poll_seconds: Counter[int] = field(default_factory=Counter)
+    limited_seconds: Counter[int] = field(default_factory=Counter)
 
     def count(self, route: str, status: int | None = None) -> int:
         """Requests that reached ``route`` (answered with ``status``, when given)."""
@@ -101,12 +107,16 @@ class EmulatorStats:
         self.rate_limited = 0
         self.faults_applied = 0
         self.auth_sent_to_cdn = 0
+        self.poll_seconds.clear()
+        self.limited_seconds.clear()
 
     # -- updates (called by the server) ---------------------------------------------------
 
     def arrived(self, record: RequestRecord) -> None:
         """Count a request on arrival."""
         self.routes[record.route] += 1
+        if record.route in _POLL_ROUTES:
+            self.poll_seconds[int(record.time)] += 1
         if record.listener == "cdn" and record.has_auth:
             self.auth_sent_to_cdn += 1
         if self.keep_log:
@@ -116,6 +126,8 @@ class EmulatorStats:
         """Record the status a request was answered with."""
         record.status = status
         self.statuses[(record.route, status)] += 1
+        if status == 429 and record.route in _POLL_ROUTES:
+            self.limited_seconds[int(record.time)] += 1
 
     def submit_arrived(self, endpoint: str, body: bytes, request_id_header: str | None) -> None:
         """Count a queue submit body (duplicate detection)."""

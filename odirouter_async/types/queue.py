@@ -11,6 +11,8 @@ Decoders are built once, here; ``_jobstate.py`` turns decoded bodies into decisi
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -94,7 +96,22 @@ class JobResult(TopLevel):
     request_id: str | None = None
     outputs: list[JobOutput] = msgspec.field(default_factory=list)
     metadata: dict[str, Any] = msgspec.field(default_factory=dict)
-    # ``download(dest)`` (stream every output to disk) is added by the I/O shell (``_download.py``).
+
+    async def download(
+        self, dir: str | os.PathLike[str], *, concurrency: int = 8, overwrite: bool = False
+    ) -> list[Path]:
+        """Save every output under ``dir`` and return the paths, in output order.
+
+        Files are streamed (bounded memory), written to a temporary file and renamed into place,
+        checked against ``file_size`` / Content-Length, and fetched without the API key from any
+        host but the gateway's.  ``data:`` URLs are decoded; text outputs are written as ``.txt``.
+        An existing file is a ``FileExistsError`` unless ``overwrite=True``.  Details:
+        ``odirouter_async._download``.  The result must come from a client (``job.result()``,
+        ``queue.run``, ``queue.map``); otherwise use ``client.queue.download(result, dir)``.
+        """
+        from .._download import download_result  # the I/O shell; this module stays sans-IO
+
+        return await download_result(self, dir, concurrency=concurrency, overwrite=overwrite)
 
 
 QUEUE_SUBMIT_DECODER = msgspec.json.Decoder(QueueSubmitResponse)

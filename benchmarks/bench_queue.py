@@ -1,0 +1,368 @@
+"""Queue benchmarks: requests per job, detection lag, client CPU and memory, against peers.
+
+Run from the repository root: ``python -m benchmarks.bench_queue`` (``--quick`` for smaller N,
+``--skip-fal``, ``--only NAME[,NAME]``).  Results: ``benchmarks/out/queue.json``.
+
+Each scenario gets a fresh emulator in a child process (``_harness.emulator_process``), and each
+client run is a fresh ``python -m benchmarks.bench_queue --child SPEC`` process, so CPU time
+(``time.process_time()`` around the run) is the client's only and the peak RSS is this
+scenario's.  The emulator is read afterwards through ``GET /_emu/stats``:
+
+- **requests per job**: status + result + cancel requests that named the job (the submit is not
+  counted; the poll that found a job done *is* its result fetch for ours);
+- **lag**: ``first_seen_done_at - finished_at`` per job: from the job's end to the first answer
+  that said it was done (for the two-step peers the result GET follows one round trip later);
+- **errors**: jobs that did not end with a result on the client side.
+
+Clients, same jobs:
+
+- **ours**: ``client.queue.map(endpoint, inputs, concurrency=N)`` (all N submitted at once).
+- **bare aiohttp**: one ``ClientSession`` (1000 connections, as ours); per job: POST, then
+  ``GET status_url`` every 0.25 s until ``COMPLETED``, then ``GET response_url``; all at once.
+- **fal-client 1.0.3**: ``AsyncClient.submit`` + ``handle.get()`` (status every 0.1 s, then the
+  result), all at once, over TLS (``FAL_QUEUE_RUN_HOST`` + ``SSL_CERT_FILE``, ``Authorization:
+  Key``); ours is run on the same TLS emulator for the side-by-side.
+
+Scenarios: 2 s +-25% jobs x 1000 and x 10 000 (cold start), 20 s +-25% x 1000, fal side by side
+(200 and 1000 x 2 s), a server poll limit of K=200/s (1000 x 2 s; poll rate over time), and the
+requests-vs-lag curve of ours by ``lag_target``.  The machine is shared and small (2 cores):
+numbers are noisy, and the emulator competes with the client for the CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import ssl
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from ._harness import RunningEmulator, emulator_process, save
+
+ROOT = Path(__file__).resolve().parent.parent
+EP = "flux_pro_11"
+CHILD_TIMEOUT = 600
+
+
+# ----------------------------------------------------------------------------------------------
+# Child side: one client run, printed as one JSON line
+# ----------------------------------------------------------------------------------------------
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+async def _ours(spec: dict[str, Any]) -> dict[str, Any]:
+    import odirouter_async as odr
+    from odirouter_async import PollingOptions
+    from odirouter_async._scheduler import get_scheduler
+
+    ctx = ssl.create_default_context(cafile=spec["ca"]) if spec.get("ca") else None
+    client = odr.AsyncOdiRouter(
+        api_key=spec["key"], base_url=spec["url"], ssl=ctx, polling=PollingOptions(**spec.get("polling", {}))
+    )
+    n = spec["n"]
+    rates: list[tuple[float, float, float]] = []
+    errors = 0
+    async with client:
+        sched = get_scheduler(client)
+        base_rss = _rss_mb()
+        cpu0, t0 = time.process_time(), time.monotonic()
+
+        async def sample() -> None:
+            while True:
+                await asyncio.sleep(0.5)
+                s = sched.stats()
+                rates.append((round(time.monotonic() - t0, 2), round(s.rate, 1), s.recent_rate))
+
+        sampler = asyncio.create_task(sample())
+        inputs = ({"prompt": f"job {i}"} for i in range(n))
+        async with client.queue.map(EP, inputs, concurrency=n) as results:
+            async for done in results:
+                if done.error is not None:
+                    errors += 1
+        wall, cpu = time.monotonic() - t0, time.process_time() - cpu0
+        sampler.cancel()
+        stats = sched.stats()
+    return {
+        "wall": wall,
+        "cpu": cpu,
+        "rss_base_mb": base_rss,
+        "rss_peak_mb": _rss_mb(),
+        "errors": errors,
+        "client_polls": stats.polls,
+        "client_429s": stats.rate_limited,
+        "client_poll_errors": stats.errors,
+        "rate_samples": rates if spec.get("sample") else None,
+    }
+
+
+async def _bare(spec: dict[str, Any]) -> dict[str, Any]:
+    import aiohttp
+
+    ctx = ssl.create_default_context(cafile=spec["ca"]) if spec.get("ca") else True
+    headers = {"Authorization": f"Bearer {spec['key']}"}
+    n = spec["n"]
+    errors = 0
+    async with aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=1000, ssl=ctx), headers=headers
+    ) as session:
+        base_rss = _rss_mb()
+        cpu0, t0 = time.process_time(), time.monotonic()
+
+        async def one(i: int) -> None:
+            async with session.post(f"{spec['url']}/model/v1/queue/{EP}", json={"prompt": f"job {i}"}) as r:
+                r.raise_for_status()
+                sub = await r.json()
+            while True:
+                async with session.get(sub["status_url"]) as r:
+                    r.raise_for_status()
+                    status = await r.json()
+                if status["status"] == "COMPLETED":
+                    break
+                await asyncio.sleep(0.25)
+            async with session.get(sub["response_url"]) as r:
+                r.raise_for_status()
+                await r.read()
+
+        outcomes = await asyncio.gather(*(one(i) for i in range(n)), return_exceptions=True)
+        errors = sum(isinstance(o, BaseException) for o in outcomes)
+        wall, cpu = time.monotonic() - t0, time.process_time() - cpu0
+    return {"wall": wall, "cpu": cpu, "rss_base_mb": base_rss, "rss_peak_mb": _rss_mb(), "errors": errors}
+
+
+async def _fal(spec: dict[str, Any]) -> dict[str, Any]:
+    import fal_client  # reads FAL_QUEUE_RUN_HOST at import: the parent set it in our environment
+
+    client = fal_client.AsyncClient(key=spec["key"])
+    n = spec["n"]
+    base_rss = _rss_mb()
+    cpu0, t0 = time.process_time(), time.monotonic()
+
+    async def one(i: int) -> None:
+        handle = await client.submit(EP, {"prompt": f"job {i}"})
+        await handle.get()
+
+    outcomes = await asyncio.gather(*(one(i) for i in range(n)), return_exceptions=True)
+    errors = [o for o in outcomes if isinstance(o, BaseException)]
+    wall, cpu = time.monotonic() - t0, time.process_time() - cpu0
+    http = await client._client
+    await http.aclose()
+    return {
+        "wall": wall,
+        "cpu": cpu,
+        "rss_base_mb": base_rss,
+        "rss_peak_mb": _rss_mb(),
+        "errors": len(errors),
+        "first_error": repr(errors[0]) if errors else None,
+    }
+
+
+def child(spec_json: str) -> int:
+    """Run one client (``--child``) and print its measurements as JSON."""
+    spec = json.loads(spec_json)
+    runner = {"ours": _ours, "bare": _bare, "fal": _fal}[spec["kind"]]
+    print(json.dumps(asyncio.run(runner(spec))))
+    return 0
+
+
+# ----------------------------------------------------------------------------------------------
+# Parent side
+# ----------------------------------------------------------------------------------------------
+
+
+def _emu_stats(emu: RunningEmulator, jobs: bool = True) -> dict[str, Any]:
+    ctx = ssl.create_default_context(cafile=emu.ca_cert_path) if emu.ca_cert_path else None
+    url = f"{emu.url}/_emu/stats" + ("" if jobs else "?jobs=0")
+    with urllib.request.urlopen(url, context=ctx, timeout=60) as resp:
+        data: dict[str, Any] = json.loads(resp.read())
+    return data
+
+
+def _quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def _run_client(kind: str, emu: RunningEmulator, n: int, **extra: Any) -> dict[str, Any]:
+    spec = {"kind": kind, "url": emu.url, "key": emu.api_key, "ca": emu.ca_cert_path, "n": n, **extra}
+    env = dict(os.environ)
+    if kind == "fal":
+        host = emu.url.split("://", 1)[1]
+        env.update(FAL_KEY=emu.api_key, FAL_QUEUE_RUN_HOST=f"{host}/model/v1/queue")
+        if emu.ca_cert_path:
+            env["SSL_CERT_FILE"] = emu.ca_cert_path
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.bench_queue", "--child", json.dumps(spec)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=CHILD_TIMEOUT,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"{kind} client failed:\n{proc.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _measure(kind: str, n: int, emu_options: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """One client run on a fresh emulator: the client's readings plus the emulator's."""
+    with emulator_process(**emu_options) as emu:
+        result = _run_client(kind, emu, n, **extra)
+        stats = _emu_stats(emu)
+    fields = stats["job_fields"]
+    rows = [dict(zip(fields, row, strict=True)) for row in stats["jobs"]]
+    lags = [r["first_seen_done_at"] - r["finished_at"] for r in rows if r["first_seen_done_at"] is not None]
+    requests = sum(r["requests"] for r in rows)
+    result.update(
+        jobs=len(rows),
+        requests_per_job=requests / max(1, len(rows)),
+        lag_p50=_quantile(lags, 0.5),
+        lag_p99=_quantile(lags, 0.99),
+        lag_max=max(lags, default=float("nan")),
+        unseen=len(rows) - len(lags),
+        server_429=stats["rate_limited"],
+        server_5xx=sum(v for k, v in stats["statuses"].items() if int(k.rsplit(" ", 1)[1]) >= 500),
+        cpu_ms_per_job=1000 * result["cpu"] / max(1, n),
+    )
+    if extra.get("sample"):
+        polls = {int(k): v for k, v in stats["poll_seconds"].items()}
+        limited = {int(k): v for k, v in stats["limited_seconds"].items()}
+        if polls:
+            first, last = min(polls), max(polls)
+            result["per_second"] = [
+                {
+                    "t": s - first,
+                    "polls": polls.get(s, 0),
+                    "accepted": polls.get(s, 0) - limited.get(s, 0),
+                    "429": limited.get(s, 0),
+                }
+                for s in range(first, last + 1)
+            ]
+    return result
+
+
+ROW = (
+    "{name:<34} {jobs:>6} {rpj:>8} {p50:>8} {p99:>8} {lmax:>8} {wall:>7} {cpu:>7} {cpuj:>8} {rss:>7} {err:>4}"
+)
+
+
+def _row(name: str, r: dict[str, Any]) -> str:
+    return ROW.format(
+        name=name,
+        jobs=r["jobs"],
+        rpj=f"{r['requests_per_job']:.2f}",
+        p50=f"{r['lag_p50']:.3f}",
+        p99=f"{r['lag_p99']:.3f}",
+        lmax=f"{r['lag_max']:.3f}",
+        wall=f"{r['wall']:.1f}",
+        cpu=f"{r['cpu']:.2f}",
+        cpuj=f"{r['cpu_ms_per_job']:.3f}",
+        rss=f"{r['rss_peak_mb']:.0f}",
+        err=r["errors"],
+    )
+
+
+HEADER = ROW.format(
+    name="scenario / client",
+    jobs="jobs",
+    rpj="req/job",
+    p50="lag p50",
+    p99="lag p99",
+    lmax="lag max",
+    wall="wall s",
+    cpu="cpu s",
+    cpuj="cpu ms/j",
+    rss="rss MB",
+    err="err",
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the scenarios, print the tables, write ``benchmarks/out/queue.json``."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="smaller N (a smoke run)")
+    parser.add_argument("--skip-fal", action="store_true", help="do not run fal-client")
+    parser.add_argument("--only", default="", help="comma-separated scenario names")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        return child(args.child)
+    quick = args.quick
+    only = {s for s in args.only.split(",") if s}
+    big = 2000 if quick else 10_000
+    mid = 300 if quick else 1000
+    two = {"job_duration": 2.0, "job_jitter": 0.25, "seed": 1}
+    results: dict[str, Any] = {"command": "python -m benchmarks.bench_queue" + (" --quick" if quick else "")}
+    rows: list[tuple[str, dict[str, Any]]] = []
+    started = time.monotonic()
+
+    def want(name: str) -> bool:
+        return not only or name in only
+
+    def record(group: str, name: str, result: dict[str, Any]) -> None:
+        results.setdefault(group, {})[name] = result
+        rows.append((f"{group}: {name}", result))
+        print(_row(f"{group}: {name}", result), flush=True)
+
+    print(HEADER, flush=True)
+    if want("2s"):
+        for n in (mid, big):
+            record(f"2s x {n}", "ours", _measure("ours", n, two))
+            record(f"2s x {n}", "bare aiohttp 0.25s", _measure("bare", n, two))
+    if want("20s"):
+        twenty = {**two, "job_duration": 20.0}
+        record(f"20s x {mid}", "ours", _measure("ours", mid, twenty))
+        if not quick:
+            record(f"20s x {mid}", "bare aiohttp 0.25s", _measure("bare", mid, twenty))
+    if want("fal") and not args.skip_fal:
+        tls = {**two, "tls": True, "accept_key_scheme": True}
+        for n in (200,) if quick else (200, 1000):
+            record(f"tls 2s x {n}", "ours", _measure("ours", n, tls))
+            record(f"tls 2s x {n}", "fal-client 1.0.3", _measure("fal", n, tls))
+    if want("limit"):
+        k = 200
+        limited = _measure("ours", mid, {**two, "poll_rate_limit": k}, sample=True)
+        record(f"K={k}/s 2s x {mid}", "ours", limited)
+        series = limited.get("per_second") or []
+        first_429 = next((p["t"] for p in series if p["429"]), None)
+        steady = [p["accepted"] for p in series[:-2] if first_429 is not None and p["t"] >= first_429 + 3]
+        limited["steady_accepted_per_s"] = statistics.fmean(steady) if steady else None
+        print(f"    K={k}: polls/s over time (accepted/429): ", end="")
+        print(" ".join(f"{p['accepted']}/{p['429']}" for p in series))
+        print(f"    client's allowed rate over time: {[r[1] for r in limited['rate_samples'] or []]}")
+    if want("curve"):
+        curve = results.setdefault("curve_lag_target", {})
+        for target in (0.05, 0.1, 0.25, 0.5, 1.0):
+            opts = {"lag_target": target, "lag_fraction": 0.4 * target}
+            r = _measure("ours", mid, two, polling=opts)
+            curve[str(target)] = r
+            rows.append((f"curve lag_target={target}", r))
+            print(_row(f"curve 2s x {mid} lag_target={target}", r), flush=True)
+    checks = results.setdefault("checks", {})
+    bare_name = "bare aiohttp 0.25s"
+    for group, by_client in list(results.items()):
+        if not isinstance(by_client, dict) or "ours" not in by_client or bare_name not in by_client:
+            continue
+        ours, bare = by_client["ours"], by_client[bare_name]
+        checks[group] = {"cpu_ours_over_bare": ours["cpu"] / bare["cpu"]}
+        print(f"{group}: client CPU ours / bare aiohttp = {ours['cpu'] / bare['cpu']:.2f}")
+    results["elapsed_s"] = time.monotonic() - started
+    path = save("queue", results)
+    print(f"\nwrote {path} in {results['elapsed_s']:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,135 @@
+"""``client.queue.map``: one job per input, a bounded window, outcomes as jobs finish (I/O shell).
+
+Guarantees (also in ``JobMap``'s docstring):
+
+- **Window.**  At most ``concurrency`` inputs are between "read from ``inputs``" and "outcome
+  taken by the caller": submits in flight, jobs running, and finished outcomes not yet taken.
+  An input is read only when a slot is free, so a generator of unbounded length is never read
+  ahead, and memory is bounded by the window whatever the pace of the caller.
+- **Outcomes.**  One ``MapOutcome`` per input, in finishing order; a failed submit or job is an
+  outcome with ``error`` set and never stops the others.  An exception raised by ``inputs``
+  itself (or by ``progress``) stops the map: running jobs are cancelled (``cancel_on_exit``),
+  outcomes already finished are still yielded, then the exception is raised.
+- **Leaving early** (``break``, an exception, a cancellation): with ``async with``, the exit
+  stops polling and, with ``cancel_on_exit``, cancels every unfinished job remotely before it
+  returns (a submit in flight is given a few seconds to return its id, so it can be cancelled
+  too).  With a plain ``async for`` the same cleanup starts when the ``JobMap`` is dropped
+  (right after the loop, in CPython), in the background; ``await results.aclose()`` waits for it.
+- **Waiting costs no task per job**: jobs are watched by the client's scheduler, which calls back.
+
+The journal (resumable batches) hooks in through ``MapHooks``: before a submit (its key is sent as
+``X-Request-Id``, or it re-attaches a job submitted by an earlier run, or replays an outcome),
+after a submit, and when an outcome is final (before the caller sees it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from ._jobs import endpoint_segment
+from ._map_runner import PROGRESS_INTERVAL as PROGRESS_INTERVAL, _Runner
+from ._map_types import MapHooks as MapHooks, MapOutcome as MapOutcome, MapProgress as MapProgress
+
+if TYPE_CHECKING:
+    from .resources.queue import Queue
+
+__all__ = ("JobMap", "MapHooks", "MapOutcome", "MapProgress")
+
+
+class JobMap:
+    """The async iterator (and async context manager) ``client.queue.map(...)`` returns.
+
+    ::
+
+        async with client.queue.map("flux_pro_11", inputs, concurrency=64) as results:
+            async for done in results:         # MapOutcome, as jobs finish
+                if done.error is None:
+                    await done.result.download("out/")
+
+    - At most ``concurrency`` inputs are in the window (submits in flight + jobs running +
+      outcomes finished but not taken yet); inputs are read only when a slot frees, so a
+      generator is never read ahead and memory stays bounded.
+    - A failed submit or job is an outcome with ``error``; it never stops the others.
+    - Leaving the ``async with`` block early (``break``, an exception, a cancellation) stops
+      polling and, with ``cancel_on_exit``, cancels the unfinished jobs remotely before the block
+      exits.  A plain ``async for`` works too; when it is left early the same cleanup runs in the
+      background once the ``JobMap`` is dropped (or at ``await results.aclose()``).
+    - ``progress``, if given, is called (sync or async, in the map's background task) with a
+      ``MapProgress`` at most every 0.25 s while things change, and once at the end.
+    """
+
+    def __init__(
+        self,
+        queue: Queue,
+        endpoint: str,
+        inputs: Iterable[Any] | AsyncIterable[Any],
+        *,
+        concurrency: int,
+        cancel_on_exit: bool,
+        progress: Callable[[MapProgress], Awaitable[None] | None] | None,
+        timeout: float | None,
+        extra_headers: Mapping[str, str] | None,
+        hooks: MapHooks | None,
+    ) -> None:
+        endpoint_segment(endpoint)
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+            raise ValueError("concurrency must be a positive integer")
+        if not isinstance(inputs, (Iterable, AsyncIterable)):
+            raise TypeError(f"inputs must be an iterable or an async iterable, not {type(inputs).__name__}")
+        if timeout is not None and not timeout > 0:
+            raise ValueError("timeout must be a positive number of seconds or None")
+        self._runner = _Runner(
+            queue,
+            endpoint,
+            inputs,
+            concurrency=concurrency,
+            cancel_on_exit=cancel_on_exit,
+            progress=progress,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            hooks=hooks,
+        )
+        self._closed = False
+
+    def __aiter__(self) -> JobMap:
+        return self
+
+    async def __anext__(self) -> MapOutcome:
+        runner = self._runner
+        if runner.task is None:
+            if self._closed:
+                raise StopAsyncIteration
+            runner.start()
+        outcome = await runner.channel.get()
+        assert runner.window is not None
+        runner.window.release()
+        return outcome
+
+    async def __aenter__(self) -> JobMap:
+        if not self._closed:
+            self._runner.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Stop: cancel unfinished jobs (``cancel_on_exit``) and wait until that is done."""
+        self._closed = True
+        await self._runner.aclose()
+
+    def snapshot(self) -> MapProgress:
+        """The map's counters now (the same ``MapProgress`` the ``progress`` callback gets)."""
+        return self._runner.snapshot()
+
+    def __del__(self) -> None:
+        runner = getattr(self, "_runner", None)
+        if runner is not None:
+            runner.abandon()

@@ -1,0 +1,392 @@
+"""The background task of one ``client.queue.map`` (``_Runner``): feeding, submitting, watching.
+
+It reads an input only when a window slot is free, submits it (shielded, so a cancellation
+mid-POST still learns the job id), hands the job to the client's scheduler with a callback (no
+task per waiting job), delivers outcomes to the ``_Channel``, and on the way out stops polling
+and cancels unfinished jobs.  It never references the ``JobMap`` facade, so dropping the facade
+can cancel it.  The guarantees are listed in ``_map``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import time
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
+from functools import partial
+from typing import TYPE_CHECKING, Any, Final
+
+import anyio
+from anyio.abc import TaskGroup
+
+from ._exceptions import JobTimeout
+from ._jobs import CANCEL_GRACE, SUBMIT_GRACE, Job
+from ._map_types import MapHooks, MapOutcome, MapProgress, _Channel
+from ._scheduler import Watch, get_scheduler
+from ._transport import logger
+from .types.queue import JobResult
+
+if TYPE_CHECKING:
+    from .resources.queue import Queue
+
+__all__ = ("PROGRESS_INTERVAL", "RUNNING")
+
+#: Progress callbacks are called at most this often (plus once at the end), seconds.
+PROGRESS_INTERVAL: Final = 0.25
+_CANCEL_WORKERS: Final = 64
+#: Runner tasks live until they end, even when nothing else references them.
+RUNNING: set[asyncio.Task[None]] = set()
+
+
+class _Runner:
+    """The state of one map and its background task.  It never references the ``JobMap``."""
+
+    def __init__(
+        self,
+        queue: Queue,
+        endpoint: str,
+        inputs: Iterable[Any] | AsyncIterable[Any],
+        *,
+        concurrency: int,
+        cancel_on_exit: bool,
+        progress: Callable[[MapProgress], Awaitable[None] | None] | None,
+        timeout: float | None,
+        extra_headers: Mapping[str, str] | None,
+        hooks: MapHooks | None,
+    ) -> None:
+        self.queue = queue
+        self.endpoint = endpoint
+        self.inputs = inputs
+        self.concurrency = concurrency
+        self.cancel_on_exit = cancel_on_exit
+        self.progress = progress
+        self.timeout = timeout
+        self.extra_headers = extra_headers
+        self.hooks = hooks
+        self.channel = _Channel()
+        self.task: asyncio.Task[None] | None = None
+        self.window: anyio.Semaphore | None = None
+        self.error: BaseException | None = None
+        self.live: dict[int, tuple[Job, Watch]] = {}
+        self.orphans: list[Job] = []
+        self.submit_scopes: set[anyio.CancelScope] = set()
+        self.tg: TaskGroup | None = None
+        self.idle: anyio.Event | None = None
+        self.changed: anyio.Event | None = None
+        self.feeding = True
+        self.closing = False
+        self.busy = 0  # submits in flight + jobs watched + outcomes being delivered + cancels
+        self.submitting = self.submitted = self.done = self.failed = self.polls_done = 0
+        self.started = time.monotonic()
+
+    # -- lifecycle (called from the consumer) -------------------------------------------------
+
+    def start(self) -> None:
+        if self.task is not None:
+            return
+        self.window = anyio.Semaphore(self.concurrency)
+        self.started = time.monotonic()
+        task = asyncio.get_running_loop().create_task(self._run(), name="odirouter-map")
+        RUNNING.add(task)
+        task.add_done_callback(RUNNING.discard)
+        self.task = task
+
+    async def aclose(self) -> None:
+        task = self.task
+        if task is None:
+            return
+        if not task.done():
+            task.cancel()
+            with anyio.CancelScope(shield=True):
+                await asyncio.wait({task})
+        if not task.cancelled():
+            task.exception()  # retrieved; the runner stores its errors instead of raising them
+
+    def abandon(self) -> None:
+        task = self.task
+        if task is not None and not task.done():
+            try:
+                task.get_loop().call_soon_threadsafe(task.cancel)
+            except RuntimeError:  # the loop is closed already
+                pass
+
+    def snapshot(self) -> MapProgress:
+        live = self.live.values()
+        elapsed = max(1e-9, time.monotonic() - self.started)
+        return MapProgress(
+            submitted=self.submitted,
+            done=self.done,
+            failed=self.failed,
+            in_flight=len(self.live) + self.submitting,
+            rate=(self.done + self.failed) / elapsed,
+            polls=self.polls_done + sum(job.polls for job, _ in live),
+            elapsed=elapsed,
+        )
+
+    # -- the background task ------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        self.idle = anyio.Event()
+        try:
+            await self._supervise()
+        except Exception as exc:  # a bug in a child task: surface it rather than end quietly
+            if self.error is None:
+                self.error = exc
+        finally:
+            self.tg = None
+            with anyio.CancelScope(shield=True):
+                await self._cleanup()
+                # -- journal (JournalHooks): flush, or close a journal the hooks opened ----------
+                if self.hooks is not None:
+                    try:
+                        await self.hooks.stop()
+                    except Exception as exc:
+                        if self.error is None:
+                            self.error = exc
+            self.channel.close(self.error)
+
+    async def _supervise(self) -> None:
+        async with anyio.create_task_group() as tg:
+            self.tg = tg
+            try:
+                if self.progress is not None:
+                    self.changed = anyio.Event()
+                    tg.start_soon(self._progress_loop)
+                if self.hooks is not None:
+                    await self.hooks.start(self.endpoint)
+                await self._feed(tg)
+                self.feeding = False
+                self._check_idle()
+                assert self.idle is not None
+                await self.idle.wait()
+                if self.progress is not None:
+                    await self._report()
+            except Exception as exc:  # from inputs, a hook or progress: stop the map
+                self._fail(exc)
+            except BaseException:
+                self._begin_close()
+                raise
+            tg.cancel_scope.cancel()
+
+    async def _feed(self, tg: TaskGroup) -> None:
+        window = self.window
+        assert window is not None
+        index = 0
+        inputs = self.inputs
+        if isinstance(inputs, AsyncIterable):
+            ait = inputs.__aiter__()
+            try:
+                while True:
+                    await window.acquire()
+                    try:
+                        item = await ait.__anext__()
+                    except StopAsyncIteration:
+                        window.release()
+                        return
+                    self._launch(tg, index, item)
+                    index += 1
+            finally:
+                aclose = getattr(ait, "aclose", None)
+                if aclose is not None:
+                    with anyio.CancelScope(shield=True):
+                        await aclose()
+        it = iter(inputs)
+        while True:
+            await window.acquire()
+            try:
+                item = next(it)
+            except StopIteration:
+                window.release()
+                return
+            self._launch(tg, index, item)
+            index += 1
+
+    def _launch(self, tg: TaskGroup, index: int, item: Any) -> None:
+        self.busy += 1
+        self.submitting += 1
+        tg.start_soon(self._submit_one, index, item)
+
+    async def _submit_one(self, index: int, item: Any) -> None:
+        job: Job | None = None
+        replay: MapOutcome | None = None
+        error: Exception | None = None
+        key: str | None = None
+        with anyio.CancelScope(shield=True) as scope:  # a cancellation mid-POST still gets the id
+            self.submit_scopes.add(scope)
+            try:
+                if self.hooks is not None:
+                    got = await self.hooks.before_submit(index, item)
+                    if isinstance(got, Job):
+                        job = got
+                    elif isinstance(got, MapOutcome):
+                        replay = got
+                    else:
+                        key = got
+                if job is None and replay is None:
+                    try:
+                        job = await self.queue.submit(
+                            self.endpoint, item, extra_headers=self.extra_headers, request_id=key
+                        )
+                    except Exception as exc:
+                        error = exc
+                    if job is not None and self.hooks is not None:
+                        await self.hooks.after_submit(index, key, job)
+            except Exception as exc:  # a hook failed: stop the map (its journal is not trustworthy)
+                if job is not None:
+                    self.orphans.append(job)
+                    job = None
+                self.submitting -= 1
+                self.busy -= 1
+                self._fail(exc)
+                return
+            finally:
+                self.submit_scopes.discard(scope)
+        self.submitting -= 1
+        if replay is not None:
+            self._count(replay.error)
+            self._deliver(replay)
+        elif job is None:
+            if error is None:  # cut short on the way out
+                self.busy -= 1
+                self._check_idle()
+            else:
+                self._count(error)
+                self._deliver(MapOutcome(index, item, None, None, error))
+        elif self.closing:
+            self.orphans.append(job)
+            self.busy -= 1
+        else:
+            self.submitted += 1
+            try:
+                self._watch(index, item, job)
+            except Exception as exc:  # the client was closed meanwhile
+                self._count(exc)
+                self._deliver(MapOutcome(index, item, job.request_id, None, exc))
+                return
+            self._touch()
+
+    def _watch(self, index: int, item: Any, job: Job) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = None
+        if self.timeout is not None:
+            deadline = loop.time() + self.timeout - (job.age or 0.0)
+        sched = get_scheduler(self.queue._client)
+        callback = partial(self._finished, index, item, job)
+        watch = sched.watch(job._key, job.endpoint, job._poll, callback, age=job.age, deadline=deadline)
+        self.live[index] = (job, watch)
+
+    def _finished(self, index: int, item: Any, job: Job, value: object, error: BaseException | None) -> None:
+        """The scheduler's callback: the job ended (or its deadline passed)."""
+        if self.live.pop(index, None) is None:
+            return
+        self.polls_done += job.polls
+        if isinstance(error, TimeoutError):
+            error = JobTimeout(
+                f"Job {job.request_id} on {job.endpoint} did not finish within {self.timeout} s",
+                request_id=job.request_id,
+                endpoint=job.endpoint,
+            )
+            if self.cancel_on_exit and self.tg is not None:
+                self.busy += 1
+                self.tg.start_soon(self._cancel_one, job)
+        self._count(error)
+        result = value if isinstance(value, JobResult) else None
+        self._deliver(MapOutcome(index, item, job.request_id, result, error))
+
+    def _count(self, error: BaseException | None) -> None:
+        if error is None:
+            self.done += 1
+        else:
+            self.failed += 1
+
+    def _deliver(self, outcome: MapOutcome) -> None:
+        if self.hooks is not None and self.tg is not None:
+            self.tg.start_soon(self._deliver_hooked, outcome)
+            return
+        self.channel.put(outcome)
+        self.busy -= 1
+        self._touch()
+        self._check_idle()
+
+    async def _deliver_hooked(self, outcome: MapOutcome) -> None:
+        assert self.hooks is not None
+        try:
+            await self.hooks.finished(outcome)
+        except Exception as exc:
+            self._fail(exc)
+        self.channel.put(outcome)
+        self.busy -= 1
+        self._touch()
+        self._check_idle()
+
+    async def _cancel_one(self, job: Job) -> None:
+        try:
+            await job.cancel_quietly()
+        finally:
+            self.busy -= 1
+            self._check_idle()
+
+    def _touch(self) -> None:
+        if self.changed is not None:
+            self.changed.set()
+
+    def _check_idle(self) -> None:
+        if not self.feeding and self.busy <= 0 and self.idle is not None:
+            self.idle.set()
+
+    def _fail(self, exc: BaseException) -> None:
+        if self.error is None:
+            self.error = exc
+        self._begin_close()
+        if self.tg is not None:
+            self.tg.cancel_scope.cancel()
+
+    def _begin_close(self) -> None:
+        """Stop polling every job, and give submits in flight ``SUBMIT_GRACE`` s to return."""
+        if self.closing:
+            return
+        self.closing = True
+        deadline = anyio.current_time() + SUBMIT_GRACE
+        for scope in self.submit_scopes:
+            scope.deadline = min(scope.deadline, deadline)
+        live, self.live = self.live, {}
+        for job, watch in live.values():
+            watch.cancel()
+            self.orphans.append(job)
+
+    async def _cleanup(self) -> None:
+        self._begin_close()
+        jobs, self.orphans = self.orphans, []
+        if not (self.cancel_on_exit and jobs):
+            return
+        logger.info("cancelling %d unfinished job(s) of a map on %s", len(jobs), self.endpoint)
+        with anyio.move_on_after(CANCEL_GRACE):
+            async with anyio.create_task_group() as tg:
+                for _ in range(min(_CANCEL_WORKERS, len(jobs))):
+                    tg.start_soon(_cancel_worker, jobs)
+
+    async def _progress_loop(self) -> None:
+        try:
+            while True:
+                assert self.changed is not None
+                await self.changed.wait()
+                self.changed = anyio.Event()
+                await self._report()
+                await anyio.sleep(PROGRESS_INTERVAL)
+        except Exception as exc:
+            self._fail(exc)
+
+    async def _report(self) -> None:
+        assert self.progress is not None
+        ret = self.progress(self.snapshot())
+        if inspect.isawaitable(ret):
+            await ret
+
+
+async def _cancel_worker(jobs: list[Job]) -> None:
+    while jobs:
+        job = jobs.pop()
+        try:
+            await job.cancel(max_retries=1)
+        except Exception as exc:
+            logger.info("could not cancel job %s: %s", job.request_id, exc)

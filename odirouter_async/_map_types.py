@@ -1,0 +1,132 @@
+"""The public types of ``client.queue.map``: ``MapOutcome``, ``MapProgress``, ``MapHooks``.
+
+Also ``_Channel``, the outcome queue between a map's background task and its one consumer.
+``_map`` re-exports everything; the behaviour is described there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .types.queue import JobResult
+
+if TYPE_CHECKING:
+    from ._jobs import Job
+
+__all__ = ("MapHooks", "MapOutcome", "MapProgress")
+
+
+@dataclass(frozen=True, slots=True)
+class MapOutcome:
+    """One input's outcome: ``result`` or ``error`` (exactly one is set).
+
+    Attributes:
+        index: position of the input in ``inputs``.
+        input: the input itself.
+        request_id: the job's id (``None`` when the submit failed).
+        result: the ``JobResult`` when the job succeeded.
+        error: the exception otherwise (``JobFailed``, ``JobCancelled``, ``JobTimeout``, or the
+            submit's error).
+    """
+
+    index: int
+    input: Any
+    request_id: str | None
+    result: JobResult | None
+    error: BaseException | None
+
+    @property
+    def ok(self) -> bool:
+        """True when the job succeeded."""
+        return self.error is None
+
+
+@dataclass(frozen=True, slots=True)
+class MapProgress:
+    """A snapshot of a running map (passed to ``progress``).
+
+    Attributes:
+        submitted: jobs the gateway accepted so far.
+        done: jobs finished with a result.
+        failed: inputs finished with an error (failed submits included).
+        in_flight: submits in flight plus jobs running.
+        rate: finished inputs per second since the start.
+        polls: poll requests spent on this map's jobs so far (result fetches included).
+        elapsed: seconds since the start.
+    """
+
+    submitted: int
+    done: int
+    failed: int
+    in_flight: int
+    rate: float
+    polls: int
+    elapsed: float
+
+
+class MapHooks:
+    """Extension points of ``map`` for a journal; every method here does nothing."""
+
+    async def start(self, endpoint: str) -> None:
+        """Called once, before the first input is read."""
+
+    async def before_submit(self, index: int, input: Any) -> str | Job | MapOutcome | None:
+        """Called before input ``index`` is submitted.
+
+        Return a stable key (sent as ``X-Request-Id``), a ``Job`` to wait for instead of
+        submitting (one an earlier run submitted), a ``MapOutcome`` to yield as is (one an earlier
+        run finished), or ``None``.
+        """
+        return None
+
+    async def after_submit(self, index: int, key: str | None, job: Job) -> None:
+        """Called once the gateway accepted the job (its id and URLs are known)."""
+
+    async def finished(self, outcome: MapOutcome) -> None:
+        """Called when an outcome is final, before the caller sees it."""
+
+    async def stop(self) -> None:
+        """Called once when the map has ended and cleaned up (shielded): flush or close here."""
+
+
+class _Channel:
+    """Outcomes from the runner to the one consumer; ``close`` ends it (optionally with an error)."""
+
+    __slots__ = ("_closed", "_error", "_items", "_waiter")
+
+    def __init__(self) -> None:
+        self._items: deque[MapOutcome] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+        self._closed = False
+        self._error: BaseException | None = None
+
+    def _notify(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def put(self, item: MapOutcome) -> None:
+        self._items.append(item)
+        self._notify()
+
+    def close(self, error: BaseException | None = None) -> None:
+        self._closed = True
+        self._error = error
+        self._notify()
+
+    async def get(self) -> MapOutcome:
+        while not self._items:
+            if self._closed:
+                error, self._error = self._error, None
+                if error is not None:
+                    raise error
+                raise StopAsyncIteration
+            waiter = self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await waiter
+            finally:
+                self._waiter = None
+        return self._items.popleft()

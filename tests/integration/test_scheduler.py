@@ -1,0 +1,276 @@
+"""The client's poll scheduler (``_scheduler``): the contract other resources (videos) rely on."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import anyio
+import pytest
+
+import odirouter_async as odr
+from odirouter_async._scheduler import (
+    ClientClosedError,
+    Outcome,
+    PollingOptions,
+    PollResult,
+    RateLimited,
+    Scheduler,
+    get_scheduler,
+)
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+async def sched() -> AsyncIterator[Scheduler]:
+    """A scheduler on its own (no client), closed at the end."""
+    s = Scheduler(PollingOptions(seed=1))
+    try:
+        yield s
+    finally:
+        await s.aclose()
+
+
+class Script:
+    """A poll that answers from a script, counts its calls and checks one-at-a-time per key."""
+
+    def __init__(self, *answers: PollResult | BaseException) -> None:
+        self.answers = list(answers)
+        self.calls = 0
+        self.running = 0
+        self.max_running = 0
+
+    async def __call__(self) -> PollResult:
+        self.calls += 1
+        self.running += 1
+        self.max_running = max(self.max_running, self.running)
+        try:
+            await anyio.lowlevel.checkpoint()
+            answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+            if isinstance(answer, BaseException):
+                raise answer
+            return answer
+        finally:
+            self.running -= 1
+
+
+PENDING = PollResult(Outcome.RUNNING)
+
+
+async def test_wait_returns_the_value_after_pending_polls(sched: Scheduler) -> None:
+    """Pending answers keep the wait going; DONE returns its value; polls never overlap per key."""
+    poll = Script(
+        PollResult(Outcome.QUEUED), PENDING, PollResult(Outcome.PENDING), PollResult(Outcome.DONE, 42)
+    )
+    assert await sched.wait("k", "ep", poll) == 42
+    assert poll.calls == 4
+    assert poll.max_running == 1
+    assert "k" not in sched
+
+
+async def test_ended_raises_the_error(sched: Scheduler) -> None:
+    """ENDED raises the error the poll reported."""
+    poll = Script(PENDING, PollResult(Outcome.ENDED, error=odr.JobFailed("boom")))
+    with pytest.raises(odr.JobFailed, match="boom"):
+        await sched.wait("k", "ep", poll)
+    assert "k" not in sched
+
+
+async def test_errors_back_off_and_keep_waiting(sched: Scheduler) -> None:
+    """ERROR results and transient exceptions are retried; they never end the wait."""
+    poll = Script(
+        PollResult(Outcome.ERROR, error=odr.InternalServerError("x", status_code=503)),
+        odr.APIConnectionError("reset"),
+        odr.InternalServerError("bad gateway", status_code=502),
+        odr.APITimeoutError(),
+        PollResult(Outcome.DONE, "ok"),
+    )
+    assert await sched.wait("k", "ep", poll) == "ok"
+    assert poll.calls == 5
+    assert sched.stats().errors == 4
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        odr.BadRequestError("nope", status_code=400),
+        odr.NotFoundError("gone", status_code=404),
+        ValueError("bug"),
+    ],
+)
+async def test_fatal_poll_exceptions_end_the_wait(sched: Scheduler, error: Exception) -> None:
+    """A non-transient error (or a bug) raised by the poll is raised by wait(), never a hang."""
+    poll = Script(PENDING, error)
+    with pytest.raises(type(error)):
+        await sched.wait("k", "ep", poll)
+    assert "k" not in sched
+
+
+async def test_rate_limited_slows_all_polling(sched: Scheduler) -> None:
+    """RateLimited (or a RateLimitError from the poll) lowers the global rate; the wait goes on."""
+    poll = Script(
+        PollResult(RateLimited(0.01)),
+        odr.RateLimitError("slow down", status_code=429, retry_after=0.01),
+        PollResult(Outcome.DONE, 1),
+    )
+    assert await sched.wait("k", "ep", poll) == 1
+    stats = sched.stats()
+    assert stats.rate_limited == 2
+    assert stats.rate < PollingOptions().max_rate
+
+
+async def test_cancelling_wait_removes_the_key(sched: Scheduler) -> None:
+    """Cancelling wait() stops the polling of that key; other keys go on."""
+    stuck = Script(PENDING)
+    other = Script(PENDING, PENDING, PENDING, PENDING, PollResult(Outcome.DONE, "x"))
+    with anyio.move_on_after(0.3):
+        await sched.wait("stuck", "ep", stuck)
+    assert "stuck" not in sched
+    calls = stuck.calls
+    assert await sched.wait("other", "ep", other) == "x"  # several poll rounds later
+    assert stuck.calls == calls
+
+
+async def test_waiters_of_one_key_share_its_polls(sched: Scheduler) -> None:
+    """Two waiters on one key share one poll stream; cancelling one keeps the other."""
+    poll = Script(PENDING, PENDING, PENDING, PollResult(Outcome.DONE, "v"))
+    first = asyncio.create_task(sched.wait("k", "ep", poll))
+    await anyio.lowlevel.checkpoint()
+    with anyio.move_on_after(0.05):
+        await sched.wait("k", "ep", poll)
+    assert "k" in sched
+    assert await first == "v"
+    assert poll.calls == 4
+    assert poll.max_running == 1
+
+
+async def test_polls_in_flight_are_bounded() -> None:
+    """At most max_in_flight polls run at once, whatever the number of keys."""
+    s = Scheduler(PollingOptions(max_in_flight=3, seed=1))
+    gate = anyio.Event()
+    running = 0
+    peak = 0
+
+    def make() -> Callable[[], Awaitable[PollResult]]:
+        async def poll() -> PollResult:
+            nonlocal running, peak
+            running += 1
+            peak = max(peak, running)
+            try:
+                await gate.wait()
+                return PollResult(Outcome.DONE, None)
+            finally:
+                running -= 1
+
+        return poll
+
+    try:
+        async with anyio.create_task_group() as tg:
+            for i in range(12):
+                tg.start_soon(s.wait, i, "ep", make())
+            while s.stats().in_flight < 3:
+                await anyio.lowlevel.checkpoint()
+            assert s.stats().in_flight == 3
+            gate.set()
+        assert peak == 3
+        assert len(s) == 0
+    finally:
+        await s.aclose()
+
+
+async def test_watch_deadline_calls_back_with_timeout(sched: Scheduler) -> None:
+    """A watch with a deadline gets TimeoutError() when it passes, and the key is dropped."""
+    got: list[BaseException | None] = []
+    done = anyio.Event()
+
+    def callback(value: object, error: BaseException | None) -> None:
+        got.append(error)
+        done.set()
+
+    loop = asyncio.get_running_loop()
+    sched.watch("k", "ep", Script(PENDING), callback, deadline=loop.time() + 0.1)
+    await done.wait()
+    assert len(got) == 1 and isinstance(got[0], TimeoutError)
+    assert "k" not in sched
+
+
+async def test_aclose_fails_waiters_and_cancels_polls() -> None:
+    """aclose() cancels polls in flight and fails every waiter with ClientClosedError."""
+    s = Scheduler(PollingOptions(seed=1))
+    started = anyio.Event()
+    cancelled = anyio.Event()
+
+    async def hang() -> PollResult:
+        started.set()
+        try:
+            await anyio.sleep_forever()
+        finally:
+            cancelled.set()
+        raise AssertionError("unreachable")
+
+    waiter = asyncio.create_task(s.wait("k", "ep", hang))
+    other = asyncio.create_task(s.wait("k2", "ep", Script(PENDING)))
+    await started.wait()
+    await s.aclose()
+    assert cancelled.is_set()
+    for task in (waiter, other):
+        with pytest.raises(ClientClosedError):
+            await task
+    with pytest.raises(ClientClosedError):
+        await s.wait("k3", "ep", Script(PENDING))
+    await s.aclose()  # idempotent
+
+
+async def test_client_scheduler_is_lazy_shared_and_closed(emu: object) -> None:
+    """get_scheduler: created on first use, shared with with_options views, closed by aclose()."""
+    from odirouter_async.testing import Emulator
+
+    assert isinstance(emu, Emulator)
+    client = odr.AsyncOdiRouter(api_key=emu.api_key, base_url=emu.url)
+    assert client._shared.scheduler is None
+    view = client.with_options(max_retries=0)
+    sched = get_scheduler(view)
+    assert get_scheduler(client) is sched
+    assert await sched.wait("k", "ep", Script(PollResult(Outcome.DONE, 7))) == 7
+    await client.aclose()
+    assert client._shared.scheduler is None
+    assert sched.closed
+    with pytest.raises(ClientClosedError):
+        get_scheduler(client)
+
+
+async def test_polling_options_from_the_client(emu: object) -> None:
+    """AsyncOdiRouter(polling=PollingOptions(...)) configures its scheduler."""
+    from odirouter_async.testing import Emulator
+
+    assert isinstance(emu, Emulator)
+    polling = PollingOptions(max_rate=50.0, max_in_flight=4)
+    async with odr.AsyncOdiRouter(api_key=emu.api_key, base_url=emu.url, polling=polling) as client:
+        sched = get_scheduler(client)
+        assert sched.options.max_in_flight == 4
+        assert sched.stats().rate == 50.0
+
+
+async def test_withdrawn_poll_frees_its_slot() -> None:
+    """Cancelling a wait whose poll is in flight frees its slot for a key already waiting for one."""
+    s = Scheduler(PollingOptions(max_in_flight=1, seed=1))
+    started = anyio.Event()
+
+    async def hang() -> PollResult:
+        started.set()
+        await anyio.sleep_forever()
+        raise AssertionError("unreachable")
+
+    try:
+        stuck = asyncio.create_task(s.wait("a", "ep", hang, age=None))
+        await started.wait()
+        queued = asyncio.create_task(s.wait("b", "ep", Script(PollResult(Outcome.DONE, "b")), age=None))
+        await anyio.lowlevel.checkpoint()
+        assert s.stats().in_flight == 1 and "b" in s
+        stuck.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await stuck
+        assert await queued == "b"
+    finally:
+        await s.aclose()

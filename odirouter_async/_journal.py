@@ -1,0 +1,310 @@
+"""The durable journal of a resumable queue batch: one sqlite3 file, written by one worker thread.
+
+Each input of a batch has a *key*, ``f"{index}-{sha256(canonical JSON of its arguments)[:16]}"``,
+stable across runs and processes.  Its journal entry moves through::
+
+    (none) --record_intents--> intent --record_submitted--> submitted --record_outcome--> done | failed
+                                  `--discard_intent--> (none)        (the submit provably created no job)
+
+An ``intent`` left by an earlier run is *uncertain*: its submit was in flight when that process
+stopped, and the gateway documents no idempotency, so nobody knows whether a (billed) job exists.
+A resume reports such entries and resubmits them only when asked, with the same ``X-Request-Id``
+(``journal.request_id_for(key, attempt)``) so that a gateway which deduplicates can.
+
+Crash safety.  The file is in WAL mode.  ``await record_intents(...)`` returns only after its
+transaction committed with ``synchronous=FULL`` (the WAL is fsynced): an acknowledged intent
+survives SIGKILL and power loss, and the caller sends the submit only after that.  The other
+records (``record_submitted``, ``record_outcome``, ``discard_intent``) are queued without waiting
+and committed in batches with ``synchronous=NORMAL`` (at most ``flush_interval`` later, or at the
+next awaited call).  In WAL mode a committed transaction is in the WAL file before ``COMMIT``
+returns, so once committed a record survives the death of the process; an OS crash may lose the
+last NORMAL batches, never consistency.  A record still queued when the process dies is lost,
+which is safe: a missing request id leaves the entry uncertain (reported, never silently
+resubmitted), a missing outcome makes the resume re-attach to the job and fetch it again (free).
+``await commit()`` (no fsync) / ``await flush()`` (fsync) wait until everything queued is
+committed -- the CLI commits before it writes a ``results.jsonl`` line, so that file never gets
+ahead of the journal.  SQLite's WAL recovery makes every transaction all-or-nothing, so no kill
+point corrupts the file.
+
+Threading.  All sqlite work happens in one daemon thread per journal, never on the event loop.
+The loop side puts tuples on a ``queue.SimpleQueue`` (about a microsecond); the thread drains
+everything queued, runs it in ONE transaction (group commit: many concurrent ``record_intents``
+callers share one fsync) and wakes the awaiting tasks with ``call_soon_threadsafe``.  Unawaited
+records wait at most ``flush_interval`` seconds or ``max_batch`` records.  A failed commit makes
+the journal fail-stop: every later awaited call raises :class:`JournalError`.
+
+One process at a time: ``open`` takes an exclusive ``flock`` on ``<path>.lock`` (POSIX; released
+by the kernel when the process dies), so two runs of one batch cannot both submit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import time
+import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final, Literal
+
+import msgspec
+
+from ._journal_worker import SCHEMA_VERSION, JournalError, Msg, Worker, WriteOp
+
+__all__ = ("SCHEMA_VERSION", "Entry", "Journal", "JournalError", "State")
+
+State = Literal["intent", "submitted", "done", "failed"]
+
+_canonical: Final = msgspec.json.Encoder(order="sorted").encode
+
+_INTENT: Final = (
+    "INSERT INTO entries(key, idx, args_hash, state, attempt, created_at, updated_at)"
+    " VALUES (?, ?, ?, 'intent', 1, ?, ?) ON CONFLICT(key) DO UPDATE SET"
+    " state = 'intent', attempt = attempt + (state = 'failed'), request_id = NULL,"
+    " status_url = NULL, response_url = NULL, cancel_url = NULL, outcome = NULL,"
+    " submitted_at = NULL, finished_at = NULL, updated_at = excluded.updated_at"
+    " WHERE state IN ('intent', 'failed')"
+)
+_SUBMITTED: Final = (
+    "UPDATE entries SET state = 'submitted', request_id = ?, status_url = ?, response_url = ?,"
+    " cancel_url = ?, submitted_at = ?, updated_at = ? WHERE key = ? AND state = 'intent'"
+)
+_OUTCOME: Final = (
+    "UPDATE entries SET state = ?, outcome = ?, finished_at = ?, updated_at = ?"
+    " WHERE key = ? AND state IN ('intent', 'submitted')"
+)
+_DISCARD: Final = "DELETE FROM entries WHERE key = ? AND state = 'intent'"
+_COLUMNS: Final = (
+    "key, idx, args_hash, state, attempt, request_id, status_url, response_url, cancel_url,"
+    " outcome, created_at, submitted_at, finished_at, updated_at"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One input's row in the journal (times are ``time.time()`` seconds).
+
+    ``state`` is ``intent`` (submit about to be sent / in flight / uncertain when loaded from an
+    earlier run), ``submitted`` (``request_id`` and the job URLs known), ``done`` or ``failed``
+    (``outcome``: the result JSON, or the error JSON).  ``attempt`` counts deliberate
+    resubmissions of a failed input (see ``Journal.request_id_for``).
+    """
+
+    key: str
+    index: int
+    args_hash: str
+    state: State
+    attempt: int
+    request_id: str | None
+    status_url: str | None
+    response_url: str | None
+    cancel_url: str | None
+    outcome: bytes | None
+    created_at: float
+    submitted_at: float | None
+    finished_at: float | None
+    updated_at: float
+
+    @property
+    def uncertain(self) -> bool:
+        """Whether a submit may have been sent without its request id being recorded."""
+        return self.state == "intent"
+
+    @property
+    def finished(self) -> bool:
+        """Whether the outcome is recorded (``done`` or ``failed``)."""
+        return self.state in ("done", "failed")
+
+
+def _select_all(conn: Any) -> dict[str, Entry]:
+    rows = conn.execute(f"SELECT {_COLUMNS} FROM entries ORDER BY idx, key").fetchall()
+    return {row[0]: Entry(*row) for row in rows}
+
+
+class Journal:
+    """A batch journal; create it with ``await Journal.open(path, endpoint=...)``.
+
+    Use it as ``async with journal:`` or call ``await journal.close()`` (which flushes).
+    """
+
+    def __init__(self, worker: Worker, path: Path, endpoint: str, run_id: str) -> None:
+        """Internal: use :meth:`open`."""
+        self._worker = worker
+        self._loop = worker.loop
+        self.path = path
+        self.endpoint = endpoint
+        self.run_id = run_id
+        self._closed = False
+        self._snapshot: dict[str, Entry] = {}
+
+    # -- opening ---------------------------------------------------------------------------
+
+    @classmethod
+    async def open(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        endpoint: str,
+        flush_interval: float = 0.05,
+        max_batch: int = 1024,
+    ) -> Journal:
+        """Open (or create) the journal at ``path`` for queue endpoint ``endpoint``.
+
+        Args:
+            path: the sqlite file; its directory must exist.  ``<path>.lock`` is created next to it.
+            endpoint: the model id; a journal made for another endpoint is refused.
+            flush_interval: longest delay (seconds) before an unawaited record is committed.
+            max_batch: unawaited records that force a commit before ``flush_interval``.
+
+        Raises:
+            JournalError: another endpoint's journal, a newer schema, not a journal, in use by
+                another process, or the file cannot be opened.
+        """
+        if not endpoint:
+            raise ValueError("endpoint must not be empty")
+        if flush_interval < 0 or max_batch < 1:
+            raise ValueError("flush_interval must be >= 0 and max_batch >= 1")
+        p = Path(path)
+        worker = Worker(p, endpoint, asyncio.get_running_loop(), flush_interval, max_batch)
+        run_id = await worker.start()
+        return cls(worker, p, endpoint, run_id)
+
+    # -- keys -----------------------------------------------------------------------------
+
+    @staticmethod
+    def hash_arguments(arguments: object) -> str:
+        """sha256 hex of the arguments as canonical JSON (sorted keys, msgspec encoding)."""
+        return hashlib.sha256(_canonical(arguments)).hexdigest()
+
+    @staticmethod
+    def key_for(index: int, arguments: object, args_hash: str | None = None) -> str:
+        """The entry key of input ``index``: ``f"{index}-{hash_arguments(arguments)[:16]}"``."""
+        digest = args_hash or Journal.hash_arguments(arguments)
+        return f"{index}-{digest[:16]}"
+
+    def request_id_for(self, key: str, attempt: int = 1) -> str:
+        """The ``X-Request-Id`` to submit ``key`` with: ``jr-{run_id}-{key}`` (``-a{n}`` from attempt 2).
+
+        The journal's random ``run_id`` keeps identical inputs of *different* batches apart at a
+        gateway that deduplicates; resubmitting an uncertain entry reuses the id, so such a
+        gateway can recognise the first submit.  A deliberate retry of a failed input is a new
+        attempt and gets a new id.
+        """
+        suffix = f"-a{attempt}" if attempt > 1 else ""
+        return f"jr-{self.run_id}-{key}{suffix}"
+
+    # -- reading --------------------------------------------------------------------------
+
+    async def load(self) -> dict[str, Entry]:
+        """Every entry, by key (ordered by index).  Also the snapshot ``uncertain()`` reads."""
+        self._check_open()
+        entries: dict[str, Entry] = await self._call(Msg.READ, _select_all)
+        self._snapshot = entries
+        return entries
+
+    def uncertain(self) -> list[Entry]:
+        """The ``intent`` entries of the last :meth:`load` (call it before submitting in this run)."""
+        return [e for e in self._snapshot.values() if e.state == "intent"]
+
+    # -- writing --------------------------------------------------------------------------
+
+    async def record_intents(self, items: Iterable[tuple[str, int, str]]) -> None:
+        """Durably record ``(key, index, args_hash)`` intents; send the submits only after this returns.
+
+        Concurrent callers share one transaction and one fsync.  An existing ``intent`` entry is
+        kept (an uncertain one being resubmitted keeps its attempt, hence its request id); a
+        ``failed`` one starts a new attempt; ``submitted`` and ``done`` entries are left alone.
+        """
+        self._check_open()
+        now = time.time()
+        ops: list[WriteOp] = [(_INTENT, (key, index, h, now, now)) for key, index, h in items]
+        if ops:
+            await self._call(Msg.DURABLE, ops)
+
+    def record_submitted(
+        self,
+        key: str,
+        request_id: str,
+        status_url: str | None = None,
+        response_url: str | None = None,
+        cancel_url: str | None = None,
+    ) -> None:
+        """Record the gateway's answer to the submit of ``key`` (queued, committed in a batch)."""
+        now = time.time()
+        self._write((_SUBMITTED, (request_id, status_url, response_url, cancel_url, now, now, key)))
+
+    def record_outcome(self, key: str, ok: bool, payload: bytes | None) -> None:
+        """Record how ``key`` ended: ``ok`` with the result JSON, else the error JSON (batched)."""
+        now = time.time()
+        self._write((_OUTCOME, ("done" if ok else "failed", payload, now, now, key)))
+
+    def discard_intent(self, key: str) -> None:
+        """Forget an ``intent`` whose submit provably created no job (never sent, or refused)."""
+        self._write((_DISCARD, (key,)))
+
+    async def flush(self) -> None:
+        """Commit (and fsync) everything recorded so far."""
+        self._check_open()
+        await self._call(Msg.FLUSH, None)
+
+    async def commit(self) -> None:
+        """Commit everything recorded so far, without an fsync.
+
+        After it returns the records survive the death of this process (not an OS crash).  Use
+        it before publishing something derived from a record (the CLI's ``results.jsonl`` line),
+        so that the published thing never gets ahead of the journal.  Concurrent callers share
+        one commit.
+        """
+        self._check_open()
+        await self._call(Msg.COMMIT, None)
+
+    async def close(self) -> None:
+        """Flush, close the database and stop the worker thread (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        await self._worker.call(Msg.CLOSE, None)
+
+    async def __aenter__(self) -> Journal:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    @property
+    def stats(self) -> dict[str, float]:
+        """Worker counters: ``records``, ``commits``, ``synced_commits``, ``thread_seconds``."""
+        return self._worker.stats()
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise JournalError(f"the journal {self.path} is closed")
+        failure = self._worker.failure
+        if failure is not None:
+            raise JournalError(f"the journal {self.path} failed: {failure}") from failure
+
+    def _write(self, op: WriteOp) -> None:
+        if self._closed:
+            raise JournalError(f"the journal {self.path} is closed")
+        self._worker.put_lazy(op)
+
+    async def _call(self, kind: Msg, payload: Any) -> Any:
+        return await self._worker.call(kind, payload)
+
+    def __repr__(self) -> str:
+        return f"Journal(path={str(self.path)!r}, endpoint={self.endpoint!r}, run_id={self.run_id!r})"
+
+    def __del__(self) -> None:
+        # Never touch the event loop here: ask the worker to commit, close and release the lock.
+        if not getattr(self, "_closed", True):
+            self._closed = True
+            self._worker.put_close()
+            warnings.warn(
+                f"Journal {self.path} was not closed; use `async with` or `await journal.close()`",
+                ResourceWarning,
+                stacklevel=1,
+            )

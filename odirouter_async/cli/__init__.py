@@ -1,0 +1,133 @@
+"""The ``odirouter`` command line (also ``python -m odirouter_async``).
+
+::
+
+    odirouter demo                                   # offline on the embedded emulator without a key
+    odirouter models
+    odirouter chat "Explain SSE in one line" [--model gpt-4.1] [--system TEXT]
+    odirouter run nano_banana_2 --json '{"prompt": "a red apple"}' [--out DIR]
+    odirouter batch nano_banana_2 inputs.jsonl --out DIR [--journal FILE] [--concurrency N]
+    odirouter videos create --prompt "a paper boat" --wait --out clip.mp4
+    odirouter emulator --port 8080
+
+The client reads ``ODIROUTER_API_KEY`` and ``ODIROUTER_BASE_URL`` (or ``--base-url``).
+Exit codes: 0 success; 1 the gateway or a job failed (with the request id); 2 bad usage or
+configuration; 130 interrupted (Ctrl-C).  Every command has ``--help``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from ._common import EXIT_FAILED, EXIT_USAGE, run_command
+
+__all__ = ("build_parser", "main")
+
+_EPILOG = """\
+environment:
+  ODIROUTER_API_KEY   the API key (not needed by `demo` and `emulator`)
+  ODIROUTER_BASE_URL  the gateway (default https://odirouter.ai)
+
+exit codes: 0 success, 1 API or job failure, 2 usage error, 130 interrupted (Ctrl-C)
+"""
+
+
+def _common_options(defaults: bool) -> argparse.ArgumentParser:
+    """``--base-url`` and ``-v``, accepted before or after the command name."""
+    p = argparse.ArgumentParser(add_help=False)
+    suppress: Any = argparse.SUPPRESS
+    p.add_argument(
+        "--base-url",
+        default=None if defaults else suppress,
+        metavar="URL",
+        help="the gateway's base URL (default: $ODIROUTER_BASE_URL or https://odirouter.ai)",
+    )
+    p.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=False if defaults else suppress,
+        help="log every HTTP request to stderr; show tracebacks",
+    )
+    return p
+
+
+class _Subparsers:
+    """Wraps ``add_subparsers()`` so every command also takes the common options."""
+
+    def __init__(self, actions: Any) -> None:
+        self._actions = actions
+        self._common = _common_options(defaults=False)
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        kwargs["parents"] = [*kwargs.get("parents", []), self._common]
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        parser: argparse.ArgumentParser = self._actions.add_parser(name, **kwargs)
+        return parser
+
+
+def _videos_unavailable(subparsers: _Subparsers, error: ImportError) -> None:
+    p = subparsers.add_parser("videos", help="Sora-style videos (not available in this build)", add_help=True)
+    p.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+
+    def unavailable(args: argparse.Namespace) -> int:
+        print(f"videos: not available ({error})", file=sys.stderr)
+        return EXIT_FAILED
+
+    p.set_defaults(func=None, sync_func=unavailable)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``odirouter`` argument parser with every subcommand."""
+    from .. import __version__
+    from . import _batch, _commands, _demo
+
+    parser = argparse.ArgumentParser(
+        prog="odirouter",
+        description="Command-line tool of odirouter_async: the OdiRouter Model API from the shell.",
+        epilog=_EPILOG,
+        parents=[_common_options(defaults=True)],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"odirouter_async {__version__}")
+    subparsers = _Subparsers(parser.add_subparsers(dest="command", metavar="COMMAND", required=True))
+    _demo.add_parser(subparsers)
+    _commands.add_parsers(subparsers)
+    _batch.add_parser(subparsers)
+    try:
+        from . import _videos
+    except ImportError as exc:
+        _videos_unavailable(subparsers, exc)
+    else:
+        _videos.add_parser(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``odirouter`` with ``argv`` (default ``sys.argv[1:]``); returns the exit code."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    try:
+        args = parser.parse_args(arguments)
+    except SystemExit as exc:  # --help, --version, usage errors: argparse already printed
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    args.argv = arguments
+    if args.verbose:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        sdk_logger = logging.getLogger("odirouter_async")
+        sdk_logger.addHandler(handler)
+        sdk_logger.setLevel(logging.DEBUG)
+    sync_func = getattr(args, "sync_func", None)
+    if sync_func is not None:
+        try:
+            code: int = sync_func(args)
+        except Exception as exc:
+            print(f"odirouter: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        return code
+    return run_command(args.func, args)

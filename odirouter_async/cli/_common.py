@@ -1,0 +1,175 @@
+"""What every ``odirouter`` command shares: exit codes, the client from the environment, running a
+command with clean Ctrl-C handling, and turning errors into one-line messages.
+
+Exit codes: ``0`` success; ``1`` the gateway or a job failed (the message names the request id);
+``2`` bad usage or configuration (argparse uses 2 as well); ``130`` interrupted by Ctrl-C.
+
+Ctrl-C: the first SIGINT cancels the command's cancel scope, so ``finally`` blocks and shielded
+clean-ups (journal flush, remote cancels) still run; a second SIGINT raises ``KeyboardInterrupt``
+at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+import traceback
+from collections.abc import Awaitable, Callable
+from typing import Any, Final, TextIO
+
+import anyio
+import msgspec
+
+from .._client import AsyncOdiRouter
+from .._exceptions import APIStatusError, JobError, OdiRouterError
+
+__all__ = (
+    "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "UsageError",
+    "describe_error",
+    "error_json",
+    "make_client",
+    "parse_json_object",
+    "run_command",
+    "warn",
+)
+
+EXIT_OK: Final = 0
+EXIT_FAILED: Final = 1
+EXIT_USAGE: Final = 2
+EXIT_INTERRUPTED: Final = 130
+
+_DICT: Final = msgspec.json.Decoder(dict[str, Any])
+_encode: Final = msgspec.json.Encoder().encode
+
+
+class UsageError(Exception):
+    """Bad arguments or configuration: reported as ``odirouter: error: ...``, exit code 2."""
+
+
+def warn(message: str, *, file: TextIO | None = None) -> None:
+    """Print a message for the user on stderr."""
+    print(message, file=file or sys.stderr, flush=True)
+
+
+def make_client(args: argparse.Namespace) -> AsyncOdiRouter:
+    """The client from ``ODIROUTER_API_KEY`` and ``--base-url`` / ``ODIROUTER_BASE_URL``."""
+    if not os.environ.get("ODIROUTER_API_KEY"):
+        raise UsageError(
+            "ODIROUTER_API_KEY is not set. Export your key, or try `odirouter demo` "
+            "(runs offline on the embedded emulator) or `odirouter emulator`."
+        )
+    try:
+        return AsyncOdiRouter(base_url=getattr(args, "base_url", None) or None)
+    except (OdiRouterError, ValueError) as exc:
+        raise UsageError(str(exc)) from None
+
+
+def parse_json_object(text: str, what: str) -> dict[str, Any]:
+    """``text`` as a JSON object, or a ``UsageError`` naming ``what``."""
+    try:
+        return _DICT.decode(text)
+    except msgspec.ValidationError:
+        raise UsageError(f'{what} must be a JSON object, like \'{{"prompt": "a cat"}}\'') from None
+    except msgspec.DecodeError as exc:
+        raise UsageError(f"{what} is not valid JSON: {exc}") from None
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line for the user: what failed, the gateway's words, the request id."""
+    if isinstance(exc, APIStatusError):
+        text = f"the gateway answered HTTP {exc.status_code}: {exc.message}"
+    elif isinstance(exc, JobError):
+        kind = type(exc).__name__
+        text = f"{kind}: {exc.message}"
+        if exc.error_type:
+            text += f" [{exc.error_type}]"
+    elif isinstance(exc, OdiRouterError):
+        text = f"{type(exc).__name__}: {exc.message}"
+    else:
+        text = f"{type(exc).__name__}: {exc}"
+    request_id = getattr(exc, "request_id", None)
+    if request_id:
+        text += f" (request_id={request_id})"
+    return text
+
+
+def error_json(exc: BaseException) -> bytes:
+    """The error as JSON (journal outcome / results line): message, type, error_type, ids."""
+    body: dict[str, Any] = {"error": describe_error(exc), "type": type(exc).__name__}
+    for name in ("request_id", "error_type", "status_code", "endpoint"):
+        value = getattr(exc, name, None)
+        if value is not None:
+            body[name] = value
+    return _encode(body)
+
+
+Command = Callable[[argparse.Namespace], Awaitable[int]]
+
+
+async def _guarded(command: Command, args: argparse.Namespace) -> int:
+    loop = asyncio.get_running_loop()
+    code = EXIT_INTERRUPTED
+    with anyio.CancelScope() as scope:
+
+        def on_sigint() -> None:
+            warn("\nodirouter: interrupted; stopping cleanly (press Ctrl-C again to abort at once)")
+            loop.remove_signal_handler(signal.SIGINT)  # the next one raises KeyboardInterrupt
+            scope.cancel()
+
+        try:
+            loop.add_signal_handler(signal.SIGINT, on_sigint)
+            installed = True
+        except (NotImplementedError, RuntimeError, ValueError):  # Windows, or not the main thread
+            installed = False
+        try:
+            code = await command(args)
+        finally:
+            if installed:
+                loop.remove_signal_handler(signal.SIGINT)
+    return EXIT_INTERRUPTED if scope.cancel_called else code
+
+
+def run_command(command: Command, args: argparse.Namespace) -> int:
+    """Run an async command to completion and map what escapes it to an exit code."""
+    verbose = bool(getattr(args, "verbose", False))
+    try:
+        return asyncio.run(_guarded(command, args))
+    except KeyboardInterrupt:
+        warn("odirouter: aborted")
+        return EXIT_INTERRUPTED
+    except UsageError as exc:
+        warn(f"odirouter: error: {exc}")
+        return EXIT_USAGE
+    except OdiRouterError as exc:
+        if verbose:
+            traceback.print_exc()
+        warn(f"odirouter: {describe_error(exc)}")
+        return EXIT_FAILED
+    except BrokenPipeError:  # `odirouter models | head`: the reader left; not an error
+        _silence_stdout()
+        return EXIT_OK
+    except (ValueError, TypeError) as exc:  # the SDK refused an argument the user gave
+        if verbose:
+            traceback.print_exc()
+        warn(f"odirouter: error: {exc}")
+        return EXIT_USAGE
+    except OSError as exc:
+        if verbose:
+            traceback.print_exc()
+        warn(f"odirouter: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))
+        return EXIT_FAILED
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass

@@ -1,15 +1,394 @@
-"""``client.videos``: placeholder, filled in by its issue's work."""
+"""``client.videos``: Sora-style videos (``/v1/videos``), shaped like OpenAI's Videos API.
+
+OdiRouter documents ``POST /v1/videos`` only as a separate multipart endpoint (``odirouter-api.md``
+§6), so this follows OpenAI's shape and passes everything through: any keyword of ``create`` /
+``remix`` and any ``extra_body`` key is sent as given, and every result keeps its raw JSON
+(``video.raw``).
+
+* ``create`` sends ``multipart/form-data``; ``input_reference`` (a ``Path``, ``bytes``, a binary
+  file object, or a ``(filename, content[, content_type])`` tuple) is streamed in chunks, never
+  read whole (``_multipart.py``).  It is paid work: retried only when the gateway cannot have
+  started it (connect failure, 429, 503), and then the whole file is sent again.  An unseekable
+  stream cannot be re-sent, so that call is not retried at all.
+* ``wait`` polls through the client's one poll scheduler (``_scheduler.py``), or at a fixed
+  ``poll_interval`` when one is given; ``_video_state.py`` says what each answer means.
+  A ``failed`` video raises ``JobFailed``; the caller's ``timeout`` raises ``JobTimeout``.
+* ``download_content`` streams to a temporary file next to the destination, checks the size
+  against ``Content-Length``, then renames it into place (atomic); a body cut short is fetched
+  again; on any error the temporary file is removed and the destination is left as it was
+  (``_savefile.py``).
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import inspect
+import itertools
+import os
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final, cast
+from urllib.parse import quote
+
+import anyio
+
+from .._config import NOT_GIVEN, NotGiven, RequestOptions, TimeoutLike
+from .._exceptions import JobTimeout, OdiRouterError
+from .._multipart import FileInput, build_form
+from .._savefile import download_file
+from .._schedule import Observation, Outcome, RateLimited
+from .._scheduler import PollResult, get_scheduler
+from .._video_state import VideoWatch
+from ..types.videos import (
+    VIDEO_DECODER,
+    VIDEO_DELETED_DECODER,
+    VIDEO_LIST_DECODER,
+    Video,
+    VideoDeleted,
+    VideoList,
+)
 
 if TYPE_CHECKING:
     from .._client import AsyncOdiRouter
 
+__all__ = ("ProgressCallback", "Videos")
+
+PATH: Final = "/v1/videos"
+#: ``on_progress(video)``: a plain function or a coroutine function.
+ProgressCallback = Callable[[Video], object]
+_MAX_ERROR_DELAY: Final = 30.0
+_wait_ids = itertools.count(1)
+#: Form fields that are always file parts (a ``str`` there is a mistake, not a text field).
+FILE_FIELDS: Final = frozenset({"input_reference"})
+
+
+def _video_path(video_id: str, suffix: str = "") -> str:
+    if not isinstance(video_id, str) or not video_id:
+        raise ValueError("video_id must be a non-empty string")
+    return f"{PATH}/{quote(video_id, safe='')}{suffix}"
+
 
 class Videos:
-    """``client.videos``."""
+    """``client.videos``: create, retrieve, list, delete, remix, wait for and download videos."""
 
     def __init__(self, client: AsyncOdiRouter) -> None:
         self._client = client
+
+    async def create(
+        self,
+        *,
+        prompt: str,
+        model: str | NotGiven = NOT_GIVEN,
+        seconds: str | int | NotGiven = NOT_GIVEN,
+        size: str | NotGiven = NOT_GIVEN,
+        input_reference: FileInput | NotGiven | None = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        request_id: str | None = None,
+        **extra_fields: Any,
+    ) -> Video:
+        """``POST /v1/videos`` (multipart): start generating a video.
+
+        Args:
+            prompt: what the video shows (required).
+            model: e.g. ``"sora-2"``, ``"sora-2-pro"``; the gateway's default when left out.
+            seconds: clip length (``"4"``, ``"8"``, ``"12"``; numbers are sent as text).
+            size: ``"720x1280"``, ``"1280x720"``, ...
+            input_reference: the first frame: a ``Path``, ``bytes``, a binary file object, or
+                ``(filename, content)`` / ``(filename, content, content_type)``.  Streamed.
+            extra_body: more form fields, merged last (file inputs become file parts).
+            **extra_fields: any other form field, sent as given (see ``_multipart.form_value``).
+
+        Returns:
+            The new ``Video`` (usually ``queued``); ``wait`` it, then ``download_content``.
+        """
+        if not isinstance(prompt, str) or not prompt:
+            raise ValueError("prompt must be a non-empty string")
+        values: dict[str, Any] = {
+            "model": model,
+            "prompt": prompt,
+            "seconds": seconds,
+            "size": size,
+            "input_reference": input_reference,
+        }
+        values = {k: v for k, v in values.items() if v is not NOT_GIVEN}
+        values.update(extra_fields)
+        values.update(extra_body or {})
+        form = build_form(values, file_fields=FILE_FIELDS)
+        if not form.replayable:
+            max_retries = 0  # an unseekable stream cannot be sent a second time
+        opts = RequestOptions.of(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+            max_retries=max_retries,
+            request_id=request_id,
+        )
+        resp = await self._client._transport.request("POST", PATH, data=form, options=opts, paid=True)
+        return resp.parse(VIDEO_DECODER)
+
+    async def retrieve(
+        self,
+        video_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        request_id: str | None = None,
+    ) -> Video:
+        """``GET /v1/videos/{video_id}``: the video's current state."""
+        opts = RequestOptions.of(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+            max_retries=max_retries,
+            request_id=request_id,
+        )
+        resp = await self._client._transport.request("GET", _video_path(video_id), options=opts)
+        return resp.parse(VIDEO_DECODER)
+
+    async def list(
+        self,
+        *,
+        limit: int | NotGiven = NOT_GIVEN,
+        after: str | NotGiven = NOT_GIVEN,
+        order: str | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        request_id: str | None = None,
+    ) -> VideoList:
+        """``GET /v1/videos``: one page (``limit``, ``after`` a video id, ``order`` ``asc``/``desc``)."""
+        query = {"limit": limit, "after": after, "order": order}
+        opts = RequestOptions.of(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+            max_retries=max_retries,
+            request_id=request_id,
+        )
+        resp = await self._client._transport.request(
+            "GET", PATH, query={k: v for k, v in query.items() if v is not NOT_GIVEN}, options=opts
+        )
+        return resp.parse(VIDEO_LIST_DECODER)
+
+    async def delete(
+        self,
+        video_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        request_id: str | None = None,
+    ) -> VideoDeleted:
+        """``DELETE /v1/videos/{video_id}``."""
+        opts = RequestOptions.of(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+            max_retries=max_retries,
+            request_id=request_id,
+        )
+        resp = await self._client._transport.request("DELETE", _video_path(video_id), options=opts)
+        return resp.parse(VIDEO_DELETED_DECODER)
+
+    async def remix(
+        self,
+        video_id: str,
+        *,
+        prompt: str,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        request_id: str | None = None,
+        **extra_fields: Any,
+    ) -> Video:
+        """``POST /v1/videos/{video_id}/remix`` (JSON ``{"prompt", ...}``): a new video from one.
+
+        Paid work, retried like ``create``; extra keywords and ``extra_body`` join the body.
+        """
+        if not isinstance(prompt, str) or not prompt:
+            raise ValueError("prompt must be a non-empty string")
+        opts = RequestOptions.of(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            max_retries=max_retries,
+            request_id=request_id,
+        )
+        body = {"prompt": prompt, **extra_fields}
+        resp = await self._client._transport.request(
+            "POST", _video_path(video_id, "/remix"), json=body, options=opts, paid=True
+        )
+        return resp.parse(VIDEO_DECODER)
+
+    # -- waiting ----------------------------------------------------------------------------
+
+    async def wait(
+        self,
+        video: str | Video,
+        *,
+        timeout: float | None = None,
+        poll_interval: float | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> Video:
+        """Wait until the video is ``completed`` and return it.
+
+        Args:
+            video: a video id, or a ``Video`` (its state is the first look: no request).
+            timeout: seconds to wait in all; ``None`` waits as long as it takes.
+            poll_interval: poll every this many seconds instead of through the client's
+                adaptive poll scheduler (errors and 429s still back off).
+            on_progress: called with the video whenever its status or progress changed (also
+                on the first look); may be a coroutine function.  If it raises, the wait
+                raises that.
+
+        Raises:
+            JobFailed: the video ``failed`` (``.error``, ``.error_type`` from its ``error``).
+            JobTimeout: ``timeout`` ran out (``.request_id`` is the video id).
+            NotFoundError: no such video (or another 4xx: the error as raised by the gateway).
+        """
+        video_id = video.id if isinstance(video, Video) else video
+        _video_path(video_id)
+        if timeout is not None and not timeout > 0:
+            raise ValueError("timeout must be a positive number of seconds or None")
+        if poll_interval is not None and not poll_interval > 0:
+            raise ValueError("poll_interval must be a positive number of seconds or None")
+        watch = VideoWatch(video_id)
+        with anyio.move_on_after(timeout):
+            first = video if isinstance(video, Video) else await self.retrieve(video_id)
+            outcome, _, error = await self._look(watch, first, on_progress)
+            if outcome is Outcome.DONE:
+                return first
+            if error is not None:
+                raise error
+            if poll_interval is not None:
+                return await self._wait_fixed(watch, poll_interval, on_progress)
+            return await self._wait_scheduled(watch, first, on_progress)
+        last = watch.last
+        shown = f" (last seen {last.status}, progress {last.progress})" if last is not None else ""
+        raise JobTimeout(
+            f"video {video_id} did not complete within {timeout:g} s{shown}",
+            request_id=video_id,
+            endpoint=watch.model,
+            status=last.raw if last is not None else None,
+        )
+
+    async def _look(
+        self, watch: VideoWatch, video: Video, on_progress: ProgressCallback | None
+    ) -> tuple[Observation, Video | None, BaseException | None]:
+        """Classify one video object; call ``on_progress`` when it moved."""
+        outcome, error, changed = watch.observe(video)
+        if changed and on_progress is not None:
+            try:
+                result = on_progress(video)
+                if inspect.isawaitable(result):
+                    await result
+            except Exception as exc:
+                return Outcome.ENDED, None, exc
+        return outcome, (video if outcome is Outcome.DONE else None), error
+
+    async def _poll(
+        self, watch: VideoWatch, on_progress: ProgressCallback | None
+    ) -> tuple[Observation, Video | None, BaseException | None]:
+        """One poll: ``(observation, video when done, error)``; never raises an SDK error."""
+        try:
+            video = await self.retrieve(watch.video_id, max_retries=0)
+        except OdiRouterError as exc:
+            observation = watch.observe_error(exc)
+            return (Outcome.ENDED if observation is None else observation), None, exc
+        return await self._look(watch, video, on_progress)
+
+    async def _wait_scheduled(
+        self, watch: VideoWatch, first: Video, on_progress: ProgressCallback | None
+    ) -> Video:
+        async def poll() -> PollResult:
+            observation, value, error = await self._poll(watch, on_progress)
+            return PollResult(observation, value=value, error=error)
+
+        created = first.created_at
+        age = max(0.0, time.time() - created) if created else 0.0
+        key = ("video", watch.video_id, next(_wait_ids))
+        label = f"videos/{first.model or 'unknown'}"
+        value = await get_scheduler(self._client).wait(key, label, poll, age=age)
+        return cast(Video, value)
+
+    async def _wait_fixed(
+        self, watch: VideoWatch, interval: float, on_progress: ProgressCallback | None
+    ) -> Video:
+        errors = 0
+        delay = interval
+        while True:
+            await anyio.sleep(delay)
+            observation, value, error = await self._poll(watch, on_progress)
+            if value is not None:
+                return value
+            if observation is Outcome.ENDED:
+                assert error is not None
+                raise error
+            delay = interval
+            if observation is Outcome.ERROR:
+                errors += 1
+                delay = min(interval * 2**errors, max(interval, _MAX_ERROR_DELAY))
+            else:
+                errors = 0
+            if isinstance(observation, RateLimited):
+                delay = max(interval, observation.retry_after or 2 * interval)
+
+    # -- downloading --------------------------------------------------------------------------
+
+    async def download_content(
+        self,
+        video_id: str,
+        path: str | os.PathLike[str],
+        *,
+        variant: str = "video",
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        request_id: str | None = None,
+    ) -> Path:
+        """``GET /v1/videos/{video_id}/content?variant=...`` streamed to ``path``.
+
+        The bytes go to a temporary ``<name>.<random>.part`` file in the destination's directory
+        (created when missing), are checked against ``Content-Length``, flushed to disk, then
+        renamed over ``path`` in one step.  A body cut short is downloaded again (up to
+        ``max_retries`` times), then raises ``APIConnectionError``.  On any error or cancellation
+        the temporary file is removed and ``path`` is untouched.
+
+        Args:
+            variant: ``"video"`` (mp4), ``"thumbnail"``, ``"spritesheet"``, or any other the
+                gateway offers.
+
+        Returns:
+            The destination ``Path``.
+        """
+        dest = Path(os.fspath(path))
+        opts = RequestOptions.of(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+            max_retries=max_retries,
+            request_id=request_id,
+        )
+        url = _video_path(video_id, "/content")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        await download_file(
+            self._client._transport,
+            url,
+            dest,
+            query={"variant": variant},
+            options=opts,
+            headers={"Accept": "application/binary"},
+        )
+        return dest

@@ -1,0 +1,126 @@
+"""What a poll of a video means for ``videos.wait``.  Pure: no I/O, no clock of its own.
+
+``VideoWatch`` is the state of one wait.  Each poll's answer becomes an observation for the
+client's poll scheduler (``_schedule.Outcome`` / ``RateLimited``):
+
+============================== ================================================================
+``queued``                     ``QUEUED``
+``in_progress``                ``RUNNING``
+``completed``                  ``DONE`` (the wait returns the video)
+``failed``                     ``ENDED`` with ``JobFailed`` (``error`` / ``error_type`` from the
+                               video's ``error.message`` / ``error.code``; ``request_id`` is the
+                               video id, ``endpoint`` the model)
+any other word                 ``PENDING`` (logged once per word): keep waiting
+429                            ``RateLimited(retry_after)``: slows all polling
+5xx, 408, 409, connection,     ``ERROR``: back off and keep waiting
+timeout
+a body that is not a video     ``ERROR``, up to ``MAX_BAD_BODIES`` in a row, then fatal
+404 and other 4xx              fatal: the wait raises that error (``NotFoundError`` ...)
+============================== ================================================================
+
+``VideoWatch.observe`` also says whether the video's status or progress changed since the last
+look, which is when ``on_progress`` is called.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Final
+
+from ._exceptions import (
+    APIConnectionError,
+    APIStatusError,
+    InternalServerError,
+    JobFailed,
+    OdiRouterError,
+    RateLimitError,
+    ResponseValidationError,
+)
+from ._schedule import Observation, Outcome, RateLimited
+from .types.videos import Video
+
+__all__ = ("MAX_BAD_BODIES", "VideoWatch", "classify_video", "video_failed")
+
+logger: Final = logging.getLogger("odirouter_async")
+
+#: Consecutive unreadable poll bodies tolerated before the wait gives up.
+MAX_BAD_BODIES: Final = 3
+_RETRYABLE_STATUS: Final = frozenset({408, 409, 425})
+_STATUS: Final = {"queued": Outcome.QUEUED, "in_progress": Outcome.RUNNING}
+_MAX_LOGGED: Final = 64
+_logged_unknown: set[str] = set()
+
+
+def video_failed(video: Video) -> JobFailed:
+    """The error a ``failed`` video raises from ``wait``."""
+    reason = video.error_message or video.error_code or "no reason given"
+    return JobFailed(
+        f"video {video.id} failed: {reason}",
+        request_id=video.id,
+        endpoint=video.model,
+        error=video.error_message,
+        error_type=video.error_code,
+        status=video.raw,
+    )
+
+
+def classify_video(video: Video) -> tuple[Outcome, JobFailed | None]:
+    """The outcome of one look at a video, and the error when it failed."""
+    status = video.status
+    if status == "completed":
+        return Outcome.DONE, None
+    if status == "failed":
+        return Outcome.ENDED, video_failed(video)
+    outcome = _STATUS.get(status)
+    if outcome is not None:
+        return outcome, None
+    if status not in _logged_unknown and len(_logged_unknown) < _MAX_LOGGED:
+        _logged_unknown.add(status)
+        logger.warning("video %s has an unknown status %r; still waiting", video.id, status)
+    return Outcome.PENDING, None
+
+
+class VideoWatch:
+    """The state of one ``wait``: the last video seen and the run of unreadable bodies."""
+
+    __slots__ = ("_bad_bodies", "_seen", "last", "video_id")
+
+    def __init__(self, video_id: str) -> None:
+        self.video_id = video_id
+        #: the last video object read (``None`` before the first).
+        self.last: Video | None = None
+        self._seen: tuple[str, object] | None = None
+        self._bad_bodies = 0
+
+    @property
+    def model(self) -> str | None:
+        """The video's model, once known."""
+        return self.last.model if self.last is not None else None
+
+    def observe(self, video: Video) -> tuple[Outcome, JobFailed | None, bool]:
+        """``(outcome, error, changed)`` for a video read by a poll.
+
+        ``changed`` is True on the first look and whenever ``status`` or ``progress`` moved.
+        """
+        self._bad_bodies = 0
+        self.last = video
+        key = (video.status, video.progress)
+        changed = key != self._seen
+        self._seen = key
+        outcome, error = classify_video(video)
+        return outcome, error, changed
+
+    def observe_error(self, exc: OdiRouterError) -> Observation | None:
+        """The observation for a poll that raised; ``None`` means the wait must raise ``exc``."""
+        if isinstance(exc, RateLimitError):
+            return RateLimited(exc.retry_after)
+        if isinstance(exc, ResponseValidationError):
+            self._bad_bodies += 1
+            return Outcome.ERROR if self._bad_bodies < MAX_BAD_BODIES else None
+        if isinstance(exc, InternalServerError) or (
+            isinstance(exc, APIStatusError) and exc.status_code in _RETRYABLE_STATUS
+        ):
+            return Outcome.ERROR
+        if isinstance(exc, APIConnectionError):
+            return Outcome.ERROR
+        return None

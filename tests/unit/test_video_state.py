@@ -1,0 +1,115 @@
+"""``_video_state``: what each poll of a video means for ``videos.wait`` (pure, no event loop)."""
+
+from __future__ import annotations
+
+import logging
+
+import msgspec
+import pytest
+
+from odirouter_async._exceptions import (
+    APIConnectionError,
+    APITimeoutError,
+    JobFailed,
+    NotFoundError,
+    ResponseValidationError,
+    make_status_error,
+)
+from odirouter_async._schedule import Outcome, RateLimited
+from odirouter_async._video_state import MAX_BAD_BODIES, VideoWatch, classify_video
+from odirouter_async.types._base import attach_raw
+from odirouter_async.types.videos import VIDEO_DECODER, Video, VideoError
+
+
+def video(status: str, progress: int = 0, **fields: object) -> Video:
+    """A video decoded from JSON, as the transport would produce it."""
+    body = {"id": "video_1", "object": "video", "model": "sora-2", "status": status, "progress": progress}
+    body.update(fields)
+    raw = msgspec.json.encode(body)
+    return attach_raw(VIDEO_DECODER.decode(raw), raw, None)
+
+
+@pytest.mark.parametrize(
+    ("status", "outcome"),
+    [
+        ("queued", Outcome.QUEUED),
+        ("in_progress", Outcome.RUNNING),
+        ("completed", Outcome.DONE),
+        ("failed", Outcome.ENDED),
+        ("some_new_word", Outcome.PENDING),
+    ],
+)
+def test_status_words_map_to_outcomes(status: str, outcome: Outcome) -> None:
+    """Each documented status word has its outcome; an unknown one keeps waiting."""
+    assert classify_video(video(status))[0] is outcome
+
+
+def test_failed_video_is_a_typed_error() -> None:
+    """A failed video becomes JobFailed carrying its error object, id and model."""
+    failed = video("failed", 100, error={"code": "moderation_blocked", "message": "Blocked by policy"})
+    outcome, error = classify_video(failed)
+    assert outcome is Outcome.ENDED
+    assert isinstance(error, JobFailed)
+    assert (error.request_id, error.endpoint) == ("video_1", "sora-2")
+    assert (error.error_type, error.error) == ("moderation_blocked", "Blocked by policy")
+    assert error.status == failed.raw
+    assert "Blocked by policy" in str(error)
+
+
+def test_failed_without_error_object() -> None:
+    """A failed video without an error (or with a plain string) still explains itself."""
+    _, bare = classify_video(video("failed"))
+    assert bare is not None and "no reason given" in str(bare)
+    _, text = classify_video(video("failed", error="quota"))
+    assert text is not None and text.error == "quota" and text.error_type is None
+
+
+def test_unknown_status_logged_once(caplog: pytest.LogCaptureFixture) -> None:
+    """An unknown status word is logged the first time only."""
+    with caplog.at_level(logging.WARNING, logger="odirouter_async"):
+        for _ in range(3):
+            classify_video(video("unit_test_unknown_word"))
+    assert sum("unit_test_unknown_word" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_progress_changes_are_reported_once() -> None:
+    """observe() says 'changed' on the first look and when status or progress moved."""
+    watch = VideoWatch("video_1")
+    changes = [watch.observe(v)[2] for v in (video("queued"), video("queued"), video("in_progress"))]
+    changes += [watch.observe(v)[2] for v in (video("in_progress", 40), video("in_progress", 40))]
+    assert changes == [True, False, True, True, False]
+    assert watch.last is not None and watch.last.progress == 40
+    assert watch.model == "sora-2"
+
+
+def test_poll_errors_map_to_observations() -> None:
+    """429 slows polling, 5xx and network errors back off, 404 and other 4xx end the wait."""
+    watch = VideoWatch("video_1")
+    limited = make_status_error(429, {}, b"{}", request_id=None, retry_after=1.5)
+    assert watch.observe_error(limited) == RateLimited(1.5)
+    for status in (500, 502, 503, 408):
+        assert watch.observe_error(make_status_error(status, {}, b"", request_id=None)) is Outcome.ERROR
+    assert watch.observe_error(APIConnectionError()) is Outcome.ERROR
+    assert watch.observe_error(APITimeoutError()) is Outcome.ERROR
+    not_found = make_status_error(404, {}, b'{"error": {"message": "no"}}', request_id=None)
+    assert isinstance(not_found, NotFoundError)
+    assert watch.observe_error(not_found) is None
+    assert watch.observe_error(make_status_error(401, {}, b"", request_id=None)) is None
+
+
+def test_unreadable_bodies_end_the_wait_after_a_run() -> None:
+    """A run of bad bodies ends the wait; a good body in between resets the count."""
+    watch = VideoWatch("video_1")
+    bad = ResponseValidationError("not a video")
+    assert [watch.observe_error(bad) for _ in range(MAX_BAD_BODIES - 1)] == [Outcome.ERROR] * 2
+    watch.observe(video("queued"))
+    assert [watch.observe_error(bad) for _ in range(MAX_BAD_BODIES - 1)] == [Outcome.ERROR] * 2
+    assert watch.observe_error(bad) is None
+
+
+def test_video_types_are_tolerant() -> None:
+    """Numbers for seconds, floats for progress, unknown fields: all accepted, all in .raw."""
+    v = video("completed", 100, seconds=8, created_at=1.5, future_field={"x": 1})
+    assert v.seconds == 8 and v.is_terminal
+    assert v.raw["future_field"] == {"x": 1}
+    assert isinstance(video("failed", error={"code": "c"}).error, VideoError)

@@ -1,12 +1,27 @@
-"""odirouter_async: the async-first SDK for the OdiRouter Model API."""
+"""odirouter_async: the async-first SDK for the OdiRouter Model API.
+
+Everything public is importable from here; the modules behind it are private.
+"""
 
 from __future__ import annotations
 
+from ._chat_stream import (
+    ChatChunkEvent as ChatChunkEvent,
+    ChatCompletionStream as ChatCompletionStream,
+    ChatCompletionStreamEvent as ChatCompletionStreamEvent,
+    ChatCompletionStreamManager as ChatCompletionStreamManager,
+    ChatContentDeltaEvent as ChatContentDeltaEvent,
+    ChatFinishEvent as ChatFinishEvent,
+    ChatReasoningDeltaEvent as ChatReasoningDeltaEvent,
+    ChatRefusalDeltaEvent as ChatRefusalDeltaEvent,
+    ChatToolCallDeltaEvent as ChatToolCallDeltaEvent,
+)
 from ._client import AsyncOdiRouter as AsyncOdiRouter
 from ._config import (
     NOT_GIVEN as NOT_GIVEN,
     Limits as Limits,
     NotGiven as NotGiven,
+    PollingOptions as PollingOptions,
     Timeout as Timeout,
 )
 from ._exceptions import (
@@ -15,6 +30,7 @@ from ._exceptions import (
     APITimeoutError as APITimeoutError,
     AuthenticationError as AuthenticationError,
     BadRequestError as BadRequestError,
+    ClientClosedError as ClientClosedError,
     ConflictError as ConflictError,
     InsecureURLError as InsecureURLError,
     InsufficientBalanceError as InsufficientBalanceError,
@@ -23,6 +39,7 @@ from ._exceptions import (
     JobError as JobError,
     JobFailed as JobFailed,
     JobTimeout as JobTimeout,
+    JournalError as JournalError,
     NotFoundError as NotFoundError,
     OdiRouterError as OdiRouterError,
     PermissionDeniedError as PermissionDeniedError,
@@ -32,9 +49,38 @@ from ._exceptions import (
     StreamError as StreamError,
     StreamEventError as StreamEventError,
     StreamInterrupted as StreamInterrupted,
+    UncertainSubmit as UncertainSubmit,
     UnprocessableEntityError as UnprocessableEntityError,
 )
+from ._jobs import Job as Job
+from ._jobstate import CancelOutcome as CancelOutcome, JobState as JobState
+from ._journal import Journal as Journal
+from ._map import (
+    JobMap as JobMap,
+    MapHooks as MapHooks,
+    MapOutcome as MapOutcome,
+    MapProgress as MapProgress,
+)
+from ._responses_stream import (
+    ResponseStream as ResponseStream,
+    ResponseStreamManager as ResponseStreamManager,
+)
 from ._retry import RetryPolicy as RetryPolicy
+from ._streaming import AsyncStream as AsyncStream
+from .types.chat import ChatCompletion as ChatCompletion, ChatCompletionChunk as ChatCompletionChunk
+from .types.models import Model as Model, ModelList as ModelList
+from .types.queue import JobOutput as JobOutput, JobResult as JobResult, QueueStatus as QueueStatus
+from .types.response_events import (
+    ResponseStreamEvent as ResponseStreamEvent,
+    UnknownEvent as UnknownEvent,
+)
+from .types.responses import Response as Response
+from .types.videos import (
+    Video as Video,
+    VideoDeleted as VideoDeleted,
+    VideoError as VideoError,
+    VideoList as VideoList,
+)
 
 __version__ = "0.1.0"
 
@@ -44,22 +90,54 @@ __all__ = (
     "APIStatusError",
     "APITimeoutError",
     "AsyncOdiRouter",
+    "AsyncStream",
     "AuthenticationError",
     "BadRequestError",
+    "CancelOutcome",
+    "ChatChunkEvent",
+    "ChatCompletion",
+    "ChatCompletionChunk",
+    "ChatCompletionStream",
+    "ChatCompletionStreamEvent",
+    "ChatCompletionStreamManager",
+    "ChatContentDeltaEvent",
+    "ChatFinishEvent",
+    "ChatReasoningDeltaEvent",
+    "ChatRefusalDeltaEvent",
+    "ChatToolCallDeltaEvent",
+    "ClientClosedError",
     "ConflictError",
     "InsecureURLError",
     "InsufficientBalanceError",
     "InternalServerError",
+    "Job",
     "JobCancelled",
     "JobError",
     "JobFailed",
+    "JobMap",
+    "JobOutput",
+    "JobResult",
+    "JobState",
     "JobTimeout",
+    "Journal",
+    "JournalError",
     "Limits",
+    "MapHooks",
+    "MapOutcome",
+    "MapProgress",
+    "Model",
+    "ModelList",
     "NotFoundError",
     "NotGiven",
     "OdiRouterError",
     "PermissionDeniedError",
+    "PollingOptions",
+    "QueueStatus",
     "RateLimitError",
+    "Response",
+    "ResponseStream",
+    "ResponseStreamEvent",
+    "ResponseStreamManager",
     "ResponseValidationError",
     "RetryPolicy",
     "SSEProtocolError",
@@ -67,6 +145,12 @@ __all__ = (
     "StreamEventError",
     "StreamInterrupted",
     "Timeout",
+    "UncertainSubmit",
+    "UnknownEvent",
     "UnprocessableEntityError",
+    "Video",
+    "VideoDeleted",
+    "VideoError",
+    "VideoList",
     "__version__",
 )

@@ -486,7 +486,10 @@ class Transport:
         auth: bool = True,
         headers: Mapping[str, str] | None = None,
     ) -> HTTPResponse:
-        """Send a request and read the whole body.  Non-2xx (and not ok) statuses raise typed errors."""
+        """Send a request and read the whole body.  Non-2xx (and not ok) statuses raise typed errors.
+
+        ``data`` may be a zero-argument callable: a body factory, called once per attempt.
+        """
         resp, rid, full, elapsed = await self._send(
             method,
             url,

@@ -301,7 +301,7 @@ def test_plain_http_refused_for_remote_host() -> None:
 
 
 async def test_with_options_shares_the_pool(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
-    """A with_options view sends with its own defaults over the parent's pool, and closing it closes nothing."""
+    """A with_options view has its own defaults over the parent's pool; closing it closes nothing."""
     view = client.with_options(max_retries=0, default_headers={"X-Tenant": "t1"})
     assert view.max_retries == 0 and client.max_retries == 2
     emu.faults.add("models", status=500, times=1)

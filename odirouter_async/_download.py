@@ -2,20 +2,22 @@
 
 ``await result.download(dir)`` (or ``client.queue.download(result, dir)``) saves every output:
 
-- **Streamed**: each ``url`` is read with ``Transport.open_stream`` + ``iter_chunks`` and written
-  in blocks of at most 1 MiB (in a worker thread), so memory stays flat whatever the file size.
-  At most ``concurrency`` files at once; the first failure cancels the others and is raised.
-- **Atomic**: bytes go to a hidden temporary file next to the target (``.NAME.XXXXXXXX.part``),
-  renamed into place only when complete and checked; on any failure or cancellation it is removed.
-  Without ``overwrite`` an existing target is a ``FileExistsError``: checked before anything is
+- **Streamed and atomic**: each ``url`` is read with ``Transport.open_stream`` and written by the
+  one atomic writer (``_atomic_write.py``): 1 MiB blocks from a worker thread, a hidden temporary
+  file next to the target (``.NAME.XXXXXXXX.part``), fsynced and renamed into place only when
+  complete and checked; on any failure or cancellation it is removed.  At most ``concurrency``
+  files at once; the first failure cancels the others and is raised.
+- Without ``overwrite`` an existing target is a ``FileExistsError``: checked before anything is
   downloaded, and again at the rename (a hard link, which cannot clobber).
 - **Checked**: the size written must equal ``file_size`` when the gateway gave one, and the
   Content-Length when the body was not content-encoded; otherwise ``ResponseValidationError``.
 - **Key-safe**: the API key goes only to the client's own origin.  Output hosts elsewhere (a CDN)
   are fetched without it, whatever ``strict_origins`` says (output files are expected to live
   elsewhere); a redirect from our origin is followed by hand, without the key once it leaves.
-- **Retried**: a body cut short, a timeout or a size mismatch is tried again twice (full-jitter
-  backoff); HTTP errors were already retried by the transport and are raised typed.
+- **Refetched**: a body cut short, a stall past the read timeout or a size mismatch is fetched
+  again from the start within the client's retry budget (``max_retries``, backoff from its
+  ``RetryPolicy``); HTTP and connection errors were already retried by the transport and are
+  raised typed.
 - ``data:`` URLs are decoded locally (base64 or percent-encoded).  Text outputs (``text`` and no
   ``url``) are written as UTF-8 ``.txt`` files; outputs with neither are skipped.
 
@@ -31,18 +33,17 @@ from __future__ import annotations
 import binascii
 import mimetypes
 import os
-import random
-import secrets
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final
 from urllib.parse import unquote, unquote_to_bytes, urljoin, urlsplit
 
 import anyio
 
-from ._exceptions import APIConnectionError, ResponseValidationError
+from ._atomic_write import SizeMismatch, fetch_to_file, write_atomic
+from ._exceptions import ResponseValidationError
 from ._transport import StreamResponse, Transport
 
 if TYPE_CHECKING:
@@ -50,23 +51,14 @@ if TYPE_CHECKING:
 
 __all__ = ("download_outputs", "download_result", "safe_file_name")
 
-_ATTEMPTS: Final = 3
-_BACKOFF: Final = 0.25
 _REDIRECTS: Final = frozenset({301, 302, 303, 307, 308})
 _MAX_HOPS: Final = 5
-_WRITE_BLOCK: Final = 1 << 20
 _MAX_NAME_BYTES: Final = 200
 _ACCEPT_ANY: Final = {"Accept": "*/*"}
 _FORBIDDEN: Final = frozenset('<>:"|?*')
 _RESERVED: Final = frozenset(
     {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)), *(f"LPT{i}" for i in range(10))}
 )
-
-
-class _SizeMismatch(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,71 +137,12 @@ def _plan(outputs: Sequence[JobOutput], directory: Path) -> list[_Plan]:
 
 
 # ----------------------------------------------------------------------------------------------
-# Writing
+# Fetching
 # ----------------------------------------------------------------------------------------------
-
-
-def _create(path: Path) -> IO[bytes]:
-    return open(path, "xb")
-
-
-def _publish(tmp: Path, target: Path, overwrite: bool) -> None:
-    if overwrite:
-        os.replace(tmp, target)
-        return
-    try:
-        os.link(tmp, target)  # fails if the target exists: never clobbers
-    except FileExistsError:
-        raise FileExistsError(f"{target} exists; pass overwrite=True to replace it") from None
-    except OSError:  # no hard links on this file system
-        if target.exists():
-            raise FileExistsError(f"{target} exists; pass overwrite=True to replace it") from None
-        os.replace(tmp, target)
-        return
-    os.unlink(tmp)
-
-
-def _check_sizes(size: int, expected: Sequence[tuple[int, str]]) -> None:
-    for value, source in expected:
-        if size != value:
-            raise _SizeMismatch(f"got {size} bytes, {source} says {value}")
-
-
-async def _write_atomic(
-    target: Path, chunks: AsyncIterator[bytes], expected: Sequence[tuple[int, str]], overwrite: bool
-) -> None:
-    tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
-    limit = min((value for value, _ in expected), default=None)
-    f: IO[bytes] = await anyio.to_thread.run_sync(_create, tmp)
-    try:
-        buf = bytearray()
-        size = 0
-        async for chunk in chunks:
-            size += len(chunk)
-            if limit is not None and size > limit:
-                _check_sizes(size, expected)
-            buf += chunk
-            if len(buf) >= _WRITE_BLOCK:
-                await anyio.to_thread.run_sync(f.write, buf)
-                buf.clear()
-        if buf:
-            await anyio.to_thread.run_sync(f.write, buf)
-        await anyio.to_thread.run_sync(f.close)
-        _check_sizes(size, expected)
-        await anyio.to_thread.run_sync(_publish, tmp, target, overwrite)
-    except BaseException:
-        f.close()  # no await here: safe under cancellation
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 async def _once(data: bytes) -> AsyncIterator[bytes]:
     yield data
-
-
-# ----------------------------------------------------------------------------------------------
-# Fetching
-# ----------------------------------------------------------------------------------------------
 
 
 def _decode_data_url(url: str) -> bytes:
@@ -253,40 +186,27 @@ async def _fetch(transport: Transport, plan: _Plan, overwrite: bool) -> None:
     expected: list[tuple[int, str]] = []
     if isinstance(output.file_size, (int, float)) and output.file_size >= 0:
         expected.append((int(output.file_size), "file_size"))
-    if plan.kind == "text":
-        data = (output.text or "").encode()
-        await _write_atomic(plan.target, _once(data), (), overwrite)
-        return
-    assert output.url is not None
-    if plan.kind == "data":
-        data = _decode_data_url(output.url)
-        try:
-            await _write_atomic(plan.target, _once(data), expected, overwrite)
-        except _SizeMismatch as exc:
-            raise ResponseValidationError(f"output {plan.index}: {exc.message}") from None
-        return
-    url = _absolute(transport, output.url)
-    for attempt in range(_ATTEMPTS):
-        try:
-            resp = await _open(transport, url)
-            try:
-                sizes = list(expected)
-                length = resp.headers.get("Content-Length")
-                encoding = resp.headers.get("Content-Encoding", "identity").lower()
-                if length is not None and length.isdigit() and encoding == "identity":
-                    sizes.append((int(length), "Content-Length"))
-                await _write_atomic(plan.target, resp.iter_chunks(), sizes, overwrite)
-            finally:
-                resp.close()
-            return
-        except (APIConnectionError, _SizeMismatch) as exc:  # noqa: PERF203  (a retry loop)
-            if attempt + 1 >= _ATTEMPTS:
-                if isinstance(exc, _SizeMismatch):
-                    raise ResponseValidationError(
-                        f"output {plan.index} ({plan.target.name}): {exc.message}"
-                    ) from None
-                raise
-            await anyio.sleep(random.uniform(0.0, _BACKOFF * 2**attempt))
+    try:
+        if plan.kind == "text":
+            await write_atomic(plan.target, _once((output.text or "").encode()), overwrite=overwrite)
+        elif plan.kind == "data":
+            assert output.url is not None
+            data = _decode_data_url(output.url)
+            await write_atomic(plan.target, _once(data), expected, overwrite=overwrite)
+        else:
+            assert output.url is not None
+            url = _absolute(transport, output.url)
+            await fetch_to_file(
+                partial(_open, transport, url),
+                plan.target,
+                retry=transport.retry,
+                refetches=transport.retry.max_retries,
+                expected=expected,
+                overwrite=overwrite,
+            )
+    except SizeMismatch as exc:
+        where = f" ({plan.target.name})" if plan.kind == "url" else ""
+        raise ResponseValidationError(f"output {plan.index}{where}: {exc}") from None
 
 
 async def download_outputs(

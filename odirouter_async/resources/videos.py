@@ -16,7 +16,7 @@ OdiRouter documents ``POST /v1/videos`` only as a separate multipart endpoint (`
 * ``download_content`` streams to a temporary file next to the destination, checks the size
   against ``Content-Length``, then renames it into place (atomic); a body cut short is fetched
   again; on any error the temporary file is removed and the destination is left as it was
-  (``_savefile.py``).
+  (the one atomic writer, ``_atomic_write.py``, shared with the queue's downloads).
 """
 
 from __future__ import annotations
@@ -26,16 +26,17 @@ import itertools
 import os
 import time
 from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, cast
 from urllib.parse import quote
 
 import anyio
 
+from .._atomic_write import SizeMismatch, fetch_to_file
 from .._config import NOT_GIVEN, NotGiven, RequestOptions, TimeoutLike
-from .._exceptions import JobTimeout, OdiRouterError
+from .._exceptions import APIConnectionError, JobTimeout, OdiRouterError
 from .._multipart import FileInput, build_form
-from .._savefile import download_file
 from .._schedule import Observation, Outcome, RateLimited
 from .._scheduler import PollResult, get_scheduler
 from .._video_state import VideoWatch
@@ -360,11 +361,12 @@ class Videos:
     ) -> Path:
         """``GET /v1/videos/{video_id}/content?variant=...`` streamed to ``path``.
 
-        The bytes go to a temporary ``<name>.<random>.part`` file in the destination's directory
-        (created when missing), are checked against ``Content-Length``, flushed to disk, then
-        renamed over ``path`` in one step.  A body cut short is downloaded again (up to
-        ``max_retries`` times), then raises ``APIConnectionError``.  On any error or cancellation
-        the temporary file is removed and ``path`` is untouched.
+        The bytes go to a hidden temporary ``.<name>.<random>.part`` file in the destination's
+        directory (created when missing), are checked against ``Content-Length``, flushed to
+        disk, then renamed over ``path`` in one step (an existing file is replaced).  A body cut
+        short is downloaded again (up to ``max_retries`` times), then raises
+        ``APIConnectionError``.  On any error or cancellation the temporary file is removed and
+        ``path`` is untouched.
 
         Args:
             variant: ``"video"`` (mp4), ``"thumbnail"``, ``"spritesheet"``, or any other the
@@ -383,12 +385,25 @@ class Videos:
         )
         url = _video_path(video_id, "/content")
         dest.parent.mkdir(parents=True, exist_ok=True)
-        await download_file(
-            self._client._transport,
-            url,
-            dest,
-            query={"variant": variant},
-            options=opts,
-            headers={"Accept": "application/binary"},
-        )
+        transport = self._client._transport
+        budget = transport.retry.max_retries if isinstance(opts.max_retries, NotGiven) else opts.max_retries
+        try:
+            await fetch_to_file(
+                partial(
+                    transport.open_stream,
+                    "GET",
+                    url,
+                    query={"variant": variant},
+                    options=opts,
+                    headers={"Accept": "application/binary"},
+                ),
+                dest,
+                retry=transport.retry,
+                refetches=budget,
+                overwrite=True,
+            )
+        except SizeMismatch as exc:  # only Content-Length is checked: a cut (or overlong) body
+            raise APIConnectionError(
+                f"download incomplete: got {exc.size} of {exc.expected} bytes", request_id=exc.request_id
+            ) from None
         return dest

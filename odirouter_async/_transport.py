@@ -19,7 +19,7 @@ import os
 import platform
 import time
 import warnings
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any, Final, TypeVar
 
 import aiohttp
@@ -287,6 +287,8 @@ class Transport:
         base = {"User-Agent": USER_AGENT, "Accept": "application/json"}
         base.update(default_headers or {})
         self._plain_headers: dict[str, str] = base
+        # Whether default headers carry an X-Request-Id of their own (rare): then look for it.
+        self._custom_rid = any(k.lower() == "x-request-id" for k in base)
         self._auth_headers: dict[str, str] = {**base, "Authorization": f"Bearer {api_key}"}
         self._client_timeout = _client_timeout(timeout)
 
@@ -333,10 +335,13 @@ class Transport:
                 if k.lower() == "authorization" and not own:
                     continue
                 headers[k] = v
-        rid = options.request_id or _header(headers, "x-request-id") or new_request_id()
+        if extra or options.extra_headers or self._custom_rid:
+            rid = options.request_id or _header(headers, "x-request-id") or new_request_id()
+            for k in [k for k in headers if k.lower() == "x-request-id" and k != "X-Request-Id"]:
+                del headers[k]
+        else:
+            rid = options.request_id or new_request_id()
         headers["X-Request-Id"] = rid
-        for k in [k for k in headers if k.lower() == "x-request-id" and k != "X-Request-Id"]:
-            del headers[k]
         return full, headers, rid, own
 
     def _timeout_for(self, options: RequestOptions, override: Timeout | None) -> aiohttp.ClientTimeout:
@@ -397,7 +402,7 @@ class Transport:
                 max_retry_after=policy.max_retry_after,
                 jitter=policy.jitter,
             )
-        delays = policy.delays()
+        delays: Iterator[float] | None = None  # built on the first retry only
         session = self.pool.get()
         attempt = 0
         debug = logger.isEnabledFor(logging.DEBUG)
@@ -429,6 +434,7 @@ class Transport:
                     )
                 if not policy.should_retry(paid=paid, failure=failure):
                     raise err from exc
+                delays = delays or policy.delays()
                 delay = policy.next_delay(attempt - 1, delays, server_hint=None)
                 if delay is None:
                     raise err from exc
@@ -458,7 +464,9 @@ class Transport:
                 resp.release()
             hint = parse_retry_after(resp.headers, time.time())
             retry = policy.should_retry(paid=paid, status=status, headers=resp.headers)
-            delay = policy.next_delay(attempt - 1, delays, server_hint=hint) if retry else None
+            if retry:
+                delays = delays or policy.delays()
+            delay = policy.next_delay(attempt - 1, delays, server_hint=hint) if delays and retry else None
             if delay is None:
                 raise make_status_error(
                     status,

@@ -31,6 +31,7 @@ from typing import Any, Final
 
 import msgspec
 
+from ._chat_quirks import repair_chat_json
 from ._exceptions import ResponseValidationError, StreamEventError
 from ._sse import SSEEvent
 from .types._base import attach_raw
@@ -85,7 +86,10 @@ def decode_chat_chunk(ev: SSEEvent, request_id: str | None = None) -> ChatComple
     try:
         chunk = _chunk_decoder_decode(data)
     except msgspec.DecodeError as exc:
-        return _chat_not_a_chunk(data, exc, request_id)
+        repaired = _chat_not_a_chunk(data, exc, request_id)
+        if not isinstance(repaired, ChatCompletionChunk):
+            return repaired
+        chunk = repaired
     d = chunk.__dict__
     d["_raw_bytes"] = data
     if request_id is not None:
@@ -104,7 +108,10 @@ def decode_chat_event(ev: SSEEvent, request_id: str | None = None) -> ChatComple
     try:
         chunk = _chunk_decoder_decode(data)
     except msgspec.DecodeError as exc:
-        return _chat_not_a_chunk(data, exc, request_id)
+        repaired = _chat_not_a_chunk(data, exc, request_id)
+        if not isinstance(repaired, ChatCompletionChunk):
+            return repaired
+        chunk = repaired
     d = chunk.__dict__
     d["_raw_bytes"] = data
     if request_id is not None:
@@ -114,11 +121,16 @@ def decode_chat_event(ev: SSEEvent, request_id: str | None = None) -> ChatComple
     return chunk
 
 
-def _chat_not_a_chunk(data: bytes, exc: msgspec.DecodeError, request_id: str | None) -> Done | None:
+def _chat_not_a_chunk(
+    data: bytes, exc: msgspec.DecodeError, request_id: str | None
+) -> ChatCompletionChunk | Done | None:
     if data.startswith(b"[DONE]"):
         return DONE
     if not data.strip():
         return None
+    repaired = repair_chat_json(data, _chunk_decoder)
+    if repaired is not None:
+        return repaired
     raise _invalid("chat.completion.chunk", data, exc, request_id) from None
 
 

@@ -13,9 +13,12 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 
 import msgspec
 
+from .._chat_quirks import repair_chat_json
 from .._chat_stream import ChatCompletionStreamManager
 from .._config import NOT_GIVEN, NotGiven, RequestOptions, TimeoutLike
+from .._exceptions import ResponseValidationError
 from .._streaming import AsyncStream, open_sse_stream
+from ..types._base import attach_raw
 from ..types.chat import ChatCompletion, ChatCompletionChunk, ChatMessage
 
 if TYPE_CHECKING:
@@ -256,7 +259,13 @@ class Completions:
             )
             return chunks
         resp = await transport.request("POST", PATH, json=body, options=opts, paid=True)
-        completion = resp.parse(_COMPLETION)
+        try:
+            completion = resp.parse(_COMPLETION)
+        except ResponseValidationError:
+            repaired = repair_chat_json(resp.content, _COMPLETION)
+            if repaired is None:
+                raise
+            completion = attach_raw(repaired, resp.content, resp.request_id)
         if completion.request_id is None:
             completion.request_id = resp.request_id
         return completion

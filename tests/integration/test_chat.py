@@ -205,3 +205,34 @@ def test_chat_namespace() -> None:
     c = odr.AsyncOdiRouter(api_key="k", base_url="http://127.0.0.1:9")
     assert c.chat.completions is not None
     assert callable(c.chat.completions.create) and callable(c.chat.completions.stream)
+
+
+async def test_provider_list_content_through_the_client(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
+    """A Mistral-style stream with content as a list of parts is read, not aborted."""
+    from pathlib import Path
+
+    body = (Path(__file__).resolve().parents[1] / "data" / "chat_list_content.sse").read_bytes()
+    emu.serve_sse("chat", body, chunk_sizes=[7] * (len(body) // 7 + 1))
+    async with client.chat.completions.stream(
+        model="magistral", messages=[{"role": "user", "content": "x"}]
+    ) as s:
+        final = await s.get_final_completion()
+    assert final.choices[0].message.content == "Hello world"
+    assert final.choices[0].message.reasoning_content == "hmm "
+
+
+async def test_non_stream_list_content_through_the_client(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
+    """A non-stream completion whose content is a list of parts decodes, with .raw as sent."""
+    body = {
+        "id": "x",
+        "object": "chat.completion",
+        "created": 1,
+        "model": "m",
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": [{"type": "text", "text": "hi"}]}}
+        ],
+    }
+    emu.faults.add("chat", status=200, body=body)
+    completion = await client.chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}])
+    assert completion.choices[0].message.content == "hi"
+    assert completion.raw["choices"][0]["message"]["content"] == [{"type": "text", "text": "hi"}]

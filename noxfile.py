@@ -8,9 +8,12 @@ nox.options.sessions = ["tests", "lint", "typecheck"]
 nox.options.reuse_existing_virtualenvs = True
 
 
-@nox.session
+PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
+
+
+@nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
-    """The test suite (the same command as the README and CI)."""
+    """The test suite (the same command as the README and CI) on every supported Python."""
     session.install("-e", ".[test]")
     session.run("python", "-m", "pytest", *session.posargs)
 

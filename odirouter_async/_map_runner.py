@@ -37,6 +37,10 @@ _CANCEL_WORKERS: Final = 64
 #: Runner tasks live until they end, even when nothing else references them.
 RUNNING: set[asyncio.Task[None]] = set()
 
+#: Submit POSTs in flight at once.  A wider window queues the rest locally, so that thousands of
+#: submits never sit in the connection pool's queue ahead of polls that are already due.
+MAX_SUBMITS_IN_FLIGHT = 128
+
 
 class _Runner:
     """The state of one map and its background task.  It never references the ``JobMap``."""
@@ -66,6 +70,7 @@ class _Runner:
         self.channel = _Channel()
         self.task: asyncio.Task[None] | None = None
         self.window: anyio.Semaphore | None = None
+        self.submit_slots: anyio.Semaphore | None = None
         self.error: BaseException | None = None
         self.live: dict[int, tuple[Job, Watch]] = {}
         self.orphans: list[Job] = []
@@ -85,6 +90,7 @@ class _Runner:
         if self.task is not None:
             return
         self.window = anyio.Semaphore(self.concurrency)
+        self.submit_slots = anyio.Semaphore(min(self.concurrency, MAX_SUBMITS_IN_FLIGHT))
         self.started = time.monotonic()
         task = asyncio.get_running_loop().create_task(self._run(), name="odirouter-map")
         RUNNING.add(task)
@@ -223,10 +229,12 @@ class _Runner:
                     else:
                         key = got
                 if job is None and replay is None:
+                    assert self.submit_slots is not None
                     try:
-                        job = await self.queue.submit(
-                            self.endpoint, item, extra_headers=self.extra_headers, request_id=key
-                        )
+                        async with self.submit_slots:
+                            job = await self.queue.submit(
+                                self.endpoint, item, extra_headers=self.extra_headers, request_id=key
+                            )
                     except Exception as exc:
                         error = exc
                     if job is not None and self.hooks is not None:

@@ -279,3 +279,21 @@ async def test_many_jobs_use_few_requests() -> None:
         async with client.queue.map(EP, inputs, concurrency=300) as results:
             assert len([o async for o in results if o.ok]) == 300
         assert sum(emu.stats.job_requests.values()) / 300 <= 3.0
+
+
+async def test_submits_in_flight_are_bounded(
+    client: odr.AsyncOdiRouter, emu: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A wide window still sends at most MAX_SUBMITS_IN_FLIGHT submit POSTs at once."""
+    from odirouter_async import _map_runner
+
+    monkeypatch.setattr(_map_runner, "MAX_SUBMITS_IN_FLIGHT", 5)
+    emu.faults.add("queue.submit", delay=0.1, times=None)
+    inputs = [{"prompt": f"p{i}", "_emu": {"duration": 0.01}} for i in range(15)]
+    async with client.queue.map("nano_banana_2", inputs, concurrency=15) as results:
+        outcomes = [done async for done in results]
+    assert all(o.error is None for o in outcomes)
+    arrivals = sorted(r.time for r in emu.stats.records("queue.submit"))
+    assert len(arrivals) == 15
+    # The sixth submit can only start once one of the first five has been answered (0.1 s later).
+    assert arrivals[5] - arrivals[0] >= 0.09

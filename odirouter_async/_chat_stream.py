@@ -6,8 +6,9 @@ sends the request on entry and closes the stream on exit.  It yields a ``ChatCom
 * ``async for event in s``: per chunk a ``ChatChunkEvent``, then one event per thing the chunk
   adds: ``ChatContentDeltaEvent``, ``ChatRefusalDeltaEvent``, ``ChatReasoningDeltaEvent``,
   ``ChatToolCallDeltaEvent`` (one per tool-call fragment) and ``ChatFinishEvent`` (the first
-  ``finish_reason`` of each choice).  Events carry the fragment, never a snapshot, so each costs
-  O(1); ``s.current_completion_snapshot`` builds the completion so far when asked (O(size)).
+  ``finish_reason`` of each choice): a union tagged on ``type`` (``types.chat_events``).  Events
+  carry the fragment, never a snapshot, so each costs O(1); ``s.current_completion_snapshot``
+  builds the completion so far when asked (O(size)).
 * ``text_deltas()``: just the content fragments of choice 0 (no event objects built);
 * ``until_done()`` / ``get_final_completion()``: read to the end; the completion is accumulated
   by ``ChatCompletionAccumulator`` (content, refusal, reasoning, tool calls, finish reasons,
@@ -23,14 +24,22 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from types import TracebackType
-from typing import Any, ClassVar, Literal, Union
+from typing import Any
 
-import msgspec
 from multidict import CIMultiDictProxy
 
 from ._chat_state import ChatCompletionAccumulator
 from ._streaming import AsyncStream
-from .types.chat import ChatCompletion, ChatCompletionChunk, ChoiceDeltaToolCall
+from .types.chat import ChatCompletion, ChatCompletionChunk
+from .types.chat_events import (
+    ChatChunkEvent,
+    ChatCompletionStreamEvent,
+    ChatContentDeltaEvent,
+    ChatFinishEvent,
+    ChatReasoningDeltaEvent,
+    ChatRefusalDeltaEvent,
+    ChatToolCallDeltaEvent,
+)
 
 __all__ = (
     "ChatChunkEvent",
@@ -43,70 +52,6 @@ __all__ = (
     "ChatRefusalDeltaEvent",
     "ChatToolCallDeltaEvent",
 )
-
-
-class ChatChunkEvent(msgspec.Struct, frozen=True, gc=False):
-    """A chunk arrived (every chunk gives one, before the events derived from it)."""
-
-    type: ClassVar[Literal["chunk"]] = "chunk"
-    chunk: ChatCompletionChunk
-
-
-class ChatContentDeltaEvent(msgspec.Struct, frozen=True, gc=False):
-    """A content fragment of choice ``index``."""
-
-    type: ClassVar[Literal["content.delta"]] = "content.delta"
-    index: int
-    delta: str
-
-
-class ChatRefusalDeltaEvent(msgspec.Struct, frozen=True, gc=False):
-    """A refusal fragment of choice ``index``."""
-
-    type: ClassVar[Literal["refusal.delta"]] = "refusal.delta"
-    index: int
-    delta: str
-
-
-class ChatReasoningDeltaEvent(msgspec.Struct, frozen=True, gc=False):
-    """A reasoning fragment (``reasoning_content`` or ``reasoning``) of choice ``index``."""
-
-    type: ClassVar[Literal["reasoning.delta"]] = "reasoning.delta"
-    index: int
-    delta: str
-
-
-class ChatToolCallDeltaEvent(msgspec.Struct, frozen=True, gc=False):
-    """A tool-call fragment of choice ``index``: ``fragment.index``/``id``/``function.name`` and
-    an ``arguments`` piece (``arguments_delta``, ``""`` when the fragment has none)."""
-
-    type: ClassVar[Literal["tool_call.delta"]] = "tool_call.delta"
-    index: int
-    fragment: ChoiceDeltaToolCall
-
-    @property
-    def arguments_delta(self) -> str:
-        """The piece of the call's JSON arguments in this fragment."""
-        fn = self.fragment.function
-        return (fn.arguments or "") if fn is not None else ""
-
-
-class ChatFinishEvent(msgspec.Struct, frozen=True, gc=False):
-    """Choice ``index`` got its (first) ``finish_reason``."""
-
-    type: ClassVar[Literal["finish"]] = "finish"
-    index: int
-    finish_reason: str
-
-
-ChatCompletionStreamEvent = Union[  # noqa: UP007 - a runtime alias on 3.10
-    ChatChunkEvent,
-    ChatContentDeltaEvent,
-    ChatRefusalDeltaEvent,
-    ChatReasoningDeltaEvent,
-    ChatToolCallDeltaEvent,
-    ChatFinishEvent,
-]
 
 
 class ChatCompletionStream:

@@ -4,8 +4,10 @@
 the request on entry and closes the stream on exit.  It yields a ``ResponseStream``:
 
 * ``async for event in s``: the typed events themselves (a ``ResponseStreamEvent`` member per
-  documented ``type``; a type this SDK does not know arrives as ``UnknownEvent`` with its raw
-  JSON object), exactly as ``responses.create(stream=True)`` yields them;
+  documented ``type``; a type this SDK does not know arrives as ``UnknownEvent``, whose ``type``
+  is ``"unknown"``, with ``event_type`` and its raw JSON object), exactly as
+  ``responses.create(stream=True)`` yields them.  ``event.type`` is a ``Literal`` per class, so
+  ``if event.type == "response.output_text.delta": event.delta`` type-checks (mypy, pyright);
 * ``text_deltas()``: just the ``response.output_text.delta`` fragments;
 * ``until_done()`` / ``get_final_response()``: read to the terminal event and return its
   ``Response``.  Each event is fed to a ``ResponseAccumulator`` before anything else sees it.

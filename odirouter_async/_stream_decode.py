@@ -190,7 +190,8 @@ def _responses_fallback(
     if not isinstance(etype, str):
         raise _invalid("Responses stream event", ev.data, exc, request_id)
     if etype not in KNOWN_EVENT_TYPES:
-        return UnknownEvent(type=etype, raw=obj, sequence_number=_int_or_none(obj.get("sequence_number")))
+        seq = _int_or_none(obj.get("sequence_number"))
+        return UnknownEvent(event_type=etype, raw=obj, sequence_number=seq)
     try:
         event: ResponseStreamEvent = msgspec.convert(obj, ResponseStreamEvent)
     except msgspec.ValidationError as exc2:

@@ -111,7 +111,7 @@ async def test_unknown_event_type_arrives_raw(client: odr.AsyncOdiRouter, emu: E
         events = [e async for e in s]
     unknown = events[1]
     assert isinstance(unknown, UnknownEvent)
-    assert unknown.type == "response.future_thing.delta" and unknown.raw["payload"] == {"x": 1}
+    assert unknown.event_type == "response.future_thing.delta" and unknown.raw["payload"] == {"x": 1}
     assert s.accumulator.unknown_events == 1
 
 

@@ -39,3 +39,34 @@ def test_error_tree_shape() -> None:
         assert issubclass(cls, odr.StreamError)
     for cls in (odr.APIConnectionError, odr.APIStatusError, odr.StreamError, odr.JobError):
         assert issubclass(cls, odr.OdiRouterError)
+
+
+TYPES_MODULES = ("chat", "chat_events", "responses", "response_events", "models", "queue", "videos")
+
+
+def test_types_package_exports_every_public_type() -> None:
+    """``odirouter_async.types`` re-exports every public type of its modules (decoders excepted)."""
+    import importlib
+
+    from odirouter_async import types
+
+    assert isinstance(types.__all__, tuple) and len(set(types.__all__)) == len(types.__all__)
+    for name in types.__all__:
+        assert hasattr(types, name), name
+    for mod_name in TYPES_MODULES:
+        module = importlib.import_module(f"odirouter_async.types.{mod_name}")
+        public = {n for n in module.__all__ if not n.isupper()}  # DECODER constants stay private
+        missing = public - set(types.__all__)
+        assert not missing, f"types.{mod_name}: {sorted(missing)} not in odirouter_async.types"
+        for name in public:
+            assert getattr(types, name) is getattr(module, name)
+
+
+def test_root_and_types_export_the_same_objects() -> None:
+    """A type exported from both ``odirouter_async`` and ``odirouter_async.types`` is one object."""
+    from odirouter_async import types
+
+    shared = set(odr.__all__) & set(types.__all__)
+    assert {"ChatCompletion", "Response", "UnknownEvent", "JobResult", "ChatContentDeltaEvent"} <= shared
+    for name in shared:
+        assert getattr(odr, name) is getattr(types, name), name

@@ -1,13 +1,33 @@
-"""LLM wire types: non-streamed bodies decode tolerantly and keep their raw JSON."""
+"""LLM wire types: bodies decode tolerantly and keep their raw JSON; stream events are tagged unions."""
 
 from __future__ import annotations
 
+from typing import Any, ClassVar, Literal, get_type_hints
+
 import msgspec
 import pytest
+from hypothesis import given, settings, strategies as st
 
+from odirouter_async._sse import SSEEvent
+from odirouter_async._stream_decode import decode_responses_event
 from odirouter_async.types._base import attach_raw
-from odirouter_async.types.chat import ChatCompletion
+from odirouter_async.types.chat import ChatCompletion, ChoiceDeltaToolCall
+from odirouter_async.types.chat_events import (
+    ChatChunkEvent,
+    ChatCompletionStreamEvent,
+    ChatContentDeltaEvent,
+    ChatFinishEvent,
+    ChatReasoningDeltaEvent,
+    ChatRefusalDeltaEvent,
+    ChatToolCallDeltaEvent,
+)
 from odirouter_async.types.models import ModelList
+from odirouter_async.types.response_events import (
+    KNOWN_EVENT_TYPES,
+    ResponseStreamEvent,
+    ResponseStreamEventBase,
+    UnknownEvent,
+)
 from odirouter_async.types.responses import Response
 
 COMPLETION = b"""{
@@ -87,3 +107,83 @@ def test_response_output_text_and_loose_items() -> None:
     assert r.output[1].type == "image_generation_call"
     assert r.output[1].result == "aGk="
     assert r.usage is not None and r.usage.total_tokens == 3
+
+
+# -- stream events: tagged unions whose ``type`` is a Literal per class ----------------------------
+
+EVENT_CLASSES: list[type[ResponseStreamEventBase]] = list(ResponseStreamEvent.__args__)  # type: ignore[attr-defined]
+#: A value for every required field of an event class, by field name.
+REQUIRED = {
+    "response": {"id": "r", "status": "completed", "model": "m", "output": []},
+    "item": {"type": "message", "id": "i"},
+    "part": {"type": "output_text", "text": "t"},
+    "delta": "d",
+}
+
+
+def _minimal(cls: type[ResponseStreamEventBase]) -> dict[str, Any]:
+    """The smallest JSON object of an event class: its type and its required fields."""
+    body: dict[str, Any] = {"type": cls.__struct_config__.tag, "sequence_number": 3}
+    for f in msgspec.structs.fields(cls):
+        if f.required:
+            body[f.name] = {} if f.type == dict[str, Any] else REQUIRED[f.name]
+    return body
+
+
+def test_response_event_type_is_a_literal_classvar_equal_to_the_tag() -> None:
+    """Every Responses event class declares ``type: ClassVar[Literal[<its tag>]]`` (what narrows)."""
+    assert len(EVENT_CLASSES) == len(KNOWN_EVENT_TYPES) == 59
+    for cls in EVENT_CLASSES:
+        tag = cls.__struct_config__.tag
+        assert cls.__dict__["type"] == tag, cls
+        assert get_type_hints(cls)["type"] == ClassVar[Literal[tag]], cls
+        assert "type" not in msgspec.structs.fields(cls)  # a ClassVar, not a field to construct
+
+
+@pytest.mark.parametrize("cls", EVENT_CLASSES, ids=lambda c: c.__name__)
+def test_every_event_type_decodes_to_its_class_and_back(cls: type[ResponseStreamEventBase]) -> None:
+    """Each documented type decodes (one pass) to its own class; ``.type`` and the encoding agree."""
+    body = _minimal(cls)
+    data = msgspec.json.encode(body)
+    event = decode_responses_event(SSEEvent(data))
+    assert type(event) is cls
+    assert isinstance(event, ResponseStreamEventBase)
+    assert event.type == body["type"] and event.sequence_number == 3
+    assert event.raw == body and event.raw_bytes == data
+    assert msgspec.json.decode(msgspec.json.encode(event))["type"] == body["type"]
+
+
+@settings(max_examples=200)
+@given(st.text(min_size=1, max_size=40).filter(lambda t: t not in KNOWN_EVENT_TYPES))
+def test_unknown_types_are_never_misclassified(etype: str) -> None:
+    """Any type outside the union is an UnknownEvent (``type == "unknown"``), its own type kept."""
+    body = {"type": etype, "delta": "x", "response": {"id": "r"}, "sequence_number": 1}
+    event = decode_responses_event(SSEEvent(msgspec.json.encode(body)))
+    assert isinstance(event, UnknownEvent)
+    assert event.type == "unknown" and event.event_type == etype
+    assert event.raw == body and event.sequence_number == 1
+
+
+def test_unknown_event_type_is_distinct_from_every_documented_type() -> None:
+    """``UnknownEvent.type`` can never equal a documented type, so narrowing on one excludes it."""
+    assert UnknownEvent.type not in KNOWN_EVENT_TYPES
+    assert UnknownEvent(event_type="x", raw={}).type == "unknown"
+
+
+def test_chat_stream_events_are_a_tagged_union() -> None:
+    """Chat helper events encode with their ``type`` and decode back through the union."""
+    fragment = msgspec.convert({"index": 0, "function": {"arguments": "{"}}, ChoiceDeltaToolCall)
+    events = [
+        ChatContentDeltaEvent(0, "Hel"),
+        ChatRefusalDeltaEvent(1, "no"),
+        ChatReasoningDeltaEvent(0, "hmm"),
+        ChatToolCallDeltaEvent(0, fragment),
+        ChatFinishEvent(0, "stop"),
+    ]
+    decoder = msgspec.json.Decoder(ChatCompletionStreamEvent)
+    for event in events:
+        data = msgspec.json.encode(event)
+        assert msgspec.json.decode(data)["type"] == event.type == type(event).__struct_config__.tag
+        assert decoder.decode(data) == event
+    assert ChatChunkEvent.type == "chunk"
+    assert events[3].arguments_delta == "{"  # type: ignore[attr-defined]

@@ -247,7 +247,7 @@ def test_unknown_type_is_unknown_event_with_raw() -> None:
     body = {"type": "response.audio.delta2", "sequence_number": 9, "delta": "x", "more": [1]}
     item = decode_responses_event(ev(body))
     assert isinstance(item, UnknownEvent)
-    assert item.type == "response.audio.delta2"
+    assert item.type == "unknown" and item.event_type == "response.audio.delta2"
     assert item.raw == body
     assert item.sequence_number == 9
 
@@ -290,7 +290,7 @@ def test_type_from_sse_event_name_when_missing() -> None:
     assert item.delta == "hi"
     unknown = decode_responses_event(ev({"x": 1}, event="response.brand_new"))
     assert isinstance(unknown, UnknownEvent)
-    assert unknown.type == "response.brand_new"
+    assert unknown.event_type == "response.brand_new"
 
 
 def test_error_event_is_returned_not_raised() -> None:

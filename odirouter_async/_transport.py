@@ -7,7 +7,15 @@ Every resource sends through :class:`Transport`.  It owns:
 * headers: ``Authorization`` only for the configured origin, ``X-Request-Id`` (the caller's or a
   generated one, the same on every retry), ``User-Agent``;
 * the retry loop, whose decisions come from the pure ``RetryPolicy`` (``_retry.py``);
-* the translation of aiohttp exceptions into the SDK's errors (``_translate`` is the only place);
+* the translation of aiohttp exceptions into the SDK's errors (``_translate`` is the only place).
+  aiohttp's exceptions carry the request (``request_info.headers``: the API key), so they are
+  never chained: the SDK error is raised outside the ``except`` block (no ``__context__``) with
+  a ``NetworkErrorDetail`` as ``__cause__``, a copy that keeps only aiohttp's type and words;
+* bounded reads: a successful body up to ``Limits.max_body_bytes`` (counted after
+  decompression: ``ResponseValidationError`` above it), an error body whole up to 1 MiB;
+* decoding: ``HTTPResponse.parse``/``json`` turn every decoder failure (bad JSON, wrong shape,
+  nesting too deep for msgspec's ``RecursionError``) into ``ResponseValidationError`` with the
+  status, request id and body;
 * one debug log line per HTTP attempt (method, path, status, request id, attempt, elapsed).
 """
 
@@ -53,6 +61,11 @@ USER_AGENT: Final = (
 
 
 _NO_OPTIONS: Final = RequestOptions()
+#: Error bodies are read whole up to this many bytes (the rest is dropped with the connection).
+ERROR_BODY_CAP: Final = 1 << 20
+#: How much of an undecodable body a ResponseValidationError keeps in ``.body``.
+_BODY_EXCERPT: Final = 1 << 20
+_DECODE_ERRORS: Final = (msgspec.DecodeError, RecursionError)
 
 
 def new_request_id() -> str:
@@ -82,16 +95,14 @@ class HTTPResponse:
         self.elapsed = elapsed
 
     def parse(self, decoder: msgspec.json.Decoder[_T]) -> _T:
-        """Decode the body with a prebuilt msgspec decoder; the raw JSON stays reachable."""
+        """Decode the body with a prebuilt msgspec decoder; the raw JSON stays reachable.
+
+        Any decoder failure is a ``ResponseValidationError`` (status, request id, body).
+        """
         try:
             obj = decoder.decode(self.content)
-        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-            raise ResponseValidationError(
-                f"unexpected response body from {self.url.split('?')[0]}: {exc}",
-                request_id=self.request_id,
-                body=self.content[:2000].decode("utf-8", "replace"),
-                status_code=self.status,
-            ) from None
+        except _DECODE_ERRORS as exc:
+            raise self._invalid("unexpected response body", exc) from None
         if isinstance(obj, TopLevel):
             attach_raw(obj, self.content, self.request_id)
         return obj
@@ -100,13 +111,17 @@ class HTTPResponse:
         """The body as plain Python objects."""
         try:
             return msgspec.json.decode(self.content)
-        except msgspec.DecodeError as exc:
-            raise ResponseValidationError(
-                f"response body is not JSON: {exc}",
-                request_id=self.request_id,
-                body=self.content[:2000].decode("utf-8", "replace"),
-                status_code=self.status,
-            ) from None
+        except _DECODE_ERRORS as exc:
+            raise self._invalid("response body is not JSON", exc) from None
+
+    def _invalid(self, what: str, exc: Exception) -> ResponseValidationError:
+        why = "JSON nested too deeply to decode" if isinstance(exc, RecursionError) else str(exc)
+        return ResponseValidationError(
+            f"{what} from {_path(self.url)}: {why}",
+            request_id=self.request_id,
+            body=self.content[:_BODY_EXCERPT].decode("utf-8", "replace"),
+            status_code=self.status,
+        )
 
 
 class StreamResponse:
@@ -136,14 +151,13 @@ class StreamResponse:
                     return
                 yield chunk
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            raise _translate(exc, self.request_id)[0] from None
+            err = _translate(exc, self.request_id)[0]
+        raise err  # outside the except block: no __context__ holding the request
 
-    async def read(self, limit: int = 1 << 20) -> bytes:
-        """Up to ``limit`` bytes of the body (for error reports)."""
-        try:
-            return await self._resp.content.read(limit)
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            raise _translate(exc, self.request_id)[0] from None
+    async def read(self, limit: int = ERROR_BODY_CAP) -> bytes:
+        """The body, or its first ``limit`` bytes (for error reports); several reads if need be."""
+        body, _ = await _read_capped(self._resp, limit, self.request_id)
+        return body
 
     async def drain(self, seconds: float = 0.1, limit: int = 1 << 16) -> None:
         """Read what is left (bounded) so the connection can go back to the pool, then release."""
@@ -170,8 +184,39 @@ class StreamResponse:
         self._resp.close()
 
 
+class NetworkErrorDetail(Exception):
+    """What aiohttp reported, as the ``__cause__`` of the SDK's error: its type and its words.
+
+    aiohttp's own exception is not chained because it carries the request
+    (``request_info.headers`` holds ``Authorization``); this copy holds no request data.
+    """
+
+
+def _detail(exc: BaseException) -> NetworkErrorDetail:
+    name = f"{type(exc).__module__.split('.')[0]}.{type(exc).__qualname__}"
+    if isinstance(exc, aiohttp.ClientResponseError):  # str() would show request_info's URL
+        text = f"{exc.status}, message={exc.message!r}"
+    else:
+        try:
+            text = str(exc)
+        except Exception:  # a broken __str__ must not hide the real error
+            text = ""
+    return NetworkErrorDetail(f"{name}: {text}" if text else name)
+
+
 def _translate(exc: BaseException, request_id: str | None) -> tuple[OdiRouterError, Failure]:
-    """The one mapping from aiohttp/asyncio exceptions to the SDK's errors."""
+    """The one mapping from aiohttp/asyncio exceptions to the SDK's errors.
+
+    The result's ``__cause__`` is a ``NetworkErrorDetail``; raise it outside the ``except``
+    block that caught ``exc`` so ``__context__`` stays empty.
+    """
+    err, failure = _map(exc, request_id)
+    err.__cause__ = _detail(exc)
+    err.__suppress_context__ = True
+    return err, failure
+
+
+def _map(exc: BaseException, request_id: str | None) -> tuple[OdiRouterError, Failure]:
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
         return APITimeoutError("Timed out connecting.", request_id=request_id, sent=False), Failure.CONNECT
     if isinstance(exc, (aiohttp.ServerTimeoutError, asyncio.TimeoutError)):
@@ -284,12 +329,16 @@ class Transport:
         self.retry = retry
         self.pool = pool
         self.strict_origins = strict_origins
+        self._default_headers = dict(default_headers or {})
         base = {"User-Agent": USER_AGENT, "Accept": "application/json"}
-        base.update(default_headers or {})
-        self._plain_headers: dict[str, str] = base
+        base.update(self._default_headers)
+        # Our origin: the caller's headers, but one Authorization, ours.  Other origins: no
+        # Authorization and nothing that carries the key (the same rule as for extra_headers).
+        self._auth_headers: dict[str, str] = {k: v for k, v in base.items() if k.lower() != "authorization"}
+        self._auth_headers["Authorization"] = f"Bearer {api_key}"
+        self._plain_headers: dict[str, str] = {k: v for k, v in base.items() if not self._is_secret(k, v)}
         # Whether default headers carry an X-Request-Id of their own (rare): then look for it.
         self._custom_rid = any(k.lower() == "x-request-id" for k in base)
-        self._auth_headers: dict[str, str] = {**base, "Authorization": f"Bearer {api_key}"}
         self._client_timeout = _client_timeout(timeout)
 
     def __repr__(self) -> str:
@@ -303,15 +352,21 @@ class Transport:
             "timeout": self.timeout,
             "retry": self.retry,
             "pool": self.pool,
-            "default_headers": {
-                k: v for k, v in self._plain_headers.items() if k not in ("User-Agent", "Accept")
-            },
+            "default_headers": self._default_headers,
             "strict_origins": self.strict_origins,
         }
         kwargs.update(changes)
         return Transport(**kwargs)
 
     # -- helpers --------------------------------------------------------------------------
+
+    def _is_secret(self, name: str, value: str) -> bool:
+        """Whether a header must not leave the configured origin: Authorization, or the key."""
+        if name.lower() in ("authorization", "proxy-authorization"):
+            return True
+        key = self.__api_key
+        value = str(value).strip()
+        return value == key or value.endswith(" " + key) or (len(key) >= 8 and key in value)
 
     def is_own_origin(self, url: str) -> bool:
         """Whether ``url`` (absolute, or a path) goes to the configured origin."""
@@ -332,7 +387,7 @@ class Transport:
             headers.update(extra)
         if options.extra_headers:
             for k, v in options.extra_headers.items():
-                if k.lower() == "authorization" and not own:
+                if not own and self._is_secret(k, v):
                     continue
                 headers[k] = v
         if extra or options.extra_headers or self._custom_rid:
@@ -409,6 +464,7 @@ class Transport:
         while True:
             attempt += 1
             started = time.monotonic()
+            err: OdiRouterError | None = None
             try:
                 resp = await session.request(
                     method,
@@ -421,6 +477,8 @@ class Transport:
                 )
             except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
                 err, failure = _translate(exc, rid)
+            # Handled outside the except block, so no error raised here has a __context__.
+            if err is not None:
                 elapsed = time.monotonic() - started
                 if debug:
                     logger.debug(
@@ -433,11 +491,11 @@ class Transport:
                         elapsed,
                     )
                 if not policy.should_retry(paid=paid, failure=failure):
-                    raise err from exc
+                    raise err
                 delays = delays or policy.delays()
                 delay = policy.next_delay(attempt - 1, delays, server_hint=None)
                 if delay is None:
-                    raise err from exc
+                    raise err
                 _log_retry(method, full, rid, attempt, delay, type(err).__name__)
                 await anyio.sleep(delay)
                 continue
@@ -455,11 +513,9 @@ class Transport:
                 )
             if status < 300 or status in ok_statuses:
                 return resp, rid, full, elapsed
-            # An error status: read the body (bounded), decide.
+            # An error status: read the body whole (bounded, several writes), decide.
             try:
-                raw = await resp.content.read(1 << 20)
-            except (aiohttp.ClientError, asyncio.TimeoutError):
-                raw = b""
+                raw, _ = await _read_capped(resp, ERROR_BODY_CAP, rid, partial_ok=True)
             finally:
                 resp.release()
             hint = parse_retry_after(resp.headers, time.time())
@@ -513,16 +569,20 @@ class Transport:
             headers=headers,
             stream=False,
         )
+        rid = resp.headers.get("x-request-id") or rid
         try:
-            body = await resp.read()
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            resp.close()
-            raise _translate(exc, rid)[0] from None
+            body, complete = await _read_capped(resp, self.pool.limits.max_body_bytes, rid)
         finally:
-            resp.release()
-        return HTTPResponse(
-            resp.status, resp.headers, body, resp.headers.get("x-request-id") or rid, full, elapsed
-        )
+            resp.release()  # closes the connection when the body was not read to its end
+        if not complete:
+            raise ResponseValidationError(
+                f"response body from {_path(full)} exceeds Limits.max_body_bytes "
+                f"({self.pool.limits.max_body_bytes} bytes, counted after decompression)",
+                request_id=rid,
+                body=body[:2000].decode("utf-8", "replace"),
+                status_code=resp.status,
+            )
+        return HTTPResponse(resp.status, resp.headers, body, rid, full, elapsed)
 
     async def open_stream(
         self,
@@ -559,6 +619,40 @@ class Transport:
             stream=True,
         )
         return StreamResponse(resp, resp.headers.get("x-request-id") or rid, full)
+
+
+async def _read_capped(
+    resp: aiohttp.ClientResponse, cap: int, request_id: str | None, *, partial_ok: bool = False
+) -> tuple[bytes, bool]:
+    """Read the (decompressed) body in chunks until EOF or ``cap`` bytes: ``(body, complete)``.
+
+    A body longer than ``cap`` stops the reading (``complete`` False; the caller drops the
+    connection) with at most ``cap`` bytes kept.  A transport failure raises the translated
+    error, or with ``partial_ok`` returns what arrived (an error body is read best-effort).
+    """
+    content = resp.content
+    chunks: list[bytes] = []
+    size = 0
+    err: OdiRouterError | None = None
+    try:
+        while True:
+            chunk = await content.readany()
+            if not chunk:
+                break
+            size += len(chunk)
+            if size > cap:
+                resp.close()  # the rest is never read: the connection cannot be reused
+                chunks.append(chunk[: cap - size + len(chunk)])
+                return b"".join(chunks), False
+            chunks.append(chunk)
+    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        err = _translate(exc, request_id)[0]
+    if err is not None:
+        resp.close()
+        if not partial_ok:
+            raise err
+    body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    return body, err is None
 
 
 def _log_retry(method: str, url: str, rid: str, attempt: int, delay: float, why: str) -> None:

@@ -66,6 +66,7 @@ ERROR_BODY_CAP: Final = 1 << 20
 #: How much of an undecodable body a ResponseValidationError keeps in ``.body``.
 _BODY_EXCERPT: Final = 1 << 20
 _DECODE_ERRORS: Final = (msgspec.DecodeError, RecursionError)
+_EXCERPT: Final = 2000
 
 
 def new_request_id() -> str:
@@ -579,7 +580,7 @@ class Transport:
                 f"response body from {_path(full)} exceeds Limits.max_body_bytes "
                 f"({self.pool.limits.max_body_bytes} bytes, counted after decompression)",
                 request_id=rid,
-                body=body[:2000].decode("utf-8", "replace"),
+                body=body[:_EXCERPT].decode("utf-8", "replace"),
                 status_code=resp.status,
             )
         return HTTPResponse(resp.status, resp.headers, body, rid, full, elapsed)
@@ -626,8 +627,8 @@ async def _read_capped(
 ) -> tuple[bytes, bool]:
     """Read the (decompressed) body in chunks until EOF or ``cap`` bytes: ``(body, complete)``.
 
-    A body longer than ``cap`` stops the reading (``complete`` False; the caller drops the
-    connection) with at most ``cap`` bytes kept.  A transport failure raises the translated
+    A body longer than ``cap`` stops the reading and drops the connection (``complete`` False);
+    what is returned then is its first ``cap`` bytes with ``partial_ok``, else a short excerpt.  A transport failure raises the translated
     error, or with ``partial_ok`` returns what arrived (an error body is read best-effort).
     """
     content = resp.content
@@ -642,6 +643,8 @@ async def _read_capped(
             size += len(chunk)
             if size > cap:
                 resp.close()  # the rest is never read: the connection cannot be reused
+                if not partial_ok:  # a refused body: an excerpt is all the error shows
+                    return (chunks[0] if chunks else chunk)[:_EXCERPT], False
                 chunks.append(chunk[: cap - size + len(chunk)])
                 return b"".join(chunks), False
             chunks.append(chunk)

@@ -628,8 +628,9 @@ async def _read_capped(
     """Read the (decompressed) body in chunks until EOF or ``cap`` bytes: ``(body, complete)``.
 
     A body longer than ``cap`` stops the reading and drops the connection (``complete`` False);
-    what is returned then is its first ``cap`` bytes with ``partial_ok``, else a short excerpt.  A transport failure raises the translated
-    error, or with ``partial_ok`` returns what arrived (an error body is read best-effort).
+    what is returned then is its first ``cap`` bytes with ``partial_ok``, else a short excerpt.
+    A transport failure raises the translated error, or with ``partial_ok`` returns what arrived
+    (an error body is read best-effort).
     """
     content = resp.content
     chunks: list[bytes] = []

@@ -20,7 +20,9 @@ NO_RETRY = RetryPolicy(max_retries=0)
 
 
 def _json(body: bytes, status: int = 200) -> web.Response:
-    return web.Response(body=body, status=status, content_type="application/json", headers={"X-Request-Id": RID})
+    return web.Response(
+        body=body, status=status, content_type="application/json", headers={"X-Request-Id": RID}
+    )
 
 
 @pytest.fixture
@@ -113,9 +115,10 @@ async def test_deep_error_body_keeps_the_status_error(status: int) -> None:
     async def handler(request: web.Request, _: WebServer) -> web.StreamResponse:
         return _json(DEEP, status)
 
-    async with serve(handler) as server, odr.AsyncOdiRouter(
-        api_key="sk-test", base_url=server.url, retry_policy=NO_RETRY
-    ) as c:
+    async with (
+        serve(handler) as server,
+        odr.AsyncOdiRouter(api_key="sk-test", base_url=server.url, retry_policy=NO_RETRY) as c,
+    ):
         with pytest.raises(odr.APIStatusError) as info:
             await c.models.list()
     err = info.value
@@ -130,9 +133,10 @@ async def test_deep_error_body_on_a_stream_request() -> None:
     async def handler(request: web.Request, _: WebServer) -> web.StreamResponse:
         return _json(DEEP, 500)
 
-    async with serve(handler) as server, odr.AsyncOdiRouter(
-        api_key="sk-test", base_url=server.url, retry_policy=NO_RETRY
-    ) as c:
+    async with (
+        serve(handler) as server,
+        odr.AsyncOdiRouter(api_key="sk-test", base_url=server.url, retry_policy=NO_RETRY) as c,
+    ):
         with pytest.raises(odr.InternalServerError):
             await c.chat.completions.create(model="m", messages=[], stream=True)
 
@@ -143,9 +147,10 @@ async def test_wrong_types_are_validation_errors() -> None:
     async def handler(request: web.Request, _: WebServer) -> web.StreamResponse:
         return _json(msgspec.json.encode({"object": "list", "data": 5}))
 
-    async with serve(handler) as server, odr.AsyncOdiRouter(
-        api_key="sk-test", base_url=server.url, retry_policy=NO_RETRY
-    ) as c:
+    async with (
+        serve(handler) as server,
+        odr.AsyncOdiRouter(api_key="sk-test", base_url=server.url, retry_policy=NO_RETRY) as c,
+    ):
         with pytest.raises(odr.ResponseValidationError) as info:
             await c.models.list()
     assert info.value.status_code == 200 and info.value.request_id == RID

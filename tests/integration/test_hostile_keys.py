@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from hostile_http import RawServer, Seen, http_response, writes
+from hostile_http import RawServer, http_response, writes
 
 import odirouter_async as odr
 from odirouter_async._config import RequestOptions
@@ -61,9 +61,10 @@ MALFORMED = {
 @pytest.mark.parametrize("raw", MALFORMED.values(), ids=list(MALFORMED))
 async def test_malformed_http_errors_carry_no_request_headers(raw: bytes) -> None:
     """A malformed answer gives APIConnectionError whose whole chain is free of request headers."""
-    async with RawServer(writes(raw)) as server, odr.AsyncOdiRouter(
-        api_key=SECRET, base_url=server.url, retry_policy=NO_RETRY
-    ) as client:
+    async with (
+        RawServer(writes(raw)) as server,
+        odr.AsyncOdiRouter(api_key=SECRET, base_url=server.url, retry_policy=NO_RETRY) as client,
+    ):
         with pytest.raises(odr.APIConnectionError) as info:
             await client.models.list()
     err = info.value
@@ -80,9 +81,10 @@ async def test_stream_cut_carries_no_request_headers() -> None:
     head = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
     event = b'data: {"choices":[{"index":0,"delta":{"content":"hi"}}]}\n\n'
     chunk = f"{len(event):x}\r\n".encode() + event + b"\r\n"
-    async with RawServer(writes(head + chunk, b"5\r\nda")) as server, odr.AsyncOdiRouter(
-        api_key=SECRET, base_url=server.url, retry_policy=NO_RETRY
-    ) as client:
+    async with (
+        RawServer(writes(head + chunk, b"5\r\nda")) as server,
+        odr.AsyncOdiRouter(api_key=SECRET, base_url=server.url, retry_policy=NO_RETRY) as client,
+    ):
         stream = await client.chat.completions.create(model="m", messages=[], stream=True)
         with pytest.raises(odr.StreamInterrupted) as info:
             async for _ in stream:
@@ -92,36 +94,42 @@ async def test_stream_cut_carries_no_request_headers() -> None:
 
 async def test_retried_failure_carries_no_request_headers() -> None:
     """After retries are used up on disconnects, the raised error is still clean."""
-    async with RawServer(writes(b"")) as server, odr.AsyncOdiRouter(
-        api_key=SECRET, base_url=server.url, retry_policy=RetryPolicy(max_retries=2, initial_delay=0.001)
-    ) as client:
+    async with (
+        RawServer(writes(b"")) as server,
+        odr.AsyncOdiRouter(
+            api_key=SECRET, base_url=server.url, retry_policy=RetryPolicy(max_retries=2, initial_delay=0.001)
+        ) as client,
+    ):
         with pytest.raises(odr.APIConnectionError) as info:
             await client.models.list()
     assert len(server.requests) >= 3  # (aiohttp adds its own retry of a reused connection)
     assert_clean(info.value)
 
 
-def _answer_models(_: Seen, writer: object) -> object:
-    return writes(http_response(200, MODELS))(_, writer)  # type: ignore[arg-type]
+#: Answers every request with an empty model list (and closes the connection).
+_answer_models = writes(http_response(200, MODELS, headers={"Connection": "close"}))
 
 
 async def test_default_headers_secrets_stay_on_our_origin() -> None:
     """default_headers' Authorization and headers holding the key never reach another origin."""
     defaults = {"authorization": "Bearer other-token", "X-Api-Key": SECRET, "X-Tenant": "t1"}
-    async with RawServer(_answer_models) as ours, RawServer(_answer_models) as foreign:
-        async with odr.AsyncOdiRouter(
+    async with (
+        RawServer(_answer_models) as ours,
+        RawServer(_answer_models) as foreign,
+        odr.AsyncOdiRouter(
             api_key=SECRET, base_url=ours.url, default_headers=defaults, retry_policy=NO_RETRY
-        ) as client:
-            await client.models.list()
-            await client._transport.request("GET", foreign.url + "/files/out.png")
-            view = client.with_options(max_retries=1)
-            await view.models.list()
-            await view._transport.request("GET", foreign.url + "/files/out.png")
-            await client._transport.request(
-                "GET",
-                foreign.url + "/files/x",
-                options=RequestOptions.of(extra_headers={"X-Key": SECRET, "Authorization": "Bearer y"}),
-            )
+        ) as client,
+    ):
+        await client.models.list()
+        await client._transport.request("GET", foreign.url + "/files/out.png")
+        view = client.with_options(max_retries=1)
+        await view.models.list()
+        await view._transport.request("GET", foreign.url + "/files/out.png")
+        await client._transport.request(
+            "GET",
+            foreign.url + "/files/x",
+            options=RequestOptions.of(extra_headers={"X-Key": SECRET, "Authorization": "Bearer y"}),
+        )
     for seen in ours.requests:
         assert seen.headers.getall("Authorization") == [f"Bearer {SECRET}"]  # ours, once
         assert seen.headers["X-Api-Key"] == SECRET and seen.headers["X-Tenant"] == "t1"
@@ -141,12 +149,15 @@ async def test_queue_urls_on_another_origin_get_no_default_authorization() -> No
             f'{{"request_id":"j1","status":"IN_QUEUE","status_url":"{base}/status",'
             f'"response_url":"{base}","cancel_url":"{base}/cancel"}}'
         ).encode()
-        async with RawServer(writes(http_response(200, submit))) as ours, odr.AsyncOdiRouter(
-            api_key=SECRET,
-            base_url=ours.url,
-            default_headers={"Authorization": f"Bearer {SECRET}"},
-            retry_policy=NO_RETRY,
-        ) as client:
+        async with (
+            RawServer(writes(http_response(200, submit))) as ours,
+            odr.AsyncOdiRouter(
+                api_key=SECRET,
+                base_url=ours.url,
+                default_headers={"Authorization": f"Bearer {SECRET}"},
+                retry_policy=NO_RETRY,
+            ) as client,
+        ):
             job = await client.queue.submit("nano_banana_2", {"prompt": "x"})
             status = await job.status()
     assert status.status == "IN_QUEUE"
@@ -157,7 +168,14 @@ async def test_queue_urls_on_another_origin_get_no_default_authorization() -> No
 
 @pytest.mark.parametrize(
     "key",
-    [SECRET + "\x00", SECRET + "\n", "\r" + SECRET, SECRET[:5] + "\t" + SECRET[5:], SECRET + "\x1b[0m", SECRET + "\x7f"],
+    [
+        SECRET + "\x00",
+        SECRET + "\n",
+        "\r" + SECRET,
+        SECRET[:5] + "\t" + SECRET[5:],
+        SECRET + "\x1b[0m",
+        SECRET + "\x7f",
+    ],
     ids=["nul", "lf", "cr", "tab", "escape", "del"],
 )
 def test_key_with_control_character_is_refused_at_construction(key: str) -> None:

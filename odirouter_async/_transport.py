@@ -156,8 +156,9 @@ class StreamResponse:
         raise err  # outside the except block: no __context__ holding the request
 
     async def read(self, limit: int = ERROR_BODY_CAP) -> bytes:
-        """The body, or its first ``limit`` bytes (for error reports); several reads if need be."""
-        body, _ = await _read_capped(self._resp, limit, self.request_id)
+        """The body, or its first ``limit`` bytes, for error reports: several reads if need be,
+        best effort (what arrived before a network failure)."""
+        body, _ = await _read_capped(self._resp, limit, self.request_id, partial_ok=True)
         return body
 
     async def drain(self, seconds: float = 0.1, limit: int = 1 << 16) -> None:

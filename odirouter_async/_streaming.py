@@ -4,7 +4,8 @@ Per network read: ``SSEDecoder.feed``, one decode call per event, ``yield``; one
 generator between aiohttp's reader and the caller.  What it decides:
 
 * **content type**: a non-``text/event-stream`` answer raises ``SSEProtocolError`` with a
-  bounded excerpt of the body (``open_sse``; openai-python silently yields nothing);
+  bounded excerpt of the body (``open_sse``; openai-python silently yields nothing), or
+  ``StreamEventError`` when that body is an error object (plain or SSE-framed);
 * **the end**: chat ends at ``[DONE]``, or at EOF once every choice seen has a finish_reason
   (Writer sends no ``[DONE]``); Responses end at their terminal event (completed, incomplete
   or failed; the rest of the body is discarded).  EOF before that, EOF inside an event or a
@@ -42,7 +43,9 @@ from ._exceptions import (
     APITimeoutError,
     ResponseValidationError,
     SSEProtocolError,
+    StreamEventError,
     StreamInterrupted,
+    parse_error_body,
 )
 from ._sse import DEFAULT_MAX_EVENT_BYTES, SSEDecoder, SSEEvent
 from ._stream_decode import (
@@ -96,16 +99,28 @@ async def open_sse_stream(
 
 
 async def open_sse(response: StreamResponse) -> None:
-    """Check that an opened stream request answered SSE; else close it and raise ``SSEProtocolError``."""
+    """Check that an opened stream request answered SSE; else close it and raise.
+
+    A 2xx body that is an error object (``{"error": {...}}``, plain or SSE-framed, as proxies
+    answer a failed stream) raises ``StreamEventError`` with its message and code; anything else
+    ``SSEProtocolError`` with an excerpt.
+    """
     ctype = response.content_type
     if ctype == "text/event-stream":
         return
     try:
         raw = await response.read(_EXCERPT * 4)
-    except APIConnectionError:
-        raw = b""
     finally:
         response.close()
+    info = parse_error_body(raw, ctype)
+    if isinstance(info.body, dict) and info.body.get("error"):
+        raise StreamEventError(
+            info.message,
+            error=info.body["error"],
+            request_id=response.request_id,
+            code=info.code,
+            error_type=info.error_type,
+        )
     text = raw.decode("utf-8", "replace")
     shown = text if len(text) <= _EXCERPT else text[:_EXCERPT] + "..."
     raise SSEProtocolError(

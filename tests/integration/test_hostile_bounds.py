@@ -197,3 +197,22 @@ async def test_sse_framed_error_body(ctype: str, route: str) -> None:
     assert err.message == "litellm.RateLimitError: slow down"
     assert err.code == "429" and err.error_type == "rate"
     assert isinstance(err.body, dict) and err.body["error"]["code"] == "429"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [SSE_ERROR, SSE_ERROR.removeprefix(b"data: ")],
+    ids=["sse-framed", "plain"],
+)
+async def test_error_object_answering_a_stream_with_200(body: bytes) -> None:
+    """A 200 application/json error object (plain or SSE-framed) to a stream request is StreamEventError."""
+
+    async def handler(request: web.Request, _: WebServer) -> web.StreamResponse:
+        return web.Response(body=body, content_type="application/json", headers={"X-Request-Id": "req_200"})
+
+    async with serve(handler) as server, client_for(server.url) as client:
+        with pytest.raises(odr.StreamEventError) as info:
+            await client.responses.create(model="m", input="x", stream=True)
+    err = info.value
+    assert err.message == "litellm.RateLimitError: slow down"
+    assert (err.code, err.error_type, err.request_id) == ("429", "rate", "req_200")

@@ -1,22 +1,19 @@
-"""The one request path: the aiohttp session, the retry loop, and aiohttp-exception translation.
+"""The one request path: the aiohttp session, headers, and the retry loop.
 
 Every resource sends through :class:`Transport`.  It owns:
 
 * the connection pool (``_Pool``: one ``aiohttp.ClientSession`` + ``TCPConnector`` per client,
   created lazily inside the running loop, shared by ``with_options`` views);
 * headers: ``Authorization`` only for the configured origin, ``X-Request-Id`` (the caller's or a
-  generated one, the same on every retry), ``User-Agent``;
+  generated one, the same on every retry), ``User-Agent``.  ``default_headers`` and
+  ``extra_headers`` follow one rule for other origins: no ``Authorization``, nothing carrying
+  the key (``_is_secret``);
 * the retry loop, whose decisions come from the pure ``RetryPolicy`` (``_retry.py``);
-* the translation of aiohttp exceptions into the SDK's errors (``_translate`` is the only place).
-  aiohttp's exceptions carry the request (``request_info.headers``: the API key), so they are
-  never chained: the SDK error is raised outside the ``except`` block (no ``__context__``) with
-  a ``NetworkErrorDetail`` as ``__cause__``, a copy that keeps only aiohttp's type and words;
-* bounded reads: a successful body up to ``Limits.max_body_bytes`` (counted after
-  decompression: ``ResponseValidationError`` above it), an error body whole up to 1 MiB;
-* decoding: ``HTTPResponse.parse``/``json`` turn every decoder failure (bad JSON, wrong shape,
-  nesting too deep for msgspec's ``RecursionError``) into ``ResponseValidationError`` with the
-  status, request id and body;
 * one debug log line per HTTP attempt (method, path, status, request id, attempt, elapsed).
+
+Reading bodies (bounded) and translating aiohttp's exceptions live in ``_http.py``; errors
+translated there are raised here outside the ``except`` block, so no ``__context__`` holds
+aiohttp's exception (its ``request_info`` carries the request headers).
 """
 
 from __future__ import annotations
@@ -27,32 +24,31 @@ import os
 import platform
 import time
 import warnings
-from collections.abc import AsyncIterator, Iterator, Mapping
-from typing import Any, Final, TypeVar
+from collections.abc import Iterator, Mapping
+from typing import Any, Final
 
 import aiohttp
 import anyio
 import msgspec
-from multidict import CIMultiDictProxy
 
 from ._config import NOT_GIVEN, Limits, NotGiven, RequestOptions, Timeout, resolve_timeout
-from ._exceptions import (
-    APIConnectionError,
-    APITimeoutError,
-    InsecureURLError,
-    OdiRouterError,
-    ResponseValidationError,
-    make_status_error,
+from ._exceptions import InsecureURLError, OdiRouterError, ResponseValidationError, make_status_error
+from ._http import (
+    ERROR_BODY_CAP,
+    EXCERPT,
+    HTTPResponse,
+    StreamResponse,
+    read_capped,
+    translate,
+    url_path as _path,
 )
-from ._retry import Failure, RetryPolicy, parse_retry_after
+from ._retry import RetryPolicy, parse_retry_after
 from ._urls import Origin, join_url, origin_of
-from .types._base import TopLevel, attach_raw
 
 __all__ = ("HTTPResponse", "StreamResponse", "Transport", "logger")
 
 logger: Final = logging.getLogger("odirouter_async")
 
-_T = TypeVar("_T")
 _encode = msgspec.json.Encoder().encode
 _VERSION = "0.1.0"
 USER_AGENT: Final = (
@@ -61,200 +57,11 @@ USER_AGENT: Final = (
 
 
 _NO_OPTIONS: Final = RequestOptions()
-#: Error bodies are read whole up to this many bytes (the rest is dropped with the connection).
-ERROR_BODY_CAP: Final = 1 << 20
-#: How much of an undecodable body a ResponseValidationError keeps in ``.body``.
-_BODY_EXCERPT: Final = 1 << 20
-_DECODE_ERRORS: Final = (msgspec.DecodeError, RecursionError)
-_EXCERPT: Final = 2000
 
 
 def new_request_id() -> str:
     """A fresh ``X-Request-Id`` value."""
     return "req_" + os.urandom(12).hex()
-
-
-class HTTPResponse:
-    """A finished (fully read) response."""
-
-    __slots__ = ("content", "elapsed", "headers", "request_id", "status", "url")
-
-    def __init__(
-        self,
-        status: int,
-        headers: CIMultiDictProxy[str],
-        content: bytes,
-        request_id: str | None,
-        url: str,
-        elapsed: float,
-    ) -> None:
-        self.status = status
-        self.headers = headers
-        self.content = content
-        self.request_id = request_id
-        self.url = url
-        self.elapsed = elapsed
-
-    def parse(self, decoder: msgspec.json.Decoder[_T]) -> _T:
-        """Decode the body with a prebuilt msgspec decoder; the raw JSON stays reachable.
-
-        Any decoder failure is a ``ResponseValidationError`` (status, request id, body).
-        """
-        try:
-            obj = decoder.decode(self.content)
-        except _DECODE_ERRORS as exc:
-            raise self._invalid("unexpected response body", exc) from None
-        if isinstance(obj, TopLevel):
-            attach_raw(obj, self.content, self.request_id)
-        return obj
-
-    def json(self) -> Any:
-        """The body as plain Python objects."""
-        try:
-            return msgspec.json.decode(self.content)
-        except _DECODE_ERRORS as exc:
-            raise self._invalid("response body is not JSON", exc) from None
-
-    def _invalid(self, what: str, exc: Exception) -> ResponseValidationError:
-        why = "JSON nested too deeply to decode" if isinstance(exc, RecursionError) else str(exc)
-        return ResponseValidationError(
-            f"{what} from {_path(self.url)}: {why}",
-            request_id=self.request_id,
-            body=self.content[:_BODY_EXCERPT].decode("utf-8", "replace"),
-            status_code=self.status,
-        )
-
-
-class StreamResponse:
-    """An open response whose body is read incrementally; close it with :meth:`aclose`."""
-
-    __slots__ = ("_resp", "headers", "request_id", "status", "url")
-
-    def __init__(self, resp: aiohttp.ClientResponse, request_id: str | None, url: str) -> None:
-        self._resp = resp
-        self.status = resp.status
-        self.headers = resp.headers
-        self.request_id = request_id
-        self.url = url
-
-    @property
-    def content_type(self) -> str:
-        """The media type of the body, lower-cased, without parameters."""
-        return self._resp.content_type.lower()
-
-    async def iter_chunks(self) -> AsyncIterator[bytes]:
-        """Body bytes as they arrive.  An idle gap longer than ``Timeout.read`` raises APITimeoutError."""
-        content = self._resp.content
-        try:
-            while True:
-                chunk = await content.readany()
-                if not chunk:
-                    return
-                yield chunk
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            err = _translate(exc, self.request_id)[0]
-        raise err  # outside the except block: no __context__ holding the request
-
-    async def read(self, limit: int = ERROR_BODY_CAP) -> bytes:
-        """The body, or its first ``limit`` bytes, for error reports: several reads if need be,
-        best effort (what arrived before a network failure)."""
-        body, _ = await _read_capped(self._resp, limit, self.request_id, partial_ok=True)
-        return body
-
-    async def drain(self, seconds: float = 0.1, limit: int = 1 << 16) -> None:
-        """Read what is left (bounded) so the connection can go back to the pool, then release."""
-        resp = self._resp
-        with anyio.move_on_after(seconds):
-            try:
-                while not resp.content.at_eof():
-                    if not await resp.content.read(limit):
-                        break
-            except (aiohttp.ClientError, asyncio.TimeoutError):
-                resp.close()
-                return
-        if resp.content.at_eof():
-            resp.release()
-        else:
-            resp.close()
-
-    def close(self) -> None:
-        """Drop the connection now (safe under cancellation: no await)."""
-        self._resp.close()
-
-    async def aclose(self) -> None:
-        """Close the response and free its connection."""
-        self._resp.close()
-
-
-class NetworkErrorDetail(Exception):
-    """What aiohttp reported, as the ``__cause__`` of the SDK's error: its type and its words.
-
-    aiohttp's own exception is not chained because it carries the request
-    (``request_info.headers`` holds ``Authorization``); this copy holds no request data.
-    """
-
-
-def _detail(exc: BaseException) -> NetworkErrorDetail:
-    name = f"{type(exc).__module__.split('.')[0]}.{type(exc).__qualname__}"
-    if isinstance(exc, aiohttp.ClientResponseError):  # str() would show request_info's URL
-        text = f"{exc.status}, message={exc.message!r}"
-    else:
-        try:
-            text = str(exc)
-        except Exception:  # a broken __str__ must not hide the real error
-            text = ""
-    return NetworkErrorDetail(f"{name}: {text}" if text else name)
-
-
-def _translate(exc: BaseException, request_id: str | None) -> tuple[OdiRouterError, Failure]:
-    """The one mapping from aiohttp/asyncio exceptions to the SDK's errors.
-
-    The result's ``__cause__`` is a ``NetworkErrorDetail``; raise it outside the ``except``
-    block that caught ``exc`` so ``__context__`` stays empty.
-    """
-    err, failure = _map(exc, request_id)
-    err.__cause__ = _detail(exc)
-    err.__suppress_context__ = True
-    return err, failure
-
-
-def _map(exc: BaseException, request_id: str | None) -> tuple[OdiRouterError, Failure]:
-    if isinstance(exc, aiohttp.ConnectionTimeoutError):
-        return APITimeoutError("Timed out connecting.", request_id=request_id, sent=False), Failure.CONNECT
-    if isinstance(exc, (aiohttp.ServerTimeoutError, asyncio.TimeoutError)):
-        return APITimeoutError("Timed out reading the response.", request_id=request_id), Failure.READ_TIMEOUT
-    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
-        return (
-            APIConnectionError(
-                f"TLS certificate error: {exc.certificate_error}", request_id=request_id, sent=False
-            ),
-            Failure.CONNECT,
-        )
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        return (
-            APIConnectionError(
-                f"Cannot connect to {exc.host}:{exc.port}: {exc.strerror or exc}",
-                request_id=request_id,
-                sent=False,
-            ),
-            Failure.CONNECT,
-        )
-    if isinstance(exc, aiohttp.ServerDisconnectedError):
-        return APIConnectionError("Server disconnected.", request_id=request_id), Failure.DISCONNECTED
-    if isinstance(exc, aiohttp.ClientPayloadError):
-        return APIConnectionError(
-            "The response body was cut short.", request_id=request_id
-        ), Failure.DISCONNECTED
-    if isinstance(exc, aiohttp.ClientResponseError):
-        return (
-            APIConnectionError(f"Invalid HTTP response: {exc.message}", request_id=request_id),
-            Failure.DISCONNECTED,
-        )
-    if isinstance(exc, aiohttp.InvalidURL):
-        return InsecureURLError(f"invalid URL: {exc}", request_id=request_id), Failure.CONNECT
-    return APIConnectionError(
-        f"Connection error: {type(exc).__name__}: {exc}", request_id=request_id
-    ), Failure.DISCONNECTED
 
 
 def _client_timeout(t: Timeout) -> aiohttp.ClientTimeout:
@@ -478,7 +285,7 @@ class Transport:
                     allow_redirects=not own,
                 )
             except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-                err, failure = _translate(exc, rid)
+                err, failure = translate(exc, rid)
             # Handled outside the except block, so no error raised here has a __context__.
             if err is not None:
                 elapsed = time.monotonic() - started
@@ -517,7 +324,7 @@ class Transport:
                 return resp, rid, full, elapsed
             # An error status: read the body whole (bounded, several writes), decide.
             try:
-                raw, _ = await _read_capped(resp, ERROR_BODY_CAP, rid, partial_ok=True)
+                raw, _ = await read_capped(resp, ERROR_BODY_CAP, rid, partial_ok=True)
             finally:
                 resp.release()
             hint = parse_retry_after(resp.headers, time.time())
@@ -573,7 +380,7 @@ class Transport:
         )
         rid = resp.headers.get("x-request-id") or rid
         try:
-            body, complete = await _read_capped(resp, self.pool.limits.max_body_bytes, rid)
+            body, complete = await read_capped(resp, self.pool.limits.max_body_bytes, rid)
         finally:
             resp.release()  # closes the connection when the body was not read to its end
         if not complete:
@@ -581,7 +388,7 @@ class Transport:
                 f"response body from {_path(full)} exceeds Limits.max_body_bytes "
                 f"({self.pool.limits.max_body_bytes} bytes, counted after decompression)",
                 request_id=rid,
-                body=body[:_EXCERPT].decode("utf-8", "replace"),
+                body=body[:EXCERPT].decode("utf-8", "replace"),
                 status_code=resp.status,
             )
         return HTTPResponse(resp.status, resp.headers, body, rid, full, elapsed)
@@ -623,43 +430,6 @@ class Transport:
         return StreamResponse(resp, resp.headers.get("x-request-id") or rid, full)
 
 
-async def _read_capped(
-    resp: aiohttp.ClientResponse, cap: int, request_id: str | None, *, partial_ok: bool = False
-) -> tuple[bytes, bool]:
-    """Read the (decompressed) body in chunks until EOF or ``cap`` bytes: ``(body, complete)``.
-
-    A body longer than ``cap`` stops the reading and drops the connection (``complete`` False);
-    what is returned then is its first ``cap`` bytes with ``partial_ok``, else a short excerpt.
-    A transport failure raises the translated error, or with ``partial_ok`` returns what arrived
-    (an error body is read best-effort).
-    """
-    content = resp.content
-    chunks: list[bytes] = []
-    size = 0
-    err: OdiRouterError | None = None
-    try:
-        while True:
-            chunk = await content.readany()
-            if not chunk:
-                break
-            size += len(chunk)
-            if size > cap:
-                resp.close()  # the rest is never read: the connection cannot be reused
-                if not partial_ok:  # a refused body: an excerpt is all the error shows
-                    return (chunks[0] if chunks else chunk)[:_EXCERPT], False
-                chunks.append(chunk[: cap - size + len(chunk)])
-                return b"".join(chunks), False
-            chunks.append(chunk)
-    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-        err = _translate(exc, request_id)[0]
-    if err is not None:
-        resp.close()
-        if not partial_ok:
-            raise err
-    body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-    return body, err is None
-
-
 def _log_retry(method: str, url: str, rid: str, attempt: int, delay: float, why: str) -> None:
     logger.info(
         "retrying %s %s after %s in %.3fs request_id=%s attempt=%d",
@@ -681,9 +451,3 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
 
 def _lower(headers: Mapping[str, str]) -> dict[str, str]:
     return {k.lower(): v for k, v in headers.items()}
-
-
-def _path(url: str) -> str:
-    i = url.find("/", url.find("//") + 2)
-    path = url[i:] if i >= 0 else "/"
-    return path.split("?", 1)[0]

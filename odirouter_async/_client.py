@@ -42,15 +42,24 @@ DEFAULT_BASE_URL = "https://odirouter.ai"
 
 
 def _check_key(key: str) -> None:
-    """Refuse a key that cannot go into an HTTP header (NUL, newline, other control characters).
+    """Refuse a key that cannot go into an HTTP header as is: NUL, newlines, other control
+    characters, and non-ASCII characters (a typographic quote pasted with it; aiohttp would send
+    UTF-8 bytes the gateway never matches).
 
     Checked when the client is built, not at the first request; the message never shows the key.
     """
     if not isinstance(key, str):
         raise OdiRouterError(f"The API key must be a string, not {type(key).__name__}.")
+    if key.isascii() and key.isprintable():
+        return
     for i, c in enumerate(key):
-        if not c.isprintable():
-            what = "a line break" if c in "\r\n" else "a control character"
+        if not c.isprintable() or not c.isascii():
+            if c in "\r\n":
+                what = "a line break"
+            elif c.isprintable():  # e.g. a typographic quote pasted with the key
+                what = "a non-ASCII character"
+            else:
+                what = "a control character"
             raise OdiRouterError(
                 f"The API key contains {what} (U+{ord(c):04X}) at position {i} of {len(key)}; "
                 "check how it was read."

@@ -186,6 +186,14 @@ def test_key_with_control_character_is_refused_at_construction(key: str) -> None
     assert "control character" in str(info.value) or "line break" in str(info.value)
 
 
+@pytest.mark.parametrize("key", ["\u201c" + SECRET + "\u201d", SECRET + "\u00e9", SECRET + "\u200b"])
+def test_key_with_non_ascii_character_is_refused(key: str) -> None:
+    """Typographic quotes, accents or zero-width spaces pasted with the key are refused up front."""
+    with pytest.raises(odr.OdiRouterError, match=r"non-ASCII character|control character") as info:
+        odr.AsyncOdiRouter(api_key=key, base_url="http://127.0.0.1:9")
+    assert SECRET[:8] not in str(info.value)
+
+
 def test_key_from_environment_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
     """ODIROUTER_API_KEY read with a trailing newline is refused the same way."""
     monkeypatch.setenv("ODIROUTER_API_KEY", SECRET + "\n")

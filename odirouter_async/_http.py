@@ -38,6 +38,7 @@ from .types._base import TopLevel, attach_raw
 
 __all__ = (
     "ERROR_BODY_CAP",
+    "ERROR_BODY_IDLE",
     "EXCERPT",
     "HTTPResponse",
     "NetworkErrorDetail",
@@ -50,6 +51,8 @@ __all__ = (
 _T = TypeVar("_T")
 #: Error bodies are read whole up to this many bytes (the rest is dropped with the connection).
 ERROR_BODY_CAP: Final = 1 << 20
+#: Once an error body started, a silence this long (seconds) ends it: what arrived is used.
+ERROR_BODY_IDLE: Final = 2.0
 #: How much of an undecodable body a ResponseValidationError keeps in ``.body``.
 _BODY_EXCERPT: Final = 1 << 20
 _DECODE_ERRORS: Final = (msgspec.DecodeError, RecursionError)
@@ -246,8 +249,9 @@ async def read_capped(
 
     A body longer than ``cap`` stops the reading and drops the connection (``complete`` False);
     what is returned then is its first ``cap`` bytes with ``partial_ok``, else a short excerpt.
-    A transport failure raises the translated error, or with ``partial_ok`` returns what arrived
-    (an error body is read best-effort).
+    A transport failure raises the translated error, or with ``partial_ok`` returns what arrived:
+    an error body is read best-effort, and once its first bytes are in, a silence longer than
+    ``ERROR_BODY_IDLE`` ends it (a body that never ends must not hold the error back).
     """
     content = resp.content
     chunks: list[bytes] = []
@@ -255,7 +259,14 @@ async def read_capped(
     err: OdiRouterError | None = None
     try:
         while True:
-            chunk = await content.readany()
+            if partial_ok and chunks:
+                with anyio.move_on_after(ERROR_BODY_IDLE) as scope:
+                    chunk = await content.readany()
+                if scope.cancelled_caught:
+                    resp.close()
+                    return b"".join(chunks), False
+            else:
+                chunk = await content.readany()
             if not chunk:
                 break
             size += len(chunk)

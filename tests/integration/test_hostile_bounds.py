@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import tracemalloc
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -216,3 +217,21 @@ async def test_error_object_answering_a_stream_with_200(body: bytes) -> None:
     err = info.value
     assert err.message == "litellm.RateLimitError: slow down"
     assert (err.code, err.error_type, err.request_id) == ("429", "rate", "req_200")
+
+
+async def test_error_body_that_never_ends_does_not_hold_the_error() -> None:
+    """A 502 whose chunked body starts but never ends raises promptly with what arrived."""
+    head = b"HTTP/1.1 502 Bad Gateway\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    part = b'{"error": {"message": "upstream'
+    stall = asyncio.Event()  # never set: the server keeps the connection open without a byte more
+
+    async def script(_: object, writer: asyncio.StreamWriter) -> None:
+        writer.write(head + f"{len(part):x}\r\n".encode() + part + b"\r\n")
+        await writer.drain()
+        await stall.wait()
+
+    async with RawServer(script) as server, client_for(server.url) as client:
+        with pytest.raises(odr.InternalServerError) as info:
+            await client.models.list(timeout=600)
+        stall.set()
+    assert info.value.status_code == 502 and info.value.body == part.decode()

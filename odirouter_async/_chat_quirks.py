@@ -74,7 +74,7 @@ def repair_chat_json(data: bytes, decoder: msgspec.json.Decoder[_T]) -> _T | Non
     """
     try:
         obj = _any.decode(data)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):  # too deep: not a quirk, the caller's error stands
         return None
     if not isinstance(obj, dict):
         return None
@@ -91,5 +91,5 @@ def repair_chat_json(data: bytes, decoder: msgspec.json.Decoder[_T]) -> _T | Non
         return None
     try:
         return decoder.decode(_encode(obj))
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return None

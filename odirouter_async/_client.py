@@ -41,6 +41,31 @@ __all__ = ("DEFAULT_BASE_URL", "AsyncOdiRouter")
 DEFAULT_BASE_URL = "https://odirouter.ai"
 
 
+def _check_key(key: str) -> None:
+    """Refuse a key that cannot go into an HTTP header as is: NUL, newlines, other control
+    characters, and non-ASCII characters (a typographic quote pasted with it; aiohttp would send
+    UTF-8 bytes the gateway never matches).
+
+    Checked when the client is built, not at the first request; the message never shows the key.
+    """
+    if not isinstance(key, str):
+        raise OdiRouterError(f"The API key must be a string, not {type(key).__name__}.")
+    if key.isascii() and key.isprintable():
+        return
+    for i, c in enumerate(key):
+        if not c.isprintable() or not c.isascii():
+            if c in "\r\n":
+                what = "a line break"
+            elif c.isprintable():  # e.g. a typographic quote pasted with the key
+                what = "a non-ASCII character"
+            else:
+                what = "a control character"
+            raise OdiRouterError(
+                f"The API key contains {what} (U+{ord(c):04X}) at position {i} of {len(key)}; "
+                "check how it was read."
+            )
+
+
 class _Shared:
     """State shared by a client and its views: the pool and the lazily started scheduler."""
 
@@ -91,8 +116,7 @@ class AsyncOdiRouter:
                 "No API key: pass AsyncOdiRouter(api_key=...) "
                 "or set the ODIROUTER_API_KEY environment variable."
             )
-        if any(c in key for c in "\r\n"):
-            raise OdiRouterError("The API key contains a line break; check how it was read.")
+        _check_key(key)
         url = base_url or os.environ.get("ODIROUTER_BASE_URL") or DEFAULT_BASE_URL
         url = check_base_url(url, allow_insecure_http=allow_insecure_http)
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:

@@ -99,19 +99,32 @@ def resolve_timeout(value: TimeoutLike | NotGiven, default: Timeout) -> Timeout:
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """Connection pool settings for the client's one aiohttp connector.
+    """Connection pool settings and bounds on what the client will buffer from the network.
 
     Args:
         max_connections: connections open at once, all hosts (aiohttp ``limit``).
         max_connections_per_host: per host (aiohttp ``limit_per_host``; 0 = no own limit).
         keepalive_expiry: seconds an idle connection is kept for reuse.
         dns_cache_ttl: seconds a DNS answer is cached.
+        max_body_bytes: the largest successful (non-streamed) response body read, counted after
+            decompression, so a small gzip bomb cannot fill memory; a larger body raises
+            ``ResponseValidationError`` (64 MiB by default).
+        max_event_bytes: the largest Server-Sent Event of a stream, counted as raw bytes (field
+            names and line endings included); a larger one raises ``SSEProtocolError``.
     """
 
     max_connections: int = 1000
     max_connections_per_host: int = 0
     keepalive_expiry: float = 30.0
     dns_cache_ttl: int = 300
+    max_body_bytes: int = 64 * 1024 * 1024
+    max_event_bytes: int = 64 * 1024 * 1024
+
+    def __post_init__(self) -> None:
+        for name in ("max_body_bytes", "max_event_bytes"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ValueError(f"Limits.{name} must be a positive number of bytes")
 
 
 DEFAULT_LIMITS: Final = Limits()

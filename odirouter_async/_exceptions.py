@@ -314,12 +314,42 @@ class ErrorInfo(msgspec.Struct, frozen=True):
     body: object = None
 
 
+def _short(value: object, limit: int = 500) -> str:
+    """``str(value)`` cut to ``limit`` characters; a structure too deep to print is named so."""
+    try:
+        return str(value)[:limit]
+    except RecursionError:
+        return "(a JSON value nested too deeply to show)"
+
+
 def _text(value: object) -> str | None:
     if value is None:
         return None
     if isinstance(value, str):
         return value
-    return str(value)
+    return _short(value)
+
+
+_SSE_STARTS = (b"data:", b"event:", b"id:", b"retry:", b":")
+
+
+def _sse_payload(raw: bytes, content_type: str | None) -> bytes | None:
+    """The first ``data`` payload of an error body framed as Server-Sent Events, if it is one.
+
+    LiteLLM's proxy answers a failed stream with ``data: {"error": {...}}`` (HTTP 500, as
+    ``text/event-stream`` or even ``application/json``).
+    """
+    head = raw.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not head.startswith(_SSE_STARTS) and "event-stream" not in (content_type or "").lower():
+        return None
+    from ._sse import SSEDecoder  # _sse imports this module
+
+    decoder = SSEDecoder(len(raw) + 2)
+    for event in decoder.feed(raw) + decoder.end(dispatch_partial=True):
+        data = event.data.strip()
+        if data and data != b"[DONE]":
+            return data
+    return None
 
 
 def parse_error_body(raw: bytes, content_type: str | None = None) -> ErrorInfo:
@@ -327,15 +357,26 @@ def parse_error_body(raw: bytes, content_type: str | None = None) -> ErrorInfo:
 
     Shapes: ``{"error": "..."}``, ``{"error": {"message", "type", "code"}}``,
     ``{"error": {"code", "message"}, "request_id"}``, ``{"detail": "..."}``,
-    FastAPI's ``{"detail": [{"msg": ...}]}``, ``{"message": "..."}``, HTML, plain text or nothing.
+    FastAPI's ``{"detail": [{"msg": ...}]}``, ``{"message": "..."}``, any of those framed as SSE
+    (``data: {...}``: the first data payload is the body), HTML, plain text or nothing.  A body
+    that cannot be decoded (not JSON, nested too deeply) is kept as text.  Never raises.
     """
+    return _parse_error_body(raw, content_type, framed=True)
+
+
+def _parse_error_body(raw: bytes, content_type: str | None, *, framed: bool) -> ErrorInfo:
     if not raw.strip():
         return ErrorInfo(message="(empty body)", body=None)
     try:
         body: object = msgspec.json.decode(raw)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError) as exc:
+        payload = _sse_payload(raw, content_type) if framed else None
+        if payload is not None:
+            return _parse_error_body(payload, None, framed=False)
         text = raw.decode("utf-8", "replace")
-        if "html" in (content_type or "").lower() or text.lstrip().startswith("<"):
+        if isinstance(exc, RecursionError):
+            shown = "error body nested too deeply to decode: " + " ".join(text[:200].split())
+        elif "html" in (content_type or "").lower() or text.lstrip().startswith("<"):
             title = re.search(r"<title>(.*?)</title>", text, re.I | re.S)
             shown = title.group(1) if title else _TAG_RE.sub(" ", text)
             shown = " ".join(shown.split())
@@ -343,13 +384,13 @@ def parse_error_body(raw: bytes, content_type: str | None = None) -> ErrorInfo:
             shown = " ".join(text.split())
         return ErrorInfo(message=shown[:500] or "(empty body)", body=text)
     if not isinstance(body, dict):
-        return ErrorInfo(message=str(body)[:500], body=body)
+        return ErrorInfo(message=_short(body), body=body)
     request_id = _text(body.get("request_id"))
     err = body.get("error")
     if isinstance(err, dict):
         message = _text(err.get("message")) or _text(err.get("detail")) or _text(err.get("code"))
         return ErrorInfo(
-            message=message or str(err)[:500],
+            message=message or _short(err),
             code=_text(err.get("code")),
             error_type=_text(err.get("type")),
             request_id=request_id or _text(err.get("request_id")),
@@ -366,7 +407,7 @@ def parse_error_body(raw: bytes, content_type: str | None = None) -> ErrorInfo:
     message = _text(body.get("message"))
     if message:
         return ErrorInfo(message=message, code=_text(body.get("code")), request_id=request_id, body=body)
-    return ErrorInfo(message=str(body)[:500], request_id=request_id, body=body)
+    return ErrorInfo(message=_short(body), request_id=request_id, body=body)
 
 
 _BY_STATUS: dict[int, type[APIStatusError]] = {

@@ -12,12 +12,17 @@ Owns the WHATWG "event stream" interpretation rules and nothing else:
 - an event is dispatched on a blank line **only when at least one ``data`` line was seen**, so
   ``id:``/``retry:``-only blocks and keep-alives never produce empty events (openai-python #2722);
 - at EOF an unterminated event is dropped (``end()``), but ``truncated`` tells the caller;
-- an event (or a line) larger than ``max_event_bytes`` raises ``SSEProtocolError``.
+- an event block larger than ``max_event_bytes`` raises ``SSEProtocolError``.  The bound counts
+  the **raw** bytes of the block (every line since the last blank line, field names, comments
+  and one byte per line ending included) plus the unterminated line, so neither many tiny
+  ``data:`` lines nor one line that never ends can buffer more than about ``max_event_bytes``.
+  The bound is checked identically whatever the chunking.
 
 ``data`` stays ``bytes`` so JSON decoders read it without building a ``str``.  Work is linear in
-the input: a huge event fed in small pieces is appended to a ``bytearray`` and copied a constant
-number of times.  The hot path (a chunk without ``\\r``) is one ``bytes.split`` plus a short
-Python loop per line, with the ``data:`` case tested first.
+the input: the second and later data lines of an event are appended to one ``bytearray`` (no
+object per line, so memory stays about the payload size).  The hot path (a chunk without
+``\\r`` that cannot reach the bound) is one ``bytes.split`` plus a short Python loop per line,
+with the ``data:`` case tested first; the size bound costs nothing there.
 """
 
 from __future__ import annotations
@@ -68,8 +73,8 @@ class SSEDecoder:
     """
 
     __slots__ = (
+        "_block",
         "_bom",
-        "_data_size",
         "_event",
         "_event_retry",
         "_first",
@@ -90,8 +95,8 @@ class SSEDecoder:
         self._max = max_event_bytes
         self._tail = bytearray()  # the current line, not yet terminated
         self._first: bytes | None = None  # the first data line of the event in progress
-        self._more: list[bytes] = []  # its other data lines
-        self._data_size = 0  # bytes in those lines (one more per line, for the join)
+        self._more = bytearray()  # "\n" + each later data line, concatenated
+        self._block = 0  # raw bytes of the terminated lines of the block in progress
         self._event: str | None = None  # event type buffer (None: "message")
         self._event_retry: int | None = None
         self._id_buffer: str | None = None
@@ -105,20 +110,24 @@ class SSEDecoder:
     # ------------------------------------------------------------------------------------------
     @property
     def pending_size(self) -> int:
-        """Bytes buffered for the event in progress (data lines plus the unterminated line)."""
-        return self._data_size + len(self._tail) + len(self._bom or b"")
+        """Raw bytes of the block in progress (its terminated lines plus the unterminated one)."""
+        return self._block + len(self._tail) + len(self._bom or b"")
 
     @property
     def pending(self) -> bytes:
         """The event in progress: its data lines joined, then the unterminated line (a copy)."""
-        parts = [] if self._first is None else [self._first, *self._more]
-        if self._tail or not parts:
-            parts.append(bytes(self._tail))
-        return (self._bom or b"") + b"\n".join(parts)
+        head = b"" if self._first is None else self._first + self._more
+        if self._tail or self._first is None:
+            head = head + b"\n" + self._tail if self._first is not None else bytes(self._tail)
+        return (self._bom or b"") + head
 
     # ------------------------------------------------------------------------------------------
     def feed(self, chunk: bytes | bytearray | memoryview) -> list[SSEEvent]:
-        """Consume the next piece of the body; return the events it completes, in order."""
+        """Consume the next piece of the body; return the events it completes, in order.
+
+        Raises ``SSEProtocolError`` when the block in progress exceeds ``max_event_bytes``; the
+        decoder then drops that block (events completed earlier in the same chunk are lost too).
+        """
         if type(chunk) is not bytes or self._bom is not None or self._skip_lf:
             chunk = self._prepare(chunk)
         if not chunk:
@@ -135,15 +144,15 @@ class SSEDecoder:
             lines = chunk.split(b"\n")
         tail = self._tail
         last = lines.pop()  # the unterminated rest (often b"")
-        limit = self._max
         if not lines:
             tail += last
-            if len(tail) + self._data_size > limit:
-                self._too_large()
+            if len(tail) + self._block > self._max:
+                self._too_large(len(tail) + self._block)
             return []
-        # An event completed by this chunk can exceed the bound only if this holds, so the
-        # per-event size test is skipped on the hot path.
-        check = len(chunk) + len(tail) + self._data_size > limit
+        # Each line costs at most its bytes plus one for its ending, so a block can only cross
+        # the bound in this chunk if this holds; the hot path skips the per-line accounting.
+        if len(chunk) + len(tail) + self._block > self._max:
+            self._check_bound(lines, last)
         if tail:
             tail += lines[0]
             lines[0] = bytes(tail)
@@ -153,8 +162,7 @@ class SSEDecoder:
         # nothing is copied per call, so an event spread over many chunks costs linear time.
         events: list[SSEEvent] = []
         first = self._first  # its first data line
-        more = self._more  # its other data lines
-        start = len(more)  # lines already counted in self._data_size
+        more = self._more  # "\n" + its other data lines (the decoder's own bytearray)
         etype = self._event
         eretry = self._event_retry
         event_id = self._id_buffer
@@ -165,21 +173,20 @@ class SSEDecoder:
                 blanks = True
                 blank_id = event_id
                 if first is not None:
-                    payload = b"\n".join([first, *more]) if more else first
-                    if check and len(payload) > limit:
-                        self._first, self._more, self._data_size = None, [], len(payload)
-                        self._too_large()
+                    if more:
+                        payload = first + more
+                        more.clear()
+                    else:
+                        payload = first
                     events.append(SSEEvent(payload, etype or "message", event_id, eretry))
                     first = None
-                    if more:
-                        more.clear()  # the same list as self._more: no write-back needed
-                        start = 0
                 etype = eretry = None
             elif line[:6] == b"data: ":
                 if first is None:
                     first = line[6:]
                 else:
-                    more.append(line[6:])
+                    more += b"\n"
+                    more += line[6:]
             elif line[0] == 58:  # b":"
                 self.comments += 1
             elif line[:6] == b"event:":
@@ -188,22 +195,26 @@ class SSEDecoder:
                 if first is None:
                     first = line[5:]
                 else:
-                    more.append(line[5:])
+                    more += b"\n"
+                    more += line[5:]
             else:
                 self._event, self._event_retry = etype, eretry
                 self._field(line)
                 etype, eretry, event_id = self._event, self._event_retry, self._id_buffer
         self._event = etype
         self._event_retry = eretry
+        self._first = first
         if blanks:
             self.last_event_id = blank_id  # the spec's event source publishes it at blank lines
-        if first is not None or self._first is not None:
-            self._first = first
-            self._account(first, more, start, blanks)
+            # The block in progress starts after the last blank line (usually the last line).
+            i = len(lines)
+            while lines[i - 1]:
+                i -= 1
+            self._block = sum(map(len, lines[i:])) + len(lines) - i if i < len(lines) else 0
+        else:
+            self._block += sum(map(len, lines)) + len(lines)
         if last:
             tail += last
-            if len(tail) + self._data_size > limit:
-                self._too_large()
         return events
 
     def end(self, *, dispatch_partial: bool = False) -> list[SSEEvent]:
@@ -225,8 +236,8 @@ class SSEDecoder:
             self.truncated = False
         self._tail.clear()
         self._first = None
-        self._more = []
-        self._data_size = 0
+        self._more.clear()
+        self._block = 0
         self._event = None
         self._event_retry = None
         self._skip_lf = False
@@ -250,29 +261,31 @@ class SSEDecoder:
                 chunk = chunk[1:]
         return chunk
 
-    def _account(self, first: bytes | None, more: list[bytes], start: int, dispatched: bool) -> None:
-        """Update the size of the pending event, counting each data line once in its lifetime."""
-        if first is None:
-            self._data_size = 0
-            return
-        if dispatched or self._data_size == 0:  # the event started in this chunk
-            size = len(first) + 1 + sum(map(len, more)) + len(more)
-        else:
-            new = more[start:]
-            size = self._data_size + sum(map(len, new)) + len(new)
-        self._data_size = size
-        if size > self._max:
-            self._too_large()
+    def _check_bound(self, lines: list[bytes], last: bytes) -> None:
+        """The exact accounting, for a chunk that may take a block past the bound."""
+        limit = self._max
+        size = self._block
+        n = len(self._tail)  # the unterminated line continues into the first line
+        for line in lines:
+            n += len(line)
+            if n:
+                size += n + 1
+                if size > limit:
+                    self._too_large(size)
+            else:
+                size = 0  # a blank line ends the block
+            n = 0
+        if size + len(last) > limit:
+            self._too_large(size + len(last))
 
-    def _too_large(self) -> None:
-        size = len(self._tail) + self._data_size
+    def _too_large(self, size: int) -> None:
         self._tail.clear()
         self._first = None
-        self._more = []
-        self._data_size = 0
+        self._more.clear()
+        self._block = 0
         raise SSEProtocolError(
-            f"SSE event exceeds the size bound ({size} > {self._max} bytes); "
-            "raise max_event_bytes if this is expected"
+            f"SSE event exceeds the size bound ({size} > {self._max} bytes, counting field names "
+            "and line endings); raise max_event_bytes if this is expected"
         )
 
     def _field(self, line: bytes) -> None:

@@ -18,8 +18,10 @@ returned like any event: the accumulator and the stream decide what they mean.  
 without ``type`` takes its SSE ``event:`` name as type; a chat-style ``{"error": {...}}`` body
 becomes a ``ResponseErrorEvent``.
 
-Errors: a payload that is not JSON, or JSON of the wrong shape for a *known* type, raises
-``ResponseValidationError`` (``.body`` holds the payload); ``SSEProtocolError`` is left to the
+Errors: a payload that is not JSON, JSON nested too deep to decode (``RecursionError`` inside
+msgspec), or JSON of the wrong shape for a *known* type, raises ``ResponseValidationError``
+(``.body`` holds the payload); nothing else escapes, whatever the bytes (a hypothesis property
+in ``tests/unit/test_stream_decode_properties.py``).  ``SSEProtocolError`` is left to the
 framing layer (``_sse``).  Decoded chunks and events keep their raw bytes (``.raw``,
 ``.raw_bytes``): attaching them costs about 0.1 µs.
 """
@@ -90,6 +92,8 @@ def decode_chat_chunk(ev: SSEEvent, request_id: str | None = None) -> ChatComple
         if not isinstance(repaired, ChatCompletionChunk):
             return repaired
         chunk = repaired
+    except RecursionError as exc:
+        raise _invalid("chat.completion.chunk", data, exc, request_id) from None
     d = chunk.__dict__
     d["_raw_bytes"] = data
     if request_id is not None:
@@ -112,6 +116,8 @@ def decode_chat_event(ev: SSEEvent, request_id: str | None = None) -> ChatComple
         if not isinstance(repaired, ChatCompletionChunk):
             return repaired
         chunk = repaired
+    except RecursionError as exc:
+        raise _invalid("chat.completion.chunk", data, exc, request_id) from None
     d = chunk.__dict__
     d["_raw_bytes"] = data
     if request_id is not None:
@@ -128,7 +134,10 @@ def _chat_not_a_chunk(
         return DONE
     if not data.strip():
         return None
-    repaired = repair_chat_json(data, _chunk_decoder)
+    try:
+        repaired = repair_chat_json(data, _chunk_decoder)
+    except RecursionError:
+        repaired = None
     if repaired is not None:
         return repaired
     raise _invalid("chat.completion.chunk", data, exc, request_id) from None
@@ -142,7 +151,7 @@ def chat_chunk_error(chunk: ChatCompletionChunk, request_id: str | None = None) 
 def _chat_error_event(ev: SSEEvent, request_id: str | None) -> StreamEventError:
     try:
         body: Any = _any_decoder.decode(ev.data)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         body = ev.text
     payload = body.get("error", body) if isinstance(body, dict) else body
     return _stream_error(payload, request_id)
@@ -165,6 +174,8 @@ def decode_responses_event(
         if not data.strip():
             return None
         return _responses_fallback(ev, exc, request_id)
+    except RecursionError as exc:
+        raise _invalid("Responses stream event", data, exc, request_id) from None
     return attach_raw(event, data, request_id)
 
 
@@ -174,7 +185,7 @@ def _responses_fallback(
     """What the union rejected: not JSON, an unknown type, a missing type, or a bad shape."""
     try:
         obj: Any = _any_decoder.decode(ev.data)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         obj = None
     if not isinstance(obj, dict):
         raise _invalid("Responses stream event", ev.data, exc, request_id)
@@ -194,7 +205,7 @@ def _responses_fallback(
         return UnknownEvent(event_type=etype, raw=obj, sequence_number=seq)
     try:
         event: ResponseStreamEvent = msgspec.convert(obj, ResponseStreamEvent)
-    except msgspec.ValidationError as exc2:
+    except (msgspec.ValidationError, RecursionError) as exc2:
         raise _invalid(f"{etype!r} event", ev.data, exc2, request_id) from None
     return attach_raw(event, ev.data, request_id)
 
@@ -246,6 +257,8 @@ def _stream_error(payload: object, request_id: str | None) -> StreamEventError:
 
 
 def _invalid(what: str, data: bytes, exc: Exception, request_id: str | None) -> ResponseValidationError:
+    if isinstance(exc, RecursionError):
+        exc = ValueError("JSON nested too deeply to decode")
     text = data.decode("utf-8", "replace")
     shown = text if len(text) <= 200 else text[:200] + "..."
     return ResponseValidationError(

@@ -4,7 +4,8 @@ Per network read: ``SSEDecoder.feed``, one decode call per event, ``yield``; one
 generator between aiohttp's reader and the caller.  What it decides:
 
 * **content type**: a non-``text/event-stream`` answer raises ``SSEProtocolError`` with a
-  bounded excerpt of the body (``open_sse``; openai-python silently yields nothing);
+  bounded excerpt of the body (``open_sse``; openai-python silently yields nothing), or
+  ``StreamEventError`` when that body is an error object (plain or SSE-framed);
 * **the end**: chat ends at ``[DONE]``, or at EOF once every choice seen has a finish_reason
   (Writer sends no ``[DONE]``); Responses end at their terminal event (completed, incomplete
   or failed; the rest of the body is discarded).  EOF before that, EOF inside an event or a
@@ -12,7 +13,9 @@ generator between aiohttp's reader and the caller.  What it decides:
   longer than ``Timeout.read`` -> ``APITimeoutError``;
 * **in-band errors**: a chat error chunk / ``event: error`` and a Responses ``error`` event
   raise ``StreamEventError`` (the ``sink`` sees an error chunk first, so its usage is kept);
-  broken JSON raises ``ResponseValidationError`` (from ``_stream_decode``);
+  broken JSON (or JSON too deep to decode) raises ``ResponseValidationError`` (from
+  ``_stream_decode``; ``status_code`` set here); an event over ``Limits.max_event_bytes`` raw
+  bytes raises ``SSEProtocolError`` (``_sse``);
 * **release**: after the end the rest of the body is drained for at most ``DRAIN_SECONDS``
   (shielded) so the connection returns to the pool (openai-python #3440); otherwise the
   response is closed synchronously, which no cancellation can interrupt.  ``async for`` gets an
@@ -38,8 +41,11 @@ from ._config import RequestOptions
 from ._exceptions import (
     APIConnectionError,
     APITimeoutError,
+    ResponseValidationError,
     SSEProtocolError,
+    StreamEventError,
     StreamInterrupted,
+    parse_error_body,
 )
 from ._sse import DEFAULT_MAX_EVENT_BYTES, SSEDecoder, SSEEvent
 from ._stream_decode import (
@@ -89,20 +95,32 @@ async def open_sse_stream(
         "POST", path, json=body, options=options, paid=True, headers=_ACCEPT_SSE
     )
     await open_sse(response)
-    return AsyncStream(response, kind, sink=sink)
+    return AsyncStream(response, kind, sink=sink, max_event_bytes=transport.pool.limits.max_event_bytes)
 
 
 async def open_sse(response: StreamResponse) -> None:
-    """Check that an opened stream request answered SSE; else close it and raise ``SSEProtocolError``."""
+    """Check that an opened stream request answered SSE; else close it and raise.
+
+    A 2xx body that is an error object (``{"error": {...}}``, plain or SSE-framed, as proxies
+    answer a failed stream) raises ``StreamEventError`` with its message and code; anything else
+    ``SSEProtocolError`` with an excerpt.
+    """
     ctype = response.content_type
     if ctype == "text/event-stream":
         return
     try:
         raw = await response.read(_EXCERPT * 4)
-    except APIConnectionError:
-        raw = b""
     finally:
         response.close()
+    info = parse_error_body(raw, ctype)
+    if isinstance(info.body, dict) and info.body.get("error"):
+        raise StreamEventError(
+            info.message,
+            error=info.body["error"],
+            request_id=response.request_id,
+            code=info.code,
+            error_type=info.error_type,
+        )
     text = raw.decode("utf-8", "replace")
     shown = text if len(text) <= _EXCERPT else text[:_EXCERPT] + "..."
     raise SSEProtocolError(
@@ -141,7 +159,8 @@ class AsyncStream(Generic[_T]):
             kind: ``"chat"`` (chunks, ``[DONE]``) or ``"responses"`` (typed events).
             sink: called with every item before it is yielded, and with a chat error chunk
                 before ``StreamEventError`` is raised (the stream helpers' accumulators).
-            max_event_bytes: the SSE event size bound (``SSEProtocolError`` above it).
+            max_event_bytes: the SSE event size bound in raw bytes (``SSEProtocolError`` above
+                it); ``open_sse_stream`` passes the client's ``Limits.max_event_bytes``.
         """
         self.response = response
         self._kind = kind
@@ -282,7 +301,7 @@ class AsyncStream(Generic[_T]):
                 )
             self._state = _DONE
         except Exception as exc:
-            self.error = exc
+            self._failed(exc)
             raise
         finally:
             await self._finish(chunks)
@@ -330,10 +349,16 @@ class AsyncStream(Generic[_T]):
                 request_id=rid,
             )
         except Exception as exc:
-            self.error = exc
+            self._failed(exc)
             raise
         finally:
             await self._finish(chunks)
+
+    def _failed(self, exc: Exception) -> None:
+        """Record the error that ends the stream; a bad event also gets the HTTP status."""
+        self.error = exc
+        if isinstance(exc, ResponseValidationError) and exc.status_code is None:
+            exc.status_code = self.response.status
 
     def _cut(self, exc: APIConnectionError, what: str) -> None:
         """The transport failed mid-body: an idle timeout stays itself, a cut is StreamInterrupted."""
@@ -355,6 +380,8 @@ class AsyncStream(Generic[_T]):
                 continue
             try:
                 _json_decode(ev.data)
+            except RecursionError:
+                pass  # complete but too deep: the event decoder reports it (ResponseValidationError)
             except msgspec.DecodeError:
                 raise StreamInterrupted(
                     "The stream ended inside an event.",

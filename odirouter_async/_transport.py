@@ -1,14 +1,19 @@
-"""The one request path: the aiohttp session, the retry loop, and aiohttp-exception translation.
+"""The one request path: the aiohttp session, headers, and the retry loop.
 
 Every resource sends through :class:`Transport`.  It owns:
 
 * the connection pool (``_Pool``: one ``aiohttp.ClientSession`` + ``TCPConnector`` per client,
   created lazily inside the running loop, shared by ``with_options`` views);
 * headers: ``Authorization`` only for the configured origin, ``X-Request-Id`` (the caller's or a
-  generated one, the same on every retry), ``User-Agent``;
+  generated one, the same on every retry), ``User-Agent``.  ``default_headers`` and
+  ``extra_headers`` follow one rule for other origins: no ``Authorization``, nothing carrying
+  the key (``_is_secret``);
 * the retry loop, whose decisions come from the pure ``RetryPolicy`` (``_retry.py``);
-* the translation of aiohttp exceptions into the SDK's errors (``_translate`` is the only place);
 * one debug log line per HTTP attempt (method, path, status, request id, attempt, elapsed).
+
+Reading bodies (bounded) and translating aiohttp's exceptions live in ``_http.py``; errors
+translated there are raised here outside the ``except`` block, so no ``__context__`` holds
+aiohttp's exception (its ``request_info`` carries the request headers).
 """
 
 from __future__ import annotations
@@ -19,32 +24,31 @@ import os
 import platform
 import time
 import warnings
-from collections.abc import AsyncIterator, Iterator, Mapping
-from typing import Any, Final, TypeVar
+from collections.abc import Iterator, Mapping
+from typing import Any, Final
 
 import aiohttp
 import anyio
 import msgspec
-from multidict import CIMultiDictProxy
 
 from ._config import NOT_GIVEN, Limits, NotGiven, RequestOptions, Timeout, resolve_timeout
-from ._exceptions import (
-    APIConnectionError,
-    APITimeoutError,
-    InsecureURLError,
-    OdiRouterError,
-    ResponseValidationError,
-    make_status_error,
+from ._exceptions import InsecureURLError, OdiRouterError, ResponseValidationError, make_status_error
+from ._http import (
+    ERROR_BODY_CAP,
+    EXCERPT,
+    HTTPResponse,
+    StreamResponse,
+    read_capped,
+    translate,
+    url_path as _path,
 )
-from ._retry import Failure, RetryPolicy, parse_retry_after
+from ._retry import RetryPolicy, parse_retry_after
 from ._urls import Origin, join_url, origin_of
-from .types._base import TopLevel, attach_raw
 
 __all__ = ("HTTPResponse", "StreamResponse", "Transport", "logger")
 
 logger: Final = logging.getLogger("odirouter_async")
 
-_T = TypeVar("_T")
 _encode = msgspec.json.Encoder().encode
 _VERSION = "0.1.0"
 USER_AGENT: Final = (
@@ -58,156 +62,6 @@ _NO_OPTIONS: Final = RequestOptions()
 def new_request_id() -> str:
     """A fresh ``X-Request-Id`` value."""
     return "req_" + os.urandom(12).hex()
-
-
-class HTTPResponse:
-    """A finished (fully read) response."""
-
-    __slots__ = ("content", "elapsed", "headers", "request_id", "status", "url")
-
-    def __init__(
-        self,
-        status: int,
-        headers: CIMultiDictProxy[str],
-        content: bytes,
-        request_id: str | None,
-        url: str,
-        elapsed: float,
-    ) -> None:
-        self.status = status
-        self.headers = headers
-        self.content = content
-        self.request_id = request_id
-        self.url = url
-        self.elapsed = elapsed
-
-    def parse(self, decoder: msgspec.json.Decoder[_T]) -> _T:
-        """Decode the body with a prebuilt msgspec decoder; the raw JSON stays reachable."""
-        try:
-            obj = decoder.decode(self.content)
-        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-            raise ResponseValidationError(
-                f"unexpected response body from {self.url.split('?')[0]}: {exc}",
-                request_id=self.request_id,
-                body=self.content[:2000].decode("utf-8", "replace"),
-                status_code=self.status,
-            ) from None
-        if isinstance(obj, TopLevel):
-            attach_raw(obj, self.content, self.request_id)
-        return obj
-
-    def json(self) -> Any:
-        """The body as plain Python objects."""
-        try:
-            return msgspec.json.decode(self.content)
-        except msgspec.DecodeError as exc:
-            raise ResponseValidationError(
-                f"response body is not JSON: {exc}",
-                request_id=self.request_id,
-                body=self.content[:2000].decode("utf-8", "replace"),
-                status_code=self.status,
-            ) from None
-
-
-class StreamResponse:
-    """An open response whose body is read incrementally; close it with :meth:`aclose`."""
-
-    __slots__ = ("_resp", "headers", "request_id", "status", "url")
-
-    def __init__(self, resp: aiohttp.ClientResponse, request_id: str | None, url: str) -> None:
-        self._resp = resp
-        self.status = resp.status
-        self.headers = resp.headers
-        self.request_id = request_id
-        self.url = url
-
-    @property
-    def content_type(self) -> str:
-        """The media type of the body, lower-cased, without parameters."""
-        return self._resp.content_type.lower()
-
-    async def iter_chunks(self) -> AsyncIterator[bytes]:
-        """Body bytes as they arrive.  An idle gap longer than ``Timeout.read`` raises APITimeoutError."""
-        content = self._resp.content
-        try:
-            while True:
-                chunk = await content.readany()
-                if not chunk:
-                    return
-                yield chunk
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            raise _translate(exc, self.request_id)[0] from None
-
-    async def read(self, limit: int = 1 << 20) -> bytes:
-        """Up to ``limit`` bytes of the body (for error reports)."""
-        try:
-            return await self._resp.content.read(limit)
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            raise _translate(exc, self.request_id)[0] from None
-
-    async def drain(self, seconds: float = 0.1, limit: int = 1 << 16) -> None:
-        """Read what is left (bounded) so the connection can go back to the pool, then release."""
-        resp = self._resp
-        with anyio.move_on_after(seconds):
-            try:
-                while not resp.content.at_eof():
-                    if not await resp.content.read(limit):
-                        break
-            except (aiohttp.ClientError, asyncio.TimeoutError):
-                resp.close()
-                return
-        if resp.content.at_eof():
-            resp.release()
-        else:
-            resp.close()
-
-    def close(self) -> None:
-        """Drop the connection now (safe under cancellation: no await)."""
-        self._resp.close()
-
-    async def aclose(self) -> None:
-        """Close the response and free its connection."""
-        self._resp.close()
-
-
-def _translate(exc: BaseException, request_id: str | None) -> tuple[OdiRouterError, Failure]:
-    """The one mapping from aiohttp/asyncio exceptions to the SDK's errors."""
-    if isinstance(exc, aiohttp.ConnectionTimeoutError):
-        return APITimeoutError("Timed out connecting.", request_id=request_id, sent=False), Failure.CONNECT
-    if isinstance(exc, (aiohttp.ServerTimeoutError, asyncio.TimeoutError)):
-        return APITimeoutError("Timed out reading the response.", request_id=request_id), Failure.READ_TIMEOUT
-    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
-        return (
-            APIConnectionError(
-                f"TLS certificate error: {exc.certificate_error}", request_id=request_id, sent=False
-            ),
-            Failure.CONNECT,
-        )
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        return (
-            APIConnectionError(
-                f"Cannot connect to {exc.host}:{exc.port}: {exc.strerror or exc}",
-                request_id=request_id,
-                sent=False,
-            ),
-            Failure.CONNECT,
-        )
-    if isinstance(exc, aiohttp.ServerDisconnectedError):
-        return APIConnectionError("Server disconnected.", request_id=request_id), Failure.DISCONNECTED
-    if isinstance(exc, aiohttp.ClientPayloadError):
-        return APIConnectionError(
-            "The response body was cut short.", request_id=request_id
-        ), Failure.DISCONNECTED
-    if isinstance(exc, aiohttp.ClientResponseError):
-        return (
-            APIConnectionError(f"Invalid HTTP response: {exc.message}", request_id=request_id),
-            Failure.DISCONNECTED,
-        )
-    if isinstance(exc, aiohttp.InvalidURL):
-        return InsecureURLError(f"invalid URL: {exc}", request_id=request_id), Failure.CONNECT
-    return APIConnectionError(
-        f"Connection error: {type(exc).__name__}: {exc}", request_id=request_id
-    ), Failure.DISCONNECTED
 
 
 def _client_timeout(t: Timeout) -> aiohttp.ClientTimeout:
@@ -284,12 +138,16 @@ class Transport:
         self.retry = retry
         self.pool = pool
         self.strict_origins = strict_origins
+        self._default_headers = dict(default_headers or {})
         base = {"User-Agent": USER_AGENT, "Accept": "application/json"}
-        base.update(default_headers or {})
-        self._plain_headers: dict[str, str] = base
+        base.update(self._default_headers)
+        # Our origin: the caller's headers, but one Authorization, ours.  Other origins: no
+        # Authorization and nothing that carries the key (the same rule as for extra_headers).
+        self._auth_headers: dict[str, str] = {k: v for k, v in base.items() if k.lower() != "authorization"}
+        self._auth_headers["Authorization"] = f"Bearer {api_key}"
+        self._plain_headers: dict[str, str] = {k: v for k, v in base.items() if not self._is_secret(k, v)}
         # Whether default headers carry an X-Request-Id of their own (rare): then look for it.
         self._custom_rid = any(k.lower() == "x-request-id" for k in base)
-        self._auth_headers: dict[str, str] = {**base, "Authorization": f"Bearer {api_key}"}
         self._client_timeout = _client_timeout(timeout)
 
     def __repr__(self) -> str:
@@ -303,15 +161,21 @@ class Transport:
             "timeout": self.timeout,
             "retry": self.retry,
             "pool": self.pool,
-            "default_headers": {
-                k: v for k, v in self._plain_headers.items() if k not in ("User-Agent", "Accept")
-            },
+            "default_headers": self._default_headers,
             "strict_origins": self.strict_origins,
         }
         kwargs.update(changes)
         return Transport(**kwargs)
 
     # -- helpers --------------------------------------------------------------------------
+
+    def _is_secret(self, name: str, value: str) -> bool:
+        """Whether a header must not leave the configured origin: Authorization, or the key."""
+        if name.lower() in ("authorization", "proxy-authorization"):
+            return True
+        key = self.__api_key
+        value = str(value).strip()
+        return value == key or value.endswith(" " + key) or (len(key) >= 8 and key in value)
 
     def is_own_origin(self, url: str) -> bool:
         """Whether ``url`` (absolute, or a path) goes to the configured origin."""
@@ -332,7 +196,7 @@ class Transport:
             headers.update(extra)
         if options.extra_headers:
             for k, v in options.extra_headers.items():
-                if k.lower() == "authorization" and not own:
+                if not own and self._is_secret(k, v):
                     continue
                 headers[k] = v
         if extra or options.extra_headers or self._custom_rid:
@@ -409,6 +273,7 @@ class Transport:
         while True:
             attempt += 1
             started = time.monotonic()
+            err: OdiRouterError | None = None
             try:
                 resp = await session.request(
                     method,
@@ -420,7 +285,9 @@ class Transport:
                     allow_redirects=not own,
                 )
             except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-                err, failure = _translate(exc, rid)
+                err, failure = translate(exc, rid)
+            # Handled outside the except block, so no error raised here has a __context__.
+            if err is not None:
                 elapsed = time.monotonic() - started
                 if debug:
                     logger.debug(
@@ -433,11 +300,11 @@ class Transport:
                         elapsed,
                     )
                 if not policy.should_retry(paid=paid, failure=failure):
-                    raise err from exc
+                    raise err
                 delays = delays or policy.delays()
                 delay = policy.next_delay(attempt - 1, delays, server_hint=None)
                 if delay is None:
-                    raise err from exc
+                    raise err
                 _log_retry(method, full, rid, attempt, delay, type(err).__name__)
                 await anyio.sleep(delay)
                 continue
@@ -455,11 +322,9 @@ class Transport:
                 )
             if status < 300 or status in ok_statuses:
                 return resp, rid, full, elapsed
-            # An error status: read the body (bounded), decide.
+            # An error status: read the body whole (bounded, several writes), decide.
             try:
-                raw = await resp.content.read(1 << 20)
-            except (aiohttp.ClientError, asyncio.TimeoutError):
-                raw = b""
+                raw, _ = await read_capped(resp, ERROR_BODY_CAP, rid, partial_ok=True)
             finally:
                 resp.release()
             hint = parse_retry_after(resp.headers, time.time())
@@ -513,16 +378,20 @@ class Transport:
             headers=headers,
             stream=False,
         )
+        rid = resp.headers.get("x-request-id") or rid
         try:
-            body = await resp.read()
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            resp.close()
-            raise _translate(exc, rid)[0] from None
+            body, complete = await read_capped(resp, self.pool.limits.max_body_bytes, rid)
         finally:
-            resp.release()
-        return HTTPResponse(
-            resp.status, resp.headers, body, resp.headers.get("x-request-id") or rid, full, elapsed
-        )
+            resp.release()  # closes the connection when the body was not read to its end
+        if not complete:
+            raise ResponseValidationError(
+                f"response body from {_path(full)} exceeds Limits.max_body_bytes "
+                f"({self.pool.limits.max_body_bytes} bytes, counted after decompression)",
+                request_id=rid,
+                body=body[:EXCERPT].decode("utf-8", "replace"),
+                status_code=resp.status,
+            )
+        return HTTPResponse(resp.status, resp.headers, body, rid, full, elapsed)
 
     async def open_stream(
         self,
@@ -582,9 +451,3 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
 
 def _lower(headers: Mapping[str, str]) -> dict[str, str]:
     return {k.lower(): v for k, v in headers.items()}
-
-
-def _path(url: str) -> str:
-    i = url.find("/", url.find("//") + 2)
-    path = url[i:] if i >= 0 else "/"
-    return path.split("?", 1)[0]

@@ -33,7 +33,10 @@ class TopLevel(WireModel, dict=True):
         d = self.__dict__
         if "_raw_obj" not in d:
             raw = d.get("_raw_bytes")
-            d["_raw_obj"] = _json_decode(raw) if raw is not None else msgspec.to_builtins(self)
+            try:
+                d["_raw_obj"] = _json_decode(raw) if raw is not None else msgspec.to_builtins(self)
+            except (msgspec.DecodeError, RecursionError):  # decoded typed, so only on a deep stack
+                d["_raw_obj"] = msgspec.to_builtins(self)
         return d["_raw_obj"]
 
     @property

@@ -186,6 +186,10 @@ async def test_connection_cut_mid_stream(client: odr.AsyncOdiRouter, emu: Emulat
     assert isinstance(info.value.__cause__, odr.APIConnectionError)
     assert info.value.request_id == emu.stats.records("chat")[-1].request_id
     assert emu.stats.count("chat") == 1 and pool(client) == (0, 0)
+    # The transport error's own cause is aiohttp's words only: no request (headers, key) inside.
+    detail = info.value.__cause__.__cause__
+    assert type(detail).__name__ == "NetworkErrorDetail" and detail.__context__ is None
+    assert info.value.__cause__.__context__ is None
 
 
 async def test_idle_timeout_mid_stream(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
@@ -220,6 +224,8 @@ async def test_malformed_event_is_validation_error(client: odr.AsyncOdiRouter, e
         async for _ in await chat_stream(client):
             pass
     assert "chatcmpl-broken" in str(info.value.body)
+    assert info.value.status_code == 200
+    assert info.value.request_id == emu.stats.records("chat")[-1].request_id
     assert pool(client)[0] == 0
 
 

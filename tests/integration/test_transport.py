@@ -110,6 +110,22 @@ async def test_connection_drop_retried_for_get(client: odr.AsyncOdiRouter, emu: 
     assert emu.stats.count("models") == 2
 
 
+async def test_dropped_connection_error_holds_no_request(emu: Emulator) -> None:
+    """A dropped connection's error chain has aiohttp's words but not its request (headers, key)."""
+    emu.faults.add("models", drop=True, times=None)
+    async with odr.AsyncOdiRouter(
+        api_key=emu.api_key, base_url=emu.url, retry_policy=RetryPolicy(max_retries=0)
+    ) as c:
+        with pytest.raises(odr.APIConnectionError) as info:
+            await c.models.list()
+    err = info.value
+    assert err.__context__ is None and err.__suppress_context__
+    detail = err.__cause__
+    assert type(detail).__name__ == "NetworkErrorDetail"
+    assert str(detail).startswith("aiohttp.") and detail.__cause__ is None and detail.__context__ is None
+    assert emu.api_key not in repr(detail) and "Authorization" not in repr(detail.args)
+
+
 async def test_read_timeout_raises_timeout(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
     """A server stalling past the read timeout gives APITimeoutError after the retries."""
     emu.faults.add("models", delay=2.0, times=None)

@@ -73,3 +73,16 @@ def test_loopback_and_join() -> None:
     assert not is_loopback("10.0.0.1") and not is_loopback("example.com")
     assert join_url("https://a.b", "v1/models") == "https://a.b/v1/models"
     assert join_url("https://a.b", "https://c.d/x") == "https://c.d/x"
+
+
+def test_limits_body_and_event_caps() -> None:
+    """Limits has generous default body/event caps and refuses non-positive ones."""
+    from odirouter_async._config import Limits
+
+    assert Limits().max_body_bytes == 64 * 1024 * 1024 and Limits().max_event_bytes == 64 * 1024 * 1024
+    assert Limits(max_body_bytes=1).max_body_bytes == 1
+    for bad in (0, -5, 2.5, True, None):
+        with pytest.raises(ValueError, match="max_body_bytes"):
+            Limits(max_body_bytes=bad)  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="max_event_bytes"):
+            Limits(max_event_bytes=bad)  # type: ignore[arg-type]

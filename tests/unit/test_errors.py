@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 
 import odirouter_async as odr
@@ -92,3 +93,58 @@ def test_non_object_json_body() -> None:
     """A JSON body that is not an object is still reported, not crashed on."""
     err = make_status_error(500, {}, b'["x"]', request_id=None)
     assert isinstance(err, odr.InternalServerError) and "x" in str(err)
+
+
+# -- hostile error bodies ------------------------------------------------------------------------
+
+LITELLM = (
+    b'data: {"error": {"message": "litellm.APIError: upstream failed", "type": "api_error", "code": "500"}}'
+    b"\n\n"
+)
+
+
+@pytest.mark.parametrize("ctype", ["text/event-stream", "application/json", None])
+def test_sse_framed_error_body_is_unwrapped(ctype: str | None) -> None:
+    """An error body framed as SSE (LiteLLM) is read from its first data payload."""
+    err = make_status_error(500, {"content-type": ctype} if ctype else {}, LITELLM, request_id="r")
+    assert err.message == "litellm.APIError: upstream failed"
+    assert (err.code, err.error_type) == ("500", "api_error")
+    assert err.body == {
+        "error": {"message": "litellm.APIError: upstream failed", "type": "api_error", "code": "500"}
+    }
+
+
+def test_sse_framed_error_with_event_line_crlf_and_no_blank_line() -> None:
+    """An `event: error` line, CRLF endings and a missing final blank line do not matter."""
+    info = parse_error_body(b'event: error\r\ndata: {"error": {"message": "boom"}}', "text/event-stream")
+    assert info.message == "boom"
+
+
+def test_sse_framed_plain_text_payload() -> None:
+    """A non-JSON data payload becomes the message without the `data:` framing."""
+    info = parse_error_body(b"data: upstream timed out\n\n")
+    assert info.message == "upstream timed out" and info.body == "upstream timed out"
+
+
+def test_sse_framed_done_only_falls_back_to_text() -> None:
+    """A body that is only `data: [DONE]` is reported as text, not crashed on."""
+    info = parse_error_body(b"data: [DONE]\n\n")
+    assert info.message == "data: [DONE]"
+
+
+def test_deeply_nested_error_body_is_text() -> None:
+    """An error body nested 5000 deep is kept as text with a clear message (no RecursionError)."""
+    raw = b'{"error":' * 5000 + b"1" + b"}" * 5000
+    err = make_status_error(502, {}, raw, request_id="r")
+    assert isinstance(err, odr.InternalServerError)
+    assert err.message.startswith("error body nested too deeply to decode")
+    assert err.body == raw.decode()
+
+
+def test_nested_error_member_without_message_is_summarised() -> None:
+    """An error object without message/code is shown cut short, whatever its depth."""
+    deep: object = 1
+    for _ in range(200):
+        deep = [deep]
+    info = parse_error_body(msgspec.json.encode({"error": {"x": deep}}))
+    assert info.message.startswith("{'x': [[[") and len(info.message) <= 500

@@ -435,3 +435,49 @@ def test_every_split_point(body: bytes) -> None:
         dec = SSEDecoder()
         events = dec.feed(body[:cut]) + dec.feed(body[cut:]) + dec.end()
         assert as_tuples(events) == whole
+
+
+# ---------------------------------------------------------------------------------------------
+# The bound counts raw bytes
+
+
+def test_bound_counts_field_names_and_newlines() -> None:
+    """Tiny `data: xy` lines reach the bound by their raw size (9 bytes each), not by payload (3)."""
+    dec = SSEDecoder(max_event_bytes=900)
+    dec.feed(b"data: xy\n" * 100)  # exactly 900 raw bytes: still inside the bound
+    with pytest.raises(SSEProtocolError, match="909 > 900"):
+        dec.feed(b"data: xy\n")
+
+
+def test_bound_counts_comments_and_other_fields() -> None:
+    """Lines that carry no data still count toward the block they are in."""
+    with pytest.raises(SSEProtocolError):
+        feed_all(b": keep-alive\n" * 100 + b"data: x\n\n", 50, max_event_bytes=1000)
+    with pytest.raises(SSEProtocolError):
+        feed_all(b"id: 1\nevent: e\n" * 100 + b"data: x\n\n", max_event_bytes=1000)
+
+
+def test_blank_lines_reset_the_count() -> None:
+    """Keep-alives separated by blank lines never add up, however many come."""
+    body = b": ping\n\n" * 10_000 + b"data: ok\n\n"
+    assert datas(feed_all(body, 333, max_event_bytes=100)) == [b"ok"]
+
+
+def test_events_before_the_oversize_block_were_already_returned() -> None:
+    """Earlier events come out of earlier feeds; the decoder is clean after the error."""
+    dec = SSEDecoder(max_event_bytes=100)
+    assert datas(dec.feed(b"data: a\n\n")) == [b"a"]
+    with pytest.raises(SSEProtocolError):
+        dec.feed(b"data: " + b"x" * 200)
+    assert dec.pending_size == 0 and dec.pending == b""
+    assert datas(dec.feed(b"\n\ndata: b\n\n")) == [b"b"]
+
+
+def test_pending_shows_the_event_in_progress() -> None:
+    """`pending` joins the data lines seen so far, then the raw unterminated line."""
+    dec = SSEDecoder()
+    dec.feed(b"data: one\ndata: two\ndata: thr")
+    assert dec.pending == b"one\ntwo\ndata: thr"
+    assert dec.pending_size == len(b"data: one\ndata: two\ndata: thr")
+    dec.feed(b"ee\n")
+    assert dec.pending == b"one\ntwo\nthree"

@@ -58,7 +58,7 @@ _TEMPLATES = (
     "As a result, {s} {v} {o}{t}.",
     "For {kw}, {s} {v} {o} and {v2} {o2}.",
 )
-_OPENERS = ("", "", "Sure. ", "Good question. ", "In short: ")
+_OPENERS = ("", "", "Sure! ", "Good question! ", "In short: ")
 _WORDS = (
     "amber", "harbor", "quiet", "signal", "maple", "orbit", "river", "copper", "meadow", "lantern",
     "summit", "cobalt", "willow", "ember", "delta", "granite",

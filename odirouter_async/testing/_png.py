@@ -5,7 +5,7 @@ image (64x64 when it fits; 32, 16, 8 or 1 pixels square for smaller sizes) whose
 pattern (diagonal stripes, checkerboard, disc or gradient) come from a hash of the name, then as
 many private ancillary ``emPd`` chunks as it takes to reach exactly ``size`` bytes, then ``IEND``.
 Decoders skip unknown ancillary chunks, so every file of at least ``MIN_PNG_BYTES`` (81) bytes
-opens as an image; a size that fits no image gets the first ``size`` bytes of the 1x1 image.
+opens as an image; a smaller size gets the 1x1 image cut short or followed by stray bytes.
 
 A padding chunk is at most ``len(filler)`` + 12 bytes on the wire and its data is a prefix of the file's
 repeating pattern, so the full chunks of one file are one cached ``bytes`` object, whatever the
@@ -100,8 +100,8 @@ def iter_png(name: str, size: int, filler: bytes) -> Iterator[bytes]:
         pad = size - len(image)
         if pad == 0 or pad >= _OVERHEAD:
             break
-    else:
-        yield png_image(name, _SIDES[-1])[:size]
+    else:  # too small for any image plus a padding chunk
+        yield (image + filler[: max(size - len(image), 0)])[:size]
         return
     yield image[: -len(_IEND)]
     if pad:

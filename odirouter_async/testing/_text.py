@@ -4,7 +4,7 @@ Everything here is deterministic: the same seed, model and prompt give the same 
 same seed, tool and prompt the same arguments (a ``random.Random`` seeded from a hash of them).
 
 ``reply_text``: two to four sentences (or the "in N sentences" the prompt asks for) assembled from
-small word lists around one or two keywords of the prompt.  ``schema_value``: a JSON value that
+small word lists, the first about the longest keyword of the prompt.  ``schema_value``: a JSON value that
 validates against a JSON schema's common keywords (``type`` (or a list of types), ``properties``,
 ``required``, ``enum``, ``const``, ``default``, ``anyOf`` / ``oneOf`` / ``allOf``, ``items``,
 ``minItems`` / ``maxItems``, ``minimum`` / ``maximum`` (and the exclusive ones), ``minLength`` /
@@ -49,6 +49,11 @@ _TAILS = (
     "", "", " in practice", " without extra threads", " for most workloads", " when the network is slow",
     " at scale", " over time", " by design",
 )  # fmt: skip
+_KW_TEMPLATES = (
+    "When it comes to {kw}, {s} {v} {o}.",
+    "For {kw}, {s} {v} {o} and {v2} {o2}.",
+    "The point of {kw} is that {s} {v} {o}{t}.",
+)
 _TEMPLATES = (
     "This matters because {s} {v} {o}{t}.",
     "In practice, {s} {v} {o}{t}.",
@@ -96,7 +101,7 @@ def reply_text(prompt: str, model: str, seed: int) -> str:
     sentences = []
     for i in range(count):
         kw = keywords[i % len(keywords)]
-        sentence = rng.choice(_TEMPLATES).format(
+        sentence = rng.choice(_KW_TEMPLATES if i == 0 else _TEMPLATES).format(
             kw=kw,
             s=rng.choice(_SUBJECTS),
             S=rng.choice(_SUBJECTS).capitalize(),

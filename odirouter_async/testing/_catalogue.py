@@ -80,6 +80,8 @@ class ModelCatalogue:
 
     def __init__(self, extra: Iterable[str] = (), *, permissive: bool = False) -> None:
         self._llm: dict[str, str] = dict(LLM_MODELS)
+        if isinstance(extra, str):
+            raise ValueError("models must be a list of model ids, not one string")
         for model in extra:
             if not isinstance(model, str) or not model:
                 raise ValueError("extra model ids must be non-empty strings")

@@ -150,7 +150,9 @@ class ChatService:
             req = _DECODER.decode(await request.read())
         except msgspec.DecodeError as exc:
             return openai_error(f"Invalid JSON body: {exc}", code="invalid_json")
-        problem = _validate(req) or check_model(self.options, req.model)
+        problem = _validate(req)
+        if problem is None:
+            problem = check_model(self.options, req.model)
         if problem is not None:
             return problem
         try:

@@ -346,7 +346,9 @@ def test_cli_paces_by_default_and_can_turn_it_off() -> None:
     assert args.tokens_per_second == 0 and args.permissive is True
 
 
-def test_negative_pace_is_rejected() -> None:
-    """tokens_per_second below zero is a ValueError at construction."""
+def test_bad_llm_options_are_rejected() -> None:
+    """A negative tokens_per_second or models given as one string is a ValueError at construction."""
     with pytest.raises(ValueError, match="tokens_per_second"):
         Emulator(tokens_per_second=-1)
+    with pytest.raises(ValueError, match="list of model ids"):
+        Emulator(models="my-model")

@@ -37,6 +37,7 @@ class RunningEmulator:
 @contextmanager
 def emulator_process(api_key: str = "bench-key", **options: Any) -> Iterator[RunningEmulator]:
     """Start ``odirouter_async.testing`` in a child process (any ``Emulator`` option as keyword)."""
+    options = {"tokens_per_second": 0, "permissive": True, **options}  # full speed, any model id
     args = ["--port", "0", "--api-key", api_key]
     for key, value in options.items():
         flag = "--" + key.replace("_", "-")

@@ -122,7 +122,7 @@ async def run(args: argparse.Namespace) -> int:
                 from ..testing import Emulator
 
                 emu = await stack.enter_async_context(
-                    Emulator(job_duration=1.0, job_jitter=0.5, keep_log=False)
+                    Emulator(job_duration=1.0, job_jitter=0.5, keep_log=False, tokens_per_second=60)
                 )
                 why = "--emulator" if args.emulator else "ODIROUTER_API_KEY is not set"
                 warn(f"{why}: using the embedded gateway emulator at {emu.url} (offline, free)")

@@ -12,7 +12,8 @@ Scripting API (details in each module's docstring):
 - ``Emulator(api_key="emu-test-key", *, host, port=0, cdn_port=0, tls=False, seed=0,
   job_duration=2.0, job_jitter=0.25, queue_delay=0.0, poll_rate_limit=None, foreign_urls=False,
   balance=None, accept_key_scheme=False, video_duration=2.0, video_bytes=4096,
-  output_bytes=2048, keep_log=True)``
+  output_bytes=2048, keep_log=True, tokens_per_second=0.0, permissive=False, models=(),
+  echo=False)``; LLM ids outside the catalogue (``_catalogue``) answer 404 ``model_not_found``
 - ``emu.url``, ``emu.api_key``, ``emu.cdn_url`` (second origin: output files),
   ``emu.ca_cert_path`` / ``emu.client_ssl_context()`` (``tls=True``)
 - ``emu.faults.add(route, status=, body=, headers=, drop=, delay=, truncate_after=, stall_after=,

@@ -6,9 +6,11 @@ fragments, a finish chunk per choice, a usage chunk with ``choices: []`` when
 ``stream_options.include_usage``, then ``data: [DONE]``.
 
 Streams are built from byte templates: the chunk envelope is encoded once per request and each
-distinct piece once, so a 20 000-chunk stream costs the server a few milliseconds to build.
-Errors: an unparseable body or a missing ``model``/``messages`` -> 400 OpenAI-style error; no
-credit left -> 403 ``{"error": "insufficient balance"}``.
+distinct piece once, so a 20 000-chunk stream costs the server a few milliseconds to build; they
+are paced at ``LLMOptions.tokens_per_second`` when it is set.
+Errors: an unparseable body, a missing ``model``, ``messages`` that is not a non-empty list of
+``{"role", "content"}`` objects -> 400 OpenAI-style error; a model outside the catalogue -> 404
+``model_not_found``; no credit left -> 403 ``{"error": "insufficient balance"}``.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ from aiohttp import web
 from ._common import Shared, encode, json_response, openai_error
 from ._llm import (
     Controls,
+    LLMOptions,
     answer_pieces,
+    check_model,
     count_words,
     last_user_text,
     parse_controls,
@@ -32,7 +36,7 @@ from ._llm import (
     split_fragments,
     tool_arguments,
 )
-from ._sse_out import fault_body_answer, plan_events, stream_events, stream_script
+from ._sse_out import fault_body_answer, pace_whole, plan_events, stream_events, stream_script
 
 __all__ = ("ChatService",)
 
@@ -42,6 +46,7 @@ ERROR_EVENT = (
     b'"param":null,"code":"upstream_error"}}\n\n'
 )
 MALFORMED_EVENT = b'data: {"id":"chatcmpl-broken","choices":[{"delta":{"content":"oo\n\n'
+ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 
 
 class ChatRequest(msgspec.Struct):
@@ -89,6 +94,27 @@ class _Answer:
         }
 
 
+def _message_problem(i: int, message: Any) -> web.Response | None:
+    where = f"messages[{i}]"
+    if not isinstance(message, dict):
+        return openai_error(f"Invalid type for '{where}': expected an object", param=where)
+    role = message.get("role")
+    if not isinstance(role, str) or role not in ROLES:
+        expected = ", ".join(sorted(ROLES))
+        message_text = f"Invalid value for '{where}.role': expected one of {expected}"
+        return openai_error(message_text, param=f"{where}.role")
+    content = message.get("content")
+    calls = role == "assistant" and (message.get("tool_calls") or message.get("function_call"))
+    if content is None and not calls:
+        return openai_error(f"Missing required parameter: '{where}.content'", param=f"{where}.content")
+    if content is not None and not isinstance(content, (str, list)):
+        return openai_error(
+            f"Invalid type for '{where}.content': expected a string or an array of parts",
+            param=f"{where}.content",
+        )
+    return None
+
+
 def _validate(req: ChatRequest) -> web.Response | None:
     if not isinstance(req.model, str) or not req.model:
         return openai_error("you must provide a model parameter", param="model")
@@ -96,6 +122,10 @@ def _validate(req: ChatRequest) -> web.Response | None:
         return openai_error(
             "'messages' is a required property and must be a non-empty array", param="messages"
         )
+    for i, message in enumerate(req.messages):
+        problem = _message_problem(i, message)
+        if problem is not None:
+            return problem
     if req.stream is not None and not isinstance(req.stream, bool):
         return openai_error("'stream' must be a boolean", param="stream")
     if req.n is not None and (not isinstance(req.n, int) or isinstance(req.n, bool) or not 1 <= req.n <= 128):
@@ -110,8 +140,9 @@ def _validate(req: ChatRequest) -> web.Response | None:
 class ChatService:
     """The chat completions route."""
 
-    def __init__(self, shared: Shared) -> None:
+    def __init__(self, shared: Shared, options: LLMOptions | None = None) -> None:
         self.shared = shared
+        self.options = options or LLMOptions()
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """``POST /v1/chat/completions``."""
@@ -120,6 +151,8 @@ class ChatService:
         except msgspec.DecodeError as exc:
             return openai_error(f"Invalid JSON body: {exc}", code="invalid_json")
         problem = _validate(req)
+        if problem is None:
+            problem = check_model(self.options, req.model)
         if problem is not None:
             return problem
         try:
@@ -129,7 +162,9 @@ class ChatService:
         if not self.shared.wallet.charge():
             return json_response({"error": "insufficient balance"}, 403)
         answer = self._answer(req, controls)
+        tps = self.options.tokens_per_second
         if not req.stream:
+            await pace_whole(answer.completion_tokens // answer.n, tps)
             return json_response(self._completion(answer))
         script = self.shared.faults.take_script("chat")
         if script is not None:
@@ -140,7 +175,9 @@ class ChatService:
         include_usage = bool(req.stream_options and req.stream_options.get("include_usage"))
         events = self._events(answer, include_usage)
         plan, abort = plan_events(events, fault, error_event=ERROR_EVENT, malformed=MALFORMED_EVENT)
-        return await stream_events(request, plan, per_write=controls.per_write, abort=abort)
+        return await stream_events(
+            request, plan, per_write=controls.per_write, abort=abort, tokens_per_second=tps
+        )
 
     def _answer(self, req: ChatRequest, controls: Controls) -> _Answer:
         rng = self.shared.rng
@@ -151,10 +188,10 @@ class ChatService:
             created=int(time.time()),
             model=req.model,
             n=req.n or 1,
-            pieces=answer_pieces(user_text, controls),
+            pieces=answer_pieces(self.options.reply(user_text, req.model), controls),
             reasoning=reasoning_pieces(controls),
             tool=tool,
-            tool_args=tool_arguments(user_text, controls) if tool else "",
+            tool_args=tool_arguments(self.options, user_text, controls, req.tools, tool) if tool else "",
             call_id=f"call_{rng.getrandbits(96):024x}",
             prompt_tokens=count_words(req.messages),
             fragment_bytes=controls.fragment_bytes,

@@ -81,6 +81,10 @@ def build_parser(prog: str = "odirouter emulator") -> argparse.ArgumentParser:
     p.add_argument("--balance", type=float, default=None, help="credits (default: unlimited)")
     p.add_argument("--video-duration", type=float, default=2.0, help="seconds a video takes")
     p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.add_argument(
+        "--tokens-per-second", type=float, default=60.0, help="LLM stream pace (default 60; 0: all at once)"
+    )
+    p.add_argument("--permissive", action="store_true", help="accept any LLM model id (default: 404)")
     p.add_argument("--foreign-urls", action="store_true", help="job URLs on the second origin")
     p.add_argument("--accept-key-scheme", action="store_true", help="also accept 'Authorization: Key'")
     p.add_argument("--tls", action="store_true", help="serve HTTPS with a throwaway CA (needs trustme)")

@@ -1,11 +1,14 @@
 """Output bytes: deterministic file contents, served with a Content-Length (the CDN, video content).
 
-A file's bytes depend only on its name, extension and size: a magic header for the type (PNG,
-MP4, WebP, JPEG, MP3) then a 64 KiB pattern derived from the name, repeated.  ``file_bytes``
-gives tests the exact bytes a download must produce.  Large files are written in 1 MiB blocks,
-never held whole.  Stream faults on the route apply in bytes: ``truncate_after=N`` sends N bytes of
-the declared length then closes the connection, ``stall_after=N`` pauses ``delay`` seconds after N
-bytes, ``content_type`` changes the Content-Type.
+A file's bytes depend only on its name, extension and size.  A ``.png`` is a real image that
+opens in any viewer (``_png``: a small pattern coloured from a hash of the name, padded with an
+ancillary chunk to exactly ``size`` bytes; every size from 81 bytes up decodes).  Other types
+are a magic header (MP4, WebP, JPEG, MP3) then a 64 KiB pattern derived from the name, repeated.
+``file_bytes`` gives tests the exact bytes a download must produce.  Large files are written in
+blocks of at most 1 MiB, never held whole.  Stream faults on the route apply in bytes:
+``truncate_after=N`` sends N bytes of the declared length then closes the connection,
+``stall_after=N`` pauses ``delay`` seconds after N bytes, ``content_type`` changes the
+Content-Type.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from aiohttp import web
 
 from ._common import Shared, detail_error
 from ._faults import Fault
+from ._png import iter_png
 from ._sse_out import close_connection
 
 __all__ = ("CONTENT_TYPES", "FileInfo", "FileService", "file_bytes", "iter_file", "serve_bytes")
@@ -53,6 +57,9 @@ def _pattern(name: str) -> bytes:
 
 def iter_file(name: str, ext: str, size: int) -> Iterator[bytes]:
     """The file's bytes in blocks of at most 1 MiB."""
+    if ext == "png":
+        yield from iter_png(name, size, _pattern(name))
+        return
     magic = MAGIC.get(ext, b"")[:size]
     if magic:
         yield magic
@@ -67,7 +74,10 @@ def iter_file(name: str, ext: str, size: int) -> Iterator[bytes]:
 
 
 def file_bytes(name: str, ext: str, size: int) -> bytes:
-    """The exact bytes the emulator serves for a file (``name`` is the file name on the CDN)."""
+    """The exact bytes the emulator serves for a file (``name`` is the file name on the CDN).
+
+    ``size`` is the exact length; a ``.png`` of at least 81 bytes is a valid, decodable PNG.
+    """
     return b"".join(iter_file(name, ext, size))
 
 

@@ -9,6 +9,7 @@ In a ``conftest.py``::
     from odirouter_async.testing import emulator_fixture
 
     slow_gateway = emulator_fixture(job_duration=5.0, poll_rate_limit=20)
+    any_model = emulator_fixture(permissive=True, echo=True)  # any model id, "You said: ..." answers
 """
 
 from __future__ import annotations

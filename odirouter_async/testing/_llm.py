@@ -1,8 +1,13 @@
 """What the emulated LLMs say: deterministic answers, tool-call decisions, control headers, models.
 
-The answer to a conversation is ``"You said: <last user message>"``, cut into word pieces (each
-piece keeps its trailing space, so the pieces concatenate to the text).  Control headers change
-the size and shape of the output, for tests and benchmarks:
+``LLMOptions`` holds the emulator-wide settings (catalogue, pacing, echo, seed).  The answer to a
+conversation is a few plausible sentences about the last user message (``_text.reply_text``,
+deterministic in the seed, model and prompt), or ``"You said: <last user message>"`` with
+``Emulator(echo=True)``; it is cut into word pieces (each piece keeps its trailing space, so the
+pieces concatenate to the text).  Tool-call arguments fit the tool's JSON schema
+(``_text.schema_value``; ``{"query": <message>}`` with ``echo``).  A model id outside the
+catalogue answers 404 ``model_not_found`` (``check_model``).  Control headers change the size and
+shape of the output, for tests and benchmarks:
 
 ==========================  =====================================================================
 ``x-emu-chunks: N``         N content pieces (the answer's words, cycled, or ``x-emu-chunk-text``)
@@ -23,18 +28,20 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
-from ._common import Handler, Shared, encode, json_response
+from ._catalogue import ModelCatalogue
+from ._common import Handler, Shared, encode, json_response, openai_error
+from ._text import reply_text, schema_value, seeded_rng
 
 __all__ = (
-    "LLM_MODEL_IDS",
-    "QUEUE_MODEL_IDS",
     "Controls",
+    "LLMOptions",
     "answer_pieces",
+    "check_model",
     "count_words",
     "last_user_text",
     "make_handle_models",
@@ -43,12 +50,34 @@ __all__ = (
     "reasoning_pieces",
     "split_fragments",
     "tool_arguments",
+    "tool_parameters",
 )
 
-LLM_MODEL_IDS = ("gpt-4.1", "gpt-4.1-mini", "gpt-4o", "gpt-4o-mini", "o4-mini", "deepseek-chat")
-QUEUE_MODEL_IDS = ("nano_banana_2", "flux_pro_11", "gpt_image_1", "happyhorse_1.0_t2v", "sora-2")
-MODELS_CREATED = 1_735_689_600  # 2025-01-01T00:00:00Z, fixed so the list is deterministic
 _MAX_PIECES = 10_000_000
+
+
+@dataclass(slots=True)
+class LLMOptions:
+    """Emulator-wide LLM settings: which models, how fast, echo or generated answers."""
+
+    catalogue: ModelCatalogue = field(default_factory=ModelCatalogue)
+    tokens_per_second: float = 0.0
+    echo: bool = False
+    seed: int = 0
+
+    def reply(self, user_text: str, model: str) -> str:
+        """The whole answer text to the last user message."""
+        if self.echo:
+            return "You said: " + (" ".join(user_text.split()) or "nothing")
+        return reply_text(user_text, model, self.seed)
+
+
+def check_model(options: LLMOptions, model: str) -> web.Response | None:
+    """404 ``model_not_found`` (OpenAI-style body) for a model outside the catalogue, else ``None``."""
+    if options.catalogue.accepts(model):
+        return None
+    message = f"The model `{model}` does not exist or you do not have access to it."
+    return openai_error(message, 404, param="model", code="model_not_found")
 
 
 @dataclass(slots=True)
@@ -139,10 +168,9 @@ def _words(text: str) -> list[str]:
     return [p for p in pieces if p] or [text]
 
 
-def answer_pieces(user_text: str, controls: Controls) -> list[str]:
-    """The answer, as the content pieces a stream sends one per chunk."""
-    said = " ".join(user_text.split()) or "nothing"
-    words = _words(f"You said: {said}")
+def answer_pieces(text: str, controls: Controls) -> list[str]:
+    """The answer ``text``, as the content pieces a stream sends one per chunk."""
+    words = _words(text)
     if controls.chunks is None:
         return words
     if controls.chunk_text is not None:
@@ -184,10 +212,26 @@ def pick_tool(tools: list[Any] | None, tool_choice: Any, user_text: str, control
     return names[0] if wanted else None
 
 
-def tool_arguments(user_text: str, controls: Controls) -> str:
-    """The JSON arguments of the tool call (about ``x-emu-tool-args-bytes`` bytes when set)."""
+def tool_parameters(tools: list[Any] | None, name: str) -> Any:
+    """The JSON schema of the ``parameters`` of the tool called ``name`` (``None`` if unknown)."""
+    for tool in tools or ():
+        if _tool_name(tool) == name and isinstance(tool, Mapping):
+            function = tool.get("function")
+            holder = function if isinstance(function, Mapping) else tool
+            return holder.get("parameters")
+    return None
+
+
+def tool_arguments(
+    options: LLMOptions, user_text: str, controls: Controls, tools: list[Any] | None, name: str
+) -> str:
+    """The JSON arguments of the call to tool ``name``: fitting its schema, or ~``x-emu-tool-args-bytes``."""
     if controls.tool_args_bytes is None:
-        return encode({"query": " ".join(user_text.split())}).decode()
+        said = " ".join(user_text.split())
+        if options.echo:
+            return encode({"query": said}).decode()
+        rng = seeded_rng("tool", options.seed, name, said)
+        return encode(schema_value(tool_parameters(tools, name), rng, prompt=said)).decode()
     filler_len = max(controls.tool_args_bytes - len('{"data":""}'), 0)
     filler = ("abcdefghijklmnopqrstuvwxyz0123456789" * (filler_len // 36 + 1))[:filler_len]
     return '{"data":"' + filler + '"}'
@@ -198,12 +242,11 @@ def split_fragments(text: str, size: int) -> list[str]:
     return [text[i : i + size] for i in range(0, len(text), size)] or [""]
 
 
-def make_handle_models(shared: Shared) -> Handler:
-    """The ``GET /v1/models`` handler."""
+def make_handle_models(shared: Shared, options: LLMOptions) -> Handler:
+    """The ``GET /v1/models`` handler: the catalogue, then the endpoints configured since."""
 
     async def handle_models(request: web.Request) -> web.Response:
-        ids = dict.fromkeys([*LLM_MODEL_IDS, *QUEUE_MODEL_IDS, *shared.extra_model_ids])
-        data = [{"id": i, "object": "model", "created": MODELS_CREATED, "owned_by": "odirouter"} for i in ids]
+        data = options.catalogue.listing(shared.extra_model_ids)
         return json_response({"object": "list", "data": data})
 
     return handle_models

@@ -8,6 +8,9 @@ response.created, response.in_progress, the item / part / delta / done events of
 item, then response.completed carrying the whole response.  No ``[DONE]`` unless the request
 carries ``x-emu-done: 1``.  The in-band error of the ``error_event_after`` fault is an
 ``event: error`` with ``{"type": "error", "code", "message", "param", "sequence_number"}``.
+Streams are paced at ``LLMOptions.tokens_per_second`` when it is set.  Errors: a missing ``model``,
+an ``input`` that is neither a string nor a non-empty array of objects -> 400
+OpenAI-style error; a model outside the catalogue -> 404 ``model_not_found``.
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ from aiohttp import web
 from ._common import Shared, encode, json_response, openai_error
 from ._llm import (
     Controls,
+    LLMOptions,
     answer_pieces,
+    check_model,
     count_words,
     last_user_text,
     parse_controls,
@@ -30,7 +35,7 @@ from ._llm import (
     split_fragments,
     tool_arguments,
 )
-from ._sse_out import fault_body_answer, plan_events, stream_events, stream_script
+from ._sse_out import fault_body_answer, pace_whole, plan_events, stream_events, stream_script
 
 __all__ = ("ResponsesService",)
 
@@ -79,8 +84,9 @@ def error_event(seq: int) -> bytes:
 class ResponsesService:
     """The Responses route."""
 
-    def __init__(self, shared: Shared) -> None:
+    def __init__(self, shared: Shared, options: LLMOptions | None = None) -> None:
         self.shared = shared
+        self.options = options or LLMOptions()
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """``POST /v1/responses``."""
@@ -90,10 +96,20 @@ class ResponsesService:
             return openai_error(f"Invalid JSON body: {exc}", code="invalid_json")
         if not isinstance(req.model, str) or not req.model:
             return openai_error("you must provide a model parameter", param="model")
+        if req.input is None:
+            return openai_error("Missing required parameter: 'input'", param="input")
         if not (isinstance(req.input, str) or (isinstance(req.input, list) and req.input)):
             return openai_error("'input' must be a string or a non-empty array", param="input")
+        if isinstance(req.input, list):
+            for i, item in enumerate(req.input):
+                if not isinstance(item, dict):
+                    where = f"input[{i}]"
+                    return openai_error(f"Invalid type for '{where}': expected an object", param=where)
         if req.tools is not None and not isinstance(req.tools, list):
             return openai_error("'tools' must be an array", param="tools")
+        problem = check_model(self.options, req.model)
+        if problem is not None:
+            return problem
         try:
             controls = parse_controls(request.headers)
         except ValueError as exc:
@@ -103,8 +119,10 @@ class ResponsesService:
         stream = req.stream is True or request.query.get("stream", "").lower() in ("true", "1")
         items = [req.input] if isinstance(req.input, str) else req.input
         user_text = req.input if isinstance(req.input, str) else last_user_text(items)
-        answer = _Answer(self.shared, req, controls, user_text, count_words(items))
+        answer = _Answer(self.shared, self.options, req, controls, user_text, count_words(items))
+        tps = self.options.tokens_per_second
         if not stream:
+            await pace_whole(answer.output_tokens, tps)
             return json_response(answer.response("completed"))
         script = self.shared.faults.take_script("responses")
         if script is not None:
@@ -117,24 +135,34 @@ class ResponsesService:
             events.append(b"data: [DONE]\n\n")
         err_seq = fault.error_event_after if fault and fault.error_event_after is not None else 0
         plan, abort = plan_events(events, fault, error_event=error_event(err_seq), malformed=MALFORMED_EVENT)
-        return await stream_events(request, plan, per_write=controls.per_write, abort=abort)
+        return await stream_events(
+            request, plan, per_write=controls.per_write, abort=abort, tokens_per_second=tps
+        )
 
 
 class _Answer:
     """One generated response: its output items whole, and as a stream of events."""
 
     def __init__(
-        self, shared: Shared, req: ResponsesRequest, controls: Controls, user_text: str, prompt_tokens: int
+        self,
+        shared: Shared,
+        options: LLMOptions,
+        req: ResponsesRequest,
+        controls: Controls,
+        user_text: str,
+        prompt_tokens: int,
     ) -> None:
         rng = shared.rng
         self.id = f"resp_{rng.getrandbits(96):024x}"
         self.item_ids = {k: f"{k}_{rng.getrandbits(96):024x}" for k in ("rs", "msg", "fc", "call")}
         self.created_at = int(time.time())
         self.model: str = req.model
-        self.pieces = answer_pieces(user_text, controls)
+        self.pieces = answer_pieces(options.reply(user_text, req.model), controls)
         self.reasoning = reasoning_pieces(controls)
         self.tool = pick_tool(req.tools, req.tool_choice, user_text, controls)
-        self.tool_args = tool_arguments(user_text, controls) if self.tool else ""
+        self.tool_args = (
+            tool_arguments(options, user_text, controls, req.tools, self.tool) if self.tool else ""
+        )
         self.fragments = split_fragments(self.tool_args, controls.fragment_bytes) if self.tool else []
         self.tools = req.tools or []
         self.tool_choice = req.tool_choice if req.tool_choice is not None else "auto"
@@ -169,8 +197,12 @@ class _Answer:
             )
         return items
 
+    @property
+    def output_tokens(self) -> int:
+        return len(self.reasoning) + (len(self.fragments) if self.tool else len(self.pieces))
+
     def response(self, status: str, output: bool = True) -> dict[str, Any]:
-        out_tokens = len(self.reasoning) + (len(self.fragments) if self.tool else len(self.pieces))
+        out_tokens = self.output_tokens
         return {
             "id": self.id,
             "object": "response",

@@ -12,17 +12,19 @@ from __future__ import annotations
 
 import socket
 import ssl
+from collections.abc import Iterable
 from random import Random
 from types import TracebackType
 
 from aiohttp import web
 
 from ._app import Gate, Services, build_cdn_app, build_main_app
+from ._catalogue import ModelCatalogue
 from ._chat import ChatService
 from ._common import Shared, Wallet, json_response
 from ._faults import FaultRegistry, PollRateLimiter, ScriptedStream
 from ._files import FileService
-from ._llm import make_handle_models
+from ._llm import LLMOptions, make_handle_models
 from ._queue import EmuJob, EndpointConfig, QueueService
 from ._responses import ResponsesService
 from ._stats import EmulatorStats
@@ -62,6 +64,12 @@ class Emulator:
     listeners bind (0: a free port).  ``tls``: HTTPS on both, signed by a throwaway CA.  ``seed``:
     job durations and ids are reproducible.  ``video_duration`` / ``video_bytes``: video timing and
     content size; ``output_bytes``: default size of job output files.
+
+    LLM routes: ``tokens_per_second`` paces streamed chunks (and delays whole answers by their
+    generation time; 0, the default, sends everything at once).  ``permissive``: accept any model
+    id (otherwise ids outside the catalogue answer 404 ``model_not_found``); ``models``: extra LLM
+    ids to accept and list.  ``echo``: answer ``"You said: <prompt>"`` and tool arguments
+    ``{"query": <prompt>}`` instead of generated text and schema-shaped arguments.
     """
 
     def __init__(
@@ -84,6 +92,11 @@ class Emulator:
         video_bytes: int = 4096,
         output_bytes: int = 2048,
         keep_log: bool = True,
+        # -- LLM realism (h/emulator) --
+        tokens_per_second: float = 0.0,
+        permissive: bool = False,
+        models: Iterable[str] = (),
+        echo: bool = False,
     ) -> None:
         if not api_key:
             raise ValueError("api_key must not be empty")
@@ -91,6 +104,9 @@ class Emulator:
             raise ValueError("job_jitter must be in [0, 1]")
         if min(job_duration, queue_delay, video_duration) < 0:
             raise ValueError("durations must be >= 0")
+        if not tokens_per_second >= 0:
+            raise ValueError("tokens_per_second must be >= 0 (0: no pacing)")
+        llm = LLMOptions(ModelCatalogue(models, permissive=permissive), float(tokens_per_second), echo, seed)
         self._api_key = api_key
         self._host = host
         self._ports = (port, cdn_port)
@@ -111,12 +127,12 @@ class Emulator:
         self._videos = VideoService(
             self._shared, queue_delay=queue_delay, duration=video_duration, video_bytes=video_bytes
         )
-        chat, responses = ChatService(self._shared), ResponsesService(self._shared)
+        chat, responses = ChatService(self._shared, llm), ResponsesService(self._shared, llm)
         files = FileService(self._shared, self._queue.output_file)
         q, v = self._queue, self._videos
         self._services = Services(
             {
-                "models": make_handle_models(self._shared),
+                "models": make_handle_models(self._shared, llm),
                 "chat": chat.handle,
                 "responses": responses.handle,
                 "queue.submit": q.submit,

@@ -4,7 +4,10 @@ A generated stream is a list of complete, pre-encoded SSE events (each ending in
 ``plan_events`` applies a stream fault to that list (cut it, insert an error or a broken line, or
 a pause), ``stream_events`` writes it ``per_write`` events per transport write.  Ending with
 ``abort`` closes the connection without the chunked-encoding terminator, so the client sees a
-body that stopped short rather than one that ended.  ``fault_body_answer`` answers a stream
+body that stopped short rather than one that ended.  With ``tokens_per_second`` > 0 the events
+are paced: event ``i`` leaves ``i / tokens_per_second`` seconds after the first (on an absolute
+schedule, so the rate does not drift), and ``pace_whole`` delays a whole answer by the time its
+tokens would have taken to stream.  ``fault_body_answer`` answers a stream
 request with a non-SSE body (the ``content_type`` fault); ``stream_script`` sends exact bytes.
 """
 
@@ -23,6 +26,7 @@ __all__ = (
     "SSE_HEADERS",
     "close_connection",
     "fault_body_answer",
+    "pace_whole",
     "plan_events",
     "stream_events",
     "stream_script",
@@ -62,12 +66,27 @@ def close_connection(request: web.BaseRequest) -> None:
         transport.close()
 
 
+async def pace_whole(tokens: int, tokens_per_second: float) -> None:
+    """Wait as long as ``tokens`` would take to generate (nothing when pacing is off)."""
+    if tokens_per_second > 0 and tokens > 0:
+        await asyncio.sleep(tokens / tokens_per_second)
+
+
 async def stream_events(
-    request: web.Request, plan: Plan, *, per_write: int = 1, abort: bool = False, status: int = 200
+    request: web.Request,
+    plan: Plan,
+    *,
+    per_write: int = 1,
+    abort: bool = False,
+    status: int = 200,
+    tokens_per_second: float = 0.0,
 ) -> web.StreamResponse:
     """Send a planned SSE body; ``per_write`` events are joined into one transport write."""
     resp = web.StreamResponse(status=status, headers=SSE_HEADERS)
     await resp.prepare(request)
+    loop = asyncio.get_running_loop()
+    interval = 1.0 / tokens_per_second if tokens_per_second > 0 else 0.0
+    start, sent = loop.time(), 0
     batch: list[bytes] = []
     for item in plan:
         if isinstance(item, float):
@@ -75,9 +94,15 @@ async def stream_events(
                 await resp.write(b"".join(batch))
                 batch.clear()
             await asyncio.sleep(item)
+            start += item
             continue
         batch.append(item)
         if len(batch) >= per_write:
+            if interval:
+                wait = start + (sent + len(batch) - 1) * interval - loop.time()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+            sent += len(batch)
             await resp.write(batch[0] if len(batch) == 1 else b"".join(batch))
             batch.clear()
     if batch:

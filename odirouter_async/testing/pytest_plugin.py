@@ -13,6 +13,12 @@ Usage::
 
 The marker's keyword arguments are passed to ``Emulator(...)``.  The fixture is function-scoped
 and async: run the test with an async plugin (the anyio plugin: ``@pytest.mark.anyio``).
+
+The emulator is realistic by default: chat and Responses accept only the catalogue's model ids
+(others answer 404 ``model_not_found``, as the gateway does) and answer with generated sentences.
+``@pytest.mark.odirouter_emulator(permissive=True)`` accepts any model id, ``models=["my-model"]``
+adds ids, ``echo=True`` answers ``"You said: <prompt>"`` (exact text to assert on), and
+``tokens_per_second=60`` paces streams like a real model (off by default: tests stay fast).
 """
 
 from __future__ import annotations

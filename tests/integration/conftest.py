@@ -16,8 +16,9 @@ FAST_RETRY = RetryPolicy(max_retries=2, initial_delay=0.01, max_delay=0.05)
 
 @pytest.fixture
 async def emu() -> AsyncIterator[Emulator]:
-    """A fresh emulator with short jobs."""
-    async with Emulator(job_duration=0.2, job_jitter=0.25, video_duration=0.2) as e:
+    """A fresh emulator with short jobs; any model id, echo answers (tests assert exact text)."""
+    options = {"permissive": True, "echo": True}
+    async with Emulator(job_duration=0.2, job_jitter=0.25, video_duration=0.2, **options) as e:
         yield e
 
 

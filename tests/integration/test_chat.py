@@ -122,7 +122,7 @@ async def test_wrong_key_is_authentication_error(emu: Emulator) -> None:
 async def test_no_balance_is_insufficient_balance() -> None:
     """403 'insufficient balance' is InsufficientBalanceError, for whole and streamed calls."""
     async with (
-        Emulator(balance=0) as emu,
+        Emulator(balance=0, permissive=True) as emu,
         odr.AsyncOdiRouter(api_key=emu.api_key, base_url=emu.url) as c,
     ):
         with pytest.raises(odr.InsufficientBalanceError) as info:

@@ -7,6 +7,7 @@ import asyncio
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -26,7 +27,7 @@ COMMANDS = [[], ["demo"], ["models"], ["chat"], ["run"], ["batch"], ["emulator"]
 @pytest.fixture
 def emu(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
     """An emulator on its own thread and loop; the environment points the CLI at it."""
-    emulator = Emulator(job_duration=0.1, job_jitter=0.0)
+    emulator = Emulator(job_duration=0.1, job_jitter=0.0, echo=True)
     with (
         start_blocking_portal(backend="asyncio") as portal,
         portal.wrap_async_context_manager(emulator) as e,
@@ -183,7 +184,7 @@ def test_demo_runs_offline_to_completion(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "embedded gateway emulator" in proc.stderr
-    assert "You said:" in proc.stdout
+    assert re.search(r"2\. chat \(gpt-4\.1, streamed\):\n   \w.{20,}\n3\. images", proc.stdout)
     assert "4. summary: 12/12 images" in proc.stdout
     assert "queue requests per job:" in proc.stdout
     assert len(list((tmp_path / "demo").iterdir())) == 12

@@ -38,8 +38,8 @@ def no_server_errors(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
 
 @pytest.fixture
 async def emu() -> AsyncIterator[Emulator]:
-    """A started emulator with fast jobs and videos."""
-    async with Emulator(job_duration=0.05, job_jitter=0.0, video_duration=0.05) as e:
+    """A started emulator with fast jobs and videos; echo answers, so texts are exact."""
+    async with Emulator(job_duration=0.05, job_jitter=0.0, video_duration=0.05, echo=True) as e:
         yield e
 
 
@@ -164,7 +164,13 @@ async def test_models_lists_llm_and_queue_ids(emu: Emulator, http: aiohttp.Clien
     assert body["object"] == "list"
     assert {"gpt-4.1", "nano_banana_2", "flux_pro_11", "happyhorse_1.0_t2v", "sora-2"} <= set(ids)
     assert "my_custom_model" in ids
-    assert all(m["object"] == "model" and m["owned_by"] == "odirouter" for m in body["data"])
+    owners = {m["id"]: m["owned_by"] for m in body["data"] if m["object"] == "model"}
+    assert len(owners) == len(ids)
+    assert (owners["gpt-4.1"], owners["claude-sonnet-4"], owners["my_custom_model"]) == (
+        "openai",
+        "anthropic",
+        "odirouter",
+    )
 
 
 @pytest.mark.parametrize(
@@ -228,13 +234,13 @@ async def test_chat_completion_echoes_and_honours_n(emu: Emulator, http: aiohttp
 async def test_chat_tool_call_when_asked(emu: Emulator, http: aiohttp.ClientSession) -> None:
     """With tools and a weather question (or tool_choice required) the answer is a tool call."""
     messages = [{"role": "user", "content": "What is the weather in Paris?"}]
-    _, text = await chat(http, emu, {"model": "m", "messages": messages, "tools": [WEATHER_TOOL]})
+    _, text = await chat(http, emu, {"model": "gpt-4.1", "messages": messages, "tools": [WEATHER_TOOL]})
     choice = json.loads(text)["choices"][0]
     assert choice["finish_reason"] == "tool_calls"
     call = choice["message"]["tool_calls"][0]
     assert call["function"]["name"] == "get_weather"
     assert json.loads(call["function"]["arguments"])
-    body = {"model": "m", "messages": MESSAGES, "tools": [WEATHER_TOOL], "tool_choice": "none"}
+    body = {"model": "gpt-4.1", "messages": MESSAGES, "tools": [WEATHER_TOOL], "tool_choice": "none"}
     _, text = await chat(http, emu, body)
     assert json.loads(text)["choices"][0]["finish_reason"] == "stop"
     body["tool_choice"] = "required"
@@ -267,7 +273,7 @@ async def test_chat_stream_shape(emu: Emulator, http: aiohttp.ClientSession) -> 
 
 async def test_chat_stream_n_choices(emu: Emulator, http: aiohttp.ClientSession) -> None:
     """With n=2 a stream carries interleaved chunks for both choices, each with the whole text."""
-    _, text = await chat(http, emu, {"model": "m", "messages": MESSAGES, "stream": True, "n": 2})
+    _, text = await chat(http, emu, {"model": "gpt-4.1", "messages": MESSAGES, "stream": True, "n": 2})
     by_choice: dict[int, str] = {}
     for data in sse_data(text)[:-1]:
         for choice in json.loads(data)["choices"]:
@@ -279,7 +285,7 @@ async def test_chat_stream_n_choices(emu: Emulator, http: aiohttp.ClientSession)
 
 async def test_chat_stream_control_headers(emu: Emulator, http: aiohttp.ClientSession) -> None:
     """x-emu-chunks / chunk-text / reasoning / per-write shape the stream."""
-    body = {"model": "m", "messages": MESSAGES, "stream": True}
+    body = {"model": "gpt-4.1", "messages": MESSAGES, "stream": True}
     headers = {
         "x-emu-chunks": "500",
         "x-emu-chunk-text": "ab",
@@ -298,7 +304,7 @@ async def test_chat_stream_control_headers(emu: Emulator, http: aiohttp.ClientSe
 
 async def test_chat_stream_large_tool_arguments(emu: Emulator, http: aiohttp.ClientSession) -> None:
     """x-emu-tool-args-bytes streams one tool call whose fragments join to valid JSON."""
-    body = {"model": "m", "messages": MESSAGES, "stream": True, "tools": [WEATHER_TOOL]}
+    body = {"model": "gpt-4.1", "messages": MESSAGES, "stream": True, "tools": [WEATHER_TOOL]}
     headers = {"x-emu-tool-args-bytes": "10000", "x-emu-fragment-bytes": "100"}
     _, text = await chat(http, emu, body, **headers)
     chunks = [json.loads(d) for d in sse_data(text) if d != "[DONE]"]
@@ -312,7 +318,7 @@ async def test_chat_stream_large_tool_arguments(emu: Emulator, http: aiohttp.Cli
 
 async def test_chat_stream_of_20000_chunks(emu: Emulator, http: aiohttp.ClientSession) -> None:
     """A benchmark-size stream arrives whole."""
-    body = {"model": "m", "messages": MESSAGES, "stream": True}
+    body = {"model": "gpt-4.1", "messages": MESSAGES, "stream": True}
     headers = {"x-emu-chunks": "20000", "x-emu-per-write": "50"}
     _, text = await chat(http, emu, body, **headers)
     assert text.count("\n\ndata: ") == 20000 + 2  # role + 20000 content + finish + [DONE] events
@@ -336,7 +342,7 @@ async def test_responses_non_stream(emu: Emulator, http: aiohttp.ClientSession) 
 
 async def test_responses_stream_events(emu: Emulator, http: aiohttp.ClientSession) -> None:
     """A Responses stream: typed events in order, increasing sequence numbers, no [DONE]."""
-    payload = {"model": "m", "input": [{"role": "user", "content": "hi you"}]}
+    payload = {"model": "gpt-4.1", "input": [{"role": "user", "content": "hi you"}]}
     async with http.post(emu.url + "/v1/responses?stream=true", json=payload, headers=auth(emu)) as r:
         text = await r.text()
     events = [json.loads(d) for d in sse_data(text)]
@@ -368,7 +374,7 @@ async def test_responses_stream_events(emu: Emulator, http: aiohttp.ClientSessio
 async def test_responses_function_call_stream(emu: Emulator, http: aiohttp.ClientSession) -> None:
     """With tools, the Responses stream carries a function_call item and argument deltas."""
     tool = {"type": "function", "name": "get_weather", "parameters": {"type": "object"}}
-    payload = {"model": "m", "input": "weather in Oslo?", "tools": [tool], "stream": True}
+    payload = {"model": "gpt-4.1", "input": "weather in Oslo?", "tools": [tool], "stream": True}
     async with http.post(emu.url + "/v1/responses", json=payload, headers=auth(emu)) as r:
         events = [json.loads(d) for d in sse_data(await r.text())]
     added = next(e for e in events if e["type"] == "response.output_item.added")
@@ -381,7 +387,7 @@ async def test_responses_function_call_stream(emu: Emulator, http: aiohttp.Clien
 
 async def test_responses_reasoning_item_first(emu: Emulator, http: aiohttp.ClientSession) -> None:
     """x-emu-reasoning puts a reasoning item (summary deltas) before the message."""
-    payload = {"model": "m", "input": "hi", "stream": True}
+    payload = {"model": "gpt-4.1", "input": "hi", "stream": True}
     async with http.post(
         emu.url + "/v1/responses", json=payload, headers=auth(emu, **{"x-emu-reasoning": "2"})
     ) as r:
@@ -455,7 +461,7 @@ async def test_delay_fault_stalls_the_answer(emu: Emulator, http: aiohttp.Client
 
 async def test_truncate_fault_ends_stream_early(emu: Emulator, http: aiohttp.ClientSession) -> None:
     """truncate_after ends the body cleanly after N events (no [DONE]); with drop it aborts."""
-    body = {"model": "m", "messages": MESSAGES, "stream": True}
+    body = {"model": "gpt-4.1", "messages": MESSAGES, "stream": True}
     emu.faults.add("chat", truncate_after=3)
     status, text = await chat(http, emu, body)
     assert status == 200 and len(sse_data(text)) == 3 and "[DONE]" not in text
@@ -467,20 +473,20 @@ async def test_truncate_fault_ends_stream_early(emu: Emulator, http: aiohttp.Cli
 async def test_stream_faults_wait_for_a_stream_request(emu: Emulator, http: aiohttp.ClientSession) -> None:
     """A non-stream request leaves a stream fault queued for the next stream request."""
     emu.faults.add("chat", truncate_after=1)
-    status, _ = await chat(http, emu, {"model": "m", "messages": MESSAGES})
+    status, _ = await chat(http, emu, {"model": "gpt-4.1", "messages": MESSAGES})
     assert status == 200 and len(emu.faults.pending("chat")) == 1
-    _, text = await chat(http, emu, {"model": "m", "messages": MESSAGES, "stream": True})
+    _, text = await chat(http, emu, {"model": "gpt-4.1", "messages": MESSAGES, "stream": True})
     assert len(sse_data(text)) == 1 and not emu.faults.pending()
 
 
 async def test_error_event_faults(emu: Emulator, http: aiohttp.ClientSession) -> None:
     """error_event_after sends an in-band error: a chat error chunk, a Responses error event."""
     emu.faults.add("chat", error_event_after=2)
-    _, text = await chat(http, emu, {"model": "m", "messages": MESSAGES, "stream": True})
+    _, text = await chat(http, emu, {"model": "gpt-4.1", "messages": MESSAGES, "stream": True})
     data = sse_data(text)
     assert len(data) == 3 and json.loads(data[-1])["error"]["message"]
     emu.faults.add("responses", error_event_after=1)
-    payload = {"model": "m", "input": "x", "stream": True}
+    payload = {"model": "gpt-4.1", "input": "x", "stream": True}
     async with http.post(emu.url + "/v1/responses", json=payload, headers=auth(emu)) as r:
         text = await r.text()
     assert sse_types(text) == ["response.created", "error"]
@@ -489,7 +495,7 @@ async def test_error_event_faults(emu: Emulator, http: aiohttp.ClientSession) ->
 
 async def test_malformed_and_content_type_faults(emu: Emulator, http: aiohttp.ClientSession) -> None:
     """malformed_after inserts broken JSON; content_type answers a stream with a JSON body."""
-    body = {"model": "m", "messages": MESSAGES, "stream": True}
+    body = {"model": "gpt-4.1", "messages": MESSAGES, "stream": True}
     emu.faults.add("chat", malformed_after=1)
     _, text = await chat(http, emu, body)
     data = sse_data(text)
@@ -505,7 +511,7 @@ async def test_malformed_and_content_type_faults(emu: Emulator, http: aiohttp.Cl
 async def test_stall_fault_pauses_mid_stream(emu: Emulator, http: aiohttp.ClientSession) -> None:
     """stall_after sends N events, pauses `delay` seconds, then finishes the stream."""
     emu.faults.add("chat", stall_after=2, delay=0.2)
-    body = {"model": "m", "messages": MESSAGES, "stream": True}
+    body = {"model": "gpt-4.1", "messages": MESSAGES, "stream": True}
     async with http.post(emu.url + CHAT, json=body, headers=auth(emu)) as r:
         first = await r.content.readuntil(b"\n\n")
         started = time.monotonic()
@@ -517,7 +523,7 @@ async def test_stall_fault_pauses_mid_stream(emu: Emulator, http: aiohttp.Client
 
 async def test_client_leaving_mid_stream_is_quiet(emu: Emulator, http: aiohttp.ClientSession) -> None:
     """A client that stops reading a long stream does not make the emulator log errors."""
-    body = {"model": "m", "messages": MESSAGES, "stream": True}
+    body = {"model": "gpt-4.1", "messages": MESSAGES, "stream": True}
     headers = auth(emu, **{"x-emu-chunks": "200000", "x-emu-chunk-text": "x" * 100})
     async with http.post(emu.url + CHAT, json=body, headers=headers) as r:
         assert (await r.content.readuntil(b"\n\n")).startswith(b"data: ")
@@ -531,10 +537,10 @@ async def test_serve_sse_sends_exact_bytes(emu: Emulator, http: aiohttp.ClientSe
     raw = b': comment\r\ndata: {"choices":[]}\r\n\r\ndata: [DONE]\r\n\r\n'
     emu.serve_sse("chat", raw, chunk_sizes=[1, 3])
     async with http.post(
-        emu.url + CHAT, json={"model": "m", "messages": MESSAGES, "stream": True}, headers=auth(emu)
+        emu.url + CHAT, json={"model": "gpt-4.1", "messages": MESSAGES, "stream": True}, headers=auth(emu)
     ) as r:
         assert await r.read() == raw
-    _, text = await chat(http, emu, {"model": "m", "messages": MESSAGES, "stream": True})
+    _, text = await chat(http, emu, {"model": "gpt-4.1", "messages": MESSAGES, "stream": True})
     assert "You " in text  # the script was used once
 
 
@@ -715,7 +721,7 @@ async def test_balance_errors(http: aiohttp.ClientSession) -> None:
     async with Emulator(balance=1, job_duration=60.0) as emu:
         await submit(http, emu, {"prompt": "x"})
         assert emu.balance == 0
-        status, text = await chat(http, emu, {"model": "m", "messages": MESSAGES})
+        status, text = await chat(http, emu, {"model": "gpt-4.1", "messages": MESSAGES})
         assert (status, json.loads(text)) == (403, {"error": "insufficient balance"})
         async with http.post(
             emu.url + "/model/v1/queue/m", json={}, headers=auth(emu, **{"X-Request-Id": "r1"})
@@ -729,7 +735,7 @@ async def test_balance_errors(http: aiohttp.ClientSession) -> None:
         async with http.post(emu.url + "/v1/videos", data={"prompt": "x"}, headers=auth(emu)) as r:
             assert r.status == 402
         emu.balance = None
-        assert (await chat(http, emu, {"model": "m", "messages": MESSAGES}))[0] == 200
+        assert (await chat(http, emu, {"model": "gpt-4.1", "messages": MESSAGES}))[0] == 200
 
 
 async def test_duplicate_submits_are_counted(emu: Emulator, http: aiohttp.ClientSession) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from odirouter_async.testing import Emulator
+from odirouter_async.testing._text import reply_text
 
 pytestmark = pytest.mark.anyio
 
@@ -33,7 +34,7 @@ async def test_readme_usage_example_runs(
         await namespace["_readme"]()  # type: ignore[operator]
         assert emu.stats.count("queue.submit") == 101
     out = capsys.readouterr().out
-    assert "You said" in out
+    assert reply_text("Hello", "gpt-4.1", 0) in out  # the emulator's generated answer was printed
     assert (tmp_path / "clip.mp4").stat().st_size > 0
     assert (tmp_path / "run.sqlite").exists()
     assert any((tmp_path / "out").iterdir())

@@ -27,6 +27,7 @@ from ._queue import EmuJob, EndpointConfig, QueueService
 from ._responses import ResponsesService
 from ._stats import EmulatorStats
 from ._tls import TLSMaterial
+from ._video_variants import VideoVariant, pick_video_variant
 from ._videos import EmuVideo, VideoService
 
 __all__ = ("Emulator",)
@@ -61,7 +62,8 @@ class Emulator:
     keeps counters but not ``stats.log``.  ``host`` / ``port`` / ``cdn_port``: where the two
     listeners bind (0: a free port).  ``tls``: HTTPS on both, signed by a throwaway CA.  ``seed``:
     job durations and ids are reproducible.  ``video_duration`` / ``video_bytes``: video timing and
-    content size; ``output_bytes``: default size of job output files.
+    content size; ``output_bytes``: default size of job output files.  ``video_variant``: how the
+    videos API answers, a name from ``VIDEO_VARIANTS`` or ``"random"`` (picked by ``seed``).
     """
 
     def __init__(
@@ -84,6 +86,7 @@ class Emulator:
         video_bytes: int = 4096,
         output_bytes: int = 2048,
         keep_log: bool = True,
+        video_variant: str = "openai",
     ) -> None:
         if not api_key:
             raise ValueError("api_key must not be empty")
@@ -109,7 +112,11 @@ class Emulator:
         defaults = EndpointConfig(job_duration, job_jitter, queue_delay, 1, output_bytes)
         self._queue = QueueService(self._shared, defaults)
         self._videos = VideoService(
-            self._shared, queue_delay=queue_delay, duration=video_duration, video_bytes=video_bytes
+            self._shared,
+            queue_delay=queue_delay,
+            duration=video_duration,
+            video_bytes=video_bytes,
+            variant=pick_video_variant(video_variant, seed),
         )
         chat, responses = ChatService(self._shared), ResponsesService(self._shared)
         files = FileService(self._shared, self._queue.output_file)
@@ -246,6 +253,11 @@ class Emulator:
     def videos(self) -> dict[str, EmuVideo]:
         """Videos by id (deleted ones are removed)."""
         return self._videos.videos
+
+    @property
+    def video_variant(self) -> VideoVariant:
+        """How the videos API answers (``_video_variants``)."""
+        return self._videos.variant
 
     @property
     def unknown_endpoints(self) -> set[str]:

@@ -89,6 +89,16 @@ async def test_usage_errors_exit_2(
     assert env.stats.total == 0
 
 
+@pytest.mark.parametrize("video_variant", ["openai"])  # nothing is sent: one variant is enough
+@pytest.mark.parametrize("command", ["retrieve", "delete", "download"])
+async def test_bad_video_id_exits_2(env: Emulator, command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """A video id that is not one path segment is a usage error (exit 2) and sends nothing."""
+    extra = ("--out", "clip.mp4") if command == "download" else ()
+    assert await run(parse(command, "..", *extra)) == 2
+    assert "video_id '..' must not be '.' or '..'" in capsys.readouterr().err
+    assert env.stats.total == 0
+
+
 async def test_bad_field_is_an_argparse_error() -> None:
     """--field without '=' is rejected by the parser (exit code 2)."""
     with pytest.raises(SystemExit) as info:

@@ -16,7 +16,9 @@ Scripting API (details in each module's docstring):
 - ``emu.url``, ``emu.api_key``, ``emu.cdn_url`` (second origin: output files),
   ``emu.ca_cert_path`` / ``emu.client_ssl_context()`` (``tls=True``)
 - ``emu.faults.add(route, status=, body=, headers=, drop=, delay=, truncate_after=, stall_after=,
-  error_event_after=, malformed_after=, content_type=, times=1)`` -> ``Fault`` (``_faults``)
+  error_event_after=, malformed_after=, content_type=, times=1, probability=None, burst=None,
+  every=None, offset=None)`` -> ``Fault`` (``_faults``); ``probability`` (seeded by ``seed``) and ``burst=N,
+  every=M`` make a fault apply to some requests only (soak runs)
 - ``emu.serve_sse(route, body, chunk_sizes=None)``: exact bytes for the next stream request
 - control headers ``x-emu-chunks``, ``x-emu-chunk-text``, ``x-emu-per-write``,
   ``x-emu-tool-args-bytes``, ``x-emu-fragment-bytes``, ``x-emu-reasoning``, ``x-emu-done`` (``_llm``)

@@ -102,7 +102,7 @@ class Emulator:
         self._runners: list[web.AppRunner] = []
         self._urls: tuple[str, str] | None = None
         self._shared = Shared(
-            faults=FaultRegistry(),
+            faults=FaultRegistry(Random(f"faults-{seed}")),
             stats=EmulatorStats(keep_log=keep_log),
             wallet=Wallet(balance),
             limiter=PollRateLimiter(poll_rate_limit),

@@ -10,16 +10,20 @@ client's poll scheduler (``_schedule.Outcome`` / ``RateLimited``):
 ``failed``                     ``ENDED`` with ``JobFailed`` (``error`` / ``error_type`` from the
                                video's ``error.message`` / ``error.code``; ``request_id`` is the
                                video id, ``endpoint`` the model)
+any other word with an          ``ENDED`` with ``JobFailed``, as ``failed`` (a terminal word this
+``error``                      SDK does not know, e.g. ``error`` / ``cancelled``)
 any other word                 ``PENDING`` (logged once per word): keep waiting
 429                            ``RateLimited(retry_after)``: slows all polling
 5xx, 408, 409, connection,     ``ERROR``: back off and keep waiting
 timeout
-a body that is not a video     ``ERROR``, up to ``MAX_BAD_BODIES`` in a row, then fatal
+a body that is not a video,    ``ERROR``, up to ``MAX_BAD_BODIES`` in a row, then fatal (the
+or another video's id          ``ResponseValidationError``): never a hang, no remote action
 404 and other 4xx              fatal: the wait raises that error (``NotFoundError`` ...)
 ============================== ================================================================
 
 ``VideoWatch.observe`` also says whether the video's status or progress changed since the last
-look, which is when ``on_progress`` is called.
+look, which is when ``on_progress`` is called.  ``id_problem`` says whether an id can be one
+path segment of ``/v1/videos/{id}`` (callers' ids and the gateway's are both checked with it).
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ from ._exceptions import (
 from ._schedule import Observation, Outcome, RateLimited
 from .types.videos import Video
 
-__all__ = ("MAX_BAD_BODIES", "VideoWatch", "classify_video", "video_failed")
+__all__ = ("MAX_BAD_BODIES", "VideoWatch", "classify_video", "id_problem", "video_failed")
 
 logger: Final = logging.getLogger("odirouter_async")
 
@@ -51,11 +55,31 @@ _MAX_LOGGED: Final = 64
 _logged_unknown: set[str] = set()
 
 
+_BAD_ID_CHARS: Final = frozenset("/?#\\") | frozenset(map(chr, (*range(0x21), *range(0x7F, 0xA1))))
+
+
+def id_problem(video_id: object) -> str | None:
+    """Why ``video_id`` cannot be one path segment of ``/v1/videos/{id}`` (``None``: it can)."""
+    if not isinstance(video_id, str):
+        return f"must be a string, not {type(video_id).__name__}"
+    if not video_id:
+        return "must not be empty"
+    if video_id in (".", ".."):
+        return "must not be '.' or '..'"
+    bad = next((c for c in video_id if c in _BAD_ID_CHARS), None)
+    if bad is not None:
+        return (
+            f"must not contain {bad!r} ('/', '?', '#', backslash, spaces and control characters are refused)"
+        )
+    return None
+
+
 def video_failed(video: Video) -> JobFailed:
     """The error a ``failed`` video raises from ``wait``."""
     reason = video.error_message or video.error_code or "no reason given"
+    word = "failed" if video.status == "failed" else f"ended ({video.status!r})"
     return JobFailed(
-        f"video {video.id} failed: {reason}",
+        f"video {video.id} {word}: {reason}",
         request_id=video.id,
         endpoint=video.model,
         error=video.error_message,
@@ -74,6 +98,8 @@ def classify_video(video: Video) -> tuple[Outcome, JobFailed | None]:
     outcome = _STATUS.get(status)
     if outcome is not None:
         return outcome, None
+    if video.error_message or video.error_code:
+        return Outcome.ENDED, video_failed(video)
     if status not in _logged_unknown and len(_logged_unknown) < _MAX_LOGGED:
         _logged_unknown.add(status)
         logger.warning("video %s has an unknown status %r; still waiting", video.id, status)

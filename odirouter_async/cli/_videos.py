@@ -229,6 +229,9 @@ async def run(args: argparse.Namespace) -> int:
         except OdiRouterError as exc:
             print(f"odirouter videos: {type(exc).__name__}: {exc}", file=sys.stderr)
             return EXIT_FAILED
+        except ValueError as exc:  # a caller mistake found before any request (e.g. a bad video id)
+            print(f"odirouter videos: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
         except OSError as exc:
             print(f"odirouter videos: error: {exc}", file=sys.stderr)
             return EXIT_FAILED

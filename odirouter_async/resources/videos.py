@@ -17,6 +17,15 @@ OdiRouter documents ``POST /v1/videos`` only as a separate multipart endpoint (`
   against ``Content-Length``, then renames it into place (atomic); a body cut short is fetched
   again; on any error the temporary file is removed and the destination is left as it was
   (the one atomic writer, ``_atomic_write.py``, shared with the queue's downloads).
+* Ids are checked at the boundary.  A caller's id that is not one usable path segment (empty,
+  ``.``/``..``, containing ``/``, ``?``, ``#``, whitespace or control characters) raises
+  ``ValueError`` (``TypeError`` when not a string) before any request, as the queue does for
+  endpoints and request ids; a good id is percent-encoded.  A video answered by the gateway with
+  such an id (create, remix, retrieve, list), or a retrieve answering another video's id, raises
+  ``ResponseValidationError`` (status, ``X-Request-Id`` and the raw body attached), so the key is
+  never sent to ``/v1/`` or ``/v1/videos/`` by mistake.
+* A body with loose types (``progress`` / timestamps as numeric strings, ``seconds`` as a number)
+  is read on a second, lenient decode; ``video.raw`` keeps what was sent.
 """
 
 from __future__ import annotations
@@ -32,14 +41,15 @@ from typing import TYPE_CHECKING, Any, Final, cast
 from urllib.parse import quote
 
 import anyio
+import msgspec
 
 from .._atomic_write import SizeMismatch, fetch_to_file
 from .._config import NOT_GIVEN, NotGiven, RequestOptions, TimeoutLike
-from .._exceptions import APIConnectionError, JobTimeout, OdiRouterError
+from .._exceptions import APIConnectionError, JobTimeout, OdiRouterError, ResponseValidationError
 from .._multipart import FileInput, build_form
 from .._schedule import Observation, Outcome, RateLimited
 from .._scheduler import PollResult, get_scheduler
-from .._video_state import VideoWatch
+from .._video_state import VideoWatch, id_problem
 from ..types.videos import (
     VIDEO_DECODER,
     VIDEO_DELETED_DECODER,
@@ -51,6 +61,7 @@ from ..types.videos import (
 
 if TYPE_CHECKING:
     from .._client import AsyncOdiRouter
+    from .._transport import HTTPResponse as Response
 
 __all__ = ("ProgressCallback", "Videos")
 
@@ -63,10 +74,58 @@ _wait_ids = itertools.count(1)
 FILE_FIELDS: Final = frozenset({"input_reference"})
 
 
+#: Second-chance decoders: numbers sent as numeric strings (``"progress": "45"``) are accepted.
+_LENIENT_VIDEO: Final = msgspec.json.Decoder(Video, strict=False)
+_LENIENT_LIST: Final = msgspec.json.Decoder(VideoList, strict=False)
+
+
 def _video_path(video_id: str, suffix: str = "") -> str:
-    if not isinstance(video_id, str) or not video_id:
-        raise ValueError("video_id must be a non-empty string")
+    """``/v1/videos/{id}{suffix}`` for a caller's id; ``TypeError`` / ``ValueError`` when unusable."""
+    problem = id_problem(video_id)
+    if problem is not None:
+        if not isinstance(video_id, str):
+            raise TypeError(f"video_id {problem}")
+        raise ValueError(f"video_id {video_id!r} {problem}")
     return f"{PATH}/{quote(video_id, safe='')}{suffix}"
+
+
+def _invalid(resp: Response, message: str) -> ResponseValidationError:
+    return ResponseValidationError(
+        f"{message} (from {resp.url.split('?')[0]})",
+        request_id=resp.request_id,
+        body=resp.content[:2000].decode("utf-8", "replace"),
+        status_code=resp.status,
+    )
+
+
+def _parse(resp: Response, strict: msgspec.json.Decoder[Any], lenient: msgspec.json.Decoder[Any]) -> Any:
+    try:
+        return resp.parse(strict)
+    except ResponseValidationError as exc:
+        try:
+            return resp.parse(lenient)
+        except ResponseValidationError:
+            raise exc from None
+
+
+def _parse_video(resp: Response, expected_id: str | None = None) -> Video:
+    """The video in ``resp``; ``ResponseValidationError`` when its id is unusable (or not ``expected_id``)."""
+    video = cast(Video, _parse(resp, VIDEO_DECODER, _LENIENT_VIDEO))
+    problem = id_problem(video.id)
+    if problem is not None:
+        raise _invalid(resp, f"the gateway answered a video whose id {video.id!r} {problem}")
+    if expected_id is not None and video.id != expected_id:
+        raise _invalid(resp, f"asked for video {expected_id!r}, the gateway answered video {video.id!r}")
+    return video
+
+
+def _parse_list(resp: Response) -> VideoList:
+    page = cast(VideoList, _parse(resp, VIDEO_LIST_DECODER, _LENIENT_LIST))
+    for video in page.data:
+        problem = id_problem(video.id)
+        if problem is not None:
+            raise _invalid(resp, f"the gateway listed a video whose id {video.id!r} {problem}")
+    return page
 
 
 class Videos:
@@ -129,7 +188,7 @@ class Videos:
             request_id=request_id,
         )
         resp = await self._client._transport.request("POST", PATH, data=form, options=opts, paid=True)
-        return resp.parse(VIDEO_DECODER)
+        return _parse_video(resp)
 
     async def retrieve(
         self,
@@ -142,6 +201,7 @@ class Videos:
         request_id: str | None = None,
     ) -> Video:
         """``GET /v1/videos/{video_id}``: the video's current state."""
+        path = _video_path(video_id)
         opts = RequestOptions.of(
             extra_headers=extra_headers,
             extra_query=extra_query,
@@ -149,8 +209,8 @@ class Videos:
             max_retries=max_retries,
             request_id=request_id,
         )
-        resp = await self._client._transport.request("GET", _video_path(video_id), options=opts)
-        return resp.parse(VIDEO_DECODER)
+        resp = await self._client._transport.request("GET", path, options=opts)
+        return _parse_video(resp, video_id)
 
     async def list(
         self,
@@ -176,7 +236,7 @@ class Videos:
         resp = await self._client._transport.request(
             "GET", PATH, query={k: v for k, v in query.items() if v is not NOT_GIVEN}, options=opts
         )
-        return resp.parse(VIDEO_LIST_DECODER)
+        return _parse_list(resp)
 
     async def delete(
         self,
@@ -189,6 +249,7 @@ class Videos:
         request_id: str | None = None,
     ) -> VideoDeleted:
         """``DELETE /v1/videos/{video_id}``."""
+        path = _video_path(video_id)
         opts = RequestOptions.of(
             extra_headers=extra_headers,
             extra_query=extra_query,
@@ -196,7 +257,7 @@ class Videos:
             max_retries=max_retries,
             request_id=request_id,
         )
-        resp = await self._client._transport.request("DELETE", _video_path(video_id), options=opts)
+        resp = await self._client._transport.request("DELETE", path, options=opts)
         return resp.parse(VIDEO_DELETED_DECODER)
 
     async def remix(
@@ -216,6 +277,7 @@ class Videos:
 
         Paid work, retried like ``create``; extra keywords and ``extra_body`` join the body.
         """
+        path = _video_path(video_id, "/remix")
         if not isinstance(prompt, str) or not prompt:
             raise ValueError("prompt must be a non-empty string")
         opts = RequestOptions.of(
@@ -227,10 +289,8 @@ class Videos:
             request_id=request_id,
         )
         body = {"prompt": prompt, **extra_fields}
-        resp = await self._client._transport.request(
-            "POST", _video_path(video_id, "/remix"), json=body, options=opts, paid=True
-        )
-        return resp.parse(VIDEO_DECODER)
+        resp = await self._client._transport.request("POST", path, json=body, options=opts, paid=True)
+        return _parse_video(resp)
 
     # -- waiting ----------------------------------------------------------------------------
 
@@ -375,6 +435,7 @@ class Videos:
         Returns:
             The destination ``Path``.
         """
+        url = _video_path(video_id, "/content")
         dest = Path(os.fspath(path))
         opts = RequestOptions.of(
             extra_headers=extra_headers,
@@ -383,7 +444,6 @@ class Videos:
             max_retries=max_retries,
             request_id=request_id,
         )
-        url = _video_path(video_id, "/content")
         dest.parent.mkdir(parents=True, exist_ok=True)
         transport = self._client._transport
         budget = transport.retry.max_retries if isinstance(opts.max_retries, NotGiven) else opts.max_retries

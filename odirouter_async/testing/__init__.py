@@ -13,11 +13,14 @@ Scripting API (details in each module's docstring):
   job_duration=2.0, job_jitter=0.25, queue_delay=0.0, poll_rate_limit=None, foreign_urls=False,
   balance=None, accept_key_scheme=False, video_duration=2.0, video_bytes=4096,
   output_bytes=2048, keep_log=True, tokens_per_second=0.0, permissive=False, models=(),
-  echo=False)``; LLM ids outside the catalogue (``_catalogue``) answer 404 ``model_not_found``
+  echo=False, video_variant="openai")``; LLM ids outside the catalogue (``_catalogue``) answer
+  404 ``model_not_found``
 - ``emu.url``, ``emu.api_key``, ``emu.cdn_url`` (second origin: output files),
   ``emu.ca_cert_path`` / ``emu.client_ssl_context()`` (``tls=True``)
 - ``emu.faults.add(route, status=, body=, headers=, drop=, delay=, truncate_after=, stall_after=,
-  error_event_after=, malformed_after=, content_type=, times=1)`` -> ``Fault`` (``_faults``)
+  error_event_after=, malformed_after=, content_type=, times=1, probability=None, burst=None,
+  every=None, offset=None)`` -> ``Fault`` (``_faults``); ``probability`` (seeded by ``seed``) and ``burst=N,
+  every=M`` make a fault apply to some requests only (soak runs)
 - ``emu.serve_sse(route, body, chunk_sizes=None)``: exact bytes for the next stream request
 - control headers ``x-emu-chunks``, ``x-emu-chunk-text``, ``x-emu-per-write``,
   ``x-emu-tool-args-bytes``, ``x-emu-fragment-bytes``, ``x-emu-reasoning``, ``x-emu-done`` (``_llm``)
@@ -25,6 +28,9 @@ Scripting API (details in each module's docstring):
   output_type=)``, ``emu.unknown_endpoints``, ``emu.jobs[request_id]`` (``EmuJob``), per-job test
   controls in the arguments under ``"_emu"`` (``_queue``)
 - ``emu.videos[video_id]`` (``EmuVideo``), ``emu.balance``, ``emu.poll_rate_limit`` (settable)
+- videos: ``Emulator(video_variant=NAME | "random")``, ``emu.video_variant`` (``VideoVariant``),
+  ``VIDEO_VARIANTS`` (every name): error as a string, loose types, nulls, unknown status words,
+  UUID / long ids, 404/409/500 for a failed video's content (``_video_variants``)
 - ``emu.stats`` (``EmulatorStats``: ``log``, ``count(route)``, ``job_requests``,
   ``submits_by_body`` (keyed by ``submit_key(endpoint, body)``), ``duplicate_submits``,
   ``submits_by_request_id_header``, ...), ``emu.reset_stats()``
@@ -56,10 +62,12 @@ if TYPE_CHECKING:
         RequestRecord as RequestRecord,
         submit_key as submit_key,
     )
+    from ._video_variants import VIDEO_VARIANTS as VIDEO_VARIANTS, VideoVariant as VideoVariant
     from ._videos import EmuVideo as EmuVideo
 
 __all__ = (
     "ROUTES",
+    "VIDEO_VARIANTS",
     "EmuJob",
     "EmuVideo",
     "Emulator",
@@ -68,6 +76,7 @@ __all__ = (
     "Fault",
     "FaultRegistry",
     "RequestRecord",
+    "VideoVariant",
     "emulator_fixture",
     "file_bytes",
     "run_emulator",
@@ -86,6 +95,8 @@ _LAZY = {
     "EmulatorStats": "._stats",
     "RequestRecord": "._stats",
     "EmuVideo": "._videos",
+    "VIDEO_VARIANTS": "._video_variants",
+    "VideoVariant": "._video_variants",
     "run_emulator": "._cli",
     "submit_key": "._stats",
 }

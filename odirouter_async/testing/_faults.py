@@ -25,6 +25,19 @@ the order they were added.  Two kinds:
                        content type: ``body`` if given, else the non-stream JSON answer.
   ==================== ==============================================================================
 
+*When* a fault applies: by default to the next request of its kind.  Two options make a fault
+apply to only some requests, for soak runs (both usually with ``times=None``):
+
+- ``probability=p``: each request of the route gets the fault with probability ``p``, drawn from
+  the registry's own seeded ``random.Random`` (the emulator's ``seed``), so a run is reproducible;
+- ``burst=N, every=M``: ``N`` consecutive requests of every ``M`` to the route get it, the last
+  ``N`` of each window unless ``offset`` says where the burst starts (``offset=0``: the first
+  ``N``, so the very first requests are hit); e.g. 429 with ``headers={"Retry-After": "1"}``.
+
+Every probabilistic or burst fault of a route sees every request of the route (a burst counts
+them all, even those another fault answered); the first fault, in the order added, that applies
+is used.  ``fault.hits`` counts the requests it was applied to.
+
 ``PollRateLimiter`` is a sliding one-second window over status and result requests.
 """
 
@@ -33,6 +46,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
+from random import Random
 from typing import Any
 
 __all__ = ("ROUTES", "Fault", "FaultRegistry", "PollRateLimiter", "ScriptedStream")
@@ -81,6 +95,22 @@ class Fault:
     content_type: str | None = None
     times: int | None = 1
     hits: int = 0
+    probability: float | None = None
+    burst: int | None = None
+    every: int | None = None
+    offset: int = 0
+    seen: int = 0
+
+    def fires(self, rng: Random) -> bool:
+        """Whether this request gets the fault (counts it for a burst; draws for a probability)."""
+        if self.burst is not None and self.every is not None:
+            position = self.seen % self.every
+            self.seen += 1
+            return self.offset <= position < self.offset + self.burst
+        self.seen += 1
+        if self.probability is not None:
+            return rng.random() < self.probability
+        return True
 
     @property
     def is_stream_fault(self) -> bool:
@@ -117,7 +147,8 @@ def _check_count(name: str, value: int | None) -> None:
 class FaultRegistry:
     """The faults and scripted streams waiting for requests (``emu.faults``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, rng: Random | None = None) -> None:
+        self._rng = rng if rng is not None else Random(0)
         self._by_route: dict[str, list[Fault]] = {}
         self._scripts: dict[str, deque[ScriptedStream]] = {}
 
@@ -136,8 +167,25 @@ class FaultRegistry:
         malformed_after: int | None = None,
         content_type: str | None = None,
         times: int | None = 1,
+        probability: float | None = None,
+        burst: int | None = None,
+        every: int | None = None,
+        offset: int | None = None,
     ) -> Fault:
-        """Queue a fault for the next ``times`` requests to ``route``; returns it (see ``hits``)."""
+        """Queue a fault for the next ``times`` requests to ``route``; returns it (see ``hits``).
+
+        ``probability`` / ``burst`` + ``every``: apply it to only some requests (module docstring).
+        """
+        if probability is not None and not 0 < probability <= 1:
+            raise ValueError("probability must be in (0, 1]")
+        if (burst is None) != (every is None):
+            raise ValueError("burst and every go together")
+        if burst is not None and every is not None and not 1 <= burst <= every:
+            raise ValueError("burst must be >= 1 and <= every")
+        if probability is not None and burst is not None:
+            raise ValueError("pass probability or burst/every, not both")
+        if offset is not None and (burst is None or every is None or not 0 <= offset <= every - burst):
+            raise ValueError("offset needs burst/every and must be in [0, every - burst]")
         if route not in ROUTES:
             raise ValueError(f"unknown route {route!r}; one of {sorted(ROUTES)}")
         if status is not None and not 100 <= status <= 599:
@@ -166,6 +214,10 @@ class FaultRegistry:
             malformed_after=malformed_after,
             content_type=content_type,
             times=times,
+            probability=probability,
+            burst=burst,
+            every=every,
+            offset=(every - burst if offset is None else offset) if burst and every else 0,
         )
         if fault.is_stream_fault and route not in STREAM_ROUTES:
             raise ValueError(f"stream faults apply to {sorted(STREAM_ROUTES)}, not {route!r}")
@@ -181,13 +233,22 @@ class FaultRegistry:
         pending = self._by_route.get(route)
         if not pending:
             return None
+        chosen: int | None = None
         for i, fault in enumerate(pending):
-            if fault.is_stream_fault is stream:
-                fault.hits += 1
-                if fault.times is not None and fault.hits >= fault.times:
-                    del pending[i]
-                return fault
-        return None
+            if fault.is_stream_fault is not stream:
+                continue
+            if chosen is None:
+                if fault.fires(self._rng):
+                    chosen = i
+            elif fault.burst is not None:
+                fault.fires(self._rng)  # a burst counts every request of the route
+        if chosen is None:
+            return None
+        fault = pending[chosen]
+        fault.hits += 1
+        if fault.times is not None and fault.hits >= fault.times:
+            del pending[chosen]
+        return fault
 
     def pending(self, route: str | None = None) -> list[Fault]:
         """Faults not used up yet (for one route, or all)."""

@@ -29,6 +29,7 @@ from ._queue import EmuJob, EndpointConfig, QueueService
 from ._responses import ResponsesService
 from ._stats import EmulatorStats
 from ._tls import TLSMaterial
+from ._video_variants import VideoVariant, pick_video_variant
 from ._videos import EmuVideo, VideoService
 
 __all__ = ("Emulator",)
@@ -63,7 +64,8 @@ class Emulator:
     keeps counters but not ``stats.log``.  ``host`` / ``port`` / ``cdn_port``: where the two
     listeners bind (0: a free port).  ``tls``: HTTPS on both, signed by a throwaway CA.  ``seed``:
     job durations and ids are reproducible.  ``video_duration`` / ``video_bytes``: video timing and
-    content size; ``output_bytes``: default size of job output files.
+    content size; ``output_bytes``: default size of job output files.  ``video_variant``: how the
+    videos API answers, a name from ``VIDEO_VARIANTS`` or ``"random"`` (picked by ``seed``).
 
     LLM routes: ``tokens_per_second`` paces streamed chunks (and delays whole answers by their
     generation time; 0, the default, sends everything at once).  ``permissive``: accept any model
@@ -97,6 +99,7 @@ class Emulator:
         permissive: bool = False,
         models: Iterable[str] = (),
         echo: bool = False,
+        video_variant: str = "openai",
     ) -> None:
         if not api_key:
             raise ValueError("api_key must not be empty")
@@ -115,7 +118,7 @@ class Emulator:
         self._runners: list[web.AppRunner] = []
         self._urls: tuple[str, str] | None = None
         self._shared = Shared(
-            faults=FaultRegistry(),
+            faults=FaultRegistry(Random(f"faults-{seed}")),
             stats=EmulatorStats(keep_log=keep_log),
             wallet=Wallet(balance),
             limiter=PollRateLimiter(poll_rate_limit),
@@ -125,7 +128,11 @@ class Emulator:
         defaults = EndpointConfig(job_duration, job_jitter, queue_delay, 1, output_bytes)
         self._queue = QueueService(self._shared, defaults)
         self._videos = VideoService(
-            self._shared, queue_delay=queue_delay, duration=video_duration, video_bytes=video_bytes
+            self._shared,
+            queue_delay=queue_delay,
+            duration=video_duration,
+            video_bytes=video_bytes,
+            variant=pick_video_variant(video_variant, seed),
         )
         chat, responses = ChatService(self._shared, llm), ResponsesService(self._shared, llm)
         files = FileService(self._shared, self._queue.output_file)
@@ -262,6 +269,11 @@ class Emulator:
     def videos(self) -> dict[str, EmuVideo]:
         """Videos by id (deleted ones are removed)."""
         return self._videos.videos
+
+    @property
+    def video_variant(self) -> VideoVariant:
+        """How the videos API answers (``_video_variants``)."""
+        return self._videos.variant
 
     @property
     def unknown_endpoints(self) -> set[str]:

@@ -11,7 +11,11 @@ streamed: its bytes are counted and hashed, never held (``EmuVideo.input_referen
 Also: ``GET /v1/videos`` (``limit``, ``after``, ``order``), ``GET /v1/videos/{id}``,
 ``DELETE /v1/videos/{id}``, ``POST /v1/videos/{id}/remix`` (JSON ``{"prompt"}``) and
 ``GET /v1/videos/{id}/content?variant=video|thumbnail|spritesheet`` (deterministic bytes with a
-Content-Length; 404 until completed).  Errors are OpenAI-style; no credit -> 402.
+Content-Length; 404 until completed, then for a failed video the variant's status).  Errors are
+OpenAI-style; no credit -> 402.
+
+Every body goes through the emulator's ``VideoVariant`` (``_video_variants``), which reshapes the
+canonical OpenAI object (error as a string, loose types, nulls, other status words, id shapes).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from aiohttp import BodyPartReader, web
 from ._common import Shared, current_request_id, json_response, openai_error, set_job_id
 from ._files import serve_bytes
 from ._queue import insufficient_balance
+from ._video_variants import VideoVariant
 
 __all__ = ("EmuVideo", "VideoService")
 
@@ -100,8 +105,17 @@ def _not_found(video_id: str) -> web.Response:
 class VideoService:
     """Videos and their routes."""
 
-    def __init__(self, shared: Shared, *, queue_delay: float, duration: float, video_bytes: int) -> None:
+    def __init__(
+        self,
+        shared: Shared,
+        *,
+        queue_delay: float,
+        duration: float,
+        video_bytes: int,
+        variant: VideoVariant | None = None,
+    ) -> None:
         self.shared = shared
+        self.variant = variant or VideoVariant("openai")
         self.queue_delay = queue_delay
         self.duration = duration
         self.video_bytes = video_bytes
@@ -111,7 +125,7 @@ class VideoService:
         now = self.shared.clock()
         prompt = fields["prompt"]
         return EmuVideo(
-            id=f"video_{self.shared.rng.getrandbits(192):048x}",
+            id=self.variant.new_id(self.shared.rng),
             model=fields.get("model") or "sora-2",
             prompt=prompt,
             seconds=fields.get("seconds") or "4",
@@ -186,7 +200,7 @@ class VideoService:
     def _store(self, request: web.Request, video: EmuVideo) -> web.Response:
         self.videos[video.id] = video
         set_job_id(video.id)
-        return json_response(video.body(self.shared.clock()))
+        return json_response(self.variant.shape(video.body(self.shared.clock())))
 
     def _get(self, request: web.Request) -> EmuVideo | None:
         video_id = request.match_info["video_id"]
@@ -202,7 +216,7 @@ class VideoService:
         body = video.body(now)
         if body["status"] in ("completed", "failed") and video.first_seen_done_at is None:
             video.first_seen_done_at = now
-        return json_response(body)
+        return json_response(self.variant.shape(body))
 
     async def list_videos(self, request: web.Request) -> web.Response:
         """``GET /v1/videos``."""
@@ -221,7 +235,7 @@ class VideoService:
             ids = [v.id for v in videos]
             videos = videos[ids.index(after) + 1 :] if after in ids else []
         now = self.shared.clock()
-        page = [v.body(now) for v in videos[:limit]]
+        page = [self.variant.shape(v.body(now)) for v in videos[:limit]]
         return json_response(
             {
                 "object": "list",
@@ -267,7 +281,15 @@ class VideoService:
         variant = request.query.get("variant", "video")
         if variant not in _VARIANTS:
             return openai_error("variant must be one of video, thumbnail, spritesheet", param="variant")
-        if video.status_at(self.shared.clock()) != "completed":
+        status = video.status_at(self.shared.clock())
+        if status == "failed":
+            return openai_error(
+                "Video generation failed: it has no content.",
+                self.variant.failed_content_status,
+                code="video_failed",
+                type="invalid_request_error" if self.variant.failed_content_status < 500 else "server_error",
+            )
+        if status != "completed":
             return openai_error(
                 "Video is not ready: its content is available once it has completed.",
                 404,

@@ -8,12 +8,15 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
+from video_variant_fixtures import emu, video_variant
 
 import odirouter_async as odr
 from odirouter_async.testing import Emulator
 from odirouter_async.types.videos import Video, VideoDeleted, VideoList
 
 pytestmark = pytest.mark.anyio
+
+__all__ = ("emu", "video_variant")  # the imported fixtures, parametrized over every video variant
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 64
 
@@ -55,7 +58,7 @@ async def test_create_with_bytes(client: odr.AsyncOdiRouter, emu: Emulator) -> N
         model="sora-2", prompt="a cat on a skateboard", seconds="4", size="720x1280", input_reference=PNG
     )
     assert isinstance(video, Video)
-    assert video.status in ("queued", "in_progress")
+    assert not video.is_terminal
     seen = emu.videos[video.id]
     assert seen.input_reference_sha256 == sha(PNG)
     assert seen.input_reference_bytes == len(PNG)
@@ -235,7 +238,7 @@ async def test_retrieve_and_raw(client: odr.AsyncOdiRouter, emu: Emulator) -> No
     created = await client.videos.create(model="sora-2", prompt="p")
     video = await client.videos.retrieve(created.id)
     assert video.id == created.id
-    assert video.raw["prompt"] == "p"
+    assert video.raw["prompt"] == (None if emu.video_variant.nulls else "p")
     assert video.http_request_id == emu.stats.records("videos.retrieve")[-1].request_id
 
 
@@ -301,7 +304,8 @@ async def test_remix(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
     assert remix.id != source.id
     assert remix.remixed_from_video_id == source.id
     assert emu.videos[remix.id].prompt == "now in winter"
-    assert remix.seconds == "8"
+    assert emu.videos[remix.id].seconds == "8"
+    assert remix.seconds == (None if emu.video_variant.nulls else 8 if emu.video_variant.loose_types else "8")
 
 
 async def test_remix_not_retried_on_500(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
@@ -318,3 +322,99 @@ async def test_create_without_balance(client: odr.AsyncOdiRouter, emu: Emulator)
     emu.balance = 0
     with pytest.raises(odr.InsufficientBalanceError):
         await client.videos.create(model="sora-2", prompt="p", input_reference=PNG)
+
+
+BAD_IDS = ["", ".", "..", "a/b", "/", "a?b", "a#b", "a\\b", "a b", "a\nb", "a\x00b", "a\x7fb", " "]
+
+
+@pytest.mark.parametrize("video_variant", ["openai"])  # scripted bodies: one variant is enough
+async def test_bad_caller_ids_refused_before_any_request(
+    client: odr.AsyncOdiRouter, emu: Emulator, tmp_path: Path
+) -> None:
+    """Ids that are not one path segment raise ValueError (TypeError if not str) and send nothing."""
+    videos = client.videos
+    for bad in BAD_IDS:
+        calls = [
+            videos.retrieve(bad),
+            videos.delete(bad),
+            videos.remix(bad, prompt="p"),
+            videos.wait(bad),
+            videos.download_content(bad, tmp_path / "clip.mp4"),
+        ]
+        for call in calls:
+            with pytest.raises(ValueError, match="video_id"):
+                await call
+    with pytest.raises(TypeError, match="video_id"):
+        await videos.retrieve(42)  # type: ignore[arg-type]
+    assert emu.stats.total == 0
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("video_variant", ["openai"])  # scripted bodies: one variant is enough
+async def test_odd_ids_are_percent_encoded(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
+    """An id with reserved characters reaches the gateway as exactly one path segment."""
+    odd = "vid:a+b=c~d.e%2F..@!$&'()*,;é"
+    with pytest.raises(odr.NotFoundError) as info:
+        await client.videos.retrieve(odd)
+    assert f"'{odd}'" in str(info.value)
+    record = emu.stats.records("videos.retrieve")[-1]
+    assert record.path == f"/v1/videos/{odd}"
+
+
+@pytest.mark.parametrize("video_variant", ["openai"])  # scripted bodies: one variant is enough
+@pytest.mark.parametrize("bad_id", ["..", ".", "", "a/b", "a?b", "x\x01"])
+async def test_unusable_id_from_the_gateway_is_a_validation_error(
+    client: odr.AsyncOdiRouter, emu: Emulator, bad_id: str
+) -> None:
+    """create/remix/retrieve/list answering an unusable id: ResponseValidationError (status, id, body)."""
+    source = await client.videos.create(model="sora-2", prompt="p")
+    body = {"id": bad_id, "object": "video", "status": "queued"}
+    page = {"object": "list", "data": [body], "has_more": False}
+    calls = {
+        "videos.create": lambda: client.videos.create(prompt="p"),
+        "videos.remix": lambda: client.videos.remix(source.id, prompt="p"),
+        "videos.retrieve": lambda: client.videos.retrieve(source.id),
+        "videos.list": lambda: client.videos.list(),
+    }
+    for route, call in calls.items():
+        emu.faults.add(route, status=200, body=page if route == "videos.list" else body)
+        before = emu.stats.total
+        with pytest.raises(odr.ResponseValidationError) as info:
+            await call()
+        assert emu.stats.total == before + 1  # nothing more was sent
+        err = info.value
+        assert err.status_code == 200
+        assert err.request_id == emu.stats.records(route)[-1].request_id
+        assert isinstance(err.body, str) and '"queued"' in err.body
+
+
+@pytest.mark.parametrize("video_variant", ["openai"])  # scripted bodies: one variant is enough
+async def test_retrieve_answering_another_video_is_a_validation_error(
+    client: odr.AsyncOdiRouter, emu: Emulator
+) -> None:
+    """retrieve(a) answered with video b raises ResponseValidationError naming both."""
+    a = await client.videos.create(prompt="p")
+    b = await client.videos.create(prompt="q")
+    emu.faults.add("videos.retrieve", status=200, body={"id": b.id, "status": "completed"})
+    with pytest.raises(odr.ResponseValidationError, match="answered video") as info:
+        await client.videos.retrieve(a.id)
+    assert a.id in str(info.value) and b.id in str(info.value)
+
+
+@pytest.mark.parametrize("video_variant", ["openai"])  # scripted bodies: one variant is enough
+async def test_loose_types_are_read(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
+    """progress and timestamps as numeric strings, seconds as a number, nulls and extras are all read."""
+    body = {
+        "id": "video_loose",
+        "status": "in_progress",
+        "progress": "45",
+        "created_at": "1700000000",
+        "seconds": 8,
+        "size": None,
+        "model": None,
+        "usage": {"seconds": 8},
+    }
+    emu.faults.add("videos.retrieve", status=200, body=body)
+    video = await client.videos.retrieve("video_loose")
+    assert (video.progress, video.created_at, video.seconds, video.size) == (45, 1700000000, 8, None)
+    assert video.raw["progress"] == "45" and video.raw["usage"] == {"seconds": 8}

@@ -7,11 +7,14 @@ import json
 from pathlib import Path
 
 import pytest
+from video_variant_fixtures import emu, video_variant
 
 from odirouter_async.cli._videos import add_parser, run
 from odirouter_async.testing import Emulator, file_bytes
 
 pytestmark = pytest.mark.anyio
+
+__all__ = ("emu", "video_variant")  # the imported fixtures, parametrized over every video variant
 
 
 def parse(*argv: str) -> argparse.Namespace:
@@ -62,7 +65,7 @@ async def test_create_without_wait(env: Emulator, capsys: pytest.CaptureFixture[
     assert await run(parse("create", "--prompt", "p")) == 0
     video = json.loads(capsys.readouterr().out)
     assert video["id"] in env.videos
-    assert video["status"] in ("queued", "in_progress")
+    assert video["status"] not in ("completed", "failed")
 
 
 async def test_failed_video_exits_1(env: Emulator, capsys: pytest.CaptureFixture[str]) -> None:
@@ -83,6 +86,16 @@ async def test_usage_errors_exit_2(
     monkeypatch.delenv("ODIROUTER_API_KEY")
     assert await run(parse("list")) == 2
     assert "ODIROUTER_API_KEY" in capsys.readouterr().err
+    assert env.stats.total == 0
+
+
+@pytest.mark.parametrize("video_variant", ["openai"])  # nothing is sent: one variant is enough
+@pytest.mark.parametrize("command", ["retrieve", "delete", "download"])
+async def test_bad_video_id_exits_2(env: Emulator, command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """A video id that is not one path segment is a usage error (exit 2) and sends nothing."""
+    extra = ("--out", "clip.mp4") if command == "download" else ()
+    assert await run(parse(command, "..", *extra)) == 2
+    assert "video_id '..' must not be '.' or '..'" in capsys.readouterr().err
     assert env.stats.total == 0
 
 

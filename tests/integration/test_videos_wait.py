@@ -2,27 +2,32 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from video_variant_fixtures import emu, video_variant
 
 import odirouter_async as odr
 from odirouter_async._retry import RetryPolicy
 from odirouter_async._scheduler import get_scheduler
+from odirouter_async._video_state import MAX_BAD_BODIES
 from odirouter_async.testing import Emulator, file_bytes
 from odirouter_async.types.videos import Video
 
 pytestmark = pytest.mark.anyio
 
+__all__ = ("emu", "video_variant")  # the imported fixtures, parametrized over every video variant
+
 FAST_RETRY = RetryPolicy(max_retries=2, initial_delay=0.01, max_delay=0.05)
 
 
 @pytest.fixture
-async def slow_client() -> AsyncIterator[tuple[Emulator, odr.AsyncOdiRouter]]:
+async def slow_client(video_variant: str) -> AsyncIterator[tuple[Emulator, odr.AsyncOdiRouter]]:
     """An emulator whose videos take an hour, and a client bound to it."""
     async with (
-        Emulator(video_duration=3600) as emu,
+        Emulator(video_duration=3600, video_variant=video_variant) as emu,
         odr.AsyncOdiRouter(api_key=emu.api_key, base_url=emu.url, retry_policy=FAST_RETRY) as c,
     ):
         yield emu, c
@@ -48,27 +53,29 @@ async def test_wait_completes_with_progress(client: odr.AsyncOdiRouter, interval
     assert len(seen) == len(set(seen))  # called on changes only
 
 
-async def test_wait_failure_raises_job_failed(client: odr.AsyncOdiRouter, interval: float | None) -> None:
-    """A failed video raises JobFailed with the video's error code and message."""
+async def test_wait_failure_raises_job_failed(
+    client: odr.AsyncOdiRouter, emu: Emulator, interval: float | None
+) -> None:
+    """A failed video raises JobFailed with the video's error code (when it has one) and message."""
     video = await client.videos.create(model="sora-2", prompt="this one will fail")
     with pytest.raises(odr.JobFailed) as info:
         await client.videos.wait(video, poll_interval=interval)
     err = info.value
     assert (err.request_id, err.endpoint) == (video.id, "sora-2")
-    assert err.error_type == "video_generation_failed"
+    assert err.error_type == (None if emu.video_variant.error_as_string else "video_generation_failed")
     assert err.error == "Video generation failed"
     assert isinstance(err.status, dict) and err.status["status"] == "failed"
 
 
 async def test_wait_timeout(slow_client: tuple[Emulator, odr.AsyncOdiRouter], interval: float | None) -> None:
     """A video still running when the timeout ends raises JobTimeout and stops the polling."""
-    _, client = slow_client
+    emu, client = slow_client
     video = await client.videos.create(model="sora-2", prompt="p")
     with pytest.raises(odr.JobTimeout) as info:
         await client.videos.wait(video.id, timeout=0.3, poll_interval=interval)
     assert info.value.request_id == video.id
     assert info.value.endpoint == "sora-2"
-    assert "in_progress" in str(info.value)
+    assert f"last seen {emu.video_variant.status_words.get('in_progress', 'in_progress')}" in str(info.value)
     if interval is None:
         assert len(get_scheduler(client)) == 0
 
@@ -96,6 +103,7 @@ async def test_wait_video_deleted_meanwhile(
     assert deleted == [video.id]
 
 
+@pytest.mark.parametrize("video_variant", ["openai"])  # scripted bodies: one variant is enough
 async def test_wait_rides_out_poll_errors(
     client: odr.AsyncOdiRouter, emu: Emulator, interval: float | None
 ) -> None:
@@ -135,11 +143,12 @@ async def test_wait_unknown_status_keeps_waiting(
 ) -> None:
     """A status word the SDK does not know is logged and waited through."""
     video = await client.videos.create(model="sora-2", prompt="p")
-    odd = {"id": video.id, "object": "video", "status": "moderating", "progress": 5}
+    word = f"moderating-{secrets.token_hex(4)}"  # each word is logged once per process
+    odd = {"id": video.id, "object": "video", "status": word, "progress": 5}
     emu.faults.add("videos.retrieve", status=200, body=odd, times=2)
     done = await client.videos.wait(video, poll_interval=0.01)
     assert done.status == "completed"
-    assert sum("moderating" in r.getMessage() for r in caplog.records) == 1
+    assert sum(word in r.getMessage() for r in caplog.records) == 1
 
 
 async def test_on_progress_error_ends_the_wait(client: odr.AsyncOdiRouter, interval: float | None) -> None:
@@ -192,10 +201,10 @@ async def test_download_variant(client: odr.AsyncOdiRouter, emu: Emulator, tmp_p
     assert dest.read_bytes() == file_bytes(f"{video.id}_thumbnail", "webp", 1024)
 
 
-async def test_download_large_content(tmp_path: Path) -> None:
+async def test_download_large_content(tmp_path: Path, video_variant: str) -> None:
     """A multi-megabyte video is streamed to disk intact."""
     async with (
-        Emulator(video_duration=0.05, video_bytes=6 << 20) as emu,
+        Emulator(video_duration=0.05, video_bytes=6 << 20, video_variant=video_variant) as emu,
         odr.AsyncOdiRouter(api_key=emu.api_key, base_url=emu.url) as client,
     ):
         video = await completed(client)
@@ -256,3 +265,53 @@ async def test_download_before_completion(
         await client.videos.download_content(video.id, tmp_path / "clip.mp4")
     assert info.value.code == "video_not_ready"
     assert list(tmp_path.iterdir()) == []
+
+
+async def test_download_of_a_failed_video(client: odr.AsyncOdiRouter, emu: Emulator, tmp_path: Path) -> None:
+    """A failed video's content raises the gateway's typed error (404/409/500) and writes nothing."""
+    video = await client.videos.create(model="sora-2", prompt="this one will fail")
+    with pytest.raises(odr.JobFailed):
+        await client.videos.wait(video)
+    expected = {404: odr.NotFoundError, 409: odr.ConflictError, 500: odr.InternalServerError}
+    status = emu.video_variant.failed_content_status
+    with pytest.raises(expected[status]) as info:
+        await client.videos.download_content(video.id, tmp_path / "clip.mp4")
+    assert info.value.status_code == status
+    assert info.value.request_id == emu.stats.records("videos.content")[-1].request_id
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("video_variant", ["openai"])  # scripted bodies: one variant is enough
+@pytest.mark.parametrize("bad_id", ["..", "other_video"])
+async def test_wait_gives_up_on_unusable_answers(
+    client: odr.AsyncOdiRouter, emu: Emulator, interval: float | None, bad_id: str
+) -> None:
+    """A poll answering an unusable or another video's id is retried a few times, then raised; no more."""
+    video = await client.videos.create(model="sora-2", prompt="p")
+    body = {"id": bad_id, "object": "video", "status": "completed", "progress": 100}
+    emu.faults.add("videos.retrieve", status=200, body=body, times=None)
+    emu.reset_stats()
+    with pytest.raises(odr.ResponseValidationError) as info:
+        await client.videos.wait(video, poll_interval=interval)  # the first look is the object
+    err = info.value
+    assert err.status_code == 200
+    assert err.request_id == emu.stats.records("videos.retrieve")[-1].request_id
+    assert repr(bad_id)[1:-1] in str(err) and isinstance(err.body, str) and '"status"' in err.body
+    assert dict(emu.stats.routes) == {"videos.retrieve": MAX_BAD_BODIES}
+    with pytest.raises(odr.ResponseValidationError):  # a first look by id is not retried
+        await client.videos.wait(video.id, poll_interval=interval)
+    assert dict(emu.stats.routes) == {"videos.retrieve": MAX_BAD_BODIES + 1}
+
+
+@pytest.mark.parametrize("video_variant", ["openai"])  # scripted bodies: one variant is enough
+async def test_unknown_terminal_word_with_an_error_ends_the_wait(
+    client: odr.AsyncOdiRouter, emu: Emulator, interval: float | None
+) -> None:
+    """A status word the SDK does not know, carrying an error, raises JobFailed instead of waiting on."""
+    video = await client.videos.create(model="sora-2", prompt="p")
+    body = {"id": video.id, "status": "errored", "error": {"code": "moderation", "message": "blocked"}}
+    emu.faults.add("videos.retrieve", status=200, body=body, times=None)
+    with pytest.raises(odr.JobFailed) as info:
+        await client.videos.wait(video.id, poll_interval=interval)
+    assert (info.value.error, info.value.error_type) == ("blocked", "moderation")
+    assert "errored" in str(info.value)

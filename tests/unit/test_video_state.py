@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import quote, unquote
 
 import msgspec
 import pytest
+from hypothesis import given, strategies as st
 
 from odirouter_async._exceptions import (
     APIConnectionError,
@@ -16,7 +18,7 @@ from odirouter_async._exceptions import (
     make_status_error,
 )
 from odirouter_async._schedule import Outcome, RateLimited
-from odirouter_async._video_state import MAX_BAD_BODIES, VideoWatch, classify_video
+from odirouter_async._video_state import MAX_BAD_BODIES, VideoWatch, classify_video, id_problem
 from odirouter_async.types._base import attach_raw
 from odirouter_async.types.videos import VIDEO_DECODER, Video, VideoError
 
@@ -113,3 +115,44 @@ def test_video_types_are_tolerant() -> None:
     assert v.seconds == 8 and v.is_terminal
     assert v.raw["future_field"] == {"x": 1}
     assert isinstance(video("failed", error={"code": "c"}).error, VideoError)
+
+
+@pytest.mark.parametrize("status", ["errored", "cancelled", "expired"])
+def test_unknown_word_with_an_error_is_failed(status: str) -> None:
+    """A status word the SDK does not know, carrying an error, ends the wait with JobFailed."""
+    outcome, error = classify_video(video(status, error={"code": "moderation", "message": "blocked"}))
+    assert outcome is Outcome.ENDED
+    assert isinstance(error, JobFailed) and (error.error, error.error_type) == ("blocked", "moderation")
+    assert repr(status) in str(error)
+
+
+@pytest.mark.parametrize("error", [None, "", {}, {"code": None, "message": None}])
+def test_unknown_word_with_an_empty_error_keeps_waiting(error: object) -> None:
+    """An empty or null error on an unknown word is no reason to stop."""
+    assert classify_video(video("rendering", error=error))[0] is Outcome.PENDING
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["", ".", "..", "a/b", "a?b", "a#b", "a\\b", "a b", "\t", "a\x00", "a\x7f", "a\x85", "a\xa0b", 7, None],
+)
+def test_id_problem_refuses_unusable_ids(bad: object) -> None:
+    """Ids that cannot be exactly one path segment are refused with a reason."""
+    assert id_problem(bad)
+
+
+@pytest.mark.parametrize("good", ["video_1", "0b6f...", "vid:a+b=c~d", "é", "...", "a.b", "%2e%2e"])
+def test_id_problem_accepts_odd_but_usable_ids(good: str) -> None:
+    """Dots inside, reserved and non-ASCII characters are fine: they are percent-encoded."""
+    assert id_problem(good) is None
+
+
+@given(st.text())
+def test_accepted_ids_are_one_segment(video_id: str) -> None:
+    """Any accepted id, percent-encoded, is one segment that is not a dot segment and decodes back."""
+    if id_problem(video_id) is not None:
+        return
+    segment = quote(video_id, safe="")
+    assert "/" not in segment and "?" not in segment and "#" not in segment
+    assert segment not in ("", ".", "..")
+    assert unquote(segment) == video_id

@@ -1,0 +1,36 @@
+"""A small fault soak (``benchmarks/soak.py``): 300 jobs through ``queue.map`` with a journal.
+
+503s (5%) and dropped connections (1%) on submit, status and response; bursts of five 429s every
+100 submits.  (429 bursts on the poll routes are left to the full soak: see ``benchmarks/soak.py``
+and the poll budget's slow recovery after a burst.)
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from benchmarks.soak import SoakConfig, run_soak
+
+
+def test_every_outcome_once_no_duplicate_submit_nothing_leaked() -> None:
+    """Each of 300 inputs gets exactly one outcome, at most one job, no resend after a drop, no leak."""
+    summary = run_soak(
+        SoakConfig(jobs=300, seed=1, concurrency=64, burst_every=100, burst_routes=("queue.submit",))
+    )
+    assert (summary["delivered"], summary["lost"], summary["duplicated"]) == (300, 0, 0)
+    assert summary["misattributed"] == 0
+    assert summary["duplicate_jobs"] == 0 and summary["resent_after_drop"] == 0
+    assert summary["leaked_tasks"] == [] and summary["resource_warnings"] == []
+    assert summary["session_closed"] and summary["server_connections_left"] == 0
+    faults = summary["faults_injected"]
+    assert faults["queue.submit 429 burst"] >= 10
+    for route in ("queue.submit", "queue.response"):
+        assert faults[f"{route} 503"] > 0 and faults[f"{route} drop"] > 0
+    # Only a submit whose connection dropped (the gateway may have started it) ends in an error.
+    assert set(summary["errors"]) <= {"APIConnectionError"}
+    assert sum(summary["errors"].values()) <= faults["queue.submit drop"]
+    assert summary["ok_results"] == 300 - sum(summary["errors"].values())
+    assert summary["ok"]

@@ -14,7 +14,7 @@ async def statuses(emu: Emulator, n: int) -> list[int]:
     """Send ``n`` chat POSTs one after another; the status of each (0: connection dropped)."""
     out = []
     headers = {"Authorization": f"Bearer {emu.api_key}"}
-    body = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+    body = {"model": "gpt-4.1", "messages": [{"role": "user", "content": "hi"}]}
     # POST: aiohttp silently resends an idempotent GET whose connection was dropped.
     async with aiohttp.ClientSession() as http:
         for _ in range(n):

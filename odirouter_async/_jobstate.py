@@ -11,6 +11,13 @@ Decisions (what one body means for the job):
   ``FAILED``/``ERROR``-like status.
 - ``Cancelled``: the same with ``error_type`` ``CANCELED``/``CANCELLED``, or a cancelled-like status.
 
+``decide_response`` / ``decide_status`` read one HTTP answer (status code + bytes) and never
+raise: an answer they cannot classify (5xx, 404, a 4xx without a failure body, HTML, JSON of the
+wrong shape or nested too deep) is ``Unusable`` carrying its typed error (an ``APIStatusError``
+subclass or ``ResponseValidationError`` with the raw body); ``_job_recovery.ResponseGuard``
+decides what the shell does next (ask the status URL, retry a bounded number of times, give up).
+Bodies are decoded leniently (``types.queue.decode_job_result``): no output is ever dropped.
+
 The status words are data (``_STATUS_WORDS``, matched case-insensitively, ``-`` and spaces read as
 ``_``); so are the state transitions (``_TRANSITIONS``), h11-style: a non-terminal state follows
 every decision, a terminal state absorbs everything after it.  ``classify_cancel`` maps the
@@ -27,10 +34,10 @@ from typing import ClassVar
 
 import msgspec
 
-from ._exceptions import JobCancelled, JobFailed, ResponseValidationError
+from ._exceptions import JobCancelled, JobFailed, OdiRouterError, ResponseValidationError, make_status_error
 from ._schedule import Outcome
 from .types._base import attach_raw
-from .types.queue import JOB_RESULT_DECODER, QUEUE_STATUS_DECODER, JobResult, QueueStatus
+from .types.queue import JobResult, QueueStatus, decode_job_result, decode_status
 
 __all__ = (
     "TERMINAL_STATES",
@@ -44,10 +51,13 @@ __all__ = (
     "Phase",
     "Succeeded",
     "Unknown",
+    "Unusable",
     "classify_cancel",
     "classify_status",
     "decide_response",
+    "decide_status",
     "schedule_outcome",
+    "unusable",
 )
 
 
@@ -232,8 +242,20 @@ def classify_status(body: QueueStatus) -> Decision:
 
 
 # ----------------------------------------------------------------------------------------------
-# GET .../response
+# GET .../response and GET .../status answers
 # ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Unusable:
+    """An answer that says nothing this SDK can act on; ``error`` is its typed error.
+
+    5xx, a 4xx without a failure body, a body that is not JSON (HTML), JSON nested too deep or of
+    the wrong shape.  Not a ``Decision``: the shell asks the status URL (``_job_recovery``).
+    """
+
+    http_status: int
+    error: OdiRouterError
 
 
 class _Probe(msgspec.Struct):
@@ -242,63 +264,106 @@ class _Probe(msgspec.Struct):
 
 
 _PROBE_DECODER = msgspec.json.Decoder(_Probe)
+_EMPTY_HEADERS: Mapping[str, str] = {}
+
+
+def _text(raw: bytes) -> str:
+    return raw[:2000].decode("utf-8", "replace")
+
+
+def unusable(
+    http_status: int, raw: bytes, headers: Mapping[str, str], rid: str | None, why: str = ""
+) -> Unusable:
+    """The typed error of an answer: ``ResponseValidationError`` for a 2xx, else the status error."""
+    if 200 <= http_status < 300:
+        message = f"unusable queue answer (HTTP {http_status}): {why or 'not the expected JSON'}"
+        return Unusable(
+            http_status,
+            ResponseValidationError(message, request_id=rid, body=_text(raw), status_code=http_status),
+        )
+    lower = {k.lower(): v for k, v in headers.items()}
+    try:
+        error = make_status_error(http_status, lower, raw, request_id=rid)
+    except RecursionError:  # an error body nested too deep: keep it as text
+        error = make_status_error(http_status, lower, b"", request_id=rid)
+        error.body = _text(raw)
+    return Unusable(http_status, error)
+
+
+def _probe(raw: bytes) -> _Probe | None:
+    try:
+        return _PROBE_DECODER.decode(raw)
+    except (msgspec.DecodeError, RecursionError):
+        return None
 
 
 def _status_of(raw: bytes, status: str, rid: str | None) -> QueueStatus:
     try:
-        body = QUEUE_STATUS_DECODER.decode(raw)
-    except msgspec.DecodeError:  # a field of an unexpected type: keep what decides
-        body = QueueStatus(status=status)
-    return attach_raw(body, raw, rid)
+        body = decode_status(raw, rid)
+    except (msgspec.DecodeError, RecursionError):
+        body = None
+    return body if body is not None else attach_raw(QueueStatus(status=status), raw, rid)
 
 
-def _result_of(raw: bytes, rid: str | None) -> JobResult:
-    try:
-        result = JOB_RESULT_DECODER.decode(raw)
-    except msgspec.DecodeError:  # not the documented envelope: outputs=[], everything in .raw
-        result = JobResult()
-    return attach_raw(result, raw, rid)
+def decide_response(
+    http_status: int,
+    raw: bytes,
+    *,
+    http_request_id: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Decision | Unusable:
+    """What an answer of ``GET .../response`` means.  Never raises.
 
-
-def decide_response(http_status: int, raw: bytes, *, http_request_id: str | None = None) -> Decision | None:
-    """What an answer of ``GET .../response`` means.
-
-    - 202: a status body (pending); an unreadable one is ``Unknown("")``, still pending.
-    - other 2xx: the result (``Succeeded(result)``), unless the body is a status without
-      ``outputs``, which is classified (a failure may come back as 200 + status body).
-    - anything else (the emulator answers 400 for a failed job): the classified status body when
-      it carries a terminal failure or cancellation, else ``None``: the shell raises the HTTP error.
-
-    Raises ``ResponseValidationError`` for a 2xx (not 202) body that is not a JSON object.
+    - 202 + a status body: that status (pending; ``Succeeded(None)`` for "202 + COMPLETED").
+    - other 2xx: the result (``Succeeded(result)``, decoded leniently), unless the body is a
+      status without ``outputs``, which is classified (a failure may come back as 200 + status).
+    - any status with a status body saying failed/cancelled: ``Failed`` / ``Cancelled``.
+    - anything else (5xx, 404, 4xx without a failure body, HTML, bad or too-deep JSON, a 202
+      without a status): ``Unusable`` with the typed error, for the shell to check the status URL.
     """
-    try:
-        probe: _Probe | None = _PROBE_DECODER.decode(raw)
-    except msgspec.DecodeError:
-        probe = None
+    hdrs = headers if headers is not None else _EMPTY_HEADERS
+    probe = _probe(raw)
     status = probe.status if probe is not None and isinstance(probe.status, str) else None
-    if http_status == 202:
-        if status is None:
-            return Unknown("")
-        return classify_status(_status_of(raw, status, http_request_id))
     if 200 <= http_status < 300:
         if probe is None:
-            raise ResponseValidationError(
-                "The job result is not a JSON object.",
-                request_id=http_request_id,
-                body=raw.decode("utf-8", "replace")[:2000],
-                status_code=http_status,
-            )
-        if status is not None and not probe.outputs:
+            return unusable(http_status, raw, hdrs, http_request_id, "not a JSON object")
+        status_body: QueueStatus | None = None
+        if http_status == 202 or (status is not None and not probe.outputs):
+            if status is None:
+                return unusable(http_status, raw, hdrs, http_request_id, "a 202 without a status")
             decision = classify_status(_status_of(raw, status, http_request_id))
-            if not isinstance(decision, Succeeded):
+            if http_status == 202 or not isinstance(decision, Succeeded):
                 return decision
-            return Succeeded(_result_of(raw, http_request_id), decision.body)
-        return Succeeded(_result_of(raw, http_request_id))
+            status_body = decision.body
+        try:
+            result = decode_job_result(raw, http_request_id)
+        except (msgspec.DecodeError, RecursionError) as exc:
+            return unusable(http_status, raw, hdrs, http_request_id, str(exc)[:200])
+        return Succeeded(result, status_body)
     if status is not None:
         decision = classify_status(_status_of(raw, status, http_request_id))
         if isinstance(decision, (Failed, Cancelled)):
             return decision
-    return None
+    return unusable(http_status, raw, hdrs, http_request_id)
+
+
+def decide_status(
+    http_status: int,
+    raw: bytes,
+    *,
+    http_request_id: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Decision | Unusable:
+    """What an answer of ``GET .../status`` means: any 2xx status body is classified; a non-2xx
+    one only when it says failed/cancelled; everything else is ``Unusable``.  Never raises."""
+    hdrs = headers if headers is not None else _EMPTY_HEADERS
+    probe = _probe(raw)
+    if probe is None or not isinstance(probe.status, str):
+        return unusable(http_status, raw, hdrs, http_request_id, "no status in the body")
+    decision = classify_status(_status_of(raw, probe.status, http_request_id))
+    if 200 <= http_status < 300 or isinstance(decision, (Failed, Cancelled)):
+        return decision
+    return unusable(http_status, raw, hdrs, http_request_id)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -442,10 +507,7 @@ _CANCEL_WORDS: Mapping[str, CancelOutcome] = {
 def classify_cancel(http_status: int, raw: bytes | None = None) -> CancelOutcome:
     """Map a cancel answer: the body's ``status`` word first, then the HTTP status."""
     if raw:
-        try:
-            probe: _Probe | None = _PROBE_DECODER.decode(raw)
-        except msgspec.DecodeError:
-            probe = None
+        probe = _probe(raw)
         if probe is not None and isinstance(probe.status, str):
             known = _CANCEL_WORDS.get(_norm(probe.status))
             if known is not None:

@@ -58,10 +58,10 @@ def _parse_submit(resp: HTTPResponse) -> QueueSubmitResponse:
     exist, so callers treat it as uncertain.  Odd but usable ids (unicode, ``:``, long) are fine;
     they are percent-encoded in the URLs built from them.
     """
+    sent: QueueSubmitResponse | None = None
     try:
         sent = resp.parse(QUEUE_SUBMIT_DECODER)
     except RecursionError:
-        sent = None
         why = "JSON nested too deep"
     else:
         why = _bad_id(sent.request_id) or ""

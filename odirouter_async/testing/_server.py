@@ -27,6 +27,7 @@ from ._queue import EmuJob, EndpointConfig, QueueService
 from ._responses import ResponsesService
 from ._stats import EmulatorStats
 from ._tls import TLSMaterial
+from ._variants import VariantPicker
 from ._videos import EmuVideo, VideoService
 
 __all__ = ("Emulator",)
@@ -61,7 +62,9 @@ class Emulator:
     keeps counters but not ``stats.log``.  ``host`` / ``port`` / ``cdn_port``: where the two
     listeners bind (0: a free port).  ``tls``: HTTPS on both, signed by a throwaway CA.  ``seed``:
     job durations and ids are reproducible.  ``video_duration`` / ``video_bytes``: video timing and
-    content size; ``output_bytes``: default size of job output files.
+    content size; ``output_bytes``: default size of job output files.  ``variant``: how the queue
+    answers what the docs leave open (``QUEUE_VARIANTS``, or ``"random"``: seeded, per job; see
+    ``_variants``).
     """
 
     def __init__(
@@ -84,6 +87,7 @@ class Emulator:
         video_bytes: int = 4096,
         output_bytes: int = 2048,
         keep_log: bool = True,
+        variant: str | None = None,
     ) -> None:
         if not api_key:
             raise ValueError("api_key must not be empty")
@@ -107,7 +111,8 @@ class Emulator:
             foreign_urls=foreign_urls,
         )
         defaults = EndpointConfig(job_duration, job_jitter, queue_delay, 1, output_bytes)
-        self._queue = QueueService(self._shared, defaults)
+        self._variants = VariantPicker(variant, seed)
+        self._queue = QueueService(self._shared, defaults, self._variants)
         self._videos = VideoService(
             self._shared, queue_delay=queue_delay, duration=video_duration, video_bytes=video_bytes
         )
@@ -147,7 +152,9 @@ class Emulator:
         scheme = "https" if self._tls else "http"
         apps = (
             build_main_app(self._gate, self._services),
-            build_cdn_app(self._gate, self._services, self._shared.foreign_urls),
+            build_cdn_app(
+                self._gate, self._services, self._shared.foreign_urls or self._variants.any_foreign
+            ),
         )
         urls = []
         try:

@@ -188,7 +188,7 @@ class PollingOptions:
         seed: seeds the schedule's jitter (reproducible runs); ``None``: random.
         max_poll_errors: answers in a row of one job that the SDK cannot use (5xx, HTML,
             malformed JSON, from the result and the status URL) before the job ends with the
-            last typed error; retried with the schedule's error backoff (``_job_recovery``).
+            last typed error; retried with the schedule's error backoff (``_job_answers``).
     """
 
     max_rate: float = 10_000.0

@@ -9,7 +9,7 @@ what each answer means; this module only sends and maps:
   cancelled); an unknown status is pending and logged once per job;
 - 429 -> ``RateLimited`` (slows all polling); connection errors -> ``ERROR`` (backed off);
 - anything else (5xx, 404, other 4xx, HTML, malformed or too-deep JSON) is ``Unusable``: the
-  status URL is asked (``_job_recovery.ResponseGuard`` decides): failed/cancelled there ends the
+  status URL is asked (``_job_answers.ResponseGuard`` decides): failed/cancelled there ends the
   job, pending keeps polling, ``COMPLETED`` re-fetches the result a bounded number of times
   (``PollingOptions.max_poll_errors``), then the job ends with the last typed error.
 
@@ -43,7 +43,7 @@ from ._exceptions import (
     RateLimitError,
     ResponseValidationError,
 )
-from ._job_recovery import GiveUp, ResponseGuard, Retry
+from ._job_answers import GiveUp, ResponseGuard, Retry, Unusable, decide_response, decide_status
 from ._jobstate import (
     Cancelled,
     CancelOutcome,
@@ -55,11 +55,8 @@ from ._jobstate import (
     Phase,
     Succeeded,
     Unknown,
-    Unusable,
     classify_cancel,
     classify_status,
-    decide_response,
-    decide_status,
 )
 from ._retry import parse_retry_after
 from ._scheduler import Outcome, PollResult, RateLimited, Scheduler, get_scheduler
@@ -356,7 +353,7 @@ class Job:
         return self._apply(decision)
 
     async def _recover(self, answer: Unusable) -> PollResult:
-        """An unusable ``/response`` answer: ask the status URL, then retry or end (``_job_recovery``)."""
+        """An unusable ``/response`` answer: ask the status URL, then retry or end (``_job_answers``)."""
         guard = self._guard
         if guard is None:
             sched = self._client._shared.scheduler

@@ -11,12 +11,7 @@ Decisions (what one body means for the job):
   ``FAILED``/``ERROR``-like status.
 - ``Cancelled``: the same with ``error_type`` ``CANCELED``/``CANCELLED``, or a cancelled-like status.
 
-``decide_response`` / ``decide_status`` read one HTTP answer (status code + bytes) and never
-raise: an answer they cannot classify (5xx, 404, a 4xx without a failure body, HTML, JSON of the
-wrong shape or nested too deep) is ``Unusable`` carrying its typed error (an ``APIStatusError``
-subclass or ``ResponseValidationError`` with the raw body); ``_job_recovery.ResponseGuard``
-decides what the shell does next (ask the status URL, retry a bounded number of times, give up).
-Bodies are decoded leniently (``types.queue.decode_job_result``): no output is ever dropped.
+Whole HTTP answers (status code + bytes) become decisions in ``_job_answers``.
 
 The status words are data (``_STATUS_WORDS``, matched case-insensitively, ``-`` and spaces read as
 ``_``); so are the state transitions (``_TRANSITIONS``), h11-style: a non-terminal state follows
@@ -34,10 +29,9 @@ from typing import ClassVar
 
 import msgspec
 
-from ._exceptions import JobCancelled, JobFailed, OdiRouterError, ResponseValidationError, make_status_error
+from ._exceptions import JobCancelled, JobFailed
 from ._schedule import Outcome
-from .types._base import attach_raw
-from .types.queue import JobResult, QueueStatus, decode_job_result, decode_status
+from .types.queue import JobResult, QueueStatus
 
 __all__ = (
     "TERMINAL_STATES",
@@ -51,13 +45,9 @@ __all__ = (
     "Phase",
     "Succeeded",
     "Unknown",
-    "Unusable",
     "classify_cancel",
     "classify_status",
-    "decide_response",
-    "decide_status",
     "schedule_outcome",
-    "unusable",
 )
 
 
@@ -242,131 +232,6 @@ def classify_status(body: QueueStatus) -> Decision:
 
 
 # ----------------------------------------------------------------------------------------------
-# GET .../response and GET .../status answers
-# ----------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Unusable:
-    """An answer that says nothing this SDK can act on; ``error`` is its typed error.
-
-    5xx, a 4xx without a failure body, a body that is not JSON (HTML), JSON nested too deep or of
-    the wrong shape.  Not a ``Decision``: the shell asks the status URL (``_job_recovery``).
-    """
-
-    http_status: int
-    error: OdiRouterError
-
-
-class _Probe(msgspec.Struct):
-    status: object = None
-    outputs: msgspec.Raw = msgspec.field(default_factory=msgspec.Raw)
-
-
-_PROBE_DECODER = msgspec.json.Decoder(_Probe)
-_EMPTY_HEADERS: Mapping[str, str] = {}
-
-
-def _text(raw: bytes) -> str:
-    return raw[:2000].decode("utf-8", "replace")
-
-
-def unusable(
-    http_status: int, raw: bytes, headers: Mapping[str, str], rid: str | None, why: str = ""
-) -> Unusable:
-    """The typed error of an answer: ``ResponseValidationError`` for a 2xx, else the status error."""
-    if 200 <= http_status < 300:
-        message = f"unusable queue answer (HTTP {http_status}): {why or 'not the expected JSON'}"
-        return Unusable(
-            http_status,
-            ResponseValidationError(message, request_id=rid, body=_text(raw), status_code=http_status),
-        )
-    lower = {k.lower(): v for k, v in headers.items()}
-    try:
-        error = make_status_error(http_status, lower, raw, request_id=rid)
-    except RecursionError:  # an error body nested too deep: keep it as text
-        error = make_status_error(http_status, lower, b"", request_id=rid)
-        error.body = _text(raw)
-    return Unusable(http_status, error)
-
-
-def _probe(raw: bytes) -> _Probe | None:
-    try:
-        return _PROBE_DECODER.decode(raw)
-    except (msgspec.DecodeError, RecursionError):
-        return None
-
-
-def _status_of(raw: bytes, status: str, rid: str | None) -> QueueStatus:
-    try:
-        body = decode_status(raw, rid)
-    except (msgspec.DecodeError, RecursionError):
-        body = None
-    return body if body is not None else attach_raw(QueueStatus(status=status), raw, rid)
-
-
-def decide_response(
-    http_status: int,
-    raw: bytes,
-    *,
-    http_request_id: str | None = None,
-    headers: Mapping[str, str] | None = None,
-) -> Decision | Unusable:
-    """What an answer of ``GET .../response`` means.  Never raises.
-
-    - 202 + a status body: that status (pending; ``Succeeded(None)`` for "202 + COMPLETED").
-    - other 2xx: the result (``Succeeded(result)``, decoded leniently), unless the body is a
-      status without ``outputs``, which is classified (a failure may come back as 200 + status).
-    - any status with a status body saying failed/cancelled: ``Failed`` / ``Cancelled``.
-    - anything else (5xx, 404, 4xx without a failure body, HTML, bad or too-deep JSON, a 202
-      without a status): ``Unusable`` with the typed error, for the shell to check the status URL.
-    """
-    hdrs = headers if headers is not None else _EMPTY_HEADERS
-    probe = _probe(raw)
-    status = probe.status if probe is not None and isinstance(probe.status, str) else None
-    if 200 <= http_status < 300:
-        if probe is None:
-            return unusable(http_status, raw, hdrs, http_request_id, "not a JSON object")
-        status_body: QueueStatus | None = None
-        if http_status == 202 or (status is not None and not probe.outputs):
-            if status is None:
-                return unusable(http_status, raw, hdrs, http_request_id, "a 202 without a status")
-            decision = classify_status(_status_of(raw, status, http_request_id))
-            if http_status == 202 or not isinstance(decision, Succeeded):
-                return decision
-            status_body = decision.body
-        try:
-            result = decode_job_result(raw, http_request_id)
-        except (msgspec.DecodeError, RecursionError) as exc:
-            return unusable(http_status, raw, hdrs, http_request_id, str(exc)[:200])
-        return Succeeded(result, status_body)
-    if status is not None:
-        decision = classify_status(_status_of(raw, status, http_request_id))
-        if isinstance(decision, (Failed, Cancelled)):
-            return decision
-    return unusable(http_status, raw, hdrs, http_request_id)
-
-
-def decide_status(
-    http_status: int,
-    raw: bytes,
-    *,
-    http_request_id: str | None = None,
-    headers: Mapping[str, str] | None = None,
-) -> Decision | Unusable:
-    """What an answer of ``GET .../status`` means: any 2xx status body is classified; a non-2xx
-    one only when it says failed/cancelled; everything else is ``Unusable``.  Never raises."""
-    hdrs = headers if headers is not None else _EMPTY_HEADERS
-    probe = _probe(raw)
-    if probe is None or not isinstance(probe.status, str):
-        return unusable(http_status, raw, hdrs, http_request_id, "no status in the body")
-    decision = classify_status(_status_of(raw, probe.status, http_request_id))
-    if 200 <= http_status < 300 or isinstance(decision, (Failed, Cancelled)):
-        return decision
-    return unusable(http_status, raw, hdrs, http_request_id)
-
-
-# ----------------------------------------------------------------------------------------------
 # The state machine
 # ----------------------------------------------------------------------------------------------
 
@@ -482,6 +347,20 @@ def schedule_outcome(decision: Decision) -> Outcome:
 # ----------------------------------------------------------------------------------------------
 # PUT .../cancel
 # ----------------------------------------------------------------------------------------------
+
+
+class _Probe(msgspec.Struct):
+    status: object = None
+
+
+_PROBE_DECODER = msgspec.json.Decoder(_Probe)
+
+
+def _probe(raw: bytes) -> _Probe | None:
+    try:
+        return _PROBE_DECODER.decode(raw)
+    except (msgspec.DecodeError, RecursionError):
+        return None
 
 
 class CancelOutcome(enum.Enum):

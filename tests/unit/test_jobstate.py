@@ -16,7 +16,14 @@ from odirouter_async._exceptions import (
     OdiRouterError,
     ResponseValidationError,
 )
-from odirouter_async._job_recovery import GiveUp, ResponseGuard, Retry
+from odirouter_async._job_answers import (
+    GiveUp,
+    ResponseGuard,
+    Retry,
+    Unusable,
+    decide_response,
+    decide_status,
+)
 from odirouter_async._jobstate import (
     TERMINAL_STATES,
     Cancelled,
@@ -29,11 +36,8 @@ from odirouter_async._jobstate import (
     Phase,
     Succeeded,
     Unknown,
-    Unusable,
     classify_cancel,
     classify_status,
-    decide_response,
-    decide_status,
     schedule_outcome,
 )
 from odirouter_async._schedule import Outcome

@@ -136,7 +136,8 @@ def decide_response(
 ) -> Decision | Unusable:
     """What an answer of ``GET .../response`` means.  Never raises.
 
-    - 202 + a status body: that status (pending; ``Succeeded(None)`` for "202 + COMPLETED").
+    - 202 + a status body: that status (pending, or failed/cancelled); "202 + COMPLETED" without
+      an error is ``Unusable`` (the result is not there yet: retried a bounded number of times).
     - other 2xx: the result (``Succeeded(result)``, decoded leniently), unless the body is a
       status without ``outputs``, which is classified (a failure may come back as 200 + status).
     - any status with a status body saying failed/cancelled: ``Failed`` / ``Cancelled``.
@@ -154,6 +155,8 @@ def decide_response(
             if status is None:
                 return unusable(http_status, raw, hdrs, http_request_id, "a 202 without a status")
             decision = classify_status(_status_of(raw, status, http_request_id))
+            if http_status == 202 and isinstance(decision, Succeeded):  # done, yet no result: bounded
+                return unusable(202, raw, hdrs, http_request_id, "COMPLETED but no result yet")
             if http_status == 202 or not isinstance(decision, Succeeded):
                 return decision
             status_body = decision.body

@@ -392,7 +392,7 @@ class Job:
             return _PENDING
         if isinstance(decision, Succeeded):
             result = decision.result
-            if result is None:  # "202 + COMPLETED": the result is not there yet; trust the 202
+            if result is None:  # a status said COMPLETED, not the result: poll again (defensive)
                 self._log_unknown("COMPLETED (HTTP 202)")
                 return _PENDING
             self._sm.feed(decision)

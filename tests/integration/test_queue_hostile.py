@@ -173,3 +173,21 @@ async def test_foreign_urls_never_get_the_key() -> None:
         assert other.hits["response"] == 1 and other.hits["cancel"] == 1
         assert all(header is None for _, header in other.auth)
         assert gw.auth == [("submit", "Bearer hostile-key")]
+
+
+async def test_202_completed_forever_is_bounded() -> None:
+    """/response answering 202 + COMPLETED forever: a typed error after the bounded retries, no hang."""
+    done = js(202, {"status": "COMPLETED"})
+    async with HostileQueue(status=[status("COMPLETED")], response=[done]) as gw, make_client(gw) as client:
+        with pytest.raises(odr.ResponseValidationError, match="no result yet"):
+            await client.queue.run(ENDPOINT, {"prompt": "x"})
+        assert gw.hits["response"] == PollingOptions().max_poll_errors and gw.hits["cancel"] == 0
+
+
+async def test_202_completed_then_the_result() -> None:
+    """A result that appears shortly after the status said COMPLETED is fetched, not lost."""
+    done = js(202, {"status": "COMPLETED"})
+    async with HostileQueue(status=[status("COMPLETED")], response=[done, done, js(200, RESULT)]) as gw:
+        async with make_client(gw) as client:
+            result = await client.queue.run(ENDPOINT, {"prompt": "x"})
+        assert result.outputs and gw.hits["response"] == 3 and gw.hits["status"] == 1

@@ -43,7 +43,15 @@ from ._exceptions import (
     RateLimitError,
     ResponseValidationError,
 )
-from ._job_answers import GiveUp, ResponseGuard, Retry, Unusable, decide_response, decide_status
+from ._job_answers import (
+    DEFAULT_MAX_POLL_ERRORS,
+    GiveUp,
+    ResponseGuard,
+    Retry,
+    Unusable,
+    decide_response,
+    decide_status,
+)
 from ._jobstate import (
     Cancelled,
     CancelOutcome,
@@ -357,7 +365,7 @@ class Job:
         guard = self._guard
         if guard is None:
             sched = self._client._shared.scheduler
-            limit = sched.options.max_poll_errors if isinstance(sched, Scheduler) else 5
+            limit = sched.options.max_poll_errors if isinstance(sched, Scheduler) else DEFAULT_MAX_POLL_ERRORS
             guard = self._guard = ResponseGuard(limit)
         status: Decision | Unusable | None = None
         if guard.needs_status:

@@ -9,6 +9,7 @@ from hostile_queue import ENDPOINT, RESULT, Answer, HostileQueue, deep, html, js
 
 import odirouter_async as odr
 from odirouter_async._config import PollingOptions
+from odirouter_async._scheduler import Scheduler
 
 pytestmark = pytest.mark.anyio
 
@@ -191,3 +192,15 @@ async def test_202_completed_then_the_result() -> None:
         async with make_client(gw) as client:
             result = await client.queue.run(ENDPOINT, {"prompt": "x"})
         assert result.outputs and gw.hits["response"] == 3 and gw.hits["status"] == 1
+
+
+async def test_max_poll_errors_is_the_bound() -> None:
+    """PollingOptions(max_poll_errors=2): the job ends after two unusable answers; 0 is refused."""
+    async with HostileQueue(status=[status("COMPLETED")], response=[html(503)]) as gw:
+        polling = PollingOptions(max_poll_errors=2)
+        async with odr.AsyncOdiRouter(api_key="k", base_url=gw.url, polling=polling) as client:
+            with pytest.raises(odr.InternalServerError):
+                await client.queue.run(ENDPOINT, {"prompt": "x"})
+        assert gw.hits["response"] == 2
+    with pytest.raises(ValueError, match="max_poll_errors"):
+        Scheduler(PollingOptions(max_poll_errors=0))

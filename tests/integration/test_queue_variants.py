@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 import odirouter_async as odr
@@ -98,3 +99,34 @@ async def test_per_job_variant_and_unknown_names() -> None:
         assert e.jobs[job.request_id].variant.name == "detail_422" and len(job.request_id) > 100
         with pytest.raises(odr.UnprocessableEntityError):
             await c.queue.submit(EP, {"prompt": "x", "_emu": {"variant": "nope"}})
+
+
+FAILED_STATUS = {
+    "documented": (400, 400),
+    "detail_500": (500, 499),
+    "detail_422": (422, 409),
+    "status_200": (200, 200),
+    "not_found": (404, 404),
+    "html_502": (502, 502),
+    "foreign": (400, 400),
+    "loose": (400, 400),
+}
+
+
+@pytest.mark.parametrize("variant", QUEUE_VARIANTS)
+async def test_variants_really_answer_differently(variant: str) -> None:
+    """Each variant's /response of a failed and a cancelled job has its own status (raw HTTP, no SDK)."""
+    assert set(FAILED_STATUS) == set(QUEUE_VARIANTS)
+    auth = {"Authorization": "Bearer emu-test-key"}
+    async with Emulator(variant=variant, job_duration=0.0) as e, aiohttp.ClientSession(headers=auth) as http:
+        codes = []
+        for controls in ({"fail": "INFERENCE_FAILURE"}, {"duration": 60}):
+            async with http.post(f"{e.url}/model/v1/queue/{EP}", json={"_emu": controls}) as resp:
+                sent = await resp.json()
+            if "duration" in controls:
+                async with http.put(sent["cancel_url"]) as resp:
+                    assert resp.status == 202
+            async with http.get(sent["response_url"]) as resp:
+                codes.append(resp.status)
+            assert sent["response_url"].startswith(e.cdn_url if variant == "foreign" else e.url)
+        assert tuple(codes) == FAILED_STATUS[variant]

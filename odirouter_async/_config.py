@@ -199,6 +199,9 @@ class PollingOptions:
         lag_fraction: the detection lag aimed at for long jobs, as a fraction of their duration.
         tick: wakeups closer than this are merged, seconds.
         seed: seeds the schedule's jitter (reproducible runs); ``None``: random.
+        max_poll_errors: answers in a row of one job that the SDK cannot use (5xx, HTML,
+            malformed JSON, from the result and the status URL) before the job ends with the
+            last typed error; retried with the schedule's error backoff (``_job_answers``).
     """
 
     max_rate: float = 10_000.0
@@ -207,6 +210,7 @@ class PollingOptions:
     lag_fraction: float = 0.1
     tick: float = 0.005
     seed: int | None = None
+    max_poll_errors: int = 5
 
 
 DEFAULT_POLLING: Final = PollingOptions()

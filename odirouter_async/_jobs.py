@@ -7,9 +7,14 @@ what each answer means; this module only sends and maps:
 
 - 202 / 2xx / a failure body on any status -> the decision (pending, unknown, result, failed,
   cancelled); an unknown status is pending and logged once per job;
-- 429 -> ``RateLimited`` (slows all polling); 5xx, 408 and connection errors -> ``ERROR``
-  (backed off, never fatal: bound the wait with a timeout);
-- 404 / 410 and any other 4xx without a failure body -> raised (the job is gone or not ours).
+- 429 -> ``RateLimited`` (slows all polling); connection errors -> ``ERROR`` (backed off);
+- anything else (5xx, 404, other 4xx, HTML, malformed or too-deep JSON) is ``Unusable``: the
+  status URL is asked (``_job_answers.ResponseGuard`` decides): failed/cancelled there ends the
+  job, pending keeps polling, ``COMPLETED`` re-fetches the result a bounded number of times
+  (``PollingOptions.max_poll_errors``), then the job ends with the last typed error.
+
+A job is cancelled remotely only when the caller cancels or a deadline runs out, never because
+of an answer (``result(cancel_on_exit=True)``).
 
 URLs: the ones the gateway returned are used as given; a URL on another origin is fetched without
 the key (``Transport`` decides), or refused with ``strict_origins=True``.  Re-attached jobs get the
@@ -28,10 +33,29 @@ from urllib.parse import quote
 import anyio
 
 from ._config import NOT_GIVEN, NotGiven, RequestOptions, TimeoutLike
-from ._exceptions import JobCancelled, JobError, JobFailed, JobTimeout, RateLimitError, make_status_error
+from ._exceptions import (
+    APIConnectionError,
+    JobCancelled,
+    JobError,
+    JobFailed,
+    JobTimeout,
+    OdiRouterError,
+    RateLimitError,
+    ResponseValidationError,
+)
+from ._job_answers import (
+    DEFAULT_MAX_POLL_ERRORS,
+    GiveUp,
+    ResponseGuard,
+    Retry,
+    Unusable,
+    decide_response,
+    decide_status,
+)
 from ._jobstate import (
     Cancelled,
     CancelOutcome,
+    Decision,
     Failed,
     JobState,
     JobStateMachine,
@@ -41,12 +65,11 @@ from ._jobstate import (
     Unknown,
     classify_cancel,
     classify_status,
-    decide_response,
 )
 from ._retry import parse_retry_after
-from ._scheduler import ClientClosedError, Outcome, PollResult, RateLimited, get_scheduler
+from ._scheduler import Outcome, PollResult, RateLimited, Scheduler, get_scheduler
 from ._transport import logger
-from .types.queue import QUEUE_STATUS_DECODER, JobResult, QueueStatus
+from .types.queue import JobResult, QueueStatus
 
 if TYPE_CHECKING:
     from ._client import AsyncOdiRouter
@@ -61,8 +84,7 @@ SUBMIT_GRACE: Final = 5.0
 
 _SAFE: Final = "-._~!$&'()*+,;=:@"
 _POLL_OPTIONS: Final = RequestOptions(max_retries=0, timeout=30.0)
-_ANY_ERROR: Final = frozenset(range(400, 600))
-_TRANSIENT: Final = frozenset({408, 409, 425})
+_ANY_ERROR: Final = frozenset(range(300, 600))
 _CANCEL_OK: Final = frozenset({202, 400, 404, 405, 409, 410, 422, 501})
 _PENDING: Final = PollResult(Outcome.PENDING)
 _QUEUED: Final = PollResult(Outcome.QUEUED)
@@ -112,6 +134,7 @@ class Job:
         "__weakref__",
         "_client",
         "_final",
+        "_guard",
         "_key",
         "_mono",
         "_polls",
@@ -148,6 +171,7 @@ class Job:
         self._sm = JobStateMachine()
         self._final: JobResult | JobError | None = None
         self._polls = 0
+        self._guard: ResponseGuard | None = None
 
     def __repr__(self) -> str:
         return f"Job(endpoint={self.endpoint!r}, request_id={self.request_id!r}, state={self.state.value!r})"
@@ -192,7 +216,14 @@ class Job:
             extra_headers=extra_headers, extra_query=extra_query, timeout=timeout, max_retries=max_retries
         )
         resp = await self._client._transport.request("GET", self.status_url, options=opts)
-        body = resp.parse(QUEUE_STATUS_DECODER)
+        decision = decide_status(
+            resp.status, resp.content, http_request_id=resp.request_id, headers=resp.headers
+        )
+        if isinstance(decision, Unusable):
+            raise decision.error
+        body = decision.body
+        if body is None:  # cannot happen: a status answer's decision keeps its body
+            raise ResponseValidationError("no status body", request_id=resp.request_id)
         decision = classify_status(body)
         if isinstance(decision, Unknown):
             self._log_unknown(decision.status)
@@ -211,14 +242,17 @@ class Job:
         Args:
             timeout: seconds to wait (from this call); ``None`` waits as long as it takes.
             cancel_on_timeout: send a remote cancel when the timeout runs out.
-            cancel_on_exit: send a remote cancel whenever this call ends without the job's
-                outcome: timeout, cancellation of the awaiting task, an unexpected error.
+            cancel_on_exit: send a remote cancel when this call is cancelled (the awaiting task,
+                or a cancel scope around it) or its timeout runs out.  An error (a bad answer,
+                a closed client) never cancels the job.
 
         Raises:
             JobFailed: the job ended with an error.
             JobCancelled: the job was cancelled (``error_type == "CANCELED"``).
             JobTimeout: ``timeout`` ran out (the job may still be running unless cancelled).
             NotFoundError: the gateway does not know the job (expired, or another key's).
+            APIStatusError / ResponseValidationError: the gateway kept answering what the SDK
+                cannot use (``PollingOptions.max_poll_errors`` times in a row); the job may exist.
 
         Cancelling the awaiting task (or a cancel scope around it) stops polling this job.
         The outcome is kept: a second call returns (or raises) it without a request.
@@ -235,8 +269,8 @@ class Job:
             except (JobFailed, JobCancelled) as exc:  # another handle of this job may have polled it
                 self._record(exc)
                 raise
-            except BaseException as exc:
-                if cancel_on_exit and not isinstance(exc, ClientClosedError) and not self.done:
+            except anyio.get_cancelled_exc_class():
+                if cancel_on_exit and not self.done:
                     await self.cancel_quietly()
                 raise
             self._record(value)
@@ -315,17 +349,48 @@ class Job:
         resp = await self._client._transport.request(
             "GET", self.response_url, options=_POLL_OPTIONS, ok_statuses=_ANY_ERROR
         )
-        code = resp.status
-        if code == 429:
+        if resp.status == 429:
             return PollResult(RateLimited(parse_retry_after(resp.headers, time.time())))
-        decision = None
-        if code not in (404, 410):
-            decision = decide_response(code, resp.content, http_request_id=resp.request_id)
-        if decision is None:
-            error = make_status_error(code, _lower(resp.headers), resp.content, request_id=resp.request_id)
-            if code >= 500 or code in _TRANSIENT:
-                return PollResult(Outcome.ERROR, error=error)
-            raise error
+        decision = decide_response(
+            resp.status, resp.content, http_request_id=resp.request_id, headers=resp.headers
+        )
+        if isinstance(decision, Unusable):
+            return await self._recover(decision)
+        if self._guard is not None:
+            self._guard.usable()
+        return self._apply(decision)
+
+    async def _recover(self, answer: Unusable) -> PollResult:
+        """An unusable ``/response`` answer: ask the status URL, then retry or end (``_job_answers``)."""
+        guard = self._guard
+        if guard is None:
+            sched = self._client._shared.scheduler
+            limit = sched.options.max_poll_errors if isinstance(sched, Scheduler) else DEFAULT_MAX_POLL_ERRORS
+            guard = self._guard = ResponseGuard(limit)
+        status: Decision | Unusable | None = None
+        if guard.needs_status:
+            self._polls += 1
+            try:
+                resp = await self._client._transport.request(
+                    "GET", self.status_url, options=_POLL_OPTIONS, ok_statuses=_ANY_ERROR
+                )
+            except APIConnectionError as exc:
+                status = Unusable(0, exc)
+            else:
+                if resp.status == 429:
+                    return PollResult(RateLimited(parse_retry_after(resp.headers, time.time())))
+                status = decide_status(
+                    resp.status, resp.content, http_request_id=resp.request_id, headers=resp.headers
+                )
+        step = guard.recover(answer, status)
+        if isinstance(step, Retry):
+            logger.debug("job %s: unusable answer, will retry: %s", self.request_id, step.error)
+            return PollResult(Outcome.ERROR, error=step.error)
+        if isinstance(step, GiveUp):
+            return PollResult(Outcome.ENDED, error=step.error)
+        return self._apply(step, cause=answer.error)
+
+    def _apply(self, decision: Decision, cause: OdiRouterError | None = None) -> PollResult:
         if isinstance(decision, Pending):
             self._sm.feed(decision)
             return _QUEUED if decision.phase is Phase.QUEUED else _RUNNING
@@ -335,16 +400,16 @@ class Job:
             return _PENDING
         if isinstance(decision, Succeeded):
             result = decision.result
-            if result is None:  # "202 + COMPLETED": the result is not there yet; trust the 202
+            if result is None:  # a status said COMPLETED, not the result: poll again (defensive)
                 self._log_unknown("COMPLETED (HTTP 202)")
                 return _PENDING
             self._sm.feed(decision)
             result.__dict__["_client"] = self._client
             self._final = result
             return PollResult(Outcome.DONE, value=result)
-        assert isinstance(decision, (Failed, Cancelled))
         self._sm.feed(decision)
         exc = decision.exception(request_id=self.request_id, endpoint=self.endpoint)
+        exc.__cause__ = cause  # the /response answer (its body), when the status URL decided
         self._final = exc
         return PollResult(Outcome.ENDED, error=exc)
 

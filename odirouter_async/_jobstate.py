@@ -11,6 +11,8 @@ Decisions (what one body means for the job):
   ``FAILED``/``ERROR``-like status.
 - ``Cancelled``: the same with ``error_type`` ``CANCELED``/``CANCELLED``, or a cancelled-like status.
 
+Whole HTTP answers (status code + bytes) become decisions in ``_job_answers``.
+
 The status words are data (``_STATUS_WORDS``, matched case-insensitively, ``-`` and spaces read as
 ``_``); so are the state transitions (``_TRANSITIONS``), h11-style: a non-terminal state follows
 every decision, a terminal state absorbs everything after it.  ``classify_cancel`` maps the
@@ -27,10 +29,9 @@ from typing import ClassVar
 
 import msgspec
 
-from ._exceptions import JobCancelled, JobFailed, ResponseValidationError
+from ._exceptions import JobCancelled, JobFailed
 from ._schedule import Outcome
-from .types._base import attach_raw
-from .types.queue import JOB_RESULT_DECODER, QUEUE_STATUS_DECODER, JobResult, QueueStatus
+from .types.queue import JobResult, QueueStatus
 
 __all__ = (
     "TERMINAL_STATES",
@@ -46,7 +47,6 @@ __all__ = (
     "Unknown",
     "classify_cancel",
     "classify_status",
-    "decide_response",
     "schedule_outcome",
 )
 
@@ -232,76 +232,6 @@ def classify_status(body: QueueStatus) -> Decision:
 
 
 # ----------------------------------------------------------------------------------------------
-# GET .../response
-# ----------------------------------------------------------------------------------------------
-
-
-class _Probe(msgspec.Struct):
-    status: object = None
-    outputs: msgspec.Raw = msgspec.field(default_factory=msgspec.Raw)
-
-
-_PROBE_DECODER = msgspec.json.Decoder(_Probe)
-
-
-def _status_of(raw: bytes, status: str, rid: str | None) -> QueueStatus:
-    try:
-        body = QUEUE_STATUS_DECODER.decode(raw)
-    except msgspec.DecodeError:  # a field of an unexpected type: keep what decides
-        body = QueueStatus(status=status)
-    return attach_raw(body, raw, rid)
-
-
-def _result_of(raw: bytes, rid: str | None) -> JobResult:
-    try:
-        result = JOB_RESULT_DECODER.decode(raw)
-    except msgspec.DecodeError:  # not the documented envelope: outputs=[], everything in .raw
-        result = JobResult()
-    return attach_raw(result, raw, rid)
-
-
-def decide_response(http_status: int, raw: bytes, *, http_request_id: str | None = None) -> Decision | None:
-    """What an answer of ``GET .../response`` means.
-
-    - 202: a status body (pending); an unreadable one is ``Unknown("")``, still pending.
-    - other 2xx: the result (``Succeeded(result)``), unless the body is a status without
-      ``outputs``, which is classified (a failure may come back as 200 + status body).
-    - anything else (the emulator answers 400 for a failed job): the classified status body when
-      it carries a terminal failure or cancellation, else ``None``: the shell raises the HTTP error.
-
-    Raises ``ResponseValidationError`` for a 2xx (not 202) body that is not a JSON object.
-    """
-    try:
-        probe: _Probe | None = _PROBE_DECODER.decode(raw)
-    except msgspec.DecodeError:
-        probe = None
-    status = probe.status if probe is not None and isinstance(probe.status, str) else None
-    if http_status == 202:
-        if status is None:
-            return Unknown("")
-        return classify_status(_status_of(raw, status, http_request_id))
-    if 200 <= http_status < 300:
-        if probe is None:
-            raise ResponseValidationError(
-                "The job result is not a JSON object.",
-                request_id=http_request_id,
-                body=raw.decode("utf-8", "replace")[:2000],
-                status_code=http_status,
-            )
-        if status is not None and not probe.outputs:
-            decision = classify_status(_status_of(raw, status, http_request_id))
-            if not isinstance(decision, Succeeded):
-                return decision
-            return Succeeded(_result_of(raw, http_request_id), decision.body)
-        return Succeeded(_result_of(raw, http_request_id))
-    if status is not None:
-        decision = classify_status(_status_of(raw, status, http_request_id))
-        if isinstance(decision, (Failed, Cancelled)):
-            return decision
-    return None
-
-
-# ----------------------------------------------------------------------------------------------
 # The state machine
 # ----------------------------------------------------------------------------------------------
 
@@ -419,6 +349,20 @@ def schedule_outcome(decision: Decision) -> Outcome:
 # ----------------------------------------------------------------------------------------------
 
 
+class _Probe(msgspec.Struct):
+    status: object = None
+
+
+_PROBE_DECODER = msgspec.json.Decoder(_Probe)
+
+
+def _probe(raw: bytes) -> _Probe | None:
+    try:
+        return _PROBE_DECODER.decode(raw)
+    except (msgspec.DecodeError, RecursionError):
+        return None
+
+
 class CancelOutcome(enum.Enum):
     """What the cancel route said."""
 
@@ -442,10 +386,7 @@ _CANCEL_WORDS: Mapping[str, CancelOutcome] = {
 def classify_cancel(http_status: int, raw: bytes | None = None) -> CancelOutcome:
     """Map a cancel answer: the body's ``status`` word first, then the HTTP status."""
     if raw:
-        try:
-            probe: _Probe | None = _PROBE_DECODER.decode(raw)
-        except msgspec.DecodeError:
-            probe = None
+        probe = _probe(raw)
         if probe is not None and isinstance(probe.status, str):
             known = _CANCEL_WORDS.get(_norm(probe.status))
             if known is not None:

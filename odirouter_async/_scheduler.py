@@ -145,6 +145,8 @@ class Scheduler:
         opts = options or PollingOptions()
         if opts.max_in_flight < 1:
             raise ValueError("max_in_flight must be >= 1")
+        if opts.max_poll_errors < 1:
+            raise ValueError("max_poll_errors must be >= 1")
         self.options = opts
         self._sched: PollSchedule[Hashable] = PollSchedule(
             random.Random(opts.seed),

@@ -18,19 +18,61 @@ import anyio
 
 from .._config import NOT_GIVEN, NotGiven, RequestOptions, TimeoutLike
 from .._download import download_outputs
-from .._exceptions import JobTimeout, RateLimitError
+from .._exceptions import JobTimeout, RateLimitError, ResponseValidationError
 from .._jobs import QUEUE_PATH, Job, endpoint_segment, job_urls, submit_protected
 from .._journal import Journal
 from .._journal_hooks import JournalHooks
 from .._map import JobMap, MapHooks, MapProgress
-from ..types.queue import QUEUE_SUBMIT_DECODER, JobResult
+from ..types.queue import QUEUE_SUBMIT_DECODER, JobResult, QueueSubmitResponse
 
 if TYPE_CHECKING:
     from .._client import AsyncOdiRouter
+    from .._transport import HTTPResponse
 
 __all__ = ("Queue",)
 
 _WEBHOOK_KEYS = ("webhook_url", "fal_webhook")
+#: The longest request id accepted from a submit answer (characters).
+MAX_REQUEST_ID = 1024
+
+
+def _bad_id(request_id: str) -> str | None:
+    """Why a request id from the gateway cannot name a job in a URL path (``None``: it can)."""
+    if not request_id.strip():
+        return "an empty request id"
+    if request_id in (".", "..") or "/" in request_id:
+        return f"request id {request_id[:80]!r} is not a single path segment"
+    if len(request_id) > MAX_REQUEST_ID:
+        return f"a request id of {len(request_id)} characters (at most {MAX_REQUEST_ID})"
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in request_id):
+        return f"request id {request_id[:80]!r} has control characters"
+    return None
+
+
+def _parse_submit(resp: HTTPResponse) -> QueueSubmitResponse:
+    """The submit answer, its id checked at the boundary: a typed error, never ValueError.
+
+    A 2xx whose body is not the documented object, or whose ``request_id`` is empty, ``.``,
+    ``..``, has ``/`` or control characters or is absurdly long, raises
+    ``ResponseValidationError`` (status, ``X-Request-Id`` and the raw body kept): the job may
+    exist, so callers treat it as uncertain.  Odd but usable ids (unicode, ``:``, long) are fine;
+    they are percent-encoded in the URLs built from them.
+    """
+    sent: QueueSubmitResponse | None = None
+    try:
+        sent = resp.parse(QUEUE_SUBMIT_DECODER)
+    except RecursionError:
+        why = "JSON nested too deep"
+    else:
+        why = _bad_id(sent.request_id) or ""
+    if sent is None or why:
+        raise ResponseValidationError(
+            f"the queue submit answer is unusable: {why}; the job may exist",
+            request_id=resp.request_id,
+            body=resp.content[:2000].decode("utf-8", "replace"),
+            status_code=resp.status,
+        )
+    return sent
 
 
 def _check_arguments(arguments: object) -> dict[str, Any]:
@@ -95,7 +137,7 @@ class Queue:
             if sched is not None:
                 sched.on_rate_limited(exc.retry_after)
             raise
-        sent = resp.parse(QUEUE_SUBMIT_DECODER)
+        sent = _parse_submit(resp)
         half = resp.elapsed / 2  # the gateway created the job mid-exchange
         status_url, response_url, cancel_url = job_urls(transport.base_url, endpoint, sent.request_id)
         return Job(

@@ -13,8 +13,15 @@ Scripting API (details in each module's docstring):
   job_duration=2.0, job_jitter=0.25, queue_delay=0.0, poll_rate_limit=None, foreign_urls=False,
   balance=None, accept_key_scheme=False, video_duration=2.0, video_bytes=4096,
   output_bytes=2048, keep_log=True, tokens_per_second=0.0, permissive=False, models=(),
-  echo=False, video_variant="openai")``; LLM ids outside the catalogue (``_catalogue``) answer
-  404 ``model_not_found``
+  echo=False, video_variant="openai", variant=None)``; LLM ids outside the catalogue
+  (``_catalogue``) answer 404 ``model_not_found``
+- queue variants (``_variants``): ``Emulator(variant=name)`` fixes how the queue answers what the
+  docs leave open (the /response answer of a failed or cancelled job: 400/500/422/200/404/502/
+  409/499 shapes; job URLs on the second origin; loosely typed bodies; uuid/long/unicode ids);
+  ``variant="random"`` picks one per job, seeded by ``seed``; ``"_emu": {"variant": name}`` per
+  job.  ``QUEUE_VARIANTS``: every name, for ``pytest.mark.parametrize``;
+  ``variant_emulator_fixture(name=None, variants=(*QUEUE_VARIANTS, "random"), **options)``: an
+  ``emu``-style fixture parametrized over them
 - ``emu.url``, ``emu.api_key``, ``emu.cdn_url`` (second origin: output files),
   ``emu.ca_cert_path`` / ``emu.client_ssl_context()`` (``tls=True``)
 - ``emu.faults.add(route, status=, body=, headers=, drop=, delay=, truncate_after=, stall_after=,
@@ -62,10 +69,16 @@ if TYPE_CHECKING:
         RequestRecord as RequestRecord,
         submit_key as submit_key,
     )
+    from ._variants import (
+        QUEUE_VARIANTS as QUEUE_VARIANTS,
+        QueueVariant as QueueVariant,
+        variant_emulator_fixture as variant_emulator_fixture,
+    )
     from ._video_variants import VIDEO_VARIANTS as VIDEO_VARIANTS, VideoVariant as VideoVariant
     from ._videos import EmuVideo as EmuVideo
 
 __all__ = (
+    "QUEUE_VARIANTS",
     "ROUTES",
     "VIDEO_VARIANTS",
     "EmuJob",
@@ -75,15 +88,20 @@ __all__ = (
     "EndpointConfig",
     "Fault",
     "FaultRegistry",
+    "QueueVariant",
     "RequestRecord",
     "VideoVariant",
     "emulator_fixture",
     "file_bytes",
     "run_emulator",
     "submit_key",
+    "variant_emulator_fixture",
 )
 
 _LAZY = {
+    "QUEUE_VARIANTS": "._variants",
+    "QueueVariant": "._variants",
+    "variant_emulator_fixture": "._variants",
     "ROUTES": "._faults",
     "Fault": "._faults",
     "FaultRegistry": "._faults",

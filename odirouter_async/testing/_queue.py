@@ -8,7 +8,12 @@ Test controls ride in the submitted arguments under ``"_emu"`` (removed before t
 stored or echoed in ``metadata``): ``duration`` (seconds, exact), ``queue_delay``, ``fail``
 (an ``error_type``: the job ends ``COMPLETED`` with ``error`` + ``error_type``), ``error`` (its
 message, default "Task execution failed"), ``outputs``, ``output_bytes``, ``result_status`` (the
-result route answers this status with ``{"detail": "Runtime execution failed"}``).
+result route answers this status with ``{"detail": "Runtime execution failed"}``), ``variant``
+(this job's gateway variant, ``_variants``).
+
+*Variants* (``Emulator(variant=...)``, ``_variants.QUEUE_VARIANTS``) change what the docs leave
+open: the /response answer of a failed or cancelled job, job URLs on another origin, loosely typed
+bodies and odd request ids.  The answers below are the ``documented`` variant (the default).
 
 Answers (the documented ones, plus the emulator's choices where the docs are silent):
 
@@ -30,12 +35,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from typing import Any
+from urllib.parse import quote
 
 import msgspec
 from aiohttp import web
 
 from ._common import Shared, current_request_id, detail_error, json_response, set_job_id, ulid
 from ._files import CONTENT_TYPES, FileInfo
+from ._variants import DEFAULT, QueueVariant, VariantPicker, loose_result, loose_status
 
 __all__ = ("EmuJob", "EndpointConfig", "QueueService", "insufficient_balance")
 
@@ -76,6 +83,7 @@ class EmuJob:
     result_status: int | None = None
     first_seen_done_at: float | None = None
     controls: dict[str, Any] = field(default_factory=dict)
+    variant: QueueVariant = DEFAULT
 
     def status_at(self, now: float) -> str:
         """The job's status at monotonic time ``now``."""
@@ -122,9 +130,12 @@ def _number(controls: dict[str, Any], key: str, kind: type, lo: float) -> Any:
 class QueueService:
     """Jobs and the queue routes."""
 
-    def __init__(self, shared: Shared, defaults: EndpointConfig) -> None:
+    def __init__(
+        self, shared: Shared, defaults: EndpointConfig, variants: VariantPicker | None = None
+    ) -> None:
         self.shared = shared
         self.defaults = defaults
+        self.variants = variants or VariantPicker(None, 0)
         self.jobs: dict[str, EmuJob] = {}
         self.endpoints: dict[str, EndpointConfig] = {}
         self.unknown_endpoints: set[str] = set()
@@ -138,7 +149,9 @@ class QueueService:
         return config
 
     def _urls(self, job: EmuJob) -> dict[str, str]:
-        base = f"{self.shared.job_base_url}/model/v1/queue/{job.endpoint}/requests/{job.request_id}"
+        host = self.shared.cdn_url if job.variant.foreign else self.shared.job_base_url
+        rid = quote(job.request_id, safe="-._~:@")
+        base = f"{host}/model/v1/queue/{quote(job.endpoint, safe='-._~:@')}/requests/{rid}"
         return {
             "response_url": f"{base}/response",
             "status_url": f"{base}/status",
@@ -166,7 +179,7 @@ class QueueService:
             else:
                 body["metrics"] = {"inference_time": round(job.finished_at - job.started_at, 3)}
         body["logs"] = []
-        return body
+        return loose_status(body) if job.variant.loose else body
 
     def _seen(self, job: EmuJob, status: str, now: float) -> None:
         if status == COMPLETED and job.first_seen_done_at is None:
@@ -192,6 +205,9 @@ class QueueService:
             return detail_error("_emu must be an object", 422)
         try:
             job = self._new_job(endpoint, arguments, controls)
+            job.variant = self.variants.pick(controls.get("variant"))
+            if job.variant.ids != "ulid":
+                job.request_id = job.variant.new_id(self.shared.rng)
         except ValueError as exc:
             return detail_error(str(exc), 422)
         if not self.shared.wallet.charge():
@@ -258,18 +274,11 @@ class QueueService:
             return json_response(self._status_body(job, status), 202)
         self._seen(job, status, now)
         if job.error is not None:
-            body = {
-                "status": COMPLETED,
-                "request_id": job.request_id,
-                "error": job.error,
-                "error_type": job.error_type,
-            }
-            return json_response(body, 400)
+            return job.variant.failure(self._status_body(job, status), job.cancelled)
         if job.result_status is not None and job.result_status >= 300:
             return detail_error("Runtime execution failed", job.result_status)
-        return json_response(
-            {"request_id": job.request_id, "outputs": self._outputs(job), "metadata": job.arguments}
-        )
+        body = {"request_id": job.request_id, "outputs": self._outputs(job), "metadata": job.arguments}
+        return loose_result(body) if job.variant.loose else json_response(body)
 
     def _outputs(self, job: EmuJob) -> list[dict[str, Any]]:
         outputs = []
@@ -277,7 +286,7 @@ class QueueService:
             name = job.file_name(i)
             item: dict[str, Any] = {
                 "type": job.output_type,
-                "url": f"{self.shared.cdn_url}/files/{name}",
+                "url": f"{self.shared.cdn_url}/files/{quote(name, safe='-._~:@')}",
                 "content_type": CONTENT_TYPES[job.ext],
                 "file_name": name,
                 "file_size": job.output_bytes,

@@ -29,6 +29,7 @@ from ._queue import EmuJob, EndpointConfig, QueueService
 from ._responses import ResponsesService
 from ._stats import EmulatorStats
 from ._tls import TLSMaterial
+from ._variants import VariantPicker
 from ._video_variants import VideoVariant, pick_video_variant
 from ._videos import EmuVideo, VideoService
 
@@ -66,6 +67,8 @@ class Emulator:
     job durations and ids are reproducible.  ``video_duration`` / ``video_bytes``: video timing and
     content size; ``output_bytes``: default size of job output files.  ``video_variant``: how the
     videos API answers, a name from ``VIDEO_VARIANTS`` or ``"random"`` (picked by ``seed``).
+    ``variant``: how the queue answers what the docs leave open (``QUEUE_VARIANTS``, or
+    ``"random"``: seeded, per job; see ``_variants``).
 
     LLM routes: ``tokens_per_second`` paces streamed chunks (and delays whole answers by their
     generation time; 0, the default, sends everything at once).  ``permissive``: accept any model
@@ -100,6 +103,7 @@ class Emulator:
         models: Iterable[str] = (),
         echo: bool = False,
         video_variant: str = "openai",
+        variant: str | None = None,
     ) -> None:
         if not api_key:
             raise ValueError("api_key must not be empty")
@@ -126,7 +130,8 @@ class Emulator:
             foreign_urls=foreign_urls,
         )
         defaults = EndpointConfig(job_duration, job_jitter, queue_delay, 1, output_bytes)
-        self._queue = QueueService(self._shared, defaults)
+        self._variants = VariantPicker(variant, seed)
+        self._queue = QueueService(self._shared, defaults, self._variants)
         self._videos = VideoService(
             self._shared,
             queue_delay=queue_delay,
@@ -170,7 +175,9 @@ class Emulator:
         scheme = "https" if self._tls else "http"
         apps = (
             build_main_app(self._gate, self._services),
-            build_cdn_app(self._gate, self._services, self._shared.foreign_urls),
+            build_cdn_app(
+                self._gate, self._services, self._shared.foreign_urls or self._variants.any_foreign
+            ),
         )
         urls = []
         try:

@@ -6,18 +6,27 @@ every field but the ones a decision needs is optional, ``error`` may be a string
 are ignored.  Whole bodies are ``TopLevel``, so ``obj.raw`` always has the JSON as received,
 which matters for results described as "provider response after completion".
 
+Decoding is *lenient* where the docs leave types open: ``decode_job_result`` and
+``decode_status`` try the strict decoder first (the hot path) and, when a field has an unexpected
+type (``"width": "1024"``, ``"metrics": null``, a number out of range such as ``1e400``), decode
+the body as plain JSON and coerce field by field: every output present stays present, typed
+fields are best effort (``None`` when they cannot be read), and ``output.raw`` / ``result.raw``
+keep the JSON as received.  Numbers out of float range are kept as ``decimal.Decimal`` in ``raw``.
+
 Decoders are built once, here; ``_jobstate.py`` turns decoded bodies into decisions.
 """
 
 from __future__ import annotations
 
+import math
 import os
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
-from ._base import TopLevel, WireModel
+from ._base import TopLevel, WireModel, attach_raw
 
 __all__ = (
     "JOB_RESULT_DECODER",
@@ -28,6 +37,9 @@ __all__ = (
     "QueueMetrics",
     "QueueStatus",
     "QueueSubmitResponse",
+    "decode_job_result",
+    "decode_loose",
+    "decode_status",
 )
 
 
@@ -71,8 +83,12 @@ class QueueStatus(TopLevel):
     logs: object = None
 
 
-class JobOutput(WireModel):
-    """One artefact of a finished job (``outputs[i]``); text results may have no ``url``."""
+class JobOutput(WireModel, dict=True):
+    """One artefact of a finished job (``outputs[i]``); text results may have no ``url``.
+
+    ``raw``: the output's JSON as received when the SDK had to coerce it (a field of an
+    unexpected type), else its fields (unknown keys are in ``result.raw["outputs"][i]``).
+    """
 
     type: str | None = None
     url: str | None = None
@@ -84,6 +100,12 @@ class JobOutput(WireModel):
     height: int | float | None = None
     duration: int | float | None = None
     metadata: dict[str, Any] | None = None
+
+    @property
+    def raw(self) -> Any:
+        """The output as received when it was coerced, else its fields as plain objects."""
+        raw = self.__dict__.get("_raw_obj")
+        return raw if raw is not None else msgspec.to_builtins(self)
 
 
 class JobResult(TopLevel):
@@ -117,3 +139,134 @@ class JobResult(TopLevel):
 QUEUE_SUBMIT_DECODER = msgspec.json.Decoder(QueueSubmitResponse)
 QUEUE_STATUS_DECODER = msgspec.json.Decoder(QueueStatus)
 JOB_RESULT_DECODER = msgspec.json.Decoder(JobResult)
+
+
+# ----------------------------------------------------------------------------------------------
+# Lenient decoding (only when the strict decoder refused a body)
+# ----------------------------------------------------------------------------------------------
+
+
+def _float(text: str) -> float | Decimal:
+    value = float(text)
+    return value if math.isfinite(value) else Decimal(text)
+
+
+_LOOSE_DECODER = msgspec.json.Decoder(Any, float_hook=_float)
+
+
+def decode_loose(raw: bytes) -> Any:
+    """Any JSON as plain objects (numbers out of float range as ``Decimal``).
+
+    Raises ``msgspec.DecodeError`` for bytes that are not JSON and ``RecursionError`` for JSON
+    nested too deep (callers turn both into ``ResponseValidationError``).
+    """
+    return _LOOSE_DECODER.decode(raw)
+
+
+def _str(value: object) -> str | None:
+    if isinstance(value, str):
+        return value
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    return str(value)
+
+
+def _num(value: object) -> int | float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return int(text)
+        except ValueError:
+            pass
+        try:
+            number = float(text)
+        except ValueError:
+            return None
+        return number if math.isfinite(number) else None
+    return None
+
+
+def _dict(value: object) -> dict[str, Any] | None:
+    return value if isinstance(value, dict) else None
+
+
+_OUTPUT_STR = ("type", "url", "text", "content_type", "file_name")
+_OUTPUT_NUM = ("file_size", "width", "height", "duration")
+
+
+def _loose_output(item: object) -> JobOutput:
+    if isinstance(item, dict):
+        fields: dict[str, Any] = {k: _str(item.get(k)) for k in _OUTPUT_STR}
+        fields.update({k: _num(item.get(k)) for k in _OUTPUT_NUM})
+        output = JobOutput(**fields, metadata=_dict(item.get("metadata")))
+    elif isinstance(item, str):  # a bare URL (or text) instead of an object
+        is_url = item.startswith(("http://", "https://", "data:"))
+        output = JobOutput(url=item) if is_url else JobOutput(type="text", text=item)
+    else:
+        output = JobOutput()
+    output.__dict__["_raw_obj"] = item
+    return output
+
+
+def _loose_result(obj: dict[str, Any]) -> JobResult:
+    outputs = obj.get("outputs")
+    if isinstance(outputs, dict):  # one output instead of a list of them
+        outputs = [outputs]
+    items = outputs if isinstance(outputs, list) else []
+    metadata = obj.get("metadata")
+    return JobResult(
+        request_id=_str(obj.get("request_id")),
+        outputs=[_loose_output(item) for item in items],
+        metadata=metadata if isinstance(metadata, dict) else {},
+    )
+
+
+def decode_job_result(raw: bytes, request_id: str | None = None) -> JobResult:
+    """A ``JobResult`` from a body known to be a JSON object; lenient (see the module docstring).
+
+    Raises ``msgspec.DecodeError`` / ``RecursionError`` only for bytes that are not a JSON object.
+    """
+    try:
+        return attach_raw(JOB_RESULT_DECODER.decode(raw), raw, request_id)
+    except msgspec.DecodeError:
+        obj = decode_loose(raw)
+    if not isinstance(obj, dict):
+        raise msgspec.ValidationError("the job result is not a JSON object")
+    result = attach_raw(_loose_result(obj), raw, request_id)
+    result.__dict__["_raw_obj"] = obj
+    return result
+
+
+def decode_status(raw: bytes, request_id: str | None = None) -> QueueStatus | None:
+    """A ``QueueStatus``, lenient; ``None`` when the body has no string ``status``.
+
+    Raises ``msgspec.DecodeError`` / ``RecursionError`` for bytes that are not JSON.
+    """
+    try:
+        return attach_raw(QUEUE_STATUS_DECODER.decode(raw), raw, request_id)
+    except msgspec.ValidationError:
+        obj = decode_loose(raw)
+    if not isinstance(obj, dict) or not isinstance(obj.get("status"), str):
+        return None
+    metrics = _dict(obj.get("metrics"))
+    status = QueueStatus(
+        status=obj["status"],
+        request_id=_str(obj.get("request_id")),
+        response_url=_str(obj.get("response_url")),
+        status_url=_str(obj.get("status_url")),
+        cancel_url=_str(obj.get("cancel_url")),
+        queue_position=_num(obj.get("queue_position")),
+        metrics=None if metrics is None else QueueMetrics(inference_time=_num(metrics.get("inference_time"))),
+        error=obj.get("error"),
+        error_type=_str(obj.get("error_type")),
+        logs=obj.get("logs"),
+    )
+    status = attach_raw(status, raw, request_id)
+    status.__dict__["_raw_obj"] = obj
+    return status

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from urllib.parse import unquote, urlsplit
 
 import anyio
 import pytest
@@ -11,9 +12,12 @@ import pytest
 import odirouter_async as odr
 from odirouter_async._jobstate import CancelOutcome, JobState
 from odirouter_async._scheduler import ClientClosedError, get_scheduler
-from odirouter_async.testing import Emulator
+from odirouter_async.testing import Emulator, variant_emulator_fixture
 
 pytestmark = pytest.mark.anyio
+
+#: Every test here runs once per queue gateway variant (the SDK must not depend on which one).
+emu = variant_emulator_fixture(name="emu", job_duration=0.2, job_jitter=0.25, video_duration=0.2)
 
 EP = "flux_pro_11"
 CLOCK = "clock_model"  # short jobs that let time pass (another endpoint: its own duration model)
@@ -34,8 +38,10 @@ async def test_submit_returns_a_job_with_the_gateway_urls(client: odr.AsyncOdiRo
     emu_job = emu.jobs[job.request_id]
     assert emu_job.arguments == {"prompt": "a cat", "seed": 7}
     assert job.endpoint == EP
-    assert job.response_url.startswith(emu.url) and job.response_url.endswith("/response")
-    assert job.status_url.endswith(f"/{EP}/requests/{job.request_id}/status")
+    origin = emu.cdn_url if emu_job.variant.foreign else emu.url
+    assert job.response_url.startswith(origin) and job.response_url.endswith("/response")
+    path = unquote(urlsplit(job.status_url).path)
+    assert path == f"/model/v1/queue/{EP}/requests/{job.request_id}/status"
     assert job.cancel_url.endswith("/cancel")
     assert job.submitted_at is not None and job.age is not None
     assert job.state is JobState.SUBMITTED
@@ -195,26 +201,35 @@ async def test_gone_job_raises_not_found(client: odr.AsyncOdiRouter) -> None:
         await ghost.result()
 
 
-async def test_result_route_4xx_is_raised_typed(client: odr.AsyncOdiRouter) -> None:
-    """A result fetch answered 422 without a status body is raised as UnprocessableEntityError."""
+async def test_result_route_4xx_after_completed_is_the_jobs_failure(client: odr.AsyncOdiRouter) -> None:
+    """COMPLETED without error but /response 422 (fal style): JobFailed, the HTTP error as its cause."""
     job = await client.queue.submit(EP, fast(result_status=422))
-    with pytest.raises(odr.UnprocessableEntityError, match="Runtime execution failed"):
+    with pytest.raises(odr.JobFailed, match="Runtime execution failed") as info:
         await job.result()
+    assert info.value.error == "Runtime execution failed" and info.value.error_type == "HTTP_422"
+    assert isinstance(info.value.__cause__, odr.UnprocessableEntityError)
 
 
-async def test_result_route_5xx_is_retried_until_the_timeout(client: odr.AsyncOdiRouter) -> None:
-    """A result fetch that keeps answering 500 is retried, never a JobFailed; timeout bounds it."""
+async def test_result_route_5xx_ends_after_bounded_retries(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
+    """A completed job whose /response keeps answering 500 ends with the typed 500, no hang, no cancel."""
     job = await client.queue.submit(EP, fast(result_status=500))
-    with pytest.raises(odr.JobTimeout):
-        await job.result(timeout=1.0)
+    with pytest.raises(odr.InternalServerError, match="Runtime execution failed"):
+        await job.result()
+    assert emu.stats.count("queue.response", 500) == 5
+    assert emu.stats.count("queue.status") == 1  # asked once: COMPLETED without error
+    assert emu.stats.count("queue.cancel") == 0
 
 
 async def test_reattach_by_id(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
     """queue.job() builds the documented URLs and waits like a fresh handle."""
     submitted = await client.queue.submit(EP, fast(duration=0.2))
     again = client.queue.job(EP, submitted.request_id, submitted_at=submitted.submitted_at)
-    assert again.response_url == submitted.response_url
-    assert again.status_url == submitted.status_url and again.cancel_url == submitted.cancel_url
+    assert again.response_url.startswith(emu.url)  # the documented paths under base_url ...
+    for built, given in [
+        (again.response_url, submitted.response_url),
+        (again.status_url, submitted.status_url),
+    ]:
+        assert urlsplit(built).path == urlsplit(given).path  # ... the same as the gateway's (any origin)
     assert again.age is not None
     result = await again.result()
     assert result.request_id == submitted.request_id

@@ -14,9 +14,12 @@ from odirouter_async._jobs import Job
 from odirouter_async._map import MapHooks, MapOutcome, MapProgress
 from odirouter_async._map_runner import RUNNING
 from odirouter_async._scheduler import get_scheduler
-from odirouter_async.testing import Emulator
+from odirouter_async.testing import Emulator, variant_emulator_fixture
 
 pytestmark = pytest.mark.anyio
+
+#: Every test here runs once per queue gateway variant (the SDK must not depend on which one).
+emu = variant_emulator_fixture(name="emu", job_duration=0.2, job_jitter=0.25, video_duration=0.2)
 
 EP = "nano_banana_2"
 

@@ -18,8 +18,12 @@ from odirouter_async._scheduler import (
     Scheduler,
     get_scheduler,
 )
+from odirouter_async.testing import variant_emulator_fixture
 
 pytestmark = pytest.mark.anyio
+
+#: Tests using the emulator run once per queue gateway variant.
+emu = variant_emulator_fixture(name="emu", job_duration=0.2, job_jitter=0.25, video_duration=0.2)
 
 
 @pytest.fixture

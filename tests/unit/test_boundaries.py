@@ -21,6 +21,7 @@ CORE = [
     "odirouter_async._responses_state",
     "odirouter_async._schedule",
     "odirouter_async._jobstate",
+    "odirouter_async._job_answers",
     "odirouter_async._duration_model",
     "odirouter_async._poll_budget",
     "odirouter_async.types.chat",

@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import msgspec
 import pytest
 from hypothesis import given, strategies as st
 
-from odirouter_async._exceptions import JobCancelled, JobFailed, ResponseValidationError
+from odirouter_async._exceptions import (
+    APIStatusError,
+    InternalServerError,
+    JobCancelled,
+    JobFailed,
+    OdiRouterError,
+    ResponseValidationError,
+)
+from odirouter_async._job_answers import (
+    GiveUp,
+    ResponseGuard,
+    Retry,
+    Unusable,
+    decide_response,
+    decide_status,
+)
 from odirouter_async._jobstate import (
     TERMINAL_STATES,
     Cancelled,
@@ -21,7 +38,6 @@ from odirouter_async._jobstate import (
     Unknown,
     classify_cancel,
     classify_status,
-    decide_response,
     schedule_outcome,
 )
 from odirouter_async._schedule import Outcome
@@ -155,9 +171,12 @@ def test_response_202_pending() -> None:
 
 
 @pytest.mark.parametrize("raw", [b"", b"not json", b"[1, 2]", b'{"status": 5}', b'{"detail": "x"}'])
-def test_response_202_unreadable_is_still_pending(raw: bytes) -> None:
-    """A 202 without a readable status is pending in an unknown state, never an error."""
-    assert decide_response(202, raw) == Unknown("")
+def test_response_202_unreadable_asks_the_status_url(raw: bytes) -> None:
+    """A 202 without a readable status is Unusable (the shell asks the status URL), never a crash."""
+    decision = decide_response(202, raw, http_request_id="req-9")
+    assert isinstance(decision, Unusable)
+    assert isinstance(decision.error, ResponseValidationError)
+    assert decision.error.status_code == 202 and decision.error.request_id == "req-9"
 
 
 def test_response_200_status_with_error_is_failure() -> None:
@@ -180,14 +199,63 @@ def test_response_400_failed_job_body() -> None:
     ("code", "raw"), [(400, b'{"detail": "bad"}'), (500, b"oops"), (404, b'{"status": "IN_QUEUE"}')]
 )
 def test_response_error_without_job_decision(code: int, raw: bytes) -> None:
-    """Error answers that do not describe a finished job leave the HTTP error to the shell."""
-    assert decide_response(code, raw) is None
+    """Error answers that do not describe a finished job are Unusable, carrying the typed HTTP error."""
+    decision = decide_response(code, raw)
+    assert isinstance(decision, Unusable)
+    assert isinstance(decision.error, APIStatusError) and decision.error.status_code == code
 
 
-def test_response_200_not_an_object_raises() -> None:
-    """A 200 result that is not a JSON object is a typed validation error."""
-    with pytest.raises(ResponseValidationError):
-        decide_response(200, b"<html>oops</html>")
+@pytest.mark.parametrize(
+    "raw", [b"<html>oops</html>", b"[" * 5000 + b"]" * 5000, b'{"a": ' * 3000 + b"1" + b"}" * 3000]
+)
+def test_response_200_not_an_object_or_too_deep_is_typed(raw: bytes) -> None:
+    """A 200 that is HTML or JSON nested too deep is Unusable with ResponseValidationError and the body."""
+    decision = decide_response(200, raw)
+    assert isinstance(decision, Unusable)
+    assert isinstance(decision.error, ResponseValidationError)
+    assert isinstance(decision.error.body, str) and decision.error.body[:5] == raw[:5].decode()
+
+
+def test_error_body_too_deep_is_kept_as_text() -> None:
+    """A 500 whose JSON body is nested too deep is still a typed 500, its body kept as text."""
+    raw = b'{"detail": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+    decision = decide_response(500, raw)
+    assert isinstance(decision, Unusable) and isinstance(decision.error, InternalServerError)
+    assert isinstance(decision.error.body, str) and decision.error.body.startswith('{"detail": [[[')
+
+
+LOOSE_RESULT = (
+    b'{"request_id": 7, "outputs": [{"url": "https://cdn/a.png", "width": "1024", "file_size": "10", '
+    b'"height": 1e400, "extra": {"k": 1}}, {"url": "https://cdn/b.png", "width": 512}, "https://cdn/c.png"], '
+    b'"metadata": {"seed": 1e400}}'
+)
+
+
+def test_result_with_odd_field_types_keeps_every_output() -> None:
+    """Strings for numbers, 1e400, a bare URL: every output stays, typed fields best effort, raw kept."""
+    decision = decide_response(200, LOOSE_RESULT)
+    assert isinstance(decision, Succeeded) and decision.result is not None
+    result = decision.result
+    assert [o.url for o in result.outputs] == ["https://cdn/a.png", "https://cdn/b.png", "https://cdn/c.png"]
+    first = result.outputs[0]
+    assert first.width == 1024 and first.file_size == 10 and first.height is None
+    assert first.raw["extra"] == {"k": 1} and first.raw["height"] == Decimal("1e400")
+    assert result.outputs[1].width == 512
+    assert result.request_id == "7"
+    assert result.raw["metadata"]["seed"] == Decimal("1e400")
+    assert result.raw_bytes == LOOSE_RESULT
+
+
+def test_status_with_odd_field_types_is_classified() -> None:
+    """A status with numbers as strings, null metrics and extra keys still decides."""
+    raw = b'{"status": "IN_QUEUE", "queue_position": "3", "metrics": null, "x": [1]}'
+    decision = decide_status(200, raw)
+    assert isinstance(decision, Pending) and decision.body is not None
+    assert decision.body.queue_position == 3 and decision.body.raw["x"] == [1]
+    done = decide_status(
+        200, b'{"status": "COMPLETED", "metrics": {"inference_time": "1.5"}, "error_type": 5}'
+    )
+    assert isinstance(done, Succeeded) and done.inference_time == 1.5
 
 
 @pytest.mark.parametrize(
@@ -301,10 +369,77 @@ def test_terminal_states_absorb(bodies: list[QueueStatus]) -> None:
             assert not decision.terminal
 
 
-@given(st.binary(max_size=64), st.sampled_from([200, 202, 400, 404, 500]))
+JSONISH = st.one_of(
+    st.binary(max_size=64),
+    st.recursive(
+        st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=8)),
+        lambda inner: st.one_of(
+            st.lists(inner, max_size=3),
+            st.dictionaries(st.sampled_from(["status", "outputs", "error", "x"]), inner, max_size=3),
+        ),
+        max_leaves=12,
+    ).map(msgspec.json.encode),
+    st.integers(min_value=1, max_value=3000).map(lambda n: b"[" * n + b"]" * n),
+)
+CODES = st.one_of(st.sampled_from([200, 202, 400, 404, 409, 410, 422, 499, 500, 502]), st.integers(100, 599))
+
+
+@given(JSONISH, CODES)
 def test_decide_response_never_crashes_untyped(raw: bytes, code: int) -> None:
-    """Any body gives a decision, None, or the typed validation error: never anything else."""
-    try:
-        decide_response(code, raw)
-    except ResponseValidationError:
-        assert code == 200
+    """Any bytes and status give a Decision or Unusable with a typed error: never an exception."""
+    for decide in (decide_response, decide_status):
+        decision = decide(code, raw)
+        assert isinstance(decision, (Pending, Unknown, Succeeded, Failed, Cancelled, Unusable))
+        if isinstance(decision, Unusable):
+            assert isinstance(decision.error, OdiRouterError)
+
+
+@given(st.lists(st.tuples(CODES, JSONISH), min_size=1, max_size=10))
+def test_terminal_state_absorbs_every_later_answer(answers: list[tuple[int, bytes]]) -> None:
+    """Fed any sequence of /response answers, the machine never leaves its first terminal state."""
+    machine = JobStateMachine()
+    first: JobState | None = None
+    for code, raw in answers:
+        decision = decide_response(code, raw)
+        if isinstance(decision, Unusable):
+            continue
+        state = machine.feed(decision)
+        if first is not None:
+            assert state is first
+        elif state.terminal:
+            first = state
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([404, 422, 500, 502, 200]),
+            st.sampled_from(["pending", "completed", "unusable", "gone", "none"]),
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+    st.integers(1, 6),
+)
+def test_guard_is_bounded(steps: list[tuple[int, str]], limit: int) -> None:
+    """Unusable answers end the job after at most `limit` retries in a row unless the status is pending."""
+    guard = ResponseGuard(limit)
+    in_a_row = 0
+    for code, kind in steps:
+        answer = decide_response(code, b"<html>x</html>")
+        assert isinstance(answer, Unusable)
+        status_answer = {
+            "pending": decide_status(200, b'{"status": "IN_PROGRESS"}'),
+            "completed": decide_status(200, b'{"status": "COMPLETED"}'),
+            "unusable": decide_status(500, b"oops"),
+            "gone": decide_status(404, b'{"detail": "Request not found"}'),
+            "none": None,
+        }[kind]
+        step = guard.recover(answer, status_answer if guard.needs_status else None)
+        if isinstance(step, (GiveUp, Failed)):
+            return
+        if isinstance(step, Retry):
+            in_a_row += 1
+            assert in_a_row < limit
+        else:
+            assert isinstance(step, (Pending, Unknown))

@@ -387,7 +387,7 @@ def _summary(batch: _Batch, malformed: list[tuple[int, str]], elapsed: float, in
         cancelled = hooks.cancelled_jobs if hooks is not None else 0
         fate = f"{running} running jobs left running on the gateway"
         if args.cancel_on_interrupt:
-            fate = f"{cancelled} jobs cancelled on the gateway (the resume runs them again), " + fate
+            fate += f"; {cancelled} jobs cancelled on the gateway, the resume runs them again"
         lines.append(f"interrupted: {left} inputs not finished ({fate}); the journal is saved.")
         lines.append(f"resume with: {_command_line(args)}")
     warn("\n".join(lines))

@@ -322,13 +322,20 @@ async def run(args: argparse.Namespace) -> int:
                 raise
             finally:
                 with anyio.CancelScope(shield=True):
-                    batch.progress.close()
-                    results.close()
+                    # The journal first: a broken stderr or a full disk below must not skip it.
                     try:
                         await journal.flush()
                     except JournalError as exc:
-                        warn(f"odirouter: {exc}")
-                    _summary(batch, malformed, time.monotonic() - started, interrupted)
+                        flush_error: JournalError | None = exc
+                    else:
+                        flush_error = None
+                    try:
+                        results.close()
+                    finally:
+                        batch.progress.close()
+                        _summary(batch, malformed, time.monotonic() - started, interrupted)
+                    if flush_error is not None:
+                        raise flush_error
         finally:
             with anyio.CancelScope(shield=True):
                 await journal.close()

@@ -112,9 +112,10 @@ class ResultsFile:
     def load(self) -> dict[str, tuple[int, str]]:
         """``key -> (attempt, status)`` of the lines already written (the last attempt wins).
 
-        A last line without its newline (a crash mid-write) is cut off first.
+        A last line without its newline (a crash mid-write) is cut off first.  A path that is not
+        a regular file (``/dev/null``, a FIFO, ``/dev/full``...) is written to but never read.
         """
-        if not self.path.exists():
+        if not self.path.is_file():
             return {}
         self._repair()
         seen: dict[str, tuple[int, str]] = {}

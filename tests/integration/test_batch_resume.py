@@ -165,7 +165,9 @@ async def test_ctrl_c_stops_cleanly_and_resumes_without_remote_cancels(emu: Emul
     assert_each_input_once(emu, batch)
 
 
-async def test_ctrl_c_cancels_remote_jobs_and_the_resume_runs_them_again(emu: Emulator, tmp_path: Path) -> None:
+async def test_ctrl_c_cancels_remote_jobs_and_the_resume_runs_them_again(
+    emu: Emulator, tmp_path: Path
+) -> None:
     """With --cancel-on-interrupt, Ctrl-C cancels the running jobs; the rerun runs them again (not failed)."""
     batch = Batch(emu, tmp_path)
     proc, log = await batch.start("--cancel-on-interrupt")

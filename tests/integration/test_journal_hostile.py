@@ -100,7 +100,7 @@ async def states(path: Path) -> list[str]:
 async def test_unusable_request_id_leaves_the_input_uncertain(
     hostile: tuple[str, Hostile], tmp_path: Path, bad_id: str
 ) -> None:
-    """2xx with an unusable request id: journaled as an intent (uncertain); --retry-failed cannot pay again."""
+    """2xx with an unusable request id: journaled as an uncertain intent; retry_failed cannot pay again."""
     url, state = hostile
     state.submit_id = bad_id
     path = tmp_path / "j.sqlite"
@@ -114,7 +114,9 @@ async def test_unusable_request_id_leaves_the_input_uncertain(
     assert state.submits == 2 and state.seen_ids[0] == state.seen_ids[1]
 
 
-async def test_replayed_result_is_decoded_like_the_live_one(hostile: tuple[str, Hostile], tmp_path: Path) -> None:
+async def test_replayed_result_is_decoded_like_the_live_one(
+    hostile: tuple[str, Hostile], tmp_path: Path
+) -> None:
     """A result the strict decoder cannot read is stored raw; the replay has the same raw body and outputs."""
     url, _ = hostile
     path = tmp_path / "j.sqlite"

@@ -81,8 +81,10 @@ def test_chat_prompt_at_a_terminal_exits_130_on_ctrl_c(emu: Emulator) -> None:
     assert emu.stats.count("chat.completions") == 0
 
 
-def test_batch_with_a_closed_stderr_exits_non_zero_and_keeps_the_journal(emu: Emulator, tmp_path: Path) -> None:
-    """The reader of stderr leaves: the batch ends non-zero, its journal is consistent, a rerun pays nothing."""
+def test_batch_with_a_closed_stderr_exits_non_zero_and_keeps_the_journal(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    """The reader of stderr leaves: the batch ends non-zero, its journal is consistent, no double pay."""
     inputs, out = tmp_path / "in.jsonl", tmp_path / "out"
     write_inputs(inputs, 20)
     argv = command("batch", EP, str(inputs), "--out", str(out), "--no-download")
@@ -94,7 +96,7 @@ def test_batch_with_a_closed_stderr_exits_non_zero_and_keeps_the_journal(emu: Em
     submitted = emu.stats.count("queue.submit")
     states = journal_states(out / "journal.sqlite")
     assert "intent" not in states and sum(states.values()) == submitted
-    rerun = subprocess.run(argv + ["-q"], capture_output=True, text=True, env=env(emu))
+    rerun = subprocess.run([*argv, "-q"], capture_output=True, text=True, env=env(emu))
     assert rerun.returncode == 0, rerun.stderr
     assert emu.stats.duplicate_submits == 0 and emu.stats.count("queue.submit") == 20
 
@@ -103,7 +105,9 @@ def test_models_with_a_closed_stdout_exits_non_zero(emu: Emulator) -> None:
     """`odirouter models` whose stdout reader left: exit code 1 and a message, not a silent success."""
     read_end, write_end = os.pipe()
     os.close(read_end)
-    proc = subprocess.run(command("models"), stdout=write_end, stderr=subprocess.PIPE, text=True, env=env(emu))
+    proc = subprocess.run(
+        command("models"), stdout=write_end, stderr=subprocess.PIPE, text=True, env=env(emu)
+    )
     os.close(write_end)
     assert proc.returncode == 1
     assert_one_error_line(proc.stderr, "broken pipe")

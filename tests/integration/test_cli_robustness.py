@@ -10,6 +10,7 @@ would not, the tests may run as root): sqlite then fails to grow the file mid-ba
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import pty
@@ -20,6 +21,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 import pytest
 from anyio.from_thread import start_blocking_portal
@@ -142,3 +144,28 @@ def test_batch_whose_journal_cannot_grow_is_one_error_line(emu: Emulator, tmp_pa
     assert proc.returncode == 1
     assert_one_error_line(proc.stderr, "JournalError")
     journal_states(out / "journal.sqlite")  # integrity_check passes
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="ExceptionGroup is built in from 3.11")
+def test_errors_inside_task_groups_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    """A JournalError or ENOSPC wrapped in (nested) exception groups with cancellations: one line, exit 1."""
+    import asyncio
+    import builtins
+    import errno
+
+    from odirouter_async._exceptions import JournalError
+    from odirouter_async.cli._common import run_command
+
+    def failing(error: BaseException) -> Any:
+        async def command(args: object) -> int:
+            raise error
+
+        return command
+
+    group: Any = getattr(builtins, "BaseExceptionGroup")  # noqa: B009 (absent on 3.10: skipped)
+    nested = group("outer", [asyncio.CancelledError(), group("inner", [JournalError("disk I/O error")])])
+    assert run_command(failing(nested), argparse.Namespace()) == 1
+    assert_one_error_line(capsys.readouterr().err, "JournalError", "disk I/O error")
+    full = OSError(errno.ENOSPC, "No space left on device", "out/results.jsonl")
+    assert run_command(failing(group("g", [full])), argparse.Namespace()) == 1
+    assert_one_error_line(capsys.readouterr().err, "No space left on device", "out/results.jsonl")

@@ -345,6 +345,6 @@ class JournalHooks(MapHooks):
             f"input {entry.index} may have been submitted by an earlier run that stopped before "
             "recording the job id; not resubmitted (resubmit_uncertain=True / --resubmit-uncertain "
             "submits it again and may pay twice)",
-            request_id=self.journal.request_id_for(entry.key, entry.attempt),
+            request_id=self.journal.request_id_for(entry.legacy_key or entry.key, entry.attempt),
             endpoint=self.journal.endpoint,
         )

@@ -30,7 +30,7 @@ async def _jobs(n: int, concurrency: int, journal: Journal | None) -> tuple[floa
         async with sem:
             args = {"prompt": f"image {i}", "seed": i}
             digest = Journal.hash_arguments(args)
-            key = Journal.key_for(i, args, digest)
+            key = Journal.keys_for([args])[0]
             if journal is not None:
                 await journal.record_intents([(key, i, digest)])
                 journal.record_submitted(key, f"mmsu_{i}", "https://s", "https://r", "https://c")

@@ -1,40 +1,56 @@
 """The durable journal of a resumable queue batch: one sqlite3 file, written by one worker thread.
 
-Each input of a batch has a *key*, ``f"{index}-{sha256(canonical JSON of its arguments)[:16]}"``,
-stable across runs and processes.  Its journal entry moves through::
+Batch identity comes from the content of the inputs.  Each input's *key* is
+``content_key(sha256(canonical JSON of its arguments), n)`` -- canonical: sorted keys, msgspec
+encoding; ``n`` counts identical inputs (1 for the first, 2 for the second identical one, in input
+order).  The journal is per endpoint, so the endpoint is part of the identity too.  Inserting,
+deleting or reordering inputs therefore never changes the key of another input: a resume
+replays, re-attaches or skips everything already submitted, and two identical inputs are two
+jobs (after any number of resumes, still exactly two).  :class:`InputKeys` assigns the keys.
+
+Its journal entry moves through::
 
     (none) --record_intents--> intent --record_submitted--> submitted --record_outcome--> done | failed
-                                  `--discard_intent--> (none)        (the submit provably created no job)
+                                  `--discard_intent--> (none)            `--record_cancelled--> cancelled
 
-An ``intent`` left by an earlier run is *uncertain*: its submit was in flight when that process
-stopped, and the gateway documents no idempotency, so nobody knows whether a (billed) job exists.
-A resume reports such entries and resubmits them only when asked, with the same ``X-Request-Id``
-(``journal.request_id_for(key, attempt)``) so that a gateway which deduplicates can.
+``cancelled`` means *this client* cancelled the job (Ctrl-C with cancel-on-exit, a map timeout):
+a resume submits the input again, as a new attempt.  An ``intent`` left by an earlier run is
+*uncertain*: its submit was in flight when that process stopped, and the gateway documents no
+idempotency, so nobody knows whether a (billed) job exists.  A resume reports such entries and
+resubmits them only when asked, with the same ``X-Request-Id`` (``journal.request_id_for``) so
+that a gateway which deduplicates can.  ``done`` stores the raw result body as the gateway sent
+it; a replay decodes it with the live path's decoder.
 
-Crash safety.  The file is in WAL mode.  ``await record_intents(...)`` returns only after its
-transaction committed with ``synchronous=FULL`` (the WAL is fsynced): an acknowledged intent
-survives SIGKILL and power loss, and the caller sends the submit only after that.  The other
-records (``record_submitted``, ``record_outcome``, ``discard_intent``) are queued without waiting
-and committed in batches with ``synchronous=NORMAL`` (at most ``flush_interval`` later, or at the
-next awaited call).  In WAL mode a committed transaction is in the WAL file before ``COMMIT``
-returns, so once committed a record survives the death of the process; an OS crash may lose the
-last NORMAL batches, never consistency.  A record still queued when the process dies is lost,
-which is safe: a missing request id leaves the entry uncertain (reported, never silently
-resubmitted), a missing outcome makes the resume re-attach to the job and fetch it again (free).
-``await commit()`` (no fsync) / ``await flush()`` (fsync) wait until everything queued is
-committed -- the CLI commits before it writes a ``results.jsonl`` line, so that file never gets
-ahead of the journal.  SQLite's WAL recovery makes every transaction all-or-nothing, so no kill
-point corrupts the file.
+Crash safety.  ONE file: the journal uses sqlite's rollback journal (``journal_mode=DELETE``,
+``synchronous=FULL``), so every committed transaction is in ``journal.sqlite`` itself -- copying
+or moving that one file (between runs) loses nothing.  A ``journal.sqlite-journal`` exists only
+while a transaction is open; after a crash mid-transaction it is the "hot journal" sqlite rolls
+back on the next open: keep it with the main file in that case.  ``await record_intents(...)``
+returns only after its transaction committed (fsynced): an acknowledged intent survives SIGKILL
+and power loss, and the caller sends the submit only after that.  The other records
+(``record_submitted``, ``record_outcome``, ``record_cancelled``, ``discard_intent``) are queued
+without waiting and committed in batches (at most ``flush_interval`` later, or at the next
+awaited call).  A record still queued when the process dies is lost, which is safe: a missing
+request id leaves the entry uncertain (reported, never silently resubmitted), a missing outcome
+makes the resume re-attach to the job and fetch it again (free).  ``await commit()`` /
+``await flush()`` wait until everything queued is committed -- the CLI commits before it writes
+a ``results.jsonl`` line, so that file never gets ahead of the journal.
 
 Threading.  All sqlite work happens in one daemon thread per journal, never on the event loop.
 The loop side puts tuples on a ``queue.SimpleQueue`` (about a microsecond); the thread drains
 everything queued, runs it in ONE transaction (group commit: many concurrent ``record_intents``
-callers share one fsync) and wakes the awaiting tasks with ``call_soon_threadsafe``.  Unawaited
-records wait at most ``flush_interval`` seconds or ``max_batch`` records.  A failed commit makes
-the journal fail-stop: every later awaited call raises :class:`JournalError`.
+callers share one fsync) and wakes the awaiting tasks with ``call_soon_threadsafe``.  A failed
+commit makes the journal fail-stop: every later awaited call raises :class:`JournalError`.
 
-One process at a time: ``open`` takes an exclusive ``flock`` on ``<path>.lock`` (POSIX; released
-by the kernel when the process dies), so two runs of one batch cannot both submit.
+One process at a time: ``open`` takes an exclusive ``flock`` on the database file itself (POSIX;
+released by the kernel when the process dies), so two runs of one batch cannot both submit --
+whatever name (symlink, relative path, hard link) each uses.
+
+Migration.  A schema-1 journal (keys ``{line index}-{hash16}``, WAL mode) is migrated on open, in
+one transaction: the n-th entry with given arguments (by old index) gets the n-th content key,
+which is what the unedited input file maps to; the old key is kept as ``Entry.legacy_key`` (the
+request ids of its submits were made from it; ``legacy_keys()`` maps old keys for the CLI's
+``results.jsonl``).  Resume with the input file as it was before editing it.
 """
 
 from __future__ import annotations
@@ -51,21 +67,21 @@ from typing import Any, Final, Literal
 
 import msgspec
 
-from ._journal_worker import SCHEMA_VERSION, JournalError, Msg, Worker, WriteOp
+from ._journal_worker import SCHEMA_VERSION, JournalError, Msg, Worker, WriteOp, content_key
 
-__all__ = ("SCHEMA_VERSION", "Entry", "Journal", "JournalError", "State")
+__all__ = ("SCHEMA_VERSION", "Entry", "InputKeys", "Journal", "JournalError", "State", "content_key")
 
-State = Literal["intent", "submitted", "done", "failed"]
+State = Literal["intent", "submitted", "done", "failed", "cancelled"]
 
 _canonical: Final = msgspec.json.Encoder(order="sorted").encode
 
 _INTENT: Final = (
     "INSERT INTO entries(key, idx, args_hash, state, attempt, created_at, updated_at)"
     " VALUES (?, ?, ?, 'intent', 1, ?, ?) ON CONFLICT(key) DO UPDATE SET"
-    " state = 'intent', attempt = attempt + (state = 'failed'), request_id = NULL,"
+    " state = 'intent', attempt = attempt + (state IN ('failed', 'cancelled')), request_id = NULL,"
     " status_url = NULL, response_url = NULL, cancel_url = NULL, outcome = NULL,"
-    " submitted_at = NULL, finished_at = NULL, updated_at = excluded.updated_at"
-    " WHERE state IN ('intent', 'failed')"
+    " submitted_at = NULL, finished_at = NULL, updated_at = excluded.updated_at,"
+    " idx = excluded.idx WHERE state IN ('intent', 'failed', 'cancelled')"
 )
 _SUBMITTED: Final = (
     "UPDATE entries SET state = 'submitted', request_id = ?, status_url = ?, response_url = ?,"
@@ -75,11 +91,34 @@ _OUTCOME: Final = (
     "UPDATE entries SET state = ?, outcome = ?, finished_at = ?, updated_at = ?"
     " WHERE key = ? AND state IN ('intent', 'submitted')"
 )
+_CANCELLED: Final = (
+    "UPDATE entries SET state = 'cancelled', finished_at = ?, updated_at = ?"
+    " WHERE key = ? AND state = 'submitted'"
+)
 _DISCARD: Final = "DELETE FROM entries WHERE key = ? AND state = 'intent'"
 _COLUMNS: Final = (
     "key, idx, args_hash, state, attempt, request_id, status_url, response_url, cancel_url,"
-    " outcome, created_at, submitted_at, finished_at, updated_at"
+    " outcome, created_at, submitted_at, finished_at, updated_at, legacy_key"
 )
+
+
+class InputKeys:
+    """Assigns content keys to a batch's inputs, in input order (see the module docstring).
+
+    ``next(arguments)`` returns ``(key, args_hash)``; the n-th call with equal arguments (same
+    canonical JSON) gets occurrence ``n``.  Use one instance per pass over the inputs.
+    """
+
+    __slots__ = ("_seen",)
+
+    def __init__(self) -> None:
+        self._seen: dict[str, int] = {}
+
+    def next(self, arguments: object) -> tuple[str, str]:
+        """The key and arguments hash of the next input."""
+        digest = Journal.hash_arguments(arguments)
+        n = self._seen[digest] = self._seen.get(digest, 0) + 1
+        return content_key(digest, n), digest
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,8 +127,11 @@ class Entry:
 
     ``state`` is ``intent`` (submit about to be sent / in flight / uncertain when loaded from an
     earlier run), ``submitted`` (``request_id`` and the job URLs known), ``done`` or ``failed``
-    (``outcome``: the result JSON, or the error JSON).  ``attempt`` counts deliberate
-    resubmissions of a failed input (see ``Journal.request_id_for``).
+    (``outcome``: the raw result body, or the error JSON), ``cancelled`` (cancelled by this
+    client; a resume runs it again).  ``attempt`` counts deliberate resubmissions (see
+    ``Journal.request_id_for``).  ``index`` is the input's position when it was last submitted
+    (informational: the key does not depend on it).  ``legacy_key``: the schema-1 key of a
+    migrated entry.
     """
 
     key: str
@@ -106,6 +148,7 @@ class Entry:
     submitted_at: float | None
     finished_at: float | None
     updated_at: float
+    legacy_key: str | None = None
 
     @property
     def uncertain(self) -> bool:
@@ -179,18 +222,18 @@ class Journal:
         return hashlib.sha256(_canonical(arguments)).hexdigest()
 
     @staticmethod
-    def key_for(index: int, arguments: object, args_hash: str | None = None) -> str:
-        """The entry key of input ``index``: ``f"{index}-{hash_arguments(arguments)[:16]}"``."""
-        digest = args_hash or Journal.hash_arguments(arguments)
-        return f"{index}-{digest[:16]}"
+    def keys_for(inputs: Iterable[object]) -> list[str]:
+        """The content keys of ``inputs`` (in order), as ``InputKeys`` assigns them."""
+        keys = InputKeys()
+        return [keys.next(arguments)[0] for arguments in inputs]
 
     def request_id_for(self, key: str, attempt: int = 1) -> str:
         """The ``X-Request-Id`` to submit ``key`` with: ``jr-{run_id}-{key}`` (``-a{n}`` from attempt 2).
 
         The journal's random ``run_id`` keeps identical inputs of *different* batches apart at a
         gateway that deduplicates; resubmitting an uncertain entry reuses the id, so such a
-        gateway can recognise the first submit.  A deliberate retry of a failed input is a new
-        attempt and gets a new id.
+        gateway can recognise the first submit.  A deliberate retry of a failed (or cancelled)
+        input is a new attempt and gets a new id.  For a migrated entry pass its ``legacy_key``.
         """
         suffix = f"-a{attempt}" if attempt > 1 else ""
         return f"jr-{self.run_id}-{key}{suffix}"
@@ -204,6 +247,10 @@ class Journal:
         self._snapshot = entries
         return entries
 
+    def legacy_keys(self) -> dict[str, str]:
+        """``schema-1 key -> key`` of the migrated entries of the last :meth:`load`."""
+        return {e.legacy_key: e.key for e in self._snapshot.values() if e.legacy_key}
+
     def uncertain(self) -> list[Entry]:
         """The ``intent`` entries of the last :meth:`load` (call it before submitting in this run)."""
         return [e for e in self._snapshot.values() if e.state == "intent"]
@@ -215,7 +262,8 @@ class Journal:
 
         Concurrent callers share one transaction and one fsync.  An existing ``intent`` entry is
         kept (an uncertain one being resubmitted keeps its attempt, hence its request id); a
-        ``failed`` one starts a new attempt; ``submitted`` and ``done`` entries are left alone.
+        ``failed`` or ``cancelled`` one starts a new attempt; ``submitted`` and ``done`` entries
+        are left alone.
         """
         self._check_open()
         now = time.time()
@@ -236,9 +284,14 @@ class Journal:
         self._write((_SUBMITTED, (request_id, status_url, response_url, cancel_url, now, now, key)))
 
     def record_outcome(self, key: str, ok: bool, payload: bytes | None) -> None:
-        """Record how ``key`` ended: ``ok`` with the result JSON, else the error JSON (batched)."""
+        """Record how ``key`` ended: ``ok`` with the raw result body, else the error JSON (batched)."""
         now = time.time()
         self._write((_OUTCOME, ("done" if ok else "failed", payload, now, now, key)))
+
+    def record_cancelled(self, key: str) -> None:
+        """Record that this client cancelled the ``submitted`` job of ``key`` (a resume reruns it)."""
+        now = time.time()
+        self._write((_CANCELLED, (now, now, key)))
 
     def discard_intent(self, key: str) -> None:
         """Forget an ``intent`` whose submit provably created no job (never sent, or refused)."""

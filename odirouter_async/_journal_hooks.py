@@ -1,14 +1,16 @@
 """``JournalHooks``: the journal plugged into ``client.queue.map`` (resumable batches).
 
 For each input the map asks ``before_submit``; the answer depends on the input's journal entry
-(key: ``Journal.key_for(position, arguments)``):
+(key: its content key, ``InputKeys`` -- arguments hash and occurrence count, never its position,
+so an edited input list resumes without paying for anything already submitted):
 
 =================  ============================================================================
 no entry           record the intent durably, then submit with ``X-Request-Id`` =
                    ``journal.request_id_for(key)``
 ``submitted``      re-attach: wait for that job (nothing is submitted, nothing paid twice)
-``done``           replay the stored result (``JobResult`` decoded from the journal; no request)
+``done``           replay the stored raw result body through the live path's decoder (no request)
 ``failed``         replay the stored error -- or, with ``retry_failed``, submit a new attempt
+``cancelled``      this client cancelled the job (cancel-on-exit): submit a new attempt
 ``intent``         uncertain (an earlier run died mid-submit): an outcome with
                    :class:`UncertainSubmit` -- or, with ``resubmit_uncertain``, submit again with
                    the *same* request id, so a gateway that deduplicates can
@@ -20,7 +22,11 @@ by the gateway (4xx other than 408/409/429), or refused by the SDK before sendin
 (retrying the same input would fail the same way); never sent (connect error) or pushed back
 (429, 503) -> the intent is dropped, so a resume submits it; anything else (timeout after the
 body left, 5xx, a broken answer) -> left as an intent: uncertain.  A ``JobTimeout`` of the map
-leaves the job ``submitted`` (it may still finish; a resume re-attaches).
+leaves the job ``submitted`` (it may still finish; a resume re-attaches).  A job the map
+cancelled on the way out (the gateway accepted the cancel) is recorded ``cancelled``.  A submit
+whose 2xx answer is unusable (``ResponseValidationError``: no usable request id) created a job
+nobody can find: left as an intent, uncertain -- never ``failed``, so ``retry_failed`` cannot
+pay for it twice.
 """
 
 from __future__ import annotations
@@ -39,14 +45,16 @@ from ._exceptions import (
     JobError,
     JobFailed,
     JobTimeout,
+    ResponseValidationError,
     UncertainSubmit,
 )
 from ._jobs import Job, job_urls
-from ._journal import Entry, Journal, JournalError
+from ._jobstate import CancelOutcome, Succeeded, decide_response
+from ._journal import Entry, InputKeys, Journal, JournalError
 from ._map import MapHooks, MapOutcome
 from ._scheduler import ClientClosedError
 from .types._base import attach_raw
-from .types.queue import JOB_RESULT_DECODER, JobResult
+from .types.queue import JobResult
 
 if TYPE_CHECKING:
     from ._client import AsyncOdiRouter
@@ -74,8 +82,11 @@ def submit_created_no_job(exc: BaseException) -> bool | None:
 
     ``True``: the gateway or the SDK refused the input (4xx other than 408/409/429, ``ValueError``,
     ``TypeError``); ``False``: the request never left or was pushed back (connect error, 429,
-    503); ``None``: a job may exist.
+    503); ``None``: a job may exist (a ``ResponseValidationError``: the gateway answered 2xx,
+    but not with a usable job id).
     """
+    if isinstance(exc, ResponseValidationError):
+        return None
     if isinstance(exc, (ValueError, TypeError)):
         return True
     if isinstance(exc, APIStatusError):
@@ -100,6 +111,17 @@ def _final(outcome: MapOutcome) -> bool:
     return isinstance(error, (JobError, APIStatusError))
 
 
+def _replay_result(payload: bytes, request_id: str | None) -> JobResult:
+    """A stored result body decoded exactly as the live path decodes a 200 of ``.../response``."""
+    try:
+        decision = decide_response(200, payload)
+    except Exception:  # stored by a version that kept something else: keep the bytes at least
+        decision = None
+    if isinstance(decision, Succeeded) and decision.result is not None:
+        return decision.result
+    return attach_raw(JobResult(request_id=request_id), payload, None)
+
+
 class JournalHooks(MapHooks):
     """Make a ``map`` resumable with a :class:`Journal` (see the module docstring).
 
@@ -107,8 +129,11 @@ class JournalHooks(MapHooks):
         journal: an open ``Journal`` (the caller closes it), or a path (opened at the start of
             the map and closed at its end).
         client: the client the map runs on (replayed results can ``download()``).
-        positions: the journal index of each map input (default: its position in ``inputs``);
-            the CLI passes line numbers so that skipping inputs never shifts keys.
+        positions: the index recorded for each map input (default: its position in
+            ``inputs``); informational only (messages), keys never depend on it.
+        keys: the content key of each map input (``Journal.keys_for`` of the whole input list);
+            default: assigned by ``InputKeys`` in input order.  The CLI passes the keys of the
+            whole file, so that skipping finished inputs never changes occurrence counts.
         resubmit_uncertain: submit uncertain inputs again (same request id) instead of failing
             them with :class:`UncertainSubmit`.
         retry_failed: submit inputs whose stored outcome is a failure again (a new attempt).
@@ -116,6 +141,7 @@ class JournalHooks(MapHooks):
     Attributes:
         uncertain: entries found uncertain at the start (before any resubmission).
         replayed / reattached / submitted: how the inputs were served so far.
+        cancelled: jobs this map cancelled on the gateway (recorded ``cancelled``).
     """
 
     def __init__(
@@ -124,6 +150,7 @@ class JournalHooks(MapHooks):
         *,
         client: AsyncOdiRouter,
         positions: Sequence[int] | None = None,
+        keys: Sequence[str] | None = None,
         resubmit_uncertain: bool = False,
         retry_failed: bool = False,
     ) -> None:
@@ -131,13 +158,17 @@ class JournalHooks(MapHooks):
         self._path = None if isinstance(journal, Journal) else journal
         self._client = client
         self._positions = positions
+        self._given_keys = keys
+        self._input_keys = InputKeys()
+        self._job_keys: dict[str, str] = {}  # request id -> key of the jobs not finished yet
+        self._running: set[str] = set()  # request ids of jobs submitted / re-attached, not ended
         self.resubmit_uncertain = resubmit_uncertain
         self.retry_failed = retry_failed
         self._entries: dict[str, Entry] = {}
         self._keys: dict[int, str] = {}
         self._replays: set[int] = set()
         self.uncertain: list[Entry] = []
-        self.replayed = self.reattached = self.submitted = 0
+        self.replayed = self.reattached = self.submitted = self.cancelled_jobs = 0
 
     @property
     def journal(self) -> Journal:
@@ -149,6 +180,11 @@ class JournalHooks(MapHooks):
     def key_of(self, index: int) -> str | None:
         """The journal key of map input ``index`` (known from its ``before_submit`` on)."""
         return self._keys.get(index)
+
+    @property
+    def running_jobs(self) -> int:
+        """Jobs submitted or re-attached by this map that neither ended nor were cancelled."""
+        return len(self._running)
 
     def is_replay(self, index: int) -> bool:
         """Whether the outcome of input ``index`` came from the journal, not from the gateway."""
@@ -172,17 +208,24 @@ class JournalHooks(MapHooks):
     async def before_submit(self, index: int, input: Any) -> str | Job | MapOutcome | None:
         """Decide from the journal: a request id to submit with, a job to re-attach, or a replay."""
         journal = self.journal
+        # Before any await: keys are assigned in input order (occurrence counts).
         position = self._positions[index] if self._positions is not None else index
         arguments = dict(input) if isinstance(input, Mapping) and not isinstance(input, dict) else input
-        digest = Journal.hash_arguments(arguments)
-        key = Journal.key_for(position, arguments, digest)
+        key, digest = self._input_keys.next(arguments)
+        if self._given_keys is not None:
+            key = self._given_keys[index]
         self._keys[index] = key
         entry = self._entries.pop(key, None)
         attempt = 1
+        id_key = key
         if entry is not None:
+            id_key = entry.legacy_key or key
             if entry.state == "submitted" and entry.request_id:
                 self.reattached += 1
-                return self._reattach(entry)
+                job = self._reattach(entry)
+                self._job_keys[job.request_id] = key
+                self._running.add(job.request_id)
+                return job
             if entry.state == "done" or (entry.state == "failed" and not self.retry_failed):
                 self.replayed += 1
                 self._replays.add(index)
@@ -190,20 +233,35 @@ class JournalHooks(MapHooks):
             if entry.state == "intent" and not self.resubmit_uncertain:
                 self._replays.add(index)
                 return MapOutcome(index, input, None, None, self._uncertain_error(entry))
-            attempt = entry.attempt + (entry.state == "failed")
+            attempt = entry.attempt + (entry.state in ("failed", "cancelled"))
         await journal.record_intents([(key, position, digest)])
         self.submitted += 1
-        return journal.request_id_for(key, attempt)
+        return journal.request_id_for(id_key, attempt)
 
     async def after_submit(self, index: int, key: str | None, job: Job) -> None:
         """Record the job's id and URLs (batched, not awaited)."""
-        self.journal.record_submitted(
-            self._keys[index], job.request_id, job.status_url, job.response_url, job.cancel_url
-        )
+        key = self._keys[index]
+        self._job_keys[job.request_id] = key
+        self._running.add(job.request_id)
+        self.journal.record_submitted(key, job.request_id, job.status_url, job.response_url, job.cancel_url)
+
+    async def cancelled(self, job: Job, outcome: CancelOutcome | None) -> None:
+        """The map cancelled ``job`` on its way out: record ``cancelled`` if the gateway accepted."""
+        key = self._job_keys.pop(job.request_id, None)
+        if outcome is not CancelOutcome.REQUESTED:
+            return
+        self._running.discard(job.request_id)
+        if key is not None:
+            self.cancelled_jobs += 1
+            self.journal.record_cancelled(key)
 
     async def finished(self, outcome: MapOutcome) -> None:
         """Record a final outcome (batched); leave non-final ones for the resume."""
         key = self._keys.pop(outcome.index, None)
+        if outcome.request_id is not None:
+            self._running.discard(outcome.request_id)
+            if not isinstance(outcome.error, JobTimeout):  # a timed-out job may still be cancelled
+                self._job_keys.pop(outcome.request_id, None)
         if key is None or outcome.index in self._replays:
             return
         journal = self.journal
@@ -260,10 +318,7 @@ class JournalHooks(MapHooks):
     def _replay(self, index: int, input: Any, entry: Entry) -> MapOutcome:
         payload = entry.outcome or b"{}"
         if entry.state == "done":
-            try:
-                result = attach_raw(JOB_RESULT_DECODER.decode(payload), payload, None)
-            except (msgspec.ValidationError, msgspec.DecodeError):
-                result = JobResult(request_id=entry.request_id)
+            result = _replay_result(payload, entry.request_id)
             result.__dict__["_client"] = self._client
             return MapOutcome(index, input, entry.request_id, result, None)
         return MapOutcome(index, input, entry.request_id, None, self._stored_error(entry, payload))
@@ -290,6 +345,6 @@ class JournalHooks(MapHooks):
             f"input {entry.index} may have been submitted by an earlier run that stopped before "
             "recording the job id; not resubmitted (resubmit_uncertain=True / --resubmit-uncertain "
             "submits it again and may pay twice)",
-            request_id=self.journal.request_id_for(entry.key, entry.attempt),
+            request_id=self.journal.request_id_for(entry.legacy_key or entry.key, entry.attempt),
             endpoint=self.journal.endpoint,
         )

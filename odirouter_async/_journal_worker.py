@@ -7,9 +7,13 @@ asyncio futures with ``loop.call_soon_threadsafe`` (one wake-up per commit, not 
 The loop of the thread: block for a message (or until the oldest unawaited write is
 ``flush_interval`` old), drain whatever else is queued, and when something waits (an awaited
 write, a flush, a read, the close), ``max_batch`` writes are pending, or the deadline passed, run
-all pending writes in ONE transaction -- ``synchronous=FULL`` (WAL fsynced) when a caller waits
-for durability, ``NORMAL`` otherwise -- then answer every waiter.  Writes keep their arrival
-order, so a record can never overtake the intent it refers to.
+all pending writes in ONE transaction (``synchronous=FULL``: sqlite's rollback journal, so the
+transaction is fsynced into the main file before ``COMMIT`` returns), then answer every waiter.
+Writes keep their arrival order, so a record can never overtake the intent it refers to.
+
+Opening also migrates a schema-1 journal (keys ``{index}-{hash16}``, WAL mode) to schema 2
+(content keys, see ``_journal``), in one transaction, and locks the file itself (``flock`` on
+the database file's inode, so a symlink, a relative path or a hard link cannot open it twice).
 """
 
 from __future__ import annotations
@@ -31,21 +35,35 @@ from ._exceptions import JournalError
 
 __all__ = ("SCHEMA_VERSION", "JournalError", "Msg", "Worker", "WriteOp")
 
-#: ``PRAGMA user_version`` of journals this version writes; newer files are refused.
-SCHEMA_VERSION: Final = 1
+#: ``PRAGMA user_version`` of journals this version writes; newer files are refused, schema 1
+#: (position-based keys) is migrated on open.
+SCHEMA_VERSION: Final = 2
 
 #: One SQL statement and its parameters.
 WriteOp = tuple[str, tuple[Any, ...]]
 
-_SCHEMA: Final = (
-    "CREATE TABLE meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)",
-    "CREATE TABLE entries ("
+_ENTRIES: Final = (
+    "CREATE TABLE {name} ("
     " key TEXT PRIMARY KEY, idx INTEGER NOT NULL, args_hash TEXT NOT NULL,"
-    " state TEXT NOT NULL CHECK (state IN ('intent', 'submitted', 'done', 'failed')),"
+    " state TEXT NOT NULL CHECK (state IN ('intent', 'submitted', 'done', 'failed', 'cancelled')),"
     " attempt INTEGER NOT NULL DEFAULT 1,"
     " request_id TEXT, status_url TEXT, response_url TEXT, cancel_url TEXT, outcome BLOB,"
-    " created_at REAL NOT NULL, submitted_at REAL, finished_at REAL, updated_at REAL NOT NULL)",
+    " created_at REAL NOT NULL, submitted_at REAL, finished_at REAL, updated_at REAL NOT NULL,"
+    " legacy_key TEXT)"
 )
+_SCHEMA: Final = (
+    "CREATE TABLE meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)",
+    _ENTRIES.format(name="entries"),
+)
+_V1_COLUMNS: Final = (
+    "key, idx, args_hash, state, attempt, request_id, status_url, response_url, cancel_url,"
+    " outcome, created_at, submitted_at, finished_at, updated_at"
+)
+
+
+def content_key(args_hash: str, occurrence: int) -> str:
+    """The key of the ``occurrence``-th (1-based) input whose arguments hash to ``args_hash``."""
+    return f"{args_hash[:32]}-{occurrence}"
 
 
 class Msg(enum.Enum):
@@ -82,8 +100,6 @@ class Worker:
         self.failure: JournalError | None = None
         self._q: queue.SimpleQueue[tuple[Msg, Any, asyncio.Future[Any] | None]] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="odirouter-journal", daemon=True)
-        self._sync = ""
-        self._unsynced = False
         self._lock_fd: int | None = None
         self._stats = {"records": 0.0, "commits": 0.0, "synced_commits": 0.0, "thread_seconds": 0.0}
 
@@ -177,7 +193,7 @@ class Worker:
                     waiters.append((kind, payload, fut))
                 elif kind is Msg.CLOSE:  # an abandoned open or journal: commit and stop quietly
                     try:
-                        self._commit(conn, ops, durable=True)
+                        self._commit(conn, ops)
                     except Exception as exc:
                         self.failure = JournalError(f"cannot write the journal {self.path}: {exc}")
                     return
@@ -199,9 +215,8 @@ class Worker:
         """Commit ``ops``, answer ``waiters``; True when one of them closed the journal."""
         started = time.perf_counter()
         error: JournalError | None = None
-        durable = any(kind not in (Msg.READ, Msg.COMMIT) for kind, _, _ in waiters)
         try:
-            self._commit(conn, ops, durable)
+            self._commit(conn, ops)
         except Exception as exc:  # sqlite3.Error, OSError, MemoryError ...
             error = JournalError(f"cannot write the journal {self.path}: {exc}")
             self.failure = error
@@ -225,15 +240,10 @@ class Worker:
         self._resolve(answers)
         return closing
 
-    def _commit(self, conn: sqlite3.Connection, ops: list[WriteOp], durable: bool) -> None:
-        level = "FULL" if durable else "NORMAL"
-        if self._sync != level:
-            conn.execute(f"PRAGMA synchronous = {level}")
-            self._sync = level
+    def _commit(self, conn: sqlite3.Connection, ops: list[WriteOp]) -> None:
+        # Rollback-journal mode: every commit is fsynced into the main file (synchronous=FULL;
+        # NORMAL could corrupt the file on power loss in this mode).
         if not ops:
-            if durable and self._unsynced:  # make earlier NORMAL commits durable too
-                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-                self._unsynced = False
             return
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -244,16 +254,15 @@ class Worker:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
-        self._unsynced = not durable
         self._stats["records"] += len(ops)
         self._stats["commits"] += 1
-        if durable:
-            self._stats["synced_commits"] += 1
+        self._stats["synced_commits"] += 1
 
     def _open(self) -> tuple[sqlite3.Connection, str]:
         self._lock()
         try:
-            conn = sqlite3.connect(str(self.path), isolation_level=None, timeout=10.0)
+            real = os.path.realpath(self.path)  # the -journal file goes next to the real file
+            conn = sqlite3.connect(real, isolation_level=None, timeout=10.0)
         except sqlite3.Error as exc:
             self._unlock()
             raise JournalError(f"cannot open the journal {self.path}: {exc}") from None
@@ -269,16 +278,19 @@ class Worker:
             raise
 
     def _prepare(self, conn: sqlite3.Connection) -> str:
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        if str(mode).lower() != "wal":
-            raise JournalError(f"the journal {self.path} cannot use WAL mode on this file system")
+        # ONE file: in rollback-journal mode every committed transaction is in the main file
+        # (a schema-1 journal in WAL mode is checkpointed into it here, and its -wal removed).
+        mode = conn.execute("PRAGMA journal_mode = DELETE").fetchone()[0]
+        if str(mode).lower() != "delete":
+            raise JournalError(f"the journal {self.path} cannot leave {mode} mode (is it read-only?)")
         conn.execute("PRAGMA synchronous = FULL")
-        self._sync = "FULL"
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version == 0:
             if conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
                 raise JournalError(f"{self.path} is an SQLite database but not an odirouter journal")
             self._create(conn)
+        elif version == 1:
+            self._migrate_v1(conn)
         elif version > SCHEMA_VERSION:
             raise JournalError(
                 f"the journal {self.path} has schema version {version}; this odirouter_async "
@@ -307,13 +319,44 @@ class Worker:
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.execute("COMMIT")
 
+    def _migrate_v1(self, conn: sqlite3.Connection) -> None:
+        """Schema 1 -> 2 in one transaction: position keys become content keys.
+
+        The n-th entry (by old index) with given arguments gets ``content_key(hash, n)`` -- the
+        key the unedited input file gives that input now -- and keeps its old key in
+        ``legacy_key`` (its ``X-Request-Id`` was made from it, and ``results.jsonl`` names it).
+        """
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            rows = conn.execute(f"SELECT {_V1_COLUMNS} FROM entries ORDER BY idx, key").fetchall()
+            seen: dict[str, int] = {}
+            new_rows = []
+            for row in rows:
+                n = seen[row[2]] = seen.get(row[2], 0) + 1
+                new_rows.append((content_key(row[2], n), *row[1:], row[0]))
+            conn.execute(_ENTRIES.format(name="entries_v2"))
+            marks = ", ".join("?" * 15)
+            conn.executemany(f"INSERT INTO entries_v2 VALUES ({marks})", new_rows)
+            conn.execute("DROP TABLE entries")
+            conn.execute("ALTER TABLE entries_v2 RENAME TO entries")
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
     def _lock(self) -> None:
         if sys.platform == "win32":  # no flock: one process at a time is the caller's job
             return
         import fcntl
 
+        # The lock is on the database file's inode (flock; sqlite itself uses POSIX locks, which
+        # are independent on Linux and BSD), so every name of the file shares it.  The descriptor
+        # is closed only after the sqlite connection (closing it earlier would drop sqlite's
+        # POSIX locks).
         try:
-            fd = os.open(f"{self.path}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
             raise JournalError(f"cannot open the journal {self.path}: {exc.strerror}") from None
         try:

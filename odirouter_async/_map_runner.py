@@ -21,6 +21,7 @@ from anyio.abc import TaskGroup
 
 from ._exceptions import JobTimeout
 from ._jobs import CANCEL_GRACE, SUBMIT_GRACE, Job
+from ._jobstate import CancelOutcome
 from ._map_types import MapHooks, MapOutcome, MapProgress, _Channel
 from ._scheduler import Watch, get_scheduler
 from ._transport import logger
@@ -329,7 +330,8 @@ class _Runner:
 
     async def _cancel_one(self, job: Job) -> None:
         try:
-            await job.cancel_quietly()
+            outcome = await job.cancel_quietly()
+            await _tell_cancelled(self.hooks, job, outcome)
         finally:
             self.busy -= 1
             self._check_idle()
@@ -371,7 +373,7 @@ class _Runner:
         with anyio.move_on_after(CANCEL_GRACE):
             async with anyio.create_task_group() as tg:
                 for _ in range(min(_CANCEL_WORKERS, len(jobs))):
-                    tg.start_soon(_cancel_worker, jobs)
+                    tg.start_soon(_cancel_worker, jobs, self.hooks)
 
     async def _progress_loop(self) -> None:
         try:
@@ -391,10 +393,22 @@ class _Runner:
             await ret
 
 
-async def _cancel_worker(jobs: list[Job]) -> None:
+async def _cancel_worker(jobs: list[Job], hooks: MapHooks | None) -> None:
     while jobs:
         job = jobs.pop()
         try:
-            await job.cancel(max_retries=1)
+            outcome: CancelOutcome | None = await job.cancel(max_retries=1)
         except Exception as exc:
             logger.info("could not cancel job %s: %s", job.request_id, exc)
+            outcome = None
+        await _tell_cancelled(hooks, job, outcome)
+
+
+async def _tell_cancelled(hooks: MapHooks | None, job: Job, outcome: CancelOutcome | None) -> None:
+    """Tell the hooks (the journal) how the remote cancel of ``job`` went; never raises."""
+    if hooks is None:
+        return
+    try:
+        await hooks.cancelled(job, outcome)
+    except Exception as exc:
+        logger.warning("could not record the cancel of job %s: %s", job.request_id, exc)

@@ -15,6 +15,7 @@ from .types.queue import JobResult
 
 if TYPE_CHECKING:
     from ._jobs import Job
+    from ._jobstate import CancelOutcome
 
 __all__ = ("MapHooks", "MapOutcome", "MapProgress")
 
@@ -84,6 +85,9 @@ class MapHooks:
 
     async def after_submit(self, index: int, key: str | None, job: Job) -> None:
         """Called once the gateway accepted the job (its id and URLs are known)."""
+
+    async def cancelled(self, job: Job, outcome: CancelOutcome | None) -> None:
+        """Called after the map tried to cancel ``job`` remotely (``None``: the cancel failed)."""
 
     async def finished(self, outcome: MapOutcome) -> None:
         """Called when an outcome is final, before the caller sees it."""

@@ -122,6 +122,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         sdk_logger = logging.getLogger("odirouter_async")
         sdk_logger.addHandler(handler)
         sdk_logger.setLevel(logging.DEBUG)
+    prepare = getattr(args, "prepare", None)
+    if prepare is not None:  # synchronous input (chat's prompt), before any event loop
+        from ._common import exit_code
+
+        try:
+            prepare(args)
+        except BaseException as exc:
+            early = exit_code(exc)
+            if early is None:
+                raise
+            return early
     sync_func = getattr(args, "sync_func", None)
     if sync_func is not None:
         try:

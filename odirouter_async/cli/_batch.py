@@ -8,8 +8,13 @@ outcomes recorded earlier but not yet written are written, and only inputs never
 submitted.  An input whose submit was in flight when an earlier run died is *uncertain*: it is
 reported (count and line numbers) and submitted again only with ``--resubmit-uncertain``.
 
+Inputs are identified by content (``_journal``: arguments hash + occurrence count of identical
+lines), not by line number: inserting, deleting or reordering lines of a finished or half-done
+input file resumes without paying for anything already submitted.
+
 Ctrl-C stops submitting, stops waiting, flushes the journal and prints how to resume (exit 130);
-running jobs are cancelled on the gateway only with ``--cancel-on-interrupt``.
+running jobs are cancelled on the gateway only with ``--cancel-on-interrupt`` -- those are
+recorded as cancelled by us, and the resume runs them again.
 
 Exit codes: 0 every input has a successful result; 1 some input failed, is malformed, uncertain
 or unfinished (the summary says which; a rerun finishes the unfinished ones); 2 usage; 130 Ctrl-C.
@@ -30,7 +35,7 @@ import msgspec
 
 from .._client import AsyncOdiRouter
 from .._journal import Entry, Journal, JournalError
-from .._journal_hooks import JournalHooks
+from .._journal_hooks import JournalHooks, submit_created_no_job
 from .._map import MapOutcome
 from ..types.queue import JobOutput, JobResult
 from ._batch_io import InputLine, ResultsFile, output_names, read_inputs
@@ -112,6 +117,7 @@ class _Plan:
     """What this run does with each well-formed input."""
 
     todo: list[InputLine] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)
     attempts: list[int] = field(default_factory=list)
     done_before: int = 0
     failed_before: int = 0
@@ -125,8 +131,7 @@ def _plan(
 ) -> _Plan:
     plan = _Plan()
     keys = set()
-    for item in inputs:
-        key = Journal.key_for(item.index, item.arguments)
+    for item, key in zip(inputs, Journal.keys_for([i.arguments for i in inputs]), strict=True):
         keys.add(key)
         entry = entries.get(key)
         line = written.get(key)
@@ -143,7 +148,9 @@ def _plan(
         if entry is not None and entry.state == "submitted":
             plan.reattach += 1
         plan.todo.append(item)
-        plan.attempts.append(entry.attempt + retry if entry is not None else 1)
+        plan.keys.append(key)
+        again = retry or (entry is not None and entry.state == "cancelled")
+        plan.attempts.append(entry.attempt + again if entry is not None else 1)
     plan.orphans = sum(1 for key in entries if key not in keys)
     return plan
 
@@ -187,7 +194,7 @@ class _Batch:
         record: dict[str, Any] = {
             "index": item.index,
             "line": item.line,
-            "key": Journal.key_for(item.index, item.arguments),
+            "key": self.plan.keys[outcome.index],
             "attempt": self.plan.attempts[outcome.index],
             "request_id": outcome.request_id,
             "status": "ok" if outcome.error is None else "failed",
@@ -211,7 +218,10 @@ class _Batch:
             record["error"] = describe_error(outcome.error)
             record["error_type"] = getattr(outcome.error, "error_type", None)
             if not final:
-                self._unfinished(item, record["error"])
+                why = record["error"]
+                if outcome.request_id is None and submit_created_no_job(outcome.error) is None:
+                    why += "; a job may exist: uncertain (--resubmit-uncertain submits it again)"
+                self._unfinished(item, why)
                 return
         await self.journal.commit()  # the journal never lags behind results.jsonl
         self.results.append(record)
@@ -244,6 +254,7 @@ async def _run_map(batch: _Batch, journal: Journal) -> None:
         journal,
         client=batch.client,
         positions=[item.index for item in plan.todo],
+        keys=plan.keys,
         resubmit_uncertain=args.resubmit_uncertain,
         retry_failed=args.retry_failed,
     )
@@ -296,7 +307,11 @@ async def run(args: argparse.Namespace) -> int:
         except JournalError as exc:
             raise UsageError(str(exc)) from None
         try:
-            plan = _plan(inputs, await journal.load(), written, args)
+            entries = await journal.load()
+            for old, new in journal.legacy_keys().items():  # results.jsonl of a schema-1 journal
+                if old in written and new not in written:
+                    written[new] = written.pop(old)
+            plan = _plan(inputs, entries, written, args)
             _report_plan(args, plan, len(inputs), malformed)
             batch = _Batch(args, client, journal, plan, results)
             interrupted = False
@@ -307,13 +322,20 @@ async def run(args: argparse.Namespace) -> int:
                 raise
             finally:
                 with anyio.CancelScope(shield=True):
-                    batch.progress.close()
-                    results.close()
+                    # The journal first: a broken stderr or a full disk below must not skip it.
                     try:
                         await journal.flush()
                     except JournalError as exc:
-                        warn(f"odirouter: {exc}")
-                    _summary(batch, malformed, time.monotonic() - started, interrupted)
+                        flush_error: JournalError | None = exc
+                    else:
+                        flush_error = None
+                    try:
+                        results.close()
+                    finally:
+                        batch.progress.close()
+                        _summary(batch, malformed, time.monotonic() - started, interrupted)
+                    if flush_error is not None:
+                        raise flush_error
         finally:
             with anyio.CancelScope(shield=True):
                 await journal.close()
@@ -338,7 +360,10 @@ def _report_plan(args: Any, plan: _Plan, inputs: int, malformed: list[tuple[int,
             "skipped. --resubmit-uncertain submits them again (may pay twice)."
         )
     if plan.orphans:
-        warn(f"{plan.orphans} journal entries match no input line (was {args.inputs} edited?)")
+        warn(
+            f"{plan.orphans} journal entries match no input of {args.inputs} (inputs removed from "
+            "the file); they are left alone"
+        )
 
 
 def _summary(batch: _Batch, malformed: list[tuple[int, str]], elapsed: float, interrupted: bool) -> None:
@@ -364,11 +389,13 @@ def _summary(batch: _Batch, malformed: list[tuple[int, str]], elapsed: float, in
         lines.append(f"  malformed lines: {_lines([n for n, _ in malformed])}")
     if interrupted:
         left = len(plan.todo) - batch.done - batch.failed - batch.unfinished
-        running = batch.progress.in_flight
-        fate = "cancelled on the gateway" if args.cancel_on_interrupt else "left running on the gateway"
-        lines.append(
-            f"interrupted: {left} inputs not finished ({running} running jobs {fate}); the journal is saved."
-        )
+        hooks = batch.hooks
+        running = hooks.running_jobs if hooks is not None else 0  # counted now, not sampled
+        cancelled = hooks.cancelled_jobs if hooks is not None else 0
+        fate = f"{running} running jobs left running on the gateway"
+        if args.cancel_on_interrupt:
+            fate += f"; {cancelled} jobs cancelled on the gateway, the resume runs them again"
+        lines.append(f"interrupted: {left} inputs not finished ({fate}); the journal is saved.")
         lines.append(f"resume with: {_command_line(args)}")
     warn("\n".join(lines))
 

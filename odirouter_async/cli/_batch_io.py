@@ -2,12 +2,14 @@
 
 Inputs: one JSON object (the model's arguments) per line.  Blank lines are ignored; any other
 line that is not a JSON object is *malformed*: reported as ``line N: <reason>`` and skipped, and
-the batch goes on.  An input's journal index is its line number minus one, so fixing a malformed
-line in place, or skipping inputs, never changes the keys of the others.
+the batch goes on.  An input's journal key comes from its content (``Journal.keys_for``: the
+arguments' hash and the occurrence count of identical lines), so inserting, deleting, reordering
+or fixing lines never changes the keys of the others; ``index`` (line number minus one) is only
+informational.
 
 ``results.jsonl``: one line per finished input, appended as inputs finish::
 
-    {"index": 4, "line": 5, "key": "4-1f0c...", "attempt": 1, "request_id": "mmsu_...",
+    {"index": 4, "line": 5, "key": "1f0c...-1", "attempt": 1, "request_id": "mmsu_...",
      "status": "ok", "error": null, "error_type": null,
      "outputs": ["outputs/000005_0.png"], "urls": ["https://..."]}
 
@@ -38,14 +40,14 @@ _decode_any: Final = msgspec.json.Decoder()
 
 @dataclass(frozen=True, slots=True)
 class InputLine:
-    """One well-formed input: its 1-based ``line``, journal ``index`` and ``arguments``."""
+    """One well-formed input: its 1-based ``line``, ``index`` (informational) and ``arguments``."""
 
     line: int
     arguments: dict[str, Any]
 
     @property
     def index(self) -> int:
-        """The journal index: ``line - 1``."""
+        """``line - 1`` (recorded for messages; the journal key does not depend on it)."""
         return self.line - 1
 
 
@@ -112,9 +114,10 @@ class ResultsFile:
     def load(self) -> dict[str, tuple[int, str]]:
         """``key -> (attempt, status)`` of the lines already written (the last attempt wins).
 
-        A last line without its newline (a crash mid-write) is cut off first.
+        A last line without its newline (a crash mid-write) is cut off first.  A path that is not
+        a regular file (``/dev/null``, a FIFO, ``/dev/full``...) is written to but never read.
         """
-        if not self.path.exists():
+        if not self.path.is_file():
             return {}
         self._repair()
         seen: dict[str, tuple[int, str]] = {}

@@ -2,7 +2,8 @@
 
 - ``models``: the model ids, one per line (``--json``: the gateway's body).
 - ``chat [PROMPT]``: streams the answer's tokens to stdout as they arrive; without a prompt
-  argument the prompt is read from stdin (so ``echo hi | odirouter chat`` works).
+  argument the prompt is read from stdin (so ``echo hi | odirouter chat`` works) -- in the main
+  thread, before the event loop starts, so Ctrl-C at the prompt exits 130 at once.
 - ``run ENDPOINT --json '{...}'``: submits one queue job, waits, prints the result JSON on stdout
   and, with ``--out DIR``, downloads its files.  ``--json @file.json`` reads the arguments from a
   file.  ``--attach REQUEST_ID`` waits for a job submitted earlier instead.  On Ctrl-C the job is
@@ -47,7 +48,7 @@ def add_parsers(subparsers: Any) -> None:
     p.add_argument("--system", help="a system message")
     p.add_argument("--max-tokens", type=int, help="max_tokens of the answer")
     p.add_argument("--temperature", type=float, help="sampling temperature")
-    p.set_defaults(func=chat)
+    p.set_defaults(func=chat, prepare=read_prompt)
 
     p = subparsers.add_parser(
         "run",
@@ -86,21 +87,21 @@ async def models(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _read_prompt(args: argparse.Namespace) -> str:
-    if args.prompt is not None:
-        prompt: str = args.prompt
-    else:
+def read_prompt(args: argparse.Namespace) -> None:
+    """Read the prompt of ``chat`` (synchronous: Ctrl-C interrupts the read with KeyboardInterrupt)."""
+    if args.prompt is None:
         if sys.stdin.isatty():
             warn("Type the prompt, then Ctrl-D:")
-        prompt = sys.stdin.read()
-    if not prompt.strip():
+        args.prompt = sys.stdin.read()
+    if not args.prompt.strip():
         raise UsageError("the prompt is empty")
-    return prompt
 
 
 async def chat(args: argparse.Namespace) -> int:
     """``odirouter chat``."""
-    prompt = await anyio.to_thread.run_sync(_read_prompt, args)
+    if args.prompt is None:  # called without ``main`` (tests): read it here
+        read_prompt(args)
+    prompt: str = args.prompt
     messages: list[dict[str, str]] = []
     if args.system:
         messages.append({"role": "system", "content": args.system})

@@ -7,12 +7,19 @@ Exit codes: ``0`` success; ``1`` the gateway or a job failed (the message names 
 Ctrl-C: the first SIGINT cancels the command's cancel scope, so ``finally`` blocks and shielded
 clean-ups (journal flush, remote cancels) still run; a second SIGINT raises ``KeyboardInterrupt``
 at once.
+
+Errors: whatever escapes a command -- also from inside a task group (an exception group is
+unwrapped to its first real error) -- becomes ONE line on stderr and an exit code, never a
+traceback (``-v`` shows it).  ``JournalError`` and other SDK errors exit 1; a full disk or another
+``OSError`` exits 1; a closed stdout/stderr pipe (``BrokenPipeError``) exits 1 with a message on
+stderr if stderr still works (output the user asked for was lost: not a success).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import builtins
 import os
 import signal
 import sys
@@ -136,40 +143,87 @@ async def _guarded(command: Command, args: argparse.Namespace) -> int:
     return EXIT_INTERRUPTED if scope.cancel_called else code
 
 
+def _group_type() -> type[BaseException] | None:
+    group: type[BaseException] | None = getattr(builtins, "BaseExceptionGroup", None)
+    if group is None:  # Python 3.10: anyio's backport
+        try:
+            from exceptiongroup import BaseExceptionGroup as group  # type: ignore[no-redef,import-not-found,unused-ignore]
+        except ImportError:
+            return None
+    return group
+
+
+_GROUP: Final = _group_type()
+
+
+def unwrap_error(exc: BaseException) -> BaseException:
+    """The first error inside (nested) exception groups that is not a cancellation."""
+    while _GROUP is not None and isinstance(exc, _GROUP):
+        inner: tuple[BaseException, ...] = getattr(exc, "exceptions", ())
+        if not inner:
+            break
+        real = [e for e in inner if not isinstance(e, asyncio.CancelledError)]  # the loop is gone
+        exc = (real or list(inner))[0]
+    return exc
+
+
 def run_command(command: Command, args: argparse.Namespace) -> int:
     """Run an async command to completion and map what escapes it to an exit code."""
     verbose = bool(getattr(args, "verbose", False))
     try:
         return asyncio.run(_guarded(command, args))
+    except BaseException as exc:
+        error = unwrap_error(exc)
+        if verbose and not isinstance(error, (KeyboardInterrupt, UsageError, BrokenPipeError)):
+            traceback.print_exception(exc)
+        code = exit_code(error)
+        if code is None:
+            raise
+        return code
+
+
+def exit_code(exc: BaseException) -> int | None:
+    """Report ``exc`` in one line on stderr; its exit code (``None``: not ours to handle)."""
+    try:
+        raise exc
     except KeyboardInterrupt:
         warn("odirouter: aborted")
         return EXIT_INTERRUPTED
-    except UsageError as exc:
-        warn(f"odirouter: error: {exc}")
+    except UsageError as error:
+        _say(f"odirouter: error: {error}")
         return EXIT_USAGE
-    except OdiRouterError as exc:
-        if verbose:
-            traceback.print_exc()
-        warn(f"odirouter: {describe_error(exc)}")
+    except OdiRouterError as error:  # JournalError included
+        _say(f"odirouter: {describe_error(error)}")
         return EXIT_FAILED
-    except BrokenPipeError:  # `odirouter models | head`: the reader left; not an error
-        _silence_stdout()
-        return EXIT_OK
-    except (ValueError, TypeError) as exc:  # the SDK refused an argument the user gave
-        if verbose:
-            traceback.print_exc()
-        warn(f"odirouter: error: {exc}")
+    except BrokenPipeError:  # the reader of stdout or stderr left: what we printed is lost
+        _silence(sys.stdout)
+        if not _say("odirouter: error: output pipe closed (broken pipe); output was lost"):
+            _silence(sys.stderr)
+        return EXIT_FAILED
+    except (ValueError, TypeError) as error:  # the SDK refused an argument the user gave
+        _say(f"odirouter: error: {error}")
         return EXIT_USAGE
-    except OSError as exc:
-        if verbose:
-            traceback.print_exc()
-        warn(f"odirouter: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))
+    except OSError as error:  # a full disk (ENOSPC), permissions, ...
+        where = f": {error.filename}" if error.filename else ""
+        _say(f"odirouter: error: {error.strerror or error}{where}")
         return EXIT_FAILED
+    except BaseException:
+        return None
 
 
-def _silence_stdout() -> None:
+def _say(message: str) -> bool:
+    """``warn``, but a broken stderr is not an error any more (returns whether it was printed)."""
+    try:
+        warn(message)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def _silence(stream: TextIO) -> None:
+    """Point ``stream`` at /dev/null, so that the flush at exit does not fail again."""
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        os.dup2(devnull, stream.fileno())
     except (OSError, ValueError):
         pass

@@ -135,7 +135,7 @@ def test_batch_uncertain_input_is_reported_and_resubmitted_only_on_request(
     out = tmp_path / "out"
     out.mkdir()
     arguments = {"prompt": "b"}
-    key = Journal.key_for(1, arguments)
+    key = Journal.keys_for([arguments])[0]
 
     async def crashed_run() -> str:
         async with await Journal.open(out / "journal.sqlite", endpoint="nano_banana_2") as journal:

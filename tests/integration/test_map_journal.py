@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 import odirouter_async as odr
-from odirouter_async._journal import Journal, JournalError
+from odirouter_async._journal import Journal, JournalError, content_key
 from odirouter_async._journal_hooks import JournalHooks, UncertainSubmit
 from odirouter_async._map import MapHooks, MapOutcome
 from odirouter_async.testing import Emulator
@@ -73,7 +73,7 @@ async def test_uncertain_input_needs_explicit_resubmission(
     path = tmp_path / "run.sqlite"
     inputs = [args(0), args(1)]
     digest = Journal.hash_arguments(inputs[1])
-    key = Journal.key_for(1, inputs[1], digest)
+    key = content_key(digest, 1)
     async with await Journal.open(path, endpoint=EP) as journal:
         await journal.record_intents([(key, 1, digest)])
         request_id = journal.request_id_for(key)

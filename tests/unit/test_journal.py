@@ -16,7 +16,7 @@ import anyio
 import pytest
 from hypothesis import given, strategies as st
 
-from odirouter_async._journal import SCHEMA_VERSION, Journal, JournalError
+from odirouter_async._journal import SCHEMA_VERSION, InputKeys, Journal, JournalError, content_key
 
 pytestmark = pytest.mark.anyio
 
@@ -27,21 +27,34 @@ json_values = st.recursive(
 )
 
 
-@given(st.dictionaries(st.text(max_size=6), json_values, max_size=6), st.integers(0, 10**6))
-def test_key_ignores_dict_order(arguments: dict[str, object], index: int) -> None:
+@given(st.dictionaries(st.text(max_size=6), json_values, max_size=6))
+def test_key_ignores_dict_order(arguments: dict[str, object]) -> None:
     """The key depends on the arguments' content, not on the order of their keys."""
     reordered = dict(reversed(list(arguments.items())))
-    key = Journal.key_for(index, arguments)
-    assert key == Journal.key_for(index, reordered)
-    assert key == f"{index}-{Journal.hash_arguments(arguments)[:16]}"
+    assert Journal.keys_for([arguments]) == Journal.keys_for([reordered])
+    assert Journal.keys_for([arguments]) == [f"{Journal.hash_arguments(arguments)[:32]}-1"]
 
 
-def test_key_depends_on_index_and_arguments() -> None:
-    """Another index or other arguments give another key; the hash is full sha256 hex."""
+@given(st.lists(st.dictionaries(st.text(max_size=3), json_values, max_size=2), max_size=8), st.randoms())
+def test_keys_survive_insert_delete_and_reorder(inputs: list[dict[str, object]], rnd: object) -> None:
+    """Editing the input list never gives an unchanged input another input's key; duplicates count."""
+    keys = Journal.keys_for(inputs)
+    assert len(set(keys)) == len(keys)  # identical inputs are distinct jobs
+    shuffled = list(inputs)
+    rnd.shuffle(shuffled)  # type: ignore[attr-defined]
+    assert sorted(Journal.keys_for(shuffled)) == sorted(keys)
+    assert set(Journal.keys_for([{"new": "line"}, *inputs])) >= set(keys)
+    assert set(Journal.keys_for(inputs[1:])) <= set(keys)
+
+
+def test_key_depends_on_arguments_and_occurrence_not_position() -> None:
+    """Other arguments give another key, identical ones an occurrence count; the hash is sha256 hex."""
     args = {"prompt": "a cat", "seed": 1}
-    assert Journal.key_for(0, args) != Journal.key_for(1, args)
-    assert Journal.key_for(0, args) != Journal.key_for(0, {**args, "seed": 2})
-    assert len(Journal.hash_arguments(args)) == 64
+    keys = InputKeys()
+    first, digest = keys.next(args)
+    assert keys.next({"other": 1})[0] != first
+    assert keys.next(dict(args))[0] == content_key(digest, 2) != first
+    assert first == content_key(digest, 1) and len(digest) == 64
 
 
 async def open_journal(path: Path, endpoint: str = "nano_banana_2") -> Journal:
@@ -51,7 +64,7 @@ async def open_journal(path: Path, endpoint: str = "nano_banana_2") -> Journal:
 def intent(index: int, arguments: dict[str, object] | None = None) -> tuple[str, int, str]:
     args = arguments if arguments is not None else {"prompt": f"p{index}"}
     digest = Journal.hash_arguments(args)
-    return Journal.key_for(index, args, digest), index, digest
+    return content_key(digest, 1), index, digest
 
 
 async def test_life_cycle_survives_reopen(tmp_path: Path) -> None:
@@ -224,26 +237,136 @@ async def test_unawaited_records_land_without_flush(tmp_path: Path) -> None:
             reader.close()
 
 
-async def test_commit_publishes_records_without_fsync(tmp_path: Path) -> None:
-    """After commit() other readers see the queued records at once; no fsynced commit was spent."""
+async def test_committed_records_are_all_in_the_one_main_file(tmp_path: Path) -> None:
+    """After commit() a copy of journal.sqlite alone (no -wal / -journal file) holds every record."""
     path = tmp_path / "j.sqlite"
     k, i, h = intent(0)
     async with await Journal.open(path, endpoint="nano_banana_2", flush_interval=3600) as journal:
         await journal.record_intents([(k, i, h)])
-        synced = journal.stats["synced_commits"]
         journal.record_submitted(k, "req-0")
         journal.record_outcome(k, True, b"{}")
         await journal.commit()
-        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as reader:
-            row = reader.execute("SELECT state, request_id FROM entries").fetchone()
-        assert row == ("done", "req-0")
-        assert journal.stats["synced_commits"] == synced
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["j.sqlite"]
+        copy = tmp_path / "copy" / "j.sqlite"
+        copy.parent.mkdir()
+        copy.write_bytes(path.read_bytes())
+    async with await open_journal(copy) as reopened:
+        entry = (await reopened.load())[k]
+    assert (entry.state, entry.request_id) == ("done", "req-0")
+
+
+async def test_an_old_wal_journal_becomes_one_file(tmp_path: Path) -> None:
+    """Opening a journal left in WAL mode folds its -wal file into the main file and removes it."""
+    path = tmp_path / "j.sqlite"
+    k, i, h = intent(0)
+    async with await open_journal(path) as journal:
+        await journal.record_intents([(k, i, h)])
+    wal = tmp_path / "j.sqlite-wal"
+    with closing(sqlite3.connect(path)) as holder:  # a version-1 writer that died: main + -wal
+        holder.execute("PRAGMA journal_mode = WAL")
+        holder.execute("PRAGMA wal_autocheckpoint = 0")
+        holder.execute("UPDATE entries SET request_id = 'req-wal'")
+        holder.commit()
+        main_bytes, wal_bytes = path.read_bytes(), wal.read_bytes()
+    path.write_bytes(main_bytes)
+    wal.write_bytes(wal_bytes)
+    async with await open_journal(path) as journal:
+        assert (await journal.load())[k].request_id == "req-wal"
+    assert not (tmp_path / "j.sqlite-wal").exists()
+
+
+@pytest.mark.parametrize("alias", ["symlink", "hardlink", "relative"])
+async def test_lock_holds_whatever_name_opens_the_file(
+    tmp_path: Path, alias: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A symlink, a hard link or a relative path to an open journal cannot open it a second time."""
+    path = tmp_path / "j.sqlite"
+    other: Path
+    if alias == "symlink":
+        other = tmp_path / "link.sqlite"
+        other.symlink_to(path)
+    elif alias == "hardlink":
+        other = tmp_path / "hard.sqlite"
+    else:
+        (tmp_path / "sub").mkdir()
+        monkeypatch.chdir(tmp_path / "sub")
+        other = Path("..") / "j.sqlite"
+    async with await open_journal(path):
+        if alias == "hardlink":
+            os.link(path, other)
+        with pytest.raises(JournalError, match="in use by another process"):
+            await open_journal(other)
+    await (await open_journal(other)).close()
+
+
+def _v1_journal(path: Path, rows: list[tuple[str, int, str, str, str | None, bytes | None]]) -> None:
+    """A schema-1 journal (position keys, WAL mode) as version 1 wrote it."""
+    with closing(sqlite3.connect(path, isolation_level=None)) as conn:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("CREATE TABLE meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)")
+        conn.execute(
+            "CREATE TABLE entries (key TEXT PRIMARY KEY, idx INTEGER NOT NULL, args_hash TEXT NOT NULL,"
+            " state TEXT NOT NULL CHECK (state IN ('intent', 'submitted', 'done', 'failed')),"
+            " attempt INTEGER NOT NULL DEFAULT 1, request_id TEXT, status_url TEXT, response_url TEXT,"
+            " cancel_url TEXT, outcome BLOB, created_at REAL NOT NULL, submitted_at REAL,"
+            " finished_at REAL, updated_at REAL NOT NULL)"
+        )
+        conn.executemany(
+            "INSERT INTO meta VALUES (?, ?)", [("endpoint", "nano_banana_2"), ("run_id", "abcd1234")]
+        )
+        conn.executemany(
+            "INSERT INTO entries (key, idx, args_hash, state, request_id, outcome, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, 0, 0)",
+            rows,
+        )
+        conn.execute("PRAGMA user_version = 1")
+
+
+async def test_schema_1_journal_is_migrated_to_content_keys(tmp_path: Path) -> None:
+    """Old position keys become the content keys of the unedited file; old keys and request ids are kept."""
+    path = tmp_path / "j.sqlite"
+    same, other = Journal.hash_arguments({"p": "same"}), Journal.hash_arguments({"p": "other"})
+    _v1_journal(
+        path,
+        [
+            (f"0-{same[:16]}", 0, same, "done", "r0", b"{}"),
+            (f"1-{other[:16]}", 1, other, "submitted", "r1", None),
+            (f"2-{same[:16]}", 2, same, "intent", None, None),
+        ],
+    )
+    async with await open_journal(path) as journal:
+        entries = await journal.load()
+        keys = Journal.keys_for([{"p": "same"}, {"p": "other"}, {"p": "same"}])
+        assert [entries[k].state for k in keys] == ["done", "submitted", "intent"]
+        assert entries[keys[1]].request_id == "r1"
+        assert journal.legacy_keys()[f"2-{same[:16]}"] == keys[2]
+        legacy = entries[keys[2]].legacy_key
+        assert legacy is not None
+        assert journal.request_id_for(legacy) == f"jr-abcd1234-2-{same[:16]}"
+    with closing(sqlite3.connect(path)) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+
+
+async def test_cancelled_entry_is_rerun_as_a_new_attempt(tmp_path: Path) -> None:
+    """record_cancelled marks a submitted job cancelled by us; a new intent is attempt 2, not a replay."""
+    k, i, h = intent(0)
+    async with await open_journal(tmp_path / "j.sqlite") as journal:
+        await journal.record_intents([(k, i, h)])
+        journal.record_cancelled(k)  # not submitted yet: ignored
+        journal.record_submitted(k, "req-0")
+        journal.record_cancelled(k)
+        await journal.flush()
+        entry = (await journal.load())[k]
+        assert (entry.state, entry.finished, entry.uncertain) == ("cancelled", False, False)
+        await journal.record_intents([(k, i, h)])
+        assert (await journal.load())[k].attempt == 2
 
 
 CHILD = textwrap.dedent(
     """
     import asyncio, sys
-    from odirouter_async._journal import Journal
+    from odirouter_async._journal import Journal, content_key
 
     async def main():
         journal = await Journal.open(sys.argv[1], endpoint="nano", flush_interval=0.001)
@@ -253,7 +376,7 @@ CHILD = textwrap.dedent(
             for _ in range(8):
                 args = {"prompt": f"p{index}"}
                 digest = Journal.hash_arguments(args)
-                batch.append((Journal.key_for(index, args, digest), index, digest))
+                batch.append((content_key(digest, 1), index, digest))
                 index += 1
             await journal.record_intents(batch)
             for key, _, _ in batch:

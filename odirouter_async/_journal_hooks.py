@@ -48,8 +48,9 @@ from ._exceptions import (
     ResponseValidationError,
     UncertainSubmit,
 )
+from ._job_answers import decide_response
 from ._jobs import Job, job_urls
-from ._jobstate import CancelOutcome, Succeeded, decide_response
+from ._jobstate import CancelOutcome, Succeeded
 from ._journal import Entry, InputKeys, Journal, JournalError
 from ._map import MapHooks, MapOutcome
 from ._scheduler import ClientClosedError
@@ -113,10 +114,7 @@ def _final(outcome: MapOutcome) -> bool:
 
 def _replay_result(payload: bytes, request_id: str | None) -> JobResult:
     """A stored result body decoded exactly as the live path decodes a 200 of ``.../response``."""
-    try:
-        decision = decide_response(200, payload)
-    except Exception:  # stored by a version that kept something else: keep the bytes at least
-        decision = None
+    decision = decide_response(200, payload)  # never raises: a body it cannot read is Unusable
     if isinstance(decision, Succeeded) and decision.result is not None:
         return decision.result
     return attach_raw(JobResult(request_id=request_id), payload, None)

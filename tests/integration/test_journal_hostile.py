@@ -92,10 +92,6 @@ async def states(path: Path) -> list[str]:
         return [e.state for e in (await journal.load()).values()]
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="needs queue branch: submit raises ResponseValidationError (not ValueError) for an unusable id",
-)
 @pytest.mark.parametrize("bad_id", ["", "a/b", ".."])
 async def test_unusable_request_id_leaves_the_input_uncertain(
     hostile: tuple[str, Hostile], tmp_path: Path, bad_id: str

@@ -16,14 +16,13 @@ import sqlite3
 import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import anyio
 import pytest
 from anyio.abc import Process
 
-from odirouter_async.testing import Emulator
+from odirouter_async.testing import Emulator, variant_emulator_fixture
 
 pytestmark = pytest.mark.anyio
 
@@ -32,11 +31,9 @@ LONG = range(4, 12)
 ENDPOINT = "nano_banana_2"
 
 
-@pytest.fixture
-async def emu() -> AsyncIterator[Emulator]:
-    """An emulator whose jobs take 0.2 s unless an input says otherwise."""
-    async with Emulator(job_duration=0.2, job_jitter=0.0, keep_log=False) as e:
-        yield e
+# Every test runs once per queue gateway variant (and "random"): jobs take 0.2 s unless an input
+# says otherwise.
+emu = variant_emulator_fixture(name="emu", job_duration=0.2, job_jitter=0.0, keep_log=False)
 
 
 def write_inputs(path: Path) -> None:

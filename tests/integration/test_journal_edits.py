@@ -20,9 +20,12 @@ from anyio.from_thread import start_blocking_portal
 import odirouter_async as odr
 from odirouter_async._journal import Journal
 from odirouter_async.cli import main
-from odirouter_async.testing import Emulator
+from odirouter_async.testing import QUEUE_VARIANTS, Emulator, variant_emulator_fixture
 
 EP = "nano_banana_2"
+
+# Every scenario runs once per queue gateway variant (and "random").
+emu = variant_emulator_fixture(name="emu", job_duration=0.2, job_jitter=0.25, video_duration=0.2)
 BASE: list[dict[str, Any]] = [
     {"prompt": "a"},
     {"prompt": "b"},
@@ -72,10 +75,10 @@ async def test_map_resumes_an_edited_input_list_without_paying_twice(
     assert emu.stats.count("queue.submit") == 5 + added
 
 
-@pytest.fixture
-def thread_emu(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
-    """An emulator on its own thread and loop (the CLI runs its own); the environment points at it."""
-    emulator = Emulator(job_duration=0.05, job_jitter=0.0)
+@pytest.fixture(params=[*QUEUE_VARIANTS, "random"])
+def thread_emu(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Iterator[Emulator]:
+    """An emulator on its own thread and loop (the CLI runs its own), per queue gateway variant."""
+    emulator = Emulator(job_duration=0.05, job_jitter=0.0, variant=request.param)
     with (
         start_blocking_portal(backend="asyncio") as portal,
         portal.wrap_async_context_manager(emulator) as e,

@@ -12,9 +12,12 @@ import odirouter_async as odr
 from odirouter_async._journal import Journal, JournalError, content_key
 from odirouter_async._journal_hooks import JournalHooks, UncertainSubmit
 from odirouter_async._map import MapHooks, MapOutcome
-from odirouter_async.testing import Emulator
+from odirouter_async.testing import Emulator, variant_emulator_fixture
 
 pytestmark = pytest.mark.anyio
+
+# Every test runs once per queue gateway variant (and "random").
+emu = variant_emulator_fixture(name="emu", job_duration=0.2, job_jitter=0.25, video_duration=0.2)
 
 EP = "nano_banana_2"
 

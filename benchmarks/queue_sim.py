@@ -32,7 +32,7 @@ if __package__ in (None, ""):  # run as a script: make the package importable fr
 
 from odirouter_async._schedule import Observation, Outcome, PollSchedule, RateLimited
 
-__all__ = ("Scenario", "SimResult", "run", "single_job_lags")
+__all__ = ("Scenario", "SimResult", "cold_curve", "run", "single_job_lags")
 
 
 @dataclass
@@ -178,14 +178,40 @@ def run(scn: Scenario, schedule: PollSchedule[str] | None = None, *, start: floa
     )
 
 
-def single_job_lags(duration: float, runs: int, **options: Any) -> tuple[list[float], list[int]]:
-    """Lags and request counts of ``runs`` independent lone jobs (``client.queue.run``)."""
+def single_job_lags(
+    duration: float, runs: int, *, endpoint: str = "ep", schedule: Any = None, **options: Any
+) -> tuple[list[float], list[int]]:
+    """Lags and request counts of ``runs`` independent lone jobs (``client.queue.run``).
+
+    ``schedule``: a callable ``seed -> PollSchedule`` (e.g. one warmed from a history store).
+    """
     lags, counts = [], []
     for seed in range(runs):
-        result = run(Scenario(name="single", durations=[duration], seed=seed + 1, options=options))
+        scn = Scenario(name="single", durations=[duration], seed=seed + 1, endpoint=endpoint, options=options)
+        result = run(scn, schedule(seed + 1) if schedule is not None else None)
         lags.append(result.lags[0])
         counts.append(result.requests)
     return lags, counts
+
+
+def cold_curve(
+    scales: Sequence[float] = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0),
+    *,
+    duration: float = 2.0,
+    runs: int = 200,
+    endpoint: str = "ep",
+) -> list[tuple[float, float, float, float]]:
+    """Requests after submit vs detection lag of a LONE cold job, by ``cold_scale``.
+
+    Rows: ``(cold_scale, mean requests, lag p50, lag p95)`` over ``runs`` seeds (phases).
+    """
+    rows = []
+    for scale in scales:
+        lags, counts = single_job_lags(duration, runs, endpoint=endpoint, max_rate=math.inf, cold_scale=scale)
+        ordered = sorted(lags)
+        p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+        rows.append((scale, statistics.fmean(counts), statistics.median(lags), p95))
+    return rows
 
 
 def warm_then(first: Scenario, second: Scenario) -> SimResult:
@@ -250,6 +276,11 @@ def main() -> None:
         f"{'single 2s job x200 (median/max)':<34} {1:>6} {statistics.median(counts):>7.1f} "
         f"{statistics.median(lags):>8.3f} {'':>8} {max(lags):>8.3f}"
     )
+    for endpoint in ("ep", "flux_pro_11"):
+        print(f"\ncurve: a LONE cold 2 s job of {endpoint!r}, by cold_scale (default 1.0), 200 phases")
+        print(f"{'cold_scale':>10} {'req mean':>8} {'lag p50':>8} {'lag p95':>8}")
+        for scale, req, p50, p95 in cold_curve(endpoint=endpoint):
+            print(f"{scale:>10} {req:>8.2f} {p50:>8.3f} {p95:>8.3f}")
     limited = next(r for name, r in scenarios() if name == "limit")
     mean, peak = limited.steady_rate()
     print(f"\nserver K=100/s: steady polls/s mean {mean:.1f}, max {peak}; all {limited.jobs} completed")

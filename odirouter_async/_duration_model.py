@@ -33,16 +33,95 @@ from __future__ import annotations
 
 import math
 import random
+import re
 from bisect import bisect_left, insort
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
-__all__ = ("DurationModel",)
+__all__ = ("DurationModel", "Prior", "prior_for")
 
 _CHECKS = 32  # finishes the tripwire looks at
 _PRECISE = 64  # precise (scout) durations kept
 _CHECK_AFTER = 64  # samples before the tripwire is armed
 _TAIL_SURPRISE = 4  # finishes past hi among the last _CHECKS (expected: about 0.5%)
+
+
+@dataclass(frozen=True, slots=True)
+class Prior:
+    """Where a lone job of an endpoint with no history is polled: ``first``, then every
+    ``max(gap, fraction x age)`` seconds (ages since submit)."""
+
+    kind: str
+    first: float
+    gap: float
+    fraction: float
+
+    def age(self, x: float) -> float:
+        """Age of poll number ``x`` (>= 0; poll k of a job with phase u is at ``x = k + u``).
+
+        Linear (``gap`` apart) from ``first`` until the relative spacing takes over, then
+        geometric (ratio ``1 + fraction``): so the spacing at age a is ``max(gap, fraction a)``.
+        """
+        turn = self.gap / self.fraction
+        if self.first >= turn:
+            return self.first * (1.0 + self.fraction) ** x
+        x1 = (turn - self.first) / self.gap
+        if x <= x1:
+            return self.first + self.gap * x
+        return turn * (1.0 + self.fraction) ** (x - x1)
+
+    def index(self, age: float) -> float:
+        """The inverse of ``age`` (-1 before ``first``)."""
+        if age < self.first:
+            return -1.0
+        turn = self.gap / self.fraction
+        if self.first >= turn:
+            return math.log(age / self.first) / math.log1p(self.fraction)
+        x1 = (turn - self.first) / self.gap
+        if age <= turn:
+            return (age - self.first) / self.gap
+        return x1 + math.log(age / turn) / math.log1p(self.fraction)
+
+
+# Cold priors by endpoint kind, guessed from the name (video is checked first: "image-to-video").
+# Chosen with benchmarks/queue_sim.py (``cold_curve``): a lone 2 s job of an unknown kind costs
+# about 5 polls at a median lag of about 0.3 s; image endpoints (1-10 s) start later, video
+# endpoints (20 s - 10 min) much later and sparser.
+_KINDS: tuple[tuple[str, re.Pattern[str], float, float, float], ...] = (
+    (
+        "video",
+        re.compile(
+            r"t2v|i2v|v2v|video|sora|veo|kling|hunyuan|ltx|wan[-_.]?\d|mochi|hailuo|seedance|"
+            r"pika|runway|luma|(?:^|[^a-z])v$"
+        ),
+        5.0,
+        2.0,
+        0.2,
+    ),
+    ("audio", re.compile(r"tts|audio|speech|music|voice|whisper|sound|lyria|stt"), 0.8, 0.5, 0.3),
+    (
+        "image",
+        re.compile(
+            r"flux|sdxl|sd3|stable.?diffusion|image|img|t2i|i2i|recraft|ideogram|imagen|dall|"
+            r"midjourney|upscale|seedream|photo|kontext|hidream"
+        ),
+        0.75,
+        0.4,
+        0.3,
+    ),
+)
+_GENERIC = ("generic", 0.4, 0.35, 0.3)
+
+
+def prior_for(endpoint: str, scale: float = 1.0) -> Prior:
+    """The cold prior of ``endpoint`` (by kind, from its name); ``scale`` multiplies its gaps."""
+    name = endpoint.lower()
+    for kind, pattern, first, gap, fraction in _KINDS:
+        if pattern.search(name):
+            return Prior(kind, first * scale, gap * scale, fraction * scale)
+    kind, first, gap, fraction = _GENERIC
+    return Prior(kind, first * scale, gap * scale, fraction * scale)
 
 
 class DurationModel:

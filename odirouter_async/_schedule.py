@@ -61,7 +61,7 @@ from typing import Any, Generic, TypeVar
 
 import backoff
 
-from ._duration_model import DurationModel
+from ._duration_model import DurationModel, Prior, prior_for
 from ._poll_budget import PollBudget
 
 __all__ = ("DurationEstimate", "Observation", "Outcome", "PollSchedule", "RateLimited", "ScheduleStats")
@@ -120,14 +120,16 @@ class _Endpoint:
         "last_replan",
         "model",
         "planned",
+        "prior",
         "recruited",
         "replans",
         "rescout",
         "scout_starts",
     )
 
-    def __init__(self, model: DurationModel) -> None:
+    def __init__(self, model: DurationModel, prior: Prior) -> None:
         self.model = model
+        self.prior = prior  # where a lone cold job polls (by endpoint kind)
         self.jobs: dict[Hashable, _Job[Any]] = {}
         self.rescout = 0  # pending jobs still to be made scouts after a reset
         self.recruited = 0  # scouts made since the model was (re)started
@@ -228,6 +230,7 @@ class PollSchedule(Generic[K]):
         error_base: float = 0.5,
         error_cap: float = 30.0,
         reservoir: int = 1024,
+        cold_scale: float = 1.0,
         jitter: Callable[[float], float] | None = None,
     ) -> None:
         if lag_target <= 0 or lag_fraction <= 0 or scout_interval <= 0 or reservoir < 1:
@@ -249,6 +252,7 @@ class PollSchedule(Generic[K]):
         self._error_base = error_base
         self._error_cap = error_cap
         self._reservoir = reservoir
+        self._cold_scale = cold_scale
         self._budget = PollBudget(max_rate, min_rate=min_rate, burst=burst)
         self._jobs: dict[K, _Job[K]] = {}
         self._endpoints: dict[str, _Endpoint] = {}
@@ -269,7 +273,7 @@ class PollSchedule(Generic[K]):
         ep = self._endpoints.get(endpoint)
         if ep is None:
             model = DurationModel(self._rng, self._spacing, capacity=self._reservoir)
-            ep = self._endpoints[endpoint] = _Endpoint(model)
+            ep = self._endpoints[endpoint] = _Endpoint(model, prior_for(endpoint, self._cold_scale))
         timed = age is not None
         start = now - max(0.0, age or 0.0)
         share = math.ceil(self._scout_share * (len(ep.jobs) + 1))
@@ -406,6 +410,11 @@ class PollSchedule(Generic[K]):
             return None
         return DurationEstimate(len(ep.model), ep.model.lo, ep.model.median, self._hi(ep))
 
+    def cold_prior(self, endpoint: str) -> Prior:
+        """Where a lone job of ``endpoint`` polls while nothing is learned (by endpoint kind)."""
+        ep = self._endpoints.get(endpoint)
+        return ep.prior if ep is not None else prior_for(endpoint, self._cold_scale)
+
     # ------------------------------------------------------------------ placement
 
     def _spacing(self, age: float) -> float:
@@ -448,11 +457,12 @@ class PollSchedule(Generic[K]):
         """Plan the next poll from what is known now."""
         age_now, known, ep = now - job.start, job.known, job.ep
         if job.mode is _Mode.SCOUT:
-            batch = len(ep.jobs) - len(ep.scout_starts) >= _BATCH  # others wait on this scout
-            fraction = self._scout_fraction if batch else self._rel_spacing
-            gap = max(self._scout_interval, fraction * known)
-            gap *= self._rng.uniform(0.9, 1.1)
-            at = known + gap
+            if len(ep.jobs) - len(ep.scout_starts) >= _BATCH:  # others wait on this scout: dense
+                at = known + max(self._scout_interval, self._scout_fraction * known) * self._rng.uniform(0.9, 1.1)
+            else:  # a lone or small-batch scout: the endpoint's prior curve, at the job's own phase
+                prior = ep.prior
+                step = math.floor(prior.index(known + _MIN_GAP) - job.phase) + 1
+                at = prior.age(max(0, step) + job.phase) * self._rng.uniform(1.0, 1.03)  # never before
         elif job.mode is _Mode.UNTIMED or not self._ready(ep):
             if job.mode is not _Mode.UNTIMED and job.mode is not _Mode.PRIOR:
                 job.mode, job.waits = _Mode.PRIOR, None

@@ -31,12 +31,32 @@ def first_poll(sched: PollSchedule[str], key: str, now: float, horizon: float = 
 
 
 def test_lone_job_is_polled_soon() -> None:
-    """A single cold job is a scout: its first poll comes about 0.2 s after the submit."""
+    """A single cold job is a scout on its endpoint's prior: first poll 0.4-0.75 s after the submit."""
     sched = schedule()
     sched.add("a", "ep", 100.0)
     assert sched.stats(100.0).scouts == 1
     at = first_poll(sched, "a", 100.0)
-    assert 100.15 <= at <= 100.25
+    assert 100.4 <= at <= 100.75
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "kind", "earliest"),
+    [
+        ("fal-ai/wan25_i2v", "video", 5.0),
+        ("sora-2", "video", 5.0),
+        ("wan2x_turbo_v", "video", 5.0),
+        ("flux_pro_11", "image", 0.75),
+        ("elevenlabs_tts", "audio", 0.8),
+        ("my-model", "generic", 0.4),
+    ],
+)
+def test_cold_prior_by_endpoint_kind(endpoint: str, kind: str, earliest: float) -> None:
+    """A lone cold video job is first polled seconds later than an image or unknown one."""
+    sched = schedule()
+    sched.add("a", endpoint, 0.0)
+    assert sched.cold_prior(endpoint).kind == kind
+    at = first_poll(sched, "a", 0.0)
+    assert earliest <= at <= 2.5 * earliest
 
 
 def test_untimed_job_is_polled_at_once() -> None:

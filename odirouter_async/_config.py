@@ -186,6 +186,9 @@ class PollingOptions:
         lag_fraction: the detection lag aimed at for long jobs, as a fraction of their duration.
         tick: wakeups closer than this are merged, seconds.
         seed: seeds the schedule's jitter (reproducible runs); ``None``: random.
+        history: per-endpoint job durations kept between runs (warm starts): a file path
+            (``_history.FileHistory``; ``_history.default_history_path()`` is the CLI's) or a store
+            object with ``get``/``put``/``save``; ``None`` (default): every process starts cold.
     """
 
     max_rate: float = 10_000.0
@@ -194,6 +197,7 @@ class PollingOptions:
     lag_fraction: float = 0.1
     tick: float = 0.005
     seed: int | None = None
+    history: Any = None  # str | os.PathLike[str] | _history.HistoryStore | None
 
 
 DEFAULT_POLLING: Final = PollingOptions()

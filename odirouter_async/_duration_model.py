@@ -45,6 +45,7 @@ _CHECKS = 32  # finishes the tripwire looks at
 _PRECISE = 64  # precise (scout) durations kept
 _CHECK_AFTER = 64  # samples before the tripwire is armed
 _TAIL_SURPRISE = 4  # finishes past hi among the last _CHECKS (expected: about 0.5%)
+_SEED_UNTIL = 8  # real samples after which history seeds are dropped
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,11 +66,11 @@ class Prior:
         """
         turn = self.gap / self.fraction
         if self.first >= turn:
-            return self.first * (1.0 + self.fraction) ** x
+            return float(self.first * (1.0 + self.fraction) ** x)
         x1 = (turn - self.first) / self.gap
         if x <= x1:
             return self.first + self.gap * x
-        return turn * (1.0 + self.fraction) ** (x - x1)
+        return float(turn * (1.0 + self.fraction) ** (x - x1))
 
     def index(self, age: float) -> float:
         """The inverse of ``age`` (-1 before ``first``)."""
@@ -132,6 +133,7 @@ class DurationModel:
         "_limit",
         "_rng",
         "_samples",
+        "_seeds",
         "_spacing",
         "capacity",
         "hi",
@@ -159,6 +161,8 @@ class DurationModel:
         self.sorted: list[float] = []
         #: finishes offered since the last reset
         self.seen = 0
+        #: durations from a history (a previous process), dropped after _SEED_UNTIL real samples
+        self._seeds: list[float] = []
         self.lo = self.hi = self.median = 0.0
         self._checks: deque[bool] = deque(maxlen=_CHECKS)
         #: the last precisely known durations (scouts'): they anchor the window's edges
@@ -185,6 +189,8 @@ class DurationModel:
             elif width > 0.5 * upper:
                 return None
         self.seen += 1
+        if self._seeds and self.seen >= _SEED_UNTIL:
+            self._drop_seeds()
         if len(self._samples) < self.capacity:
             self._samples.append(sample)
             insort(self.sorted, sample)
@@ -198,7 +204,50 @@ class DurationModel:
         self._refresh()
         return sample
 
+    @property
+    def seeded(self) -> bool:
+        """True while the window still rests on durations from a history."""
+        return bool(self._seeds)
+
+    def real(self) -> list[float]:
+        """The sorted samples learned in this process (history seeds excluded)."""
+        if not self._seeds:
+            return list(self.sorted)
+        rest = list(self.sorted)
+        for value in self._seeds:
+            i = bisect_left(rest, value)
+            if i < len(rest) and rest[i] == value:
+                del rest[i]
+        return rest
+
+    def seed(self, durations: Sequence[float]) -> None:
+        """Start from durations a previous process learned (the model must be empty).
+
+        They count as samples until ``_SEED_UNTIL`` real finishes have been added, then they are
+        dropped; while they are in, ``surprising`` is armed (one precise finish far outside the
+        window resets the model).
+        """
+        if self.sorted or not durations:
+            return
+        values = sorted(max(0.0, float(v)) for v in durations)[: self.capacity]
+        self._samples = list(values)
+        self.sorted = list(values)
+        self._seeds = list(values)
+        self._refresh()
+
+    def _drop_seeds(self) -> None:
+        seeds, self._seeds = self._seeds, []
+        for value in seeds:
+            if value in self._samples:
+                self._samples.remove(value)
+                del self.sorted[bisect_left(self.sorted, value)]
+        if self.sorted:
+            self._refresh()
+
     def _refresh(self) -> None:
+        if not self.sorted:
+            self.lo = self.hi = self.median = 0.0
+            return
         srt, n = self.sorted, len(self.sorted)
         q_lo, q_hi = srt[int(0.01 * (n - 1))], srt[math.ceil(0.995 * (n - 1))]
         if self.precise:
@@ -210,7 +259,8 @@ class DurationModel:
 
     def surprising(self, duration: float) -> bool:
         """True when a precisely known duration (a scout's) is far outside a mature model's window."""
-        return len(self.sorted) >= _CHECK_AFTER and not 0.5 * self.lo <= duration <= 2 * self.hi
+        armed = len(self.sorted) >= _CHECK_AFTER or bool(self._seeds)
+        return armed and not 0.5 * self.lo <= duration <= 2 * self.hi
 
     def check(self, tail: bool) -> bool:
         """Note one finish (``tail``: found past ``hi``); True when too many of the last were past it."""
@@ -225,5 +275,6 @@ class DurationModel:
         self.sorted.clear()
         self._checks.clear()
         self.precise.clear()
+        self._seeds = []
         self.seen = 0
         self.lo = self.hi = self.median = 0.0

@@ -115,7 +115,9 @@ class _Endpoint:
         "canaries",
         "canary_at",
         "dirty_at",
+        "early",
         "frontier",
+        "stale",
         "jobs",
         "last_replan",
         "model",
@@ -130,6 +132,8 @@ class _Endpoint:
     def __init__(self, model: DurationModel, prior: Prior) -> None:
         self.model = model
         self.prior = prior  # where a lone cold job polls (by endpoint kind)
+        self.early = 0  # jobs in a row found done on their first poll (history: "got faster?")
+        self.stale = False  # the model was reset here: a history it was seeded with is wrong
         self.jobs: dict[Hashable, _Job[Any]] = {}
         self.rescout = 0  # pending jobs still to be made scouts after a reset
         self.recruited = 0  # scouts made since the model was (re)started
@@ -270,10 +274,7 @@ class PollSchedule(Generic[K]):
         """Start scheduling a submitted job; ``age`` = seconds since its submit (``None``: unknown)."""
         if key in self._jobs:
             raise ValueError(f"job {key!r} is already scheduled")
-        ep = self._endpoints.get(endpoint)
-        if ep is None:
-            model = DurationModel(self._rng, self._spacing, capacity=self._reservoir)
-            ep = self._endpoints[endpoint] = _Endpoint(model, prior_for(endpoint, self._cold_scale))
+        ep = self._endpoint(endpoint)
         timed = age is not None
         start = now - max(0.0, age or 0.0)
         share = math.ceil(self._scout_share * (len(ep.jobs) + 1))
@@ -410,10 +411,48 @@ class PollSchedule(Generic[K]):
             return None
         return DurationEstimate(len(ep.model), ep.model.lo, ep.model.median, self._hi(ep))
 
+    def seed(self, endpoint: str, durations: list[float], now: float, *, early: int = 0) -> bool:
+        """Warm ``endpoint`` with durations from a history (before its first job); False if ignored.
+
+        A seeded endpoint places its first jobs by the history instead of scouting; the seeds
+        give way to the first 8 real finishes, and one precise finish far outside them resets
+        the endpoint (it scouts again).
+        """
+        ep = self._endpoint(endpoint)
+        if ep.jobs or ep.model or not durations:
+            return False
+        ep.model.seed(durations)
+        ep.early = early
+        ep.canary_at = now  # no quiet-spell canaries right after a load
+        return True
+
+    def snapshot(self, endpoint: str) -> tuple[list[float], int, int, bool] | None:
+        """What to keep of ``endpoint`` for the next process: (sorted durations learned here,
+        finishes seen, early finishes in a row, whether an older history is contradicted);
+        ``None`` when nothing was learned or observed."""
+        ep = self._endpoints.get(endpoint)
+        if ep is None:
+            return None
+        real = ep.model.real()
+        if not real and not ep.early:
+            return None
+        return real, ep.model.seen, ep.early, ep.stale
+
+    def endpoints(self) -> list[str]:
+        """The endpoints seen so far."""
+        return list(self._endpoints)
+
     def cold_prior(self, endpoint: str) -> Prior:
         """Where a lone job of ``endpoint`` polls while nothing is learned (by endpoint kind)."""
         ep = self._endpoints.get(endpoint)
         return ep.prior if ep is not None else prior_for(endpoint, self._cold_scale)
+
+    def _endpoint(self, endpoint: str) -> _Endpoint:
+        ep = self._endpoints.get(endpoint)
+        if ep is None:
+            model = DurationModel(self._rng, self._spacing, capacity=self._reservoir)
+            ep = self._endpoints[endpoint] = _Endpoint(model, prior_for(endpoint, self._cold_scale))
+        return ep
 
     # ------------------------------------------------------------------ placement
 
@@ -458,11 +497,11 @@ class PollSchedule(Generic[K]):
         age_now, known, ep = now - job.start, job.known, job.ep
         if job.mode is _Mode.SCOUT:
             if len(ep.jobs) - len(ep.scout_starts) >= _BATCH:  # others wait on this scout: dense
-                at = known + max(self._scout_interval, self._scout_fraction * known) * self._rng.uniform(0.9, 1.1)
+                at = known + max(self._scout_interval, self._scout_fraction * known) * self._rng.uniform(
+                    0.9, 1.1
+                )
             else:  # a lone or small-batch scout: the endpoint's prior curve, at the job's own phase
-                prior = ep.prior
-                step = math.floor(prior.index(known + _MIN_GAP) - job.phase) + 1
-                at = prior.age(max(0, step) + job.phase) * self._rng.uniform(1.0, 1.03)  # never before
+                at = self._prior_next(job, known)
         elif job.mode is _Mode.UNTIMED or not self._ready(ep):
             if job.mode is not _Mode.UNTIMED and job.mode is not _Mode.PRIOR:
                 job.mode, job.waits = _Mode.PRIOR, None
@@ -472,10 +511,19 @@ class PollSchedule(Generic[K]):
             if target is None:
                 if job.mode is not _Mode.TAIL:
                     job.mode, job.waits = _Mode.TAIL, None
-                at = known + self._wait(job, known)
+                if ep.model.seeded:  # past a window from a history: the prior curve, not backoff
+                    at = self._prior_next(job, known)
+                else:
+                    at = known + self._wait(job, known)
             else:
                 job.mode, job.waits, at = _Mode.MODEL, None, target
         self._push(job, max(job.start + at, now, not_before))
+
+    def _prior_next(self, job: _Job[K], known: float) -> float:
+        """The next age on the endpoint's prior curve after ``known``, at the job's phase."""
+        prior = job.ep.prior
+        step = math.floor(prior.index(known + _MIN_GAP) - job.phase) + 1
+        return prior.age(max(0, step) + job.phase) * self._rng.uniform(1.0, 1.03)  # never before
 
     def _push(self, job: _Job[K], at: float) -> None:
         job.version += 1
@@ -499,11 +547,16 @@ class PollSchedule(Generic[K]):
     def _learn(self, job: _Job[K], age: float, now: float) -> None:
         ep = job.ep
         model = ep.model
+        mid = job.known + 0.5 * (age - job.known)
+        ep.early = 0 if job.known > 0.0 or job.scout else ep.early + 1
         if job.scout:
-            surprise = model.surprising(job.known + 0.5 * (age - job.known))
+            surprise = model.surprising(mid)
         else:
             surprise = job.mode in (_Mode.MODEL, _Mode.TAIL) and model.check(job.mode is _Mode.TAIL)
+            # a history that no longer fits: one finish known to lie far outside it
+            surprise = surprise or (model.seeded and age - job.known <= 0.5 * age and model.surprising(mid))
         if surprise:  # the endpoint changed: start over from this finish, and scout again
+            ep.stale = True
             model.reset()
             ep.rescout, ep.frontier, ep.replans, ep.recruited = self._min_scouts, 0.0, 0, 0
             ep.dirty_at = now

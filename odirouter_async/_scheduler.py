@@ -46,6 +46,7 @@ from ._exceptions import (
     OdiRouterError,
     RateLimitError,
 )
+from ._history import HistoryStore, open_history, restore, store_snapshot  # h/polling: history
 from ._schedule import Observation, Outcome, PollSchedule, RateLimited, ScheduleStats
 
 if TYPE_CHECKING:
@@ -162,6 +163,7 @@ class Scheduler:
         self._waker: asyncio.Future[None] | None = None
         self._closed = False
         self._polls = 0
+        self._history: HistoryStore | None = open_history(opts.history)  # h/polling: history
 
     # ------------------------------------------------------------------ the contract
 
@@ -206,6 +208,8 @@ class Scheduler:
         entry = self._entries.get(key)
         if entry is None:
             entry = self._entries[key] = _Entry(key, endpoint, poll)
+            if self._history is not None:  # h/polling: warm start on an endpoint's first job
+                restore(self._history, self._sched, endpoint, loop.time())
             self._sched.add(key, endpoint, loop.time(), age=age)
             self._wake()
         watch = Watch(self, entry, callback)
@@ -261,6 +265,10 @@ class Scheduler:
         if pending:
             with anyio.CancelScope(shield=True):
                 await asyncio.gather(*pending, return_exceptions=True)
+        if self._history is not None:  # h/polling: keep what was learned for the next process
+            store_snapshot(self._history, self._sched)
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(self._history.save)
         entries = list(self._entries.values())
         self._entries.clear()
         self._deadlines.clear()

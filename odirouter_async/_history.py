@@ -23,6 +23,7 @@ see ``EndpointHistory.trusted``) and when the entry was last written (wall clock
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
 import os
 import tempfile
@@ -79,7 +80,7 @@ class EndpointHistory(msgspec.Struct, kw_only=True, frozen=True):
             and self.n > 0
             and self.early >= 0
             and all(math.isfinite(v) and 0.0 <= v <= 1e7 for v in q)
-            and all(a <= b for a, b in zip(q, q[1:], strict=False))
+            and all(a <= b for a, b in itertools.pairwise(q))
             and math.isfinite(self.used)
         )
 

@@ -117,7 +117,6 @@ class _Endpoint:
         "dirty_at",
         "early",
         "frontier",
-        "stale",
         "jobs",
         "last_replan",
         "model",
@@ -127,6 +126,7 @@ class _Endpoint:
         "replans",
         "rescout",
         "scout_starts",
+        "stale",
     )
 
     def __init__(self, model: DurationModel, prior: Prior) -> None:
@@ -511,10 +511,8 @@ class PollSchedule(Generic[K]):
             if target is None:
                 if job.mode is not _Mode.TAIL:
                     job.mode, job.waits = _Mode.TAIL, None
-                if ep.model.seeded:  # past a window from a history: the prior curve, not backoff
-                    at = self._prior_next(job, known)
-                else:
-                    at = known + self._wait(job, known)
+                # past a window from a history: the prior curve, not backoff
+                at = self._prior_next(job, known) if ep.model.seeded else known + self._wait(job, known)
             else:
                 job.mode, job.waits, at = _Mode.MODEL, None, target
         self._push(job, max(job.start + at, now, not_before))

@@ -25,8 +25,8 @@ import msgspec
 
 from .._client import AsyncOdiRouter
 from .._config import PollingOptions
-from .._history import default_history_path
 from .._exceptions import APIStatusError, JobError, OdiRouterError
+from .._history import default_history_path
 
 __all__ = (
     "EXIT_FAILED",

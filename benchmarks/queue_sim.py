@@ -32,7 +32,7 @@ if __package__ in (None, ""):  # run as a script: make the package importable fr
 
 from odirouter_async._schedule import Observation, Outcome, PollSchedule, RateLimited
 
-__all__ = ("Scenario", "SimResult", "cold_curve", "run", "single_job_lags")
+__all__ = ("Scenario", "SimResult", "cold_curve", "durations_of", "limit_floor", "run", "single_job_lags")
 
 
 @dataclass
@@ -111,10 +111,10 @@ def run(scn: Scenario, schedule: PollSchedule[str] | None = None, *, start: floa
     """Simulate ``scn``; pass ``schedule`` (and a later ``start``) to run on a warm schedule."""
     sched = schedule if schedule is not None else PollSchedule[str](random.Random(scn.seed), **scn.options)
     rng = random.Random(scn.seed * 7919 + 1)
-    if scn.durations is not None:
-        durations = list(scn.durations)
-    else:
-        durations = [scn.duration * rng.uniform(1 - scn.spread, 1 + scn.spread) for _ in range(scn.jobs)]
+    durations = durations_of(scn)
+    if scn.durations is None:
+        for _ in range(scn.jobs):  # the same draws as durations_of: keep rng's sequence
+            rng.random()
     n = len(durations)
     keys = [f"{scn.name}-{start}-{i}" for i in range(n)]
     index = {k: i for i, k in enumerate(keys)}
@@ -214,6 +214,28 @@ def cold_curve(
     return rows
 
 
+def durations_of(scn: Scenario) -> list[float]:
+    """The job durations ``run(scn)`` simulates (same seed, same draws)."""
+    if scn.durations is not None:
+        return list(scn.durations)
+    rng = random.Random(scn.seed * 7919 + 1)
+    return [scn.duration * rng.uniform(1 - scn.spread, 1 + scn.spread) for _ in range(scn.jobs)]
+
+
+def limit_floor(scn: Scenario) -> float:
+    """The median lag a server limit of ``scn.server_limit`` polls/s imposes on ``scn`` by itself.
+
+    An oracle that knows every finish polls each job exactly once, in finish order, no faster than
+    the limit: the k-th is seen at ``max(finish_k, seen_{k-1} + 1/K)``.  No client does better.
+    """
+    assert scn.server_limit is not None and math.isinf(scn.submit_rate)
+    seen, lags = -math.inf, []
+    for finish in sorted(durations_of(scn)):
+        seen = max(finish, seen + 1.0 / scn.server_limit)
+        lags.append(seen - finish)
+    return statistics.median(lags)
+
+
 def warm_then(first: Scenario, second: Scenario) -> SimResult:
     """Run ``first`` cold, then ``second`` on the same (now warm) schedule."""
     sched = PollSchedule[str](random.Random(first.seed), **first.options)
@@ -281,6 +303,19 @@ def main() -> None:
         print(f"{'cold_scale':>10} {'req mean':>8} {'lag p50':>8} {'lag p95':>8}")
         for scale, req, p50, p95 in cold_curve(endpoint=endpoint):
             print(f"{scale:>10} {req:>8.2f} {p50:>8.3f} {p95:>8.3f}")
+    print("\npoll limit K=200/s, 1000 x 2 s +-25% at once (lag vs. the floor the limit imposes)")
+    print(
+        f"{'max_rate':>9} {'rtt':>5} {'floor p50':>9} {'lag p50':>8} {'ratio':>6} {'429 %':>6} {'req/job':>8}"
+    )
+    for max_rate in (200.0, 10_000.0):
+        for rtt in (0.01, 0.05):
+            scn = Scenario("K", jobs=1000, server_limit=200, rtt=rtt, options={"max_rate": max_rate})
+            res, floor = run(scn), limit_floor(scn)
+            share = 100 * res.rate_limited / res.requests
+            print(
+                f"{max_rate:>9.0f} {rtt:>5} {floor:>9.3f} {res.lag(0.5):>8.3f} {res.lag(0.5) / floor:>6.2f} "
+                f"{share:>6.1f} {res.requests_per_job:>8.2f}"
+            )
     limited = next(r for name, r in scenarios() if name == "limit")
     mean, peak = limited.steady_rate()
     print(f"\nserver K=100/s: steady polls/s mean {mean:.1f}, max {peak}; all {limited.jobs} completed")

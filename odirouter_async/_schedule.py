@@ -310,7 +310,8 @@ class PollSchedule(Generic[K]):
         if isinstance(outcome, RateLimited):
             self._c.rate_limited += 1
             self._budget.on_rate_limited(now, outcome.retry_after, sent_at=sent)
-            self._plan(job, now, not_before=self._budget.paused_until)
+            wait = min(outcome.retry_after or 0.0, 60.0)  # this job honours Retry-After fully
+            self._plan(job, now, not_before=max(self._budget.paused_until, now + wait))
         elif outcome is Outcome.ERROR:
             self._c.errors += 1
             if job.errors is None:

@@ -142,7 +142,7 @@ def test_model_learns_from_scouts() -> None:
 
 
 def test_rate_limited_pauses_everyone_and_lowers_the_rate() -> None:
-    """A 429 with Retry-After pauses all polls and halves the measured rate."""
+    """A 429 with a long Retry-After pauses all polls; the rate drops to 90% of what was accepted."""
     sched = schedule(max_rate=100.0)
     for i in range(50):
         sched.add(str(i), "ep", 0.0, age=None)
@@ -152,21 +152,41 @@ def test_rate_limited_pauses_everyone_and_lowers_the_rate() -> None:
     assert sched.due(1.0) == []
     assert sched.next_wakeup(1.0) == pytest.approx(2.01)
     stats = sched.stats(1.0)
-    assert stats.rate == pytest.approx(5.0)  # half of the 10 polls measured in the last second
+    assert stats.rate == pytest.approx(0.9 * 9)  # 10 sent, 1 refused: 9 accepted in the last second
     assert stats.rate_limited == 1
     assert stats.paused_until == pytest.approx(2.01)
     assert sched.due(2.01) != []
 
 
+def test_short_retry_after_delays_only_the_refused_job() -> None:
+    """A 1 s Retry-After: the refused job waits 1 s, the others are still polled (at a lower rate)."""
+    sched = schedule(max_rate=100.0)
+    for i in range(50):
+        sched.add(str(i), "ep", 0.0, age=None)
+    sent = sched.due(0.0)
+    sched.observe(sent[0], RateLimited(retry_after=1.0), 0.01)
+    assert sched.stats(0.01).paused_until is None
+    now, polled = 0.01, []
+    while now < 10.0:
+        now = sched.next_wakeup(now) or 10.0
+        for key in sched.due(now):
+            polled.append((now, key))
+            sched.observe(key, Outcome.RUNNING, now)
+    assert any(t < 1.0 for t, _ in polled)  # the others went on
+    assert min(t for t, key in polled if key == sent[0]) >= 1.01
+
+
 def test_burst_of_429s_is_one_decrease() -> None:
-    """429s for polls sent before the first one arrived lower the rate only once."""
+    """429s for polls sent before the first one arrived lower the rate once, then by one poll each."""
     sched = schedule(max_rate=1000.0)
     for i in range(100):
         sched.add(str(i), "ep", 0.0, age=None)
     sent = sched.due(0.0)
     for key in sent:
         sched.observe(key, RateLimited(None), 0.05)
-    assert sched.stats(0.05).rate == pytest.approx(50.0)
+    stats = sched.stats(0.05)
+    assert stats.rate_limited == 100
+    assert stats.rate == pytest.approx(0.9 * 50)  # nothing was accepted: half of what was sent
 
 
 def test_errors_back_off_and_never_fail() -> None:

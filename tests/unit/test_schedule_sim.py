@@ -17,7 +17,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
 import queue_sim
-from queue_sim import Scenario, cold_curve, run, single_job_lags, warm_then
+from queue_sim import Scenario, cold_curve, limit_floor, run, single_job_lags, warm_then
 
 from odirouter_async._schedule import PollSchedule
 
@@ -71,6 +71,26 @@ def test_server_rate_limit() -> None:
     assert mean <= limit
     assert peak <= limit
     assert result.rate_limited <= 0.01 * result.requests
+
+
+@pytest.mark.parametrize("rtt", [0.01, 0.05])
+def test_poll_limit_lag_near_its_floor(rtt: float) -> None:
+    """1000 x 2 s under K=200 polls/s (max_rate 200): lag p50 <= 1.5x the floor K imposes, 429s <= 2%."""
+    scn = Scenario("K200", jobs=1000, server_limit=200, rtt=rtt, options={"max_rate": 200.0})
+    result = run(scn)
+    assert len(result.lags) == 1000
+    assert result.lag(0.5) <= 1.5 * limit_floor(scn)
+    assert result.rate_limited <= 0.02 * result.requests
+
+
+def test_poll_limit_first_contact_at_a_high_max_rate() -> None:
+    """With max_rate 10 000 the first contact with K=200 costs one burst of 429s, then it settles."""
+    scn = Scenario("K200", jobs=1000, server_limit=200, options={"max_rate": 10_000.0})
+    result = run(scn)
+    assert result.lag(0.5) <= 1.65 * limit_floor(scn)
+    assert result.rate_limited <= 0.1 * result.requests
+    mean, peak = result.steady_rate(settle=2.0)
+    assert peak <= 200
 
 
 def test_default_rate_cap_is_respected() -> None:

@@ -29,8 +29,8 @@ __all__ = ("PollBudget",)
 
 _MEASURE_WINDOW = 1.0  # seconds over which the sent rate is measured
 _MIN_INCREASE = 0.5  # polls/s gained per second at least, so tiny rates recover too
-_COOLDOWN = 0.1
-_OVERSHOOT = 1.25  # sent / accepted above this at a 429: a burst; honour Retry-After for everyone  # a 429 without a send time lowers the rate at most this often
+_COOLDOWN = 0.1  # a 429 without a send time lowers the rate at most this often
+_OVERSHOOT = 1.25  # sent / accepted above this at a 429: a burst; honour Retry-After for everyone
 
 
 class PollBudget:

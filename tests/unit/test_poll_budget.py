@@ -139,9 +139,9 @@ def test_budget_rejects_nonsense() -> None:
 def test_rate_stays_near_the_last_429(
     limit: int, demand: float, rtt: float, retry_after: float | None, max_rate: float
 ) -> None:
-    """Against a sliding-window limit: after a 429 the rate stays under 0.9 x its ceiling plus 2% of
-    it (at least 0.5) per second since, the ceiling is at most the real limit plus what was in flight, and once
-    settled (3 s after the first 429) fewer than 3% of polls are refused."""
+    """Against a sliding-window limit: after a 429 the rate stays under 0.9 x its ceiling plus 2%
+    of it (at least 0.5) per second since, the ceiling is at most the real limit plus what was in
+    flight, and once settled (3 s after the first 429) fewer than 3% of polls are refused."""
     budget = PollBudget(max_rate)
     accepted: deque[float] = deque()
     answers: deque[tuple[float, float, bool]] = deque()

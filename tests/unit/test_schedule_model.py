@@ -1,4 +1,4 @@
-"""DurationModel: interval-censored samples, window, tripwires, history seeds (PollBudget: test_poll_budget.py)."""
+"""DurationModel: interval-censored samples, window, tripwires, seeds from a history."""
 
 from __future__ import annotations
 

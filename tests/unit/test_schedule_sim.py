@@ -89,7 +89,7 @@ def test_poll_limit_first_contact_at_a_high_max_rate() -> None:
     result = run(scn)
     assert result.lag(0.5) <= 1.65 * limit_floor(scn)
     assert result.rate_limited <= 0.1 * result.requests
-    mean, peak = result.steady_rate(settle=2.0)
+    _, peak = result.steady_rate(settle=2.0)
     assert peak <= 200
 
 

@@ -32,7 +32,16 @@ if __package__ in (None, ""):  # run as a script: make the package importable fr
 
 from odirouter_async._schedule import Observation, Outcome, PollSchedule, RateLimited
 
-__all__ = ("Scenario", "SimResult", "cold_curve", "durations_of", "limit_floor", "run", "single_job_lags")
+__all__ = (
+    "Scenario",
+    "SimResult",
+    "cold_curve",
+    "durations_of",
+    "limit_floor",
+    "run",
+    "single_job_lags",
+    "warm_single_job_lags",
+)
 
 
 @dataclass
@@ -192,6 +201,25 @@ def single_job_lags(
         lags.append(result.lags[0])
         counts.append(result.requests)
     return lags, counts
+
+
+def warm_single_job_lags(
+    history: Scenario, duration: float, runs: int, **options: Any
+) -> tuple[list[float], list[int]]:
+    """Lone jobs in *new* processes that load the history a previous run (``history``) saved."""
+    from odirouter_async._history import MemoryHistory, restore, store_snapshot
+
+    first = PollSchedule[str](random.Random(history.seed), **{"max_rate": math.inf, **options})
+    run(history, first)
+    store = MemoryHistory()
+    store_snapshot(store, first)
+
+    def warm(seed: int) -> PollSchedule[str]:
+        sched = PollSchedule[str](random.Random(seed), **{"max_rate": math.inf, **options})
+        restore(store, sched, history.endpoint, 0.0)
+        return sched
+
+    return single_job_lags(duration, runs, endpoint=history.endpoint, schedule=warm)
 
 
 def cold_curve(

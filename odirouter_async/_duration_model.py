@@ -133,6 +133,7 @@ class DurationModel:
         "_limit",
         "_rng",
         "_samples",
+        "_seed_count",
         "_seeds",
         "_spacing",
         "capacity",
@@ -163,6 +164,7 @@ class DurationModel:
         self.seen = 0
         #: durations from a history (a previous process), dropped after _SEED_UNTIL real samples
         self._seeds: list[float] = []
+        self._seed_count = 0
         self.lo = self.hi = self.median = 0.0
         self._checks: deque[bool] = deque(maxlen=_CHECKS)
         #: the last precisely known durations (scouts'): they anchor the window's edges
@@ -220,12 +222,13 @@ class DurationModel:
                 del rest[i]
         return rest
 
-    def seed(self, durations: Sequence[float]) -> None:
+    def seed(self, durations: Sequence[float], count: int = _SEED_UNTIL) -> None:
         """Start from durations a previous process learned (the model must be empty).
 
         They count as samples until ``_SEED_UNTIL`` real finishes have been added, then they are
         dropped; while they are in, ``surprising`` is armed (one precise finish far outside the
-        window resets the model).
+        window resets the model).  ``count``: the finishes behind them; below ``_SEED_UNTIL`` the
+        window opens another spacing earlier (a lone job's duration is known to about a spacing).
         """
         if self.sorted or not durations:
             return
@@ -233,6 +236,7 @@ class DurationModel:
         self._samples = list(values)
         self.sorted = list(values)
         self._seeds = list(values)
+        self._seed_count = count
         self._refresh()
 
     def _drop_seeds(self) -> None:
@@ -253,7 +257,8 @@ class DurationModel:
         if self.precise:
             q_lo, q_hi = min(q_lo, min(self.precise)), max(q_hi, max(self.precise))
         spread = q_hi - q_lo
-        self.lo = max(0.0, q_lo - spread / (n + 1) - 0.5 * self._spacing(q_lo))
+        margin = 1.5 if self._seeds and self._seed_count < _SEED_UNTIL else 0.5
+        self.lo = max(0.0, q_lo - spread / (n + 1) - margin * self._spacing(q_lo))
         self.hi = q_hi + 2 * spread / (n + 1) + 0.25 * q_hi / n + self._spacing(q_hi)
         self.median = srt[n // 2]
 

@@ -13,8 +13,9 @@ see ``EndpointHistory.trusted``) and when the entry was last written (wall clock
   this process's entries replace theirs (last writer wins per endpoint, other endpoints are kept:
   several processes may save at once), the ``max_endpoints`` most recently used are kept, and the
   result is written to a temporary file and ``os.replace``d (readers never see half a file).
-  A corrupt or unreadable file is ignored with a warning (and rewritten by the next save); a
-  save that fails warns too and never raises (history is an optimisation).
+  A corrupt or unreadable file is ignored with a warning logged on ``odirouter_async`` (and
+  rewritten by the next save); a save that fails logs too and never raises (history is an
+  optimisation, never a reason for a job to fail).
 
 ``default_history_path()``: ``$XDG_CACHE_HOME/odirouter_async/poll-history.json``, else
 ``~/.cache/odirouter_async/poll-history.json`` (what the CLI uses).
@@ -24,11 +25,11 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import logging
 import math
 import os
 import tempfile
 import time
-import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -51,10 +52,13 @@ __all__ = (
     "summarize",
 )
 
+logger = logging.getLogger("odirouter_async")
+
 QUANTILES = 16  # an entry holds QUANTILES + 1 points: min, 1/16, ..., max
 OLD_WEIGHT = 32  # an old entry weighs as much as this many new finishes at most
 MAX_COUNT = 1_000_000
-_MAX_NAME = 512  # longer endpoint names are not stored
+_MAX_NAME = 512
+_MAX_FILE = 4 << 20  # a history file larger than this is not read  # longer endpoint names are not stored
 _EARLY_DISTRUST = 3  # this many first-poll finishes in a row: the entry is not trusted
 _MAX_AGE = 30 * 86400.0  # entries older than this (seconds) are not trusted
 
@@ -200,20 +204,18 @@ class FileHistory:
 
     def _read(self) -> dict[str, EndpointHistory]:
         try:
+            if self.path.stat().st_size > _MAX_FILE:
+                raise OSError(f"larger than {_MAX_FILE} bytes")
             data = self.path.read_bytes()
         except FileNotFoundError:
             return {}
         except OSError as exc:
-            warnings.warn(
-                f"poll history {self.path} unreadable, ignored: {exc}", RuntimeWarning, stacklevel=3
-            )
+            logger.warning("poll history %s unreadable, ignored: %s", self.path, exc)
             return {}
         try:
             parsed = _DECODER.decode(data)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            warnings.warn(
-                f"poll history {self.path} is corrupt, ignored: {exc}", RuntimeWarning, stacklevel=3
-            )
+            logger.warning("poll history %s is corrupt, ignored (rewritten on save): %s", self.path, exc)
             return {}
         return {k: v for k, v in parsed.endpoints.items() if len(k) <= _MAX_NAME and v.valid()}
 
@@ -231,7 +233,7 @@ class FileHistory:
             self._dirty[endpoint] = entry
 
     def save(self) -> None:
-        """Merge this process's entries into the file (lock, re-read, replace); warns on failure."""
+        """Merge this process's entries into the file (lock, re-read, replace); logs a failure."""
         if not self._dirty:
             return
         try:
@@ -251,7 +253,7 @@ class FileHistory:
                     raise
             self._loaded, self._dirty = merged, {}
         except OSError as exc:
-            warnings.warn(f"poll history {self.path} not saved: {exc}", RuntimeWarning, stacklevel=2)
+            logger.warning("poll history %s not saved: %s", self.path, exc)
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
@@ -297,7 +299,7 @@ def restore(store: HistoryStore, schedule: PollSchedule[Any], endpoint: str, now
     if entry is None or not entry.trusted(wall):
         schedule.seed(endpoint, [], now)  # registers the endpoint: not looked up again
         return False
-    return schedule.seed(endpoint, list(entry.q), now, early=entry.early)
+    return schedule.seed(endpoint, list(entry.q), now, early=entry.early, count=entry.n)
 
 
 def store_snapshot(store: HistoryStore, schedule: PollSchedule[Any]) -> int:

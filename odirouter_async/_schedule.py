@@ -412,7 +412,9 @@ class PollSchedule(Generic[K]):
             return None
         return DurationEstimate(len(ep.model), ep.model.lo, ep.model.median, self._hi(ep))
 
-    def seed(self, endpoint: str, durations: list[float], now: float, *, early: int = 0) -> bool:
+    def seed(
+        self, endpoint: str, durations: list[float], now: float, *, early: int = 0, count: int = 8
+    ) -> bool:
         """Warm ``endpoint`` with durations from a history (before its first job); False if ignored.
 
         A seeded endpoint places its first jobs by the history instead of scouting; the seeds
@@ -422,7 +424,7 @@ class PollSchedule(Generic[K]):
         ep = self._endpoint(endpoint)
         if ep.jobs or ep.model or not durations:
             return False
-        ep.model.seed(durations)
+        ep.model.seed(durations, count)
         ep.early = early
         ep.canary_at = now  # no quiet-spell canaries right after a load
         return True

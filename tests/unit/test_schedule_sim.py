@@ -17,7 +17,15 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
 import queue_sim
-from queue_sim import Scenario, cold_curve, limit_floor, run, single_job_lags, warm_then
+from queue_sim import (
+    Scenario,
+    cold_curve,
+    limit_floor,
+    run,
+    single_job_lags,
+    warm_single_job_lags,
+    warm_then,
+)
 
 from odirouter_async._schedule import PollSchedule
 
@@ -129,6 +137,21 @@ def test_single_video_job_is_polled_sparsely() -> None:
     lags, counts = single_job_lags(60.0, 50, endpoint="wan25_i2v")
     assert statistics.median(counts) <= 15
     assert max(lags) <= 0.25 * 60
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("history", ["lone", "batch"])
+def test_warm_single_2s_job_from_a_history(history: str, seed: int) -> None:
+    """A lone 2 s job in a new process that loaded a previous run's history: <= 3 polls, lag p50 <= 0.25 s."""
+    previous = (
+        Scenario("h", durations=[2.0], seed=seed)
+        if history == "lone"
+        else Scenario("h", jobs=1000, seed=seed)
+    )
+    lags, counts = warm_single_job_lags(previous, 2.0, 100)
+    assert statistics.median(lags) <= 0.25
+    assert statistics.fmean(counts) <= 3.0
+    assert max(lags) <= 0.5
 
 
 def test_cold_curve_is_monotone() -> None:

@@ -30,6 +30,7 @@ __all__ = ("PollBudget",)
 _MEASURE_WINDOW = 1.0  # seconds over which the sent rate is measured
 _MIN_INCREASE = 0.5  # polls/s gained per second at least, so tiny rates recover too
 _COOLDOWN = 0.1  # a 429 without a send time lowers the rate at most this often
+_PROBE_PAUSE = 0.1  # refused while held at the decreased rate: everyone waits this long
 _OVERSHOOT = 1.25  # sent / accepted above this at a 429: a burst; honour Retry-After for everyone
 
 
@@ -176,10 +177,12 @@ class PollBudget:
             sent_at >= self._last_decrease if sent_at is not None else now - self._last_decrease >= _COOLDOWN
         )
         if fresh and now < self._hold_until and self.rate <= self._ceiling * self._decrease * 1.01:
-            # still held at the decreased rate: the server remembers the burst before the
-            # decrease (a sliding window stays full for up to a second); lowering again would
-            # only stretch the dip
+            # still held at the decreased rate and refused: the server remembers the burst before
+            # the decrease (a sliding window stays full for up to a second).  Lowering the rate
+            # again would only stretch the dip; a short pause stops feeding it 429s
             fresh = False
+            pause = min(wait, _PROBE_PAUSE) if wait > 0 else _PROBE_PAUSE
+            self.paused_until = max(self.paused_until, now + pause)
         if not fresh:
             if sent_at is not None and self._last_decrease - _MEASURE_WINDOW < sent_at <= self._counted_until:
                 # one more poll of the burst was refused: it was counted as accepted at the decrease

@@ -122,6 +122,7 @@ class _Endpoint:
         "model",
         "planned",
         "prior",
+        "queues",
         "recruited",
         "replans",
         "rescout",
@@ -134,6 +135,7 @@ class _Endpoint:
         self.prior = prior  # where a lone cold job polls (by endpoint kind)
         self.early = 0  # jobs in a row found done on their first poll (history: "got faster?")
         self.stale = False  # the model was reset here: a history it was seeded with is wrong
+        self.queues = False  # a job of this endpoint was seen IN_QUEUE
         self.jobs: dict[Hashable, _Job[Any]] = {}
         self.rescout = 0  # pending jobs still to be made scouts after a reset
         self.recruited = 0  # scouts made since the model was (re)started
@@ -158,6 +160,8 @@ class _Job(Generic[K]):
     phase: float
     mode: _Mode = _Mode.PRIOR
     known: float = 0.0  # age at which the job was last known pending
+    queued: float = 0.0  # age at which it was last seen IN_QUEUE (it started later)
+    running: float = math.inf  # age by which it was seen IN_PROGRESS (it started earlier)
     due: float = math.inf
     version: int = 0
     in_flight: bool = False
@@ -299,8 +303,16 @@ class PollSchedule(Generic[K]):
             job.mode = _Mode.UNTIMED
             self._push(job, now)
 
-    def observe(self, key: K, outcome: Observation, now: float) -> None:
-        """Report what the poll of ``key`` found (also fine for a status read outside ``due``)."""
+    def observe(
+        self, key: K, outcome: Observation, now: float, *, inference_time: float | None = None
+    ) -> None:
+        """Report what the poll of ``key`` found (also fine for a status read outside ``due``).
+
+        ``inference_time``: ``metrics.inference_time`` of a ``DONE`` job, when the gateway gave
+        it.  With the ages at which the job was last seen ``IN_QUEUE`` and first seen
+        ``IN_PROGRESS`` it narrows the finish to ``(last queued + t, first running + t]``: a job
+        found done on its first poll still teaches the model its duration.
+        """
         job = self._jobs.get(key)
         if job is None:
             return
@@ -321,6 +333,11 @@ class PollSchedule(Generic[K]):
             self._plan(job, now, not_before=now + wait)
         elif outcome in _PENDING:
             job.known = max(job.known, sent - job.start)
+            if outcome is Outcome.QUEUED:  # it starts after the server said so (>= sent)
+                job.queued = max(job.queued, sent - job.start)
+                job.ep.queues = True
+            elif outcome is Outcome.RUNNING:  # it started before the answer came (<= now)
+                job.running = min(job.running, now - job.start)
             job.errors = None
             ep = job.ep
             if ep.rescout and job.timed and not job.scout:
@@ -331,7 +348,7 @@ class PollSchedule(Generic[K]):
             self._plan(job, now)
         else:
             if outcome is Outcome.DONE and job.timed:
-                self._learn(job, now - job.start, now)
+                self._learn(job, now - job.start, now, inference_time)
             self._forget(job)
 
     def remove(self, key: K) -> bool:
@@ -545,23 +562,31 @@ class PollSchedule(Generic[K]):
 
     # ------------------------------------------------------------------ learning
 
-    def _learn(self, job: _Job[K], age: float, now: float) -> None:
+    def _learn(self, job: _Job[K], age: float, now: float, inference_time: float | None = None) -> None:
         ep = job.ep
         model = ep.model
-        mid = job.known + 0.5 * (age - job.known)
-        ep.early = 0 if job.known > 0.0 or job.scout else ep.early + 1
+        lower = job.known
+        if inference_time is not None and math.isfinite(inference_time) and inference_time >= 0:
+            started = job.running
+            if not ep.queues and math.isinf(started):  # this endpoint's jobs never wait in a queue
+                started = self._spacing(inference_time)  # seen so far: it started about at once
+            low, high = max(lower, job.queued + inference_time), min(age, started + inference_time)
+            if low <= high:  # else the hint contradicts the polls (clock skew): ignore it
+                lower, age = low, high
+        mid = lower + 0.5 * (age - lower)
+        ep.early = 0 if lower > 0.0 or job.scout else ep.early + 1
         if job.scout:
             surprise = model.surprising(mid)
         else:
             surprise = job.mode in (_Mode.MODEL, _Mode.TAIL) and model.check(job.mode is _Mode.TAIL)
             # a history that no longer fits: one finish known to lie far outside it
-            surprise = surprise or (model.seeded and age - job.known <= 0.5 * age and model.surprising(mid))
+            surprise = surprise or (model.seeded and age - lower <= 0.5 * age and model.surprising(mid))
         if surprise:  # the endpoint changed: start over from this finish, and scout again
             ep.stale = True
             model.reset()
             ep.rescout, ep.frontier, ep.replans, ep.recruited = self._min_scouts, 0.0, 0, 0
             ep.dirty_at = now
-        model.add(job.known, age, precise=job.scout)
+        model.add(lower, age, precise=job.scout or age - lower <= 0.5 * self._spacing(age))
         n, (lo0, hi0) = len(model), ep.planned
         if ep.replans == 0:
             if self._ready(ep) or surprise:

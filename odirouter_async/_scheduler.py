@@ -78,6 +78,7 @@ class PollResult:
     outcome: Outcome | RateLimited
     value: object = None
     error: BaseException | None = None
+    inference_time: float | None = None  # h/polling: metrics.inference_time of a DONE job, if known
 
 
 @dataclass(frozen=True, slots=True)
@@ -402,7 +403,7 @@ class Scheduler:
         outcome = result.outcome
         observation: Observation = outcome
         if outcome is Outcome.DONE or outcome is Outcome.ENDED:
-            self._sched.observe(entry.key, observation, now)
+            self._sched.observe(entry.key, observation, now, inference_time=result.inference_time)
             del self._entries[entry.key]
             if outcome is Outcome.DONE:
                 self._fire(entry, result.value, None)

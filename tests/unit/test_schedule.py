@@ -332,3 +332,40 @@ def test_every_job_is_eventually_polled(jobs: list[tuple[str, float, bool]], see
         for key in sched.due(now, 8):
             unpolled.discard(key)
             sched.observe(key, Outcome.RUNNING, now)
+
+
+def test_inference_time_narrows_a_late_finish() -> None:
+    """Queued until 0.4 s, running by 1.0 s, 1.5 s of inference: learned as about 2.2 s, not 3.7 s."""
+    sched = schedule(max_rate=math.inf)
+    sched.add("a", "ep", 0.0)
+    sched.observe("a", Outcome.QUEUED, 0.4)
+    sched.observe("a", Outcome.RUNNING, 1.0)
+    sched.observe("a", Outcome.DONE, 5.0, inference_time=1.5)
+    estimate = sched.estimate("ep")
+    assert estimate is not None
+    assert 1.9 <= estimate.median <= 2.5
+
+
+def test_inference_time_reveals_a_faster_endpoint() -> None:
+    """History says 20 s; a job found done on its first poll reports 2 s of inference: the endpoint
+    never queues, so the history is dropped and the next job is a scout again."""
+    sched = schedule(max_rate=math.inf)
+    assert sched.seed("ep", [20.0] * 17, 0.0)
+    sched.add("a", "ep", 0.0)
+    at = first_poll(sched, "a", 0.0)
+    assert at > 15.0
+    sched.observe("a", Outcome.DONE, at, inference_time=2.0)
+    estimate = sched.estimate("ep")
+    assert estimate is not None and estimate.median < 3.0
+    snap = sched.snapshot("ep")
+    assert snap is not None and snap[3]  # the old history is contradicted
+
+
+def test_inference_time_that_contradicts_the_polls_is_ignored() -> None:
+    """A hint outside what the polls bound (seen running at 3 s, done at 4 s, 'inference 10 s') is dropped."""
+    sched = schedule(max_rate=math.inf)
+    sched.add("a", "ep", 0.0)
+    sched.observe("a", Outcome.RUNNING, 3.0)
+    sched.observe("a", Outcome.DONE, 4.0, inference_time=10.0)
+    estimate = sched.estimate("ep")
+    assert estimate is not None and 3.0 <= estimate.median <= 4.0

@@ -51,38 +51,45 @@ _SEED_UNTIL = 8  # real samples after which history seeds are dropped
 @dataclass(frozen=True, slots=True)
 class Prior:
     """Where a lone job of an endpoint with no history is polled: ``first``, then every
-    ``max(gap, fraction x age)`` seconds (ages since submit)."""
+    ``max(gap, fraction x age)`` seconds, and past ``30 x gap`` every ``late_fraction x age``
+    (ages since submit): dense where short jobs end, no more than 15% of the age late on."""
 
     kind: str
     first: float
     gap: float
     fraction: float
+    late_fraction: float = 0.15
+
+    def _knots(self) -> tuple[float, float, float, float]:
+        """(turn, late, x at turn, x at late): where the linear and the two geometric parts meet."""
+        turn = max(self.first, self.gap / self.fraction)
+        late = max(turn, 30.0 * self.gap)
+        x1 = (turn - self.first) / self.gap
+        return turn, late, x1, x1 + math.log(late / turn) / math.log1p(self.fraction)
 
     def age(self, x: float) -> float:
         """Age of poll number ``x`` (>= 0; poll k of a job with phase u is at ``x = k + u``).
 
         Linear (``gap`` apart) from ``first`` until the relative spacing takes over, then
-        geometric (ratio ``1 + fraction``): so the spacing at age a is ``max(gap, fraction a)``.
+        geometric (ratio ``1 + fraction``), then (ratio ``1 + late_fraction``).
         """
-        turn = self.gap / self.fraction
-        if self.first >= turn:
-            return float(self.first * (1.0 + self.fraction) ** x)
-        x1 = (turn - self.first) / self.gap
+        turn, late, x1, x2 = self._knots()
         if x <= x1:
             return self.first + self.gap * x
-        return float(turn * (1.0 + self.fraction) ** (x - x1))
+        if x <= x2:
+            return float(turn * (1.0 + self.fraction) ** (x - x1))
+        return float(late * (1.0 + self.late_fraction) ** (x - x2))
 
     def index(self, age: float) -> float:
         """The inverse of ``age`` (-1 before ``first``)."""
         if age < self.first:
             return -1.0
-        turn = self.gap / self.fraction
-        if self.first >= turn:
-            return math.log(age / self.first) / math.log1p(self.fraction)
-        x1 = (turn - self.first) / self.gap
+        turn, late, x1, x2 = self._knots()
         if age <= turn:
             return (age - self.first) / self.gap
-        return x1 + math.log(age / turn) / math.log1p(self.fraction)
+        if age <= late:
+            return x1 + math.log(age / turn) / math.log1p(self.fraction)
+        return x2 + math.log(age / late) / math.log1p(self.late_fraction)
 
 
 # Cold priors by endpoint kind, guessed from the name (video is checked first: "image-to-video").
@@ -120,9 +127,9 @@ def prior_for(endpoint: str, scale: float = 1.0) -> Prior:
     name = endpoint.lower()
     for kind, pattern, first, gap, fraction in _KINDS:
         if pattern.search(name):
-            return Prior(kind, first * scale, gap * scale, fraction * scale)
+            return Prior(kind, first * scale, gap * scale, fraction * scale, 0.15 * scale)
     kind, first, gap, fraction = _GENERIC
-    return Prior(kind, first * scale, gap * scale, fraction * scale)
+    return Prior(kind, first * scale, gap * scale, fraction * scale, 0.15 * scale)
 
 
 class DurationModel:

@@ -11,7 +11,12 @@ where the job is likely to finish, learned per endpoint:
   still pending while the model is young.  ``IN_QUEUE`` and ``IN_PROGRESS`` are not told apart:
   the clock is total time since submit, which is what a caller waits for and is robust to sparse
   observations (``queue_position`` is always 0).  When the model stops fitting (its tripwire) it is
-  reset and the endpoint scouts again.
+  reset and the endpoint scouts again.  ``observe(..., inference_time=)`` (``metrics`` of a done
+  job) with the ages last seen ``IN_QUEUE`` / first seen ``IN_PROGRESS`` narrows a finish.
+- **History.**  ``seed(endpoint, durations, now)`` warms an endpoint with what a previous process
+  learned (``_history``): its first jobs are placed by it, no scouts; the seeds give way to the
+  first 8 real finishes, and one finish far outside them resets the endpoint (``snapshot`` then
+  says the old history is contradicted).  Past a seeded window a job follows the prior curve.
 - **Placement.**  ``spacing(a) = max(1.6 lag_target, 1.7 lag_fraction a)``: the median lag is then
   about ``0.8 lag_target`` for short jobs and ``0.85 lag_fraction`` of the duration for long ones.
   A job's first poll lands at ``lo + (0.5 + u) spacing`` (``u`` its own uniform phase: ten
@@ -21,18 +26,24 @@ where the job is likely to finish, learned per endpoint:
   ``rng`` by default, applied to the upper half: a poll right after the last one is a waste).
 - **Cold start.**  With no model, the first jobs of an endpoint (``max(min_scouts, scout_share n)``
   capped at ``max_scouts``) are *scouts*, polled every ``max(scout_interval, scout_fraction age)``
-  (``1.7 lag_fraction age`` for a scout with fewer than 20 jobs behind it, which is what a lone
-  ``queue.run`` gets).  The others are on a sparse prior (``backoff.expo`` from ``prior_first``)
-  whose polls are *skipped* while at least two older scouts are still pending (they would have
-  finished first) and the job is younger than ``gate_horizon``: a cold batch costs no polls but
-  the scouts' until 8% of the scouts have finished.  Then every job is placed in one batch: those
-  already past ``lo`` catch up within half a spacing (spread by their phase).  Later material
-  changes (the count doubles, the window moves by a fraction of a spacing) re-plan the endpoint
-  again, at most once per half a spacing; a re-plan only ever moves a planned poll earlier.
+  when at least 20 jobs wait behind them.  A scout with fewer behind it (a lone ``queue.run``, a
+  small batch) follows its endpoint's *prior* (``_duration_model.prior_for``: by kind from the name,
+  video / audio / image / generic): first poll at ``first``, then ``max(gap, fraction age)`` apart
+  (15% of the age late on), at its own phase (generic: 0.4 s, 0.35 s, 30%: a lone 2 s job costs
+  about 5 polls at a median lag of 0.27 s; ``cold_scale`` stretches the curve, see
+  ``queue_sim.cold_curve``).  The others are on a sparse prior (``backoff.expo`` from
+  ``prior_first``) whose polls are *skipped* while at least two older scouts are still pending (they
+  would have finished first) and the job is younger than ``gate_horizon``: a cold batch costs no
+  polls but the scouts' until 8% of the scouts have finished.  Then every job is placed in one
+  batch: those already past ``lo`` catch up within half a spacing (spread by their phase).  Later
+  material changes (the count doubles, the window moves by a fraction of a spacing) re-plan the
+  endpoint again, at most once per half a spacing; a re-plan only ever moves a planned poll earlier.
 - **Canaries.**  On a warm endpoint the first ``min_scouts`` jobs after a quiet spell (10 median
   durations) and one in 500 after that are scouts too: their precise durations keep the window
   honest when the endpoint gets faster or slower (see ``_duration_model``).
-- **Budget.**  ``_poll_budget.PollBudget``: token bucket at ``max_rate`` with AIMD on 429.  Transient
+- **Budget.**  ``_poll_budget.PollBudget``: token bucket at ``max_rate``; a 429 lowers it to 90% of
+  what the server accepted and it recovers fast (see there); the refused job itself waits its
+  ``Retry-After``.  Transient
   errors (5xx, connection) back off per job (``backoff.expo`` from ``error_base``, capped).
 
 The shell's contract (one task per client):

@@ -7,7 +7,7 @@ import random
 import pytest
 from hypothesis import given, strategies as st
 
-from odirouter_async._duration_model import DurationModel
+from odirouter_async._duration_model import DurationModel, prior_for
 
 
 def spacing(age: float) -> float:
@@ -153,3 +153,19 @@ def test_seed_ignored_on_a_model_with_samples() -> None:
     m.add(1.0, 1.1)
     m.seed([50.0] * 17)
     assert not m.seeded and m.sorted == [pytest.approx(1.05)]
+
+
+@given(
+    endpoint=st.sampled_from(["ep", "flux_pro_11", "wan25_i2v", "eleven_tts"]),
+    scale=st.floats(min_value=0.25, max_value=4.0),
+    x=st.floats(min_value=0.0, max_value=80.0),
+)
+def test_prior_curve_is_monotone_invertible_and_bounded(endpoint: str, scale: float, x: float) -> None:
+    """Poll ages grow, index() inverts age(), and the gap is at most 30% (15% late on) of the age."""
+    prior = prior_for(endpoint, scale)
+    a, b = prior.age(x), prior.age(x + 1.0)
+    assert prior.first <= a < b
+    assert prior.index(a) == pytest.approx(x, abs=1e-6)
+    assert b - a <= max(prior.gap, prior.fraction * a) * (1 + 1e-9) + 1e-9
+    if a >= 30 * prior.gap:
+        assert b - a <= prior.late_fraction * a * (1 + 1e-9)

@@ -48,6 +48,7 @@ __all__ = (
     "default_history_path",
     "open_history",
     "restore",
+    "save_quietly",
     "store_snapshot",
     "summarize",
 )
@@ -294,7 +295,11 @@ def restore(store: HistoryStore, schedule: PollSchedule[Any], endpoint: str, now
     """Seed ``schedule`` with ``endpoint``'s entry on its first job (once); True if seeded."""
     if endpoint in schedule.endpoints():
         return False
-    entry = store.get(endpoint)
+    try:
+        entry = store.get(endpoint)
+    except Exception:  # a custom store's bug must not fail the job: start cold
+        logger.exception("poll history lookup failed for %r", endpoint)
+        entry = None
     wall = time.time()
     if entry is None or not entry.trusted(wall):
         schedule.seed(endpoint, [], now)  # registers the endpoint: not looked up again
@@ -303,18 +308,32 @@ def restore(store: HistoryStore, schedule: PollSchedule[Any], endpoint: str, now
 
 
 def store_snapshot(store: HistoryStore, schedule: PollSchedule[Any]) -> int:
-    """``put`` what ``schedule`` learned per endpoint (merged with the stored entries); returns how many."""
+    """``put`` what ``schedule`` learned per endpoint (merged with the stored entries); returns how many.
+
+    Never raises: a custom store's failure is logged (history must not break ``aclose()``).
+    """
     count, wall = 0, time.time()
     for endpoint in schedule.endpoints():
         snap = schedule.snapshot(endpoint)
         if snap is None:
             continue
         real, seen, early, stale = snap
-        old = None if stale else store.get(endpoint)
-        if old is not None and not old.trusted(wall):  # it was not used: do not mix it in
-            old = None
-        entry = summarize(real, seen, early, wall, old=old)
-        if entry is not None:
-            store.put(endpoint, entry)
-            count += 1
+        try:
+            old = None if stale else store.get(endpoint)
+            if old is not None and not old.trusted(wall):  # it was not used: do not mix it in
+                old = None
+            entry = summarize(real, seen, early, wall, old=old)
+            if entry is not None:
+                store.put(endpoint, entry)
+                count += 1
+        except Exception:
+            logger.exception("poll history update failed for %r", endpoint)
     return count
+
+
+def save_quietly(store: HistoryStore) -> None:
+    """``store.save()``, a failure logged instead of raised."""
+    try:
+        store.save()
+    except Exception:
+        logger.exception("poll history save failed")

@@ -46,7 +46,7 @@ from ._exceptions import (
     OdiRouterError,
     RateLimitError,
 )
-from ._history import HistoryStore, open_history, restore, store_snapshot  # h/polling: history
+from ._history import HistoryStore, open_history, restore, save_quietly, store_snapshot  # h/polling
 from ._schedule import Observation, Outcome, PollSchedule, RateLimited, ScheduleStats
 
 if TYPE_CHECKING:
@@ -269,7 +269,7 @@ class Scheduler:
         if self._history is not None:  # h/polling: keep what was learned for the next process
             store_snapshot(self._history, self._sched)
             with anyio.CancelScope(shield=True):
-                await anyio.to_thread.run_sync(self._history.save)
+                await anyio.to_thread.run_sync(save_quietly, self._history)
         entries = list(self._entries.values())
         self._entries.clear()
         self._deadlines.clear()

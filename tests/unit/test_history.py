@@ -309,3 +309,33 @@ def test_first_poll_finishes_are_counted_for_the_next_process() -> None:
     store_snapshot(store, sched)
     saved = store.get("ep")
     assert saved is not None and saved.early == 1
+
+
+class BrokenStore:
+    """A custom store whose every method fails."""
+
+    def get(self, endpoint: str) -> EndpointHistory | None:
+        """Fails."""
+        raise RuntimeError("boom")
+
+    def put(self, endpoint: str, entry: EndpointHistory) -> None:
+        """Fails."""
+        raise RuntimeError("boom")
+
+    def save(self) -> None:
+        """Fails."""
+        raise RuntimeError("boom")
+
+
+def test_a_broken_custom_store_never_breaks_scheduling(caplog: pytest.LogCaptureFixture) -> None:
+    """Lookup, update and save errors of a custom store are logged; the schedule starts cold."""
+    from odirouter_async._history import save_quietly
+
+    store = BrokenStore()
+    sched = PollSchedule[str](random.Random(1), max_rate=math.inf)
+    with caplog.at_level(logging.ERROR, logger="odirouter_async"):
+        assert not restore(store, sched, "ep", 0.0)
+        lone_job(sched, "ep", 1.0)
+        assert store_snapshot(store, sched) == 0
+        save_quietly(store)
+    assert len([r for r in caplog.records if r.levelno == logging.ERROR]) == 3

@@ -24,9 +24,11 @@ Clients, same jobs:
   Key``); ours is run on the same TLS emulator for the side-by-side.
 
 Scenarios: 2 s +-25% jobs x 1000 and x 10 000 (cold start), 20 s +-25% x 1000, fal side by side
-(200 and 1000 x 2 s), a server poll limit of K=200/s (1000 x 2 s; poll rate over time), and the
-requests-vs-lag curve of ours by ``lag_target``.  The machine is shared and small (2 cores):
-numbers are noisy, and the emulator competes with the client for the CPU.
+(200 and 1000 x 2 s), a server poll limit of K=200/s (1000 x 2 s; poll rate over time), the
+requests-vs-lag curve of ours by ``lag_target``, and ``lone`` / ``warm``: one 2 s job per client
+process, cold and then warm from a ``PollingOptions(history=...)`` file a first run wrote.  The
+machine is shared and small (2 cores): numbers are noisy, and the emulator competes with the
+client for the CPU.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ import ssl
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -342,6 +345,38 @@ def main(argv: list[str] | None = None) -> int:
         print(f"    K={k}: polls/s over time (accepted/429): ", end="")
         print(" ".join(f"{p['accepted']}/{p['429']}" for p in series))
         print(f"    client's allowed rate over time: {[r[1] for r in limited['rate_samples'] or []]}")
+        capped = _measure("ours", mid, {**two, "poll_rate_limit": k}, polling={"max_rate": k})
+        record(f"K={k}/s 2s x {mid}", "ours max_rate=200", capped)
+        for name, r in (("ours", limited), ("ours max_rate=200", capped)):
+            share = 100 * r["server_429"] / max(1, r["requests_per_job"] * r["jobs"])
+            print(f"    {name}: 429s {r['server_429']} = {share:.1f}% of polls")
+    if want("lone") or want("warm"):
+        # a LONE job per client process (queue.run-like), cold vs. warm from a history file
+        runs = 5 if quick else 20
+        exact = {**two, "job_jitter": 0.0}
+        lone: dict[str, Any] = {}
+        with tempfile.TemporaryDirectory() as tmp:
+            history = str(Path(tmp) / "poll-history.json")
+            for kind in ("cold", "warm"):
+                if not want("lone") and kind == "cold":
+                    continue
+                samples = []
+                for i in range(runs):
+                    polling: dict[str, Any] = {"seed": 1000 + i}
+                    if kind == "warm":
+                        polling["history"] = history
+                        if i == 0 and not Path(history).exists():  # one cold run writes the history
+                            _measure("ours", 1, exact, polling=polling)
+                    samples.append(_measure("ours", 1, {**exact, "seed": i + 1}, polling=polling))
+                lags = [r["lag_p50"] for r in samples]
+                reqs = [r["requests_per_job"] for r in samples]
+                lone[kind] = {"runs": runs, "requests": reqs, "lags": lags}
+                print(
+                    f"lone 2 s job, {kind} x{runs}: requests mean {statistics.fmean(reqs):.2f} "
+                    f"max {max(reqs):.0f}; lag p50 {statistics.median(lags):.3f} max {max(lags):.3f}",
+                    flush=True,
+                )
+        results["lone_2s"] = lone
     if want("curve"):
         curve = results.setdefault("curve_lag_target", {})
         for target in (0.05, 0.1, 0.25, 0.5, 1.0):

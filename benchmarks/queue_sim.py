@@ -32,7 +32,16 @@ if __package__ in (None, ""):  # run as a script: make the package importable fr
 
 from odirouter_async._schedule import Observation, Outcome, PollSchedule, RateLimited
 
-__all__ = ("Scenario", "SimResult", "run", "single_job_lags")
+__all__ = (
+    "Scenario",
+    "SimResult",
+    "cold_curve",
+    "durations_of",
+    "limit_floor",
+    "run",
+    "single_job_lags",
+    "warm_single_job_lags",
+)
 
 
 @dataclass
@@ -111,10 +120,10 @@ def run(scn: Scenario, schedule: PollSchedule[str] | None = None, *, start: floa
     """Simulate ``scn``; pass ``schedule`` (and a later ``start``) to run on a warm schedule."""
     sched = schedule if schedule is not None else PollSchedule[str](random.Random(scn.seed), **scn.options)
     rng = random.Random(scn.seed * 7919 + 1)
-    if scn.durations is not None:
-        durations = list(scn.durations)
-    else:
-        durations = [scn.duration * rng.uniform(1 - scn.spread, 1 + scn.spread) for _ in range(scn.jobs)]
+    durations = durations_of(scn)
+    if scn.durations is None:
+        for _ in range(scn.jobs):  # the same draws as durations_of: keep rng's sequence
+            rng.random()
     n = len(durations)
     keys = [f"{scn.name}-{start}-{i}" for i in range(n)]
     index = {k: i for i, k in enumerate(keys)}
@@ -178,14 +187,81 @@ def run(scn: Scenario, schedule: PollSchedule[str] | None = None, *, start: floa
     )
 
 
-def single_job_lags(duration: float, runs: int, **options: Any) -> tuple[list[float], list[int]]:
-    """Lags and request counts of ``runs`` independent lone jobs (``client.queue.run``)."""
+def single_job_lags(
+    duration: float, runs: int, *, endpoint: str = "ep", schedule: Any = None, **options: Any
+) -> tuple[list[float], list[int]]:
+    """Lags and request counts of ``runs`` independent lone jobs (``client.queue.run``).
+
+    ``schedule``: a callable ``seed -> PollSchedule`` (e.g. one warmed from a history store).
+    """
     lags, counts = [], []
     for seed in range(runs):
-        result = run(Scenario(name="single", durations=[duration], seed=seed + 1, options=options))
+        scn = Scenario(name="single", durations=[duration], seed=seed + 1, endpoint=endpoint, options=options)
+        result = run(scn, schedule(seed + 1) if schedule is not None else None)
         lags.append(result.lags[0])
         counts.append(result.requests)
     return lags, counts
+
+
+def warm_single_job_lags(
+    history: Scenario, duration: float, runs: int, **options: Any
+) -> tuple[list[float], list[int]]:
+    """Lone jobs in *new* processes that load the history a previous run (``history``) saved."""
+    from odirouter_async._history import MemoryHistory, restore, store_snapshot
+
+    first = PollSchedule[str](random.Random(history.seed), **{"max_rate": math.inf, **options})
+    run(history, first)
+    store = MemoryHistory()
+    store_snapshot(store, first)
+
+    def warm(seed: int) -> PollSchedule[str]:
+        sched = PollSchedule[str](random.Random(seed), **{"max_rate": math.inf, **options})
+        restore(store, sched, history.endpoint, 0.0)
+        return sched
+
+    return single_job_lags(duration, runs, endpoint=history.endpoint, schedule=warm)
+
+
+def cold_curve(
+    scales: Sequence[float] = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0),
+    *,
+    duration: float = 2.0,
+    runs: int = 200,
+    endpoint: str = "ep",
+) -> list[tuple[float, float, float, float]]:
+    """Requests after submit vs detection lag of a LONE cold job, by ``cold_scale``.
+
+    Rows: ``(cold_scale, mean requests, lag p50, lag p95)`` over ``runs`` seeds (phases).
+    """
+    rows = []
+    for scale in scales:
+        lags, counts = single_job_lags(duration, runs, endpoint=endpoint, max_rate=math.inf, cold_scale=scale)
+        ordered = sorted(lags)
+        p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+        rows.append((scale, statistics.fmean(counts), statistics.median(lags), p95))
+    return rows
+
+
+def durations_of(scn: Scenario) -> list[float]:
+    """The job durations ``run(scn)`` simulates (same seed, same draws)."""
+    if scn.durations is not None:
+        return list(scn.durations)
+    rng = random.Random(scn.seed * 7919 + 1)
+    return [scn.duration * rng.uniform(1 - scn.spread, 1 + scn.spread) for _ in range(scn.jobs)]
+
+
+def limit_floor(scn: Scenario) -> float:
+    """The median lag a server limit of ``scn.server_limit`` polls/s imposes on ``scn`` by itself.
+
+    An oracle that knows every finish polls each job exactly once, in finish order, no faster than
+    the limit: the k-th is seen at ``max(finish_k, seen_{k-1} + 1/K)``.  No client does better.
+    """
+    assert scn.server_limit is not None and math.isinf(scn.submit_rate)
+    seen, lags = -math.inf, []
+    for finish in sorted(durations_of(scn)):
+        seen = max(finish, seen + 1.0 / scn.server_limit)
+        lags.append(seen - finish)
+    return statistics.median(lags)
 
 
 def warm_then(first: Scenario, second: Scenario) -> SimResult:
@@ -250,6 +326,24 @@ def main() -> None:
         f"{'single 2s job x200 (median/max)':<34} {1:>6} {statistics.median(counts):>7.1f} "
         f"{statistics.median(lags):>8.3f} {'':>8} {max(lags):>8.3f}"
     )
+    for endpoint in ("ep", "flux_pro_11"):
+        print(f"\ncurve: a LONE cold 2 s job of {endpoint!r}, by cold_scale (default 1.0), 200 phases")
+        print(f"{'cold_scale':>10} {'req mean':>8} {'lag p50':>8} {'lag p95':>8}")
+        for scale, req, p50, p95 in cold_curve(endpoint=endpoint):
+            print(f"{scale:>10} {req:>8.2f} {p50:>8.3f} {p95:>8.3f}")
+    print("\npoll limit K=200/s, 1000 x 2 s +-25% at once (lag vs. the floor the limit imposes)")
+    print(
+        f"{'max_rate':>9} {'rtt':>5} {'floor p50':>9} {'lag p50':>8} {'ratio':>6} {'429 %':>6} {'req/job':>8}"
+    )
+    for max_rate in (200.0, 10_000.0):
+        for rtt in (0.01, 0.05):
+            scn = Scenario("K", jobs=1000, server_limit=200, rtt=rtt, options={"max_rate": max_rate})
+            res, floor = run(scn), limit_floor(scn)
+            share = 100 * res.rate_limited / res.requests
+            print(
+                f"{max_rate:>9.0f} {rtt:>5} {floor:>9.3f} {res.lag(0.5):>8.3f} {res.lag(0.5) / floor:>6.2f} "
+                f"{share:>6.1f} {res.requests_per_job:>8.2f}"
+            )
     limited = next(r for name, r in scenarios() if name == "limit")
     mean, peak = limited.steady_rate()
     print(f"\nserver K=100/s: steady polls/s mean {mean:.1f}, max {peak}; all {limited.jobs} completed")

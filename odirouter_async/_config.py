@@ -202,6 +202,9 @@ class PollingOptions:
         max_poll_errors: answers in a row of one job that the SDK cannot use (5xx, HTML,
             malformed JSON, from the result and the status URL) before the job ends with the
             last typed error; retried with the schedule's error backoff (``_job_answers``).
+        history: per-endpoint job durations kept between runs (warm starts): a file path
+            (``_history.FileHistory``; ``_history.default_history_path()`` is the CLI's) or a store
+            object with ``get``/``put``/``save``; ``None`` (default): every process starts cold.
     """
 
     max_rate: float = 10_000.0
@@ -211,6 +214,7 @@ class PollingOptions:
     tick: float = 0.005
     seed: int | None = None
     max_poll_errors: int = 5
+    history: Any = None  # str | os.PathLike[str] | _history.HistoryStore | None
 
 
 DEFAULT_POLLING: Final = PollingOptions()

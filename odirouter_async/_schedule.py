@@ -11,7 +11,12 @@ where the job is likely to finish, learned per endpoint:
   still pending while the model is young.  ``IN_QUEUE`` and ``IN_PROGRESS`` are not told apart:
   the clock is total time since submit, which is what a caller waits for and is robust to sparse
   observations (``queue_position`` is always 0).  When the model stops fitting (its tripwire) it is
-  reset and the endpoint scouts again.
+  reset and the endpoint scouts again.  ``observe(..., inference_time=)`` (``metrics`` of a done
+  job) with the ages last seen ``IN_QUEUE`` / first seen ``IN_PROGRESS`` narrows a finish.
+- **History.**  ``seed(endpoint, durations, now)`` warms an endpoint with what a previous process
+  learned (``_history``): its first jobs are placed by it, no scouts; the seeds give way to the
+  first 8 real finishes, and one finish far outside them resets the endpoint (``snapshot`` then
+  says the old history is contradicted).  Past a seeded window a job follows the prior curve.
 - **Placement.**  ``spacing(a) = max(1.6 lag_target, 1.7 lag_fraction a)``: the median lag is then
   about ``0.8 lag_target`` for short jobs and ``0.85 lag_fraction`` of the duration for long ones.
   A job's first poll lands at ``lo + (0.5 + u) spacing`` (``u`` its own uniform phase: ten
@@ -21,18 +26,24 @@ where the job is likely to finish, learned per endpoint:
   ``rng`` by default, applied to the upper half: a poll right after the last one is a waste).
 - **Cold start.**  With no model, the first jobs of an endpoint (``max(min_scouts, scout_share n)``
   capped at ``max_scouts``) are *scouts*, polled every ``max(scout_interval, scout_fraction age)``
-  (``1.7 lag_fraction age`` for a scout with fewer than 20 jobs behind it, which is what a lone
-  ``queue.run`` gets).  The others are on a sparse prior (``backoff.expo`` from ``prior_first``)
-  whose polls are *skipped* while at least two older scouts are still pending (they would have
-  finished first) and the job is younger than ``gate_horizon``: a cold batch costs no polls but
-  the scouts' until 8% of the scouts have finished.  Then every job is placed in one batch: those
-  already past ``lo`` catch up within half a spacing (spread by their phase).  Later material
-  changes (the count doubles, the window moves by a fraction of a spacing) re-plan the endpoint
-  again, at most once per half a spacing; a re-plan only ever moves a planned poll earlier.
+  when at least 20 jobs wait behind them.  A scout with fewer behind it (a lone ``queue.run``, a
+  small batch) follows its endpoint's *prior* (``_duration_model.prior_for``: by kind from the name,
+  video / audio / image / generic): first poll at ``first``, then ``max(gap, fraction age)`` apart
+  (15% of the age late on), at its own phase (generic: 0.4 s, 0.35 s, 30%: a lone 2 s job costs
+  about 5 polls at a median lag of 0.27 s; ``cold_scale`` stretches the curve, see
+  ``queue_sim.cold_curve``).  The others are on a sparse prior (``backoff.expo`` from
+  ``prior_first``) whose polls are *skipped* while at least two older scouts are still pending (they
+  would have finished first) and the job is younger than ``gate_horizon``: a cold batch costs no
+  polls but the scouts' until 8% of the scouts have finished.  Then every job is placed in one
+  batch: those already past ``lo`` catch up within half a spacing (spread by their phase).  Later
+  material changes (the count doubles, the window moves by a fraction of a spacing) re-plan the
+  endpoint again, at most once per half a spacing; a re-plan only ever moves a planned poll earlier.
 - **Canaries.**  On a warm endpoint the first ``min_scouts`` jobs after a quiet spell (10 median
   durations) and one in 500 after that are scouts too: their precise durations keep the window
   honest when the endpoint gets faster or slower (see ``_duration_model``).
-- **Budget.**  ``_poll_budget.PollBudget``: token bucket at ``max_rate`` with AIMD on 429.  Transient
+- **Budget.**  ``_poll_budget.PollBudget``: token bucket at ``max_rate``; a 429 lowers it to 90% of
+  what the server accepted and it recovers fast (see there); the refused job itself waits its
+  ``Retry-After``.  Transient
   errors (5xx, connection) back off per job (``backoff.expo`` from ``error_base``, capped).
 
 The shell's contract (one task per client):
@@ -61,7 +72,7 @@ from typing import Any, Generic, TypeVar
 
 import backoff
 
-from ._duration_model import DurationModel
+from ._duration_model import DurationModel, Prior, prior_for
 from ._poll_budget import PollBudget
 
 __all__ = ("DurationEstimate", "Observation", "Outcome", "PollSchedule", "RateLimited", "ScheduleStats")
@@ -115,19 +126,27 @@ class _Endpoint:
         "canaries",
         "canary_at",
         "dirty_at",
+        "early",
         "frontier",
         "jobs",
         "last_replan",
         "model",
         "planned",
+        "prior",
+        "queues",
         "recruited",
         "replans",
         "rescout",
         "scout_starts",
+        "stale",
     )
 
-    def __init__(self, model: DurationModel) -> None:
+    def __init__(self, model: DurationModel, prior: Prior) -> None:
         self.model = model
+        self.prior = prior  # where a lone cold job polls (by endpoint kind)
+        self.early = 0  # jobs in a row found done on their first poll (history: "got faster?")
+        self.stale = False  # the model was reset here: a history it was seeded with is wrong
+        self.queues = False  # a job of this endpoint was seen IN_QUEUE
         self.jobs: dict[Hashable, _Job[Any]] = {}
         self.rescout = 0  # pending jobs still to be made scouts after a reset
         self.recruited = 0  # scouts made since the model was (re)started
@@ -152,6 +171,8 @@ class _Job(Generic[K]):
     phase: float
     mode: _Mode = _Mode.PRIOR
     known: float = 0.0  # age at which the job was last known pending
+    queued: float = 0.0  # age at which it was last seen IN_QUEUE (it started later)
+    running: float = math.inf  # age by which it was seen IN_PROGRESS (it started earlier)
     due: float = math.inf
     version: int = 0
     in_flight: bool = False
@@ -228,6 +249,7 @@ class PollSchedule(Generic[K]):
         error_base: float = 0.5,
         error_cap: float = 30.0,
         reservoir: int = 1024,
+        cold_scale: float = 1.0,
         jitter: Callable[[float], float] | None = None,
     ) -> None:
         if lag_target <= 0 or lag_fraction <= 0 or scout_interval <= 0 or reservoir < 1:
@@ -249,6 +271,7 @@ class PollSchedule(Generic[K]):
         self._error_base = error_base
         self._error_cap = error_cap
         self._reservoir = reservoir
+        self._cold_scale = cold_scale
         self._budget = PollBudget(max_rate, min_rate=min_rate, burst=burst)
         self._jobs: dict[K, _Job[K]] = {}
         self._endpoints: dict[str, _Endpoint] = {}
@@ -266,10 +289,7 @@ class PollSchedule(Generic[K]):
         """Start scheduling a submitted job; ``age`` = seconds since its submit (``None``: unknown)."""
         if key in self._jobs:
             raise ValueError(f"job {key!r} is already scheduled")
-        ep = self._endpoints.get(endpoint)
-        if ep is None:
-            model = DurationModel(self._rng, self._spacing, capacity=self._reservoir)
-            ep = self._endpoints[endpoint] = _Endpoint(model)
+        ep = self._endpoint(endpoint)
         timed = age is not None
         start = now - max(0.0, age or 0.0)
         share = math.ceil(self._scout_share * (len(ep.jobs) + 1))
@@ -294,8 +314,16 @@ class PollSchedule(Generic[K]):
             job.mode = _Mode.UNTIMED
             self._push(job, now)
 
-    def observe(self, key: K, outcome: Observation, now: float) -> None:
-        """Report what the poll of ``key`` found (also fine for a status read outside ``due``)."""
+    def observe(
+        self, key: K, outcome: Observation, now: float, *, inference_time: float | None = None
+    ) -> None:
+        """Report what the poll of ``key`` found (also fine for a status read outside ``due``).
+
+        ``inference_time``: ``metrics.inference_time`` of a ``DONE`` job, when the gateway gave
+        it.  With the ages at which the job was last seen ``IN_QUEUE`` and first seen
+        ``IN_PROGRESS`` it narrows the finish to ``(last queued + t, first running + t]``: a job
+        found done on its first poll still teaches the model its duration.
+        """
         job = self._jobs.get(key)
         if job is None:
             return
@@ -305,7 +333,8 @@ class PollSchedule(Generic[K]):
         if isinstance(outcome, RateLimited):
             self._c.rate_limited += 1
             self._budget.on_rate_limited(now, outcome.retry_after, sent_at=sent)
-            self._plan(job, now, not_before=self._budget.paused_until)
+            wait = min(outcome.retry_after or 0.0, 60.0)  # this job honours Retry-After fully
+            self._plan(job, now, not_before=max(self._budget.paused_until, now + wait))
         elif outcome is Outcome.ERROR:
             self._c.errors += 1
             if job.errors is None:
@@ -315,6 +344,11 @@ class PollSchedule(Generic[K]):
             self._plan(job, now, not_before=now + wait)
         elif outcome in _PENDING:
             job.known = max(job.known, sent - job.start)
+            if outcome is Outcome.QUEUED:  # it starts after the server said so (>= sent)
+                job.queued = max(job.queued, sent - job.start)
+                job.ep.queues = True
+            elif outcome is Outcome.RUNNING:  # it started before the answer came (<= now)
+                job.running = min(job.running, now - job.start)
             job.errors = None
             ep = job.ep
             if ep.rescout and job.timed and not job.scout:
@@ -325,7 +359,7 @@ class PollSchedule(Generic[K]):
             self._plan(job, now)
         else:
             if outcome is Outcome.DONE and job.timed:
-                self._learn(job, now - job.start, now)
+                self._learn(job, now - job.start, now, inference_time)
             self._forget(job)
 
     def remove(self, key: K) -> bool:
@@ -406,6 +440,51 @@ class PollSchedule(Generic[K]):
             return None
         return DurationEstimate(len(ep.model), ep.model.lo, ep.model.median, self._hi(ep))
 
+    def seed(
+        self, endpoint: str, durations: list[float], now: float, *, early: int = 0, count: int = 8
+    ) -> bool:
+        """Warm ``endpoint`` with durations from a history (before its first job); False if ignored.
+
+        A seeded endpoint places its first jobs by the history instead of scouting; the seeds
+        give way to the first 8 real finishes, and one precise finish far outside them resets
+        the endpoint (it scouts again).
+        """
+        ep = self._endpoint(endpoint)
+        if ep.jobs or ep.model or not durations:
+            return False
+        ep.model.seed(durations, count)
+        ep.early = early
+        ep.canary_at = now  # no quiet-spell canaries right after a load
+        return True
+
+    def snapshot(self, endpoint: str) -> tuple[list[float], int, int, bool] | None:
+        """What to keep of ``endpoint`` for the next process: (sorted durations learned here,
+        finishes seen, early finishes in a row, whether an older history is contradicted);
+        ``None`` when nothing was learned or observed."""
+        ep = self._endpoints.get(endpoint)
+        if ep is None:
+            return None
+        real = ep.model.real()
+        if not real and not ep.early:
+            return None
+        return real, ep.model.seen, ep.early, ep.stale
+
+    def endpoints(self) -> list[str]:
+        """The endpoints seen so far."""
+        return list(self._endpoints)
+
+    def cold_prior(self, endpoint: str) -> Prior:
+        """Where a lone job of ``endpoint`` polls while nothing is learned (by endpoint kind)."""
+        ep = self._endpoints.get(endpoint)
+        return ep.prior if ep is not None else prior_for(endpoint, self._cold_scale)
+
+    def _endpoint(self, endpoint: str) -> _Endpoint:
+        ep = self._endpoints.get(endpoint)
+        if ep is None:
+            model = DurationModel(self._rng, self._spacing, capacity=self._reservoir)
+            ep = self._endpoints[endpoint] = _Endpoint(model, prior_for(endpoint, self._cold_scale))
+        return ep
+
     # ------------------------------------------------------------------ placement
 
     def _spacing(self, age: float) -> float:
@@ -448,11 +527,12 @@ class PollSchedule(Generic[K]):
         """Plan the next poll from what is known now."""
         age_now, known, ep = now - job.start, job.known, job.ep
         if job.mode is _Mode.SCOUT:
-            batch = len(ep.jobs) - len(ep.scout_starts) >= _BATCH  # others wait on this scout
-            fraction = self._scout_fraction if batch else self._rel_spacing
-            gap = max(self._scout_interval, fraction * known)
-            gap *= self._rng.uniform(0.9, 1.1)
-            at = known + gap
+            if len(ep.jobs) - len(ep.scout_starts) >= _BATCH:  # others wait on this scout: dense
+                at = known + max(self._scout_interval, self._scout_fraction * known) * self._rng.uniform(
+                    0.9, 1.1
+                )
+            else:  # a lone or small-batch scout: the endpoint's prior curve, at the job's own phase
+                at = self._prior_next(job, known)
         elif job.mode is _Mode.UNTIMED or not self._ready(ep):
             if job.mode is not _Mode.UNTIMED and job.mode is not _Mode.PRIOR:
                 job.mode, job.waits = _Mode.PRIOR, None
@@ -462,10 +542,17 @@ class PollSchedule(Generic[K]):
             if target is None:
                 if job.mode is not _Mode.TAIL:
                     job.mode, job.waits = _Mode.TAIL, None
-                at = known + self._wait(job, known)
+                # past a window from a history: the prior curve, not backoff
+                at = self._prior_next(job, known) if ep.model.seeded else known + self._wait(job, known)
             else:
                 job.mode, job.waits, at = _Mode.MODEL, None, target
         self._push(job, max(job.start + at, now, not_before))
+
+    def _prior_next(self, job: _Job[K], known: float) -> float:
+        """The next age on the endpoint's prior curve after ``known``, at the job's phase."""
+        prior = job.ep.prior
+        step = math.floor(prior.index(known + _MIN_GAP) - job.phase) + 1
+        return prior.age(max(0, step) + job.phase) * self._rng.uniform(1.0, 1.03)  # never before
 
     def _push(self, job: _Job[K], at: float) -> None:
         job.version += 1
@@ -486,18 +573,31 @@ class PollSchedule(Generic[K]):
 
     # ------------------------------------------------------------------ learning
 
-    def _learn(self, job: _Job[K], age: float, now: float) -> None:
+    def _learn(self, job: _Job[K], age: float, now: float, inference_time: float | None = None) -> None:
         ep = job.ep
         model = ep.model
+        lower = job.known
+        if inference_time is not None and math.isfinite(inference_time) and inference_time >= 0:
+            started = job.running
+            if not ep.queues and math.isinf(started):  # this endpoint's jobs never wait in a queue
+                started = self._spacing(inference_time)  # seen so far: it started about at once
+            low, high = max(lower, job.queued + inference_time), min(age, started + inference_time)
+            if low <= high:  # else the hint contradicts the polls (clock skew): ignore it
+                lower, age = low, high
+        mid = lower + 0.5 * (age - lower)
+        ep.early = 0 if lower > 0.0 or job.scout else ep.early + 1
         if job.scout:
-            surprise = model.surprising(job.known + 0.5 * (age - job.known))
+            surprise = model.surprising(mid)
         else:
             surprise = job.mode in (_Mode.MODEL, _Mode.TAIL) and model.check(job.mode is _Mode.TAIL)
+            # a history that no longer fits: one finish known to lie far outside it
+            surprise = surprise or (model.seeded and age - lower <= 0.5 * age and model.surprising(mid))
         if surprise:  # the endpoint changed: start over from this finish, and scout again
+            ep.stale = True
             model.reset()
             ep.rescout, ep.frontier, ep.replans, ep.recruited = self._min_scouts, 0.0, 0, 0
             ep.dirty_at = now
-        model.add(job.known, age, precise=job.scout)
+        model.add(lower, age, precise=job.scout or age - lower <= 0.5 * self._spacing(age))
         n, (lo0, hi0) = len(model), ep.planned
         if ep.replans == 0:
             if self._ready(ep) or surprise:

@@ -46,6 +46,7 @@ from ._exceptions import (
     OdiRouterError,
     RateLimitError,
 )
+from ._history import HistoryStore, open_history, restore, save_quietly, store_snapshot  # h/polling
 from ._schedule import Observation, Outcome, PollSchedule, RateLimited, ScheduleStats
 
 if TYPE_CHECKING:
@@ -77,6 +78,7 @@ class PollResult:
     outcome: Outcome | RateLimited
     value: object = None
     error: BaseException | None = None
+    inference_time: float | None = None  # h/polling: metrics.inference_time of a DONE job, if known
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +166,7 @@ class Scheduler:
         self._waker: asyncio.Future[None] | None = None
         self._closed = False
         self._polls = 0
+        self._history: HistoryStore | None = open_history(opts.history)  # h/polling: history
 
     # ------------------------------------------------------------------ the contract
 
@@ -208,6 +211,8 @@ class Scheduler:
         entry = self._entries.get(key)
         if entry is None:
             entry = self._entries[key] = _Entry(key, endpoint, poll)
+            if self._history is not None:  # h/polling: warm start on an endpoint's first job
+                restore(self._history, self._sched, endpoint, loop.time())
             self._sched.add(key, endpoint, loop.time(), age=age)
             self._wake()
         watch = Watch(self, entry, callback)
@@ -263,6 +268,10 @@ class Scheduler:
         if pending:
             with anyio.CancelScope(shield=True):
                 await asyncio.gather(*pending, return_exceptions=True)
+        if self._history is not None:  # h/polling: keep what was learned for the next process
+            store_snapshot(self._history, self._sched)
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(save_quietly, self._history)
         entries = list(self._entries.values())
         self._entries.clear()
         self._deadlines.clear()
@@ -396,7 +405,7 @@ class Scheduler:
         outcome = result.outcome
         observation: Observation = outcome
         if outcome is Outcome.DONE or outcome is Outcome.ENDED:
-            self._sched.observe(entry.key, observation, now)
+            self._sched.observe(entry.key, observation, now, inference_time=result.inference_time)
             del self._entries[entry.key]
             if outcome is Outcome.DONE:
                 self._fire(entry, result.value, None)

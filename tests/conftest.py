@@ -16,3 +16,14 @@ settings.load_profile("ci" if os.environ.get("CI") else "dev")
 def anyio_backend() -> str:
     """aiohttp ties the SDK to asyncio."""
     return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def _cache_home(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return str(tmp_path_factory.mktemp("xdg-cache"))
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(monkeypatch: pytest.MonkeyPatch, _cache_home: str) -> None:
+    """The CLI keeps a poll history under $XDG_CACHE_HOME: never the real user cache in tests."""
+    monkeypatch.setenv("XDG_CACHE_HOME", _cache_home)

@@ -31,7 +31,9 @@ import anyio
 import msgspec
 
 from .._client import AsyncOdiRouter
+from .._config import PollingOptions
 from .._exceptions import APIStatusError, JobError, OdiRouterError
+from .._history import default_history_path
 
 __all__ = (
     "EXIT_FAILED",
@@ -73,7 +75,8 @@ def make_client(args: argparse.Namespace) -> AsyncOdiRouter:
             "(runs offline on the embedded emulator) or `odirouter emulator`."
         )
     try:
-        return AsyncOdiRouter(base_url=getattr(args, "base_url", None) or None)
+        polling = PollingOptions(history=default_history_path())  # warm starts (h/polling)
+        return AsyncOdiRouter(base_url=getattr(args, "base_url", None) or None, polling=polling)
     except (OdiRouterError, ValueError) as exc:
         raise UsageError(str(exc)) from None
 

@@ -304,7 +304,7 @@ async def test_cancelled_task_stops_polling_and_cancels(client: odr.AsyncOdiRout
     """Cancelling the task awaiting result(): polling of that job stops and it is cancelled remotely."""
     job = await client.queue.submit(EP, LONG)
     task = asyncio.create_task(job.result(cancel_on_exit=True))
-    await client.queue.run(CLOCK, fast(duration=0.3))  # lets the task poll a few times
+    await client.queue.run(CLOCK, fast(duration=1.5))  # lets the task poll (image: first at ~0.75-1.1 s)
     assert emu.stats.job_requests[job.request_id] >= 1
     task.cancel()
     with pytest.raises(asyncio.CancelledError):

@@ -155,7 +155,7 @@ async def test_no_cancel_on_exit_leaves_jobs_running(client: odr.AsyncOdiRouter,
 async def test_per_job_timeout(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
     """timeout= is per job: late ones end as JobTimeout (and are cancelled), the others succeed."""
     inputs = [args(0, 0.05), args(1, 60), args(2, 0.1), args(3, 60)]
-    async with client.queue.map(EP, inputs, concurrency=4, timeout=0.6) as results:
+    async with client.queue.map(EP, inputs, concurrency=4, timeout=1.0) as results:
         outcomes = {o.index: o async for o in results}
     assert outcomes[0].ok and outcomes[2].ok
     for i in (1, 3):

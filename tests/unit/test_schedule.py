@@ -31,12 +31,32 @@ def first_poll(sched: PollSchedule[str], key: str, now: float, horizon: float = 
 
 
 def test_lone_job_is_polled_soon() -> None:
-    """A single cold job is a scout: its first poll comes about 0.2 s after the submit."""
+    """A single cold job is a scout on its endpoint's prior: first poll 0.4-0.75 s after the submit."""
     sched = schedule()
     sched.add("a", "ep", 100.0)
     assert sched.stats(100.0).scouts == 1
     at = first_poll(sched, "a", 100.0)
-    assert 100.15 <= at <= 100.25
+    assert 100.4 <= at <= 100.75
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "kind", "earliest"),
+    [
+        ("fal-ai/wan25_i2v", "video", 5.0),
+        ("sora-2", "video", 5.0),
+        ("wan2x_turbo_v", "video", 5.0),
+        ("flux_pro_11", "image", 0.75),
+        ("elevenlabs_tts", "audio", 0.8),
+        ("my-model", "generic", 0.4),
+    ],
+)
+def test_cold_prior_by_endpoint_kind(endpoint: str, kind: str, earliest: float) -> None:
+    """A lone cold video job is first polled seconds later than an image or unknown one."""
+    sched = schedule()
+    sched.add("a", endpoint, 0.0)
+    assert sched.cold_prior(endpoint).kind == kind
+    at = first_poll(sched, "a", 0.0)
+    assert earliest <= at <= 2.5 * earliest
 
 
 def test_untimed_job_is_polled_at_once() -> None:
@@ -122,7 +142,7 @@ def test_model_learns_from_scouts() -> None:
 
 
 def test_rate_limited_pauses_everyone_and_lowers_the_rate() -> None:
-    """A 429 with Retry-After pauses all polls and halves the measured rate."""
+    """A 429 with a long Retry-After pauses all polls; the rate drops to 90% of what was accepted."""
     sched = schedule(max_rate=100.0)
     for i in range(50):
         sched.add(str(i), "ep", 0.0, age=None)
@@ -132,21 +152,41 @@ def test_rate_limited_pauses_everyone_and_lowers_the_rate() -> None:
     assert sched.due(1.0) == []
     assert sched.next_wakeup(1.0) == pytest.approx(2.01)
     stats = sched.stats(1.0)
-    assert stats.rate == pytest.approx(5.0)  # half of the 10 polls measured in the last second
+    assert stats.rate == pytest.approx(0.9 * 9)  # 10 sent, 1 refused: 9 accepted in the last second
     assert stats.rate_limited == 1
     assert stats.paused_until == pytest.approx(2.01)
     assert sched.due(2.01) != []
 
 
+def test_short_retry_after_delays_only_the_refused_job() -> None:
+    """A 1 s Retry-After: the refused job waits 1 s, the others are still polled (at a lower rate)."""
+    sched = schedule(max_rate=100.0)
+    for i in range(50):
+        sched.add(str(i), "ep", 0.0, age=None)
+    sent = sched.due(0.0)
+    sched.observe(sent[0], RateLimited(retry_after=1.0), 0.01)
+    assert sched.stats(0.01).paused_until is None
+    now, polled = 0.01, []
+    while now < 10.0:
+        now = sched.next_wakeup(now) or 10.0
+        for key in sched.due(now):
+            polled.append((now, key))
+            sched.observe(key, Outcome.RUNNING, now)
+    assert any(t < 1.0 for t, _ in polled)  # the others went on
+    assert min(t for t, key in polled if key == sent[0]) >= 1.01
+
+
 def test_burst_of_429s_is_one_decrease() -> None:
-    """429s for polls sent before the first one arrived lower the rate only once."""
+    """429s for polls sent before the first one arrived lower the rate once, then by one poll each."""
     sched = schedule(max_rate=1000.0)
     for i in range(100):
         sched.add(str(i), "ep", 0.0, age=None)
     sent = sched.due(0.0)
     for key in sent:
         sched.observe(key, RateLimited(None), 0.05)
-    assert sched.stats(0.05).rate == pytest.approx(50.0)
+    stats = sched.stats(0.05)
+    assert stats.rate_limited == 100
+    assert stats.rate == pytest.approx(0.9 * 50)  # nothing was accepted: half of what was sent
 
 
 def test_errors_back_off_and_never_fail() -> None:
@@ -292,3 +332,40 @@ def test_every_job_is_eventually_polled(jobs: list[tuple[str, float, bool]], see
         for key in sched.due(now, 8):
             unpolled.discard(key)
             sched.observe(key, Outcome.RUNNING, now)
+
+
+def test_inference_time_narrows_a_late_finish() -> None:
+    """Queued until 0.4 s, running by 1.0 s, 1.5 s of inference: learned as about 2.2 s, not 3.7 s."""
+    sched = schedule(max_rate=math.inf)
+    sched.add("a", "ep", 0.0)
+    sched.observe("a", Outcome.QUEUED, 0.4)
+    sched.observe("a", Outcome.RUNNING, 1.0)
+    sched.observe("a", Outcome.DONE, 5.0, inference_time=1.5)
+    estimate = sched.estimate("ep")
+    assert estimate is not None
+    assert 1.9 <= estimate.median <= 2.5
+
+
+def test_inference_time_reveals_a_faster_endpoint() -> None:
+    """History says 20 s; a job found done on its first poll reports 2 s of inference: the endpoint
+    never queues, so the history is dropped and the next job is a scout again."""
+    sched = schedule(max_rate=math.inf)
+    assert sched.seed("ep", [20.0] * 17, 0.0)
+    sched.add("a", "ep", 0.0)
+    at = first_poll(sched, "a", 0.0)
+    assert at > 15.0
+    sched.observe("a", Outcome.DONE, at, inference_time=2.0)
+    estimate = sched.estimate("ep")
+    assert estimate is not None and estimate.median < 3.0
+    snap = sched.snapshot("ep")
+    assert snap is not None and snap[3]  # the old history is contradicted
+
+
+def test_inference_time_that_contradicts_the_polls_is_ignored() -> None:
+    """A hint outside what the polls bound (seen running at 3 s, done at 4 s, 'inference 10 s') is dropped."""
+    sched = schedule(max_rate=math.inf)
+    sched.add("a", "ep", 0.0)
+    sched.observe("a", Outcome.RUNNING, 3.0)
+    sched.observe("a", Outcome.DONE, 4.0, inference_time=10.0)
+    estimate = sched.estimate("ep")
+    assert estimate is not None and 3.0 <= estimate.median <= 4.0

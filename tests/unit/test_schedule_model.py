@@ -1,15 +1,13 @@
-"""DurationModel (interval-censored samples, window, tripwires) and PollBudget (token bucket + AIMD)."""
+"""DurationModel: interval-censored samples, window, tripwires, seeds from a history."""
 
 from __future__ import annotations
 
-import math
 import random
 
 import pytest
 from hypothesis import given, strategies as st
 
-from odirouter_async._duration_model import DurationModel
-from odirouter_async._poll_budget import PollBudget
+from odirouter_async._duration_model import DurationModel, prior_for
 
 
 def spacing(age: float) -> float:
@@ -123,53 +121,51 @@ def test_sorted_view_matches_the_reservoir(finishes: list[tuple[float, float, bo
             assert m.lo <= m.median <= m.hi
 
 
-# ----------------------------------------------------------------------------------------------
-# PollBudget
-# ----------------------------------------------------------------------------------------------
+def test_seeds_warm_the_model_then_give_way() -> None:
+    """History seeds make a window at once; the 8th real finish drops them; real() excludes them."""
+    m = model()
+    m.seed([10.0] * 17)
+    assert m.seeded and len(m) == 17
+    assert m.lo <= 10.0 <= m.hi
+    assert m.real() == []
+    for i in range(7):
+        m.add(1.9 + 0.01 * i, 2.0 + 0.01 * i)
+    assert m.seeded and len(m.real()) == 7
+    m.add(2.0, 2.1)
+    assert not m.seeded
+    assert len(m) == 8 and max(m.sorted) < 3.0
+    assert m.hi < 5.0
 
 
-def test_budget_burst_then_rate() -> None:
-    """A fresh bucket allows its burst, then one poll per 1/rate seconds."""
-    budget = PollBudget(100.0, burst=0.1)
-    assert sum(budget.take(0.0) for _ in range(20)) == 10
-    assert budget.ready_at(0.0) == pytest.approx(0.01)
-    assert budget.take(0.01)
-    assert not budget.take(0.01)
+def test_seeded_model_is_surprised_at_once() -> None:
+    """While seeds are in, a duration far outside them is surprising (no 64-sample wait)."""
+    m = model()
+    m.seed([2.0] * 17)
+    assert m.surprising(20.0)
+    assert not m.surprising(2.1)
+    m.reset()
+    assert not m.seeded and not m.surprising(20.0)
 
 
-def test_budget_aimd() -> None:
-    """A 429 halves the measured rate and pauses; the rate then grows back additively."""
-    budget = PollBudget(100.0, burst=0.1, recovery=0.05)
-    now = 0.0
-    while now < 1.0:
-        budget.take(now)
-        now += 0.001
-    measured = budget.measured_rate(now)
-    assert 95 <= measured <= 111
-    assert budget.on_rate_limited(now, 2.0, sent_at=now - 0.01)
-    assert budget.rate == pytest.approx(min(100.0, measured) / 2)
-    assert not budget.take(now + 1.0)
-    assert budget.ready_at(now + 1.0) == pytest.approx(now + 2.0)
-    assert not budget.on_rate_limited(now + 0.01, None, sent_at=now - 0.005)  # sent before the decrease
-    budget.refill(now + 7.0)  # 5 s of recovery after the 2 s pause
-    assert budget.rate == pytest.approx(min(100.0, measured) / 2 + 5 * 0.05 * measured)
-    budget.refill(now + 100.0)
-    assert budget.rate == 100.0
+def test_seed_ignored_on_a_model_with_samples() -> None:
+    """Seeds never overwrite what this process already learned."""
+    m = model()
+    m.add(1.0, 1.1)
+    m.seed([50.0] * 17)
+    assert not m.seeded and m.sorted == [pytest.approx(1.05)]
 
 
-def test_budget_unlimited_until_told() -> None:
-    """With no cap every take succeeds, until a 429 sets a rate from what was measured."""
-    budget = PollBudget(math.inf)
-    assert all(budget.take(0.5) for _ in range(5000))
-    assert budget.on_rate_limited(0.6)
-    assert budget.rate == pytest.approx(2500.0)
-    assert budget.take(0.6) is False
-    assert budget.ready_at(0.6) == pytest.approx(0.6 + 1 / 2500)
-
-
-def test_budget_rejects_nonsense() -> None:
-    """Rates must be positive and the decrease a fraction."""
-    with pytest.raises(ValueError, match="max_rate"):
-        PollBudget(0.0)
-    with pytest.raises(ValueError, match="decrease"):
-        PollBudget(10.0, decrease=1.5)
+@given(
+    endpoint=st.sampled_from(["ep", "flux_pro_11", "wan25_i2v", "eleven_tts"]),
+    scale=st.floats(min_value=0.25, max_value=4.0),
+    x=st.floats(min_value=0.0, max_value=80.0),
+)
+def test_prior_curve_is_monotone_invertible_and_bounded(endpoint: str, scale: float, x: float) -> None:
+    """Poll ages grow, index() inverts age(), and the gap is at most 30% (15% late on) of the age."""
+    prior = prior_for(endpoint, scale)
+    a, b = prior.age(x), prior.age(x + 1.0)
+    assert prior.first <= a < b
+    assert prior.index(a) == pytest.approx(x, abs=1e-6)
+    assert b - a <= max(prior.gap, prior.fraction * a) * (1 + 1e-9) + 1e-9
+    if a >= 30 * prior.gap:
+        assert b - a <= prior.late_fraction * a * (1 + 1e-9)

@@ -84,7 +84,7 @@ class Completions:
         extra_body: Mapping[str, Any] | None = None,
         timeout: TimeoutLike | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
-        request_id: str | None = None,
+        x_request_id: str | None = None,
         **extra_fields: Any,
     ) -> ChatCompletion: ...
 
@@ -120,7 +120,7 @@ class Completions:
         extra_body: Mapping[str, Any] | None = None,
         timeout: TimeoutLike | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
-        request_id: str | None = None,
+        x_request_id: str | None = None,
         **extra_fields: Any,
     ) -> AsyncStream[ChatCompletionChunk]: ...
 
@@ -156,7 +156,7 @@ class Completions:
         extra_body: Mapping[str, Any] | None = None,
         timeout: TimeoutLike | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
-        request_id: str | None = None,
+        x_request_id: str | None = None,
         **extra_fields: Any,
     ) -> ChatCompletion | AsyncStream[ChatCompletionChunk]: ...
 
@@ -191,7 +191,7 @@ class Completions:
         extra_body: Mapping[str, Any] | None = None,
         timeout: TimeoutLike | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
-        request_id: str | None = None,
+        x_request_id: str | None = None,
         **extra_fields: Any,
     ) -> ChatCompletion | AsyncStream[ChatCompletionChunk]:
         """Create a chat completion.
@@ -212,13 +212,13 @@ class Completions:
             timeout: this call's ``Timeout`` or read/idle seconds; for a stream, ``read`` is the
                 longest silence allowed between bytes.
             max_retries: this call's retry budget.
-            request_id: the ``X-Request-Id`` to send (else one is generated).
+            x_request_id: the ``X-Request-Id`` to send (else one is generated).
             **extra_fields: any other request field (``audio``, ``modalities``, ``prediction``,
                 a provider's ``top_k`` ...), sent as given.
 
         Returns:
-            The ``ChatCompletion`` (``request_id`` from ``X-Request-Id`` when the body has
-            none), or the open stream (use it with ``async with``, or iterate it to the end).
+            The ``ChatCompletion`` (``.x_request_id``: the exchange's ``X-Request-Id``), or the
+            open stream (use it with ``async with``, or iterate it to the end).
         """
         fields = {
             "frequency_penalty": frequency_penalty,
@@ -249,7 +249,7 @@ class Completions:
             extra_body=extra_body,
             timeout=timeout,
             max_retries=max_retries,
-            request_id=request_id,
+            x_request_id=x_request_id,
         )
         transport = self._client._transport
         if stream:
@@ -266,8 +266,6 @@ class Completions:
             if repaired is None:
                 raise
             completion = attach_raw(repaired, resp.content, resp.request_id)
-        if completion.request_id is None:
-            completion.request_id = resp.request_id
         return completion
 
     def stream(
@@ -300,7 +298,7 @@ class Completions:
         extra_body: Mapping[str, Any] | None = None,
         timeout: TimeoutLike | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
-        request_id: str | None = None,
+        x_request_id: str | None = None,
         **extra_fields: Any,
     ) -> ChatCompletionStreamManager:
         """Stream a chat completion with an accumulator: ``async with ...stream(...) as s``.
@@ -339,7 +337,7 @@ class Completions:
             extra_body=extra_body,
             timeout=timeout,
             max_retries=max_retries,
-            request_id=request_id,
+            x_request_id=x_request_id,
         )
         transport = self._client._transport
 

@@ -79,7 +79,7 @@ class Responses:
         extra_body: Mapping[str, Any] | None = None,
         timeout: TimeoutLike | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
-        request_id: str | None = None,
+        x_request_id: str | None = None,
         **extra_fields: Any,
     ) -> Response: ...
 
@@ -115,7 +115,7 @@ class Responses:
         extra_body: Mapping[str, Any] | None = None,
         timeout: TimeoutLike | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
-        request_id: str | None = None,
+        x_request_id: str | None = None,
         **extra_fields: Any,
     ) -> AsyncStream[ResponseStreamItem]: ...
 
@@ -151,7 +151,7 @@ class Responses:
         extra_body: Mapping[str, Any] | None = None,
         timeout: TimeoutLike | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
-        request_id: str | None = None,
+        x_request_id: str | None = None,
         **extra_fields: Any,
     ) -> Response | AsyncStream[ResponseStreamItem]: ...
 
@@ -186,7 +186,7 @@ class Responses:
         extra_body: Mapping[str, Any] | None = None,
         timeout: TimeoutLike | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
-        request_id: str | None = None,
+        x_request_id: str | None = None,
         **extra_fields: Any,
     ) -> Response | AsyncStream[ResponseStreamItem]:
         """Create a model response.
@@ -203,7 +203,7 @@ class Responses:
             timeout: this call's ``Timeout`` or read/idle seconds; for a stream, ``read`` is the
                 longest silence allowed between bytes.
             max_retries: this call's retry budget.
-            request_id: the ``X-Request-Id`` to send (else one is generated).
+            x_request_id: the ``X-Request-Id`` to send (else one is generated).
             background, include, instructions, max_output_tokens, max_tool_calls, metadata,
                 parallel_tool_calls, previous_response_id, reasoning, service_tier, store,
                 stream_options, temperature, text, tool_choice, tools, top_logprobs, top_p,
@@ -212,8 +212,8 @@ class Responses:
                 given.
 
         Returns:
-            The ``Response`` (``.output_text``; ``request_id`` from ``X-Request-Id`` when the
-            body has none), or the open stream.  A streamed ``response.failed`` is yielded like
+            The ``Response`` (``.output_text``; ``.x_request_id``: the exchange's
+            ``X-Request-Id``), or the open stream.  A streamed ``response.failed`` is yielded like
             any event; an ``error`` event raises ``StreamEventError``.
         """
         fields = {
@@ -245,7 +245,7 @@ class Responses:
             extra_body=extra_body,
             timeout=timeout,
             max_retries=max_retries,
-            request_id=request_id,
+            x_request_id=x_request_id,
         )
         transport = self._client._transport
         if stream:
@@ -255,7 +255,7 @@ class Responses:
             )
             return events
         resp = await transport.request("POST", PATH, json=body, options=opts, paid=True)
-        return _with_request_id(resp.parse(_RESPONSE), resp.request_id)
+        return resp.parse(_RESPONSE)
 
     def stream(
         self,
@@ -287,7 +287,7 @@ class Responses:
         extra_body: Mapping[str, Any] | None = None,
         timeout: TimeoutLike | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
-        request_id: str | None = None,
+        x_request_id: str | None = None,
         **extra_fields: Any,
     ) -> ResponseStreamManager:
         """Stream a response with an accumulator: ``async with client.responses.stream(...) as s``.
@@ -326,7 +326,7 @@ class Responses:
             extra_body=extra_body,
             timeout=timeout,
             max_retries=max_retries,
-            request_id=request_id,
+            x_request_id=x_request_id,
         )
         transport = self._client._transport
 
@@ -343,7 +343,7 @@ class Responses:
         extra_query: Mapping[str, Any] | None = None,
         timeout: TimeoutLike | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
-        request_id: str | None = None,
+        x_request_id: str | None = None,
     ) -> Response:
         """``GET /v1/responses/{response_id}``: a stored (or background) response.
 
@@ -353,7 +353,7 @@ class Responses:
             extra_query: query parameters added to the URL (e.g. ``{"include[]": ...}``).
             timeout: this call's ``Timeout`` or read seconds.
             max_retries: this call's retry budget (a GET: retried on any transient failure).
-            request_id: the ``X-Request-Id`` to send (else one is generated).
+            x_request_id: the ``X-Request-Id`` to send (else one is generated).
         """
         if not response_id:
             raise ValueError("response_id must be a non-empty string")
@@ -362,14 +362,8 @@ class Responses:
             extra_query=extra_query,
             timeout=timeout,
             max_retries=max_retries,
-            request_id=request_id,
+            x_request_id=x_request_id,
         )
         path = f"{PATH}/{quote(response_id, safe='')}"
         resp = await self._client._transport.request("GET", path, options=opts)
-        return _with_request_id(resp.parse(_RESPONSE), resp.request_id)
-
-
-def _with_request_id(response: Response, request_id: str | None) -> Response:
-    if response.request_id is None:
-        response.request_id = request_id
-    return response
+        return resp.parse(_RESPONSE)

@@ -207,13 +207,18 @@ class Job:
         extra_query: Mapping[str, Any] | None = None,
         timeout: TimeoutLike | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
+        x_request_id: str | None = None,
     ) -> QueueStatus:
         """``GET status_url``: the job's ``QueueStatus`` (status, error, error_type, metrics).
 
         A status value the SDK does not know is returned as is (and logged once per job).
         """
         opts = RequestOptions.of(
-            extra_headers=extra_headers, extra_query=extra_query, timeout=timeout, max_retries=max_retries
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+            max_retries=max_retries,
+            x_request_id=x_request_id,
         )
         resp = await self._client._transport.request("GET", self.status_url, options=opts)
         decision = decide_status(
@@ -312,6 +317,7 @@ class Job:
         extra_query: Mapping[str, Any] | None = None,
         timeout: TimeoutLike | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
+        x_request_id: str | None = None,
     ) -> CancelOutcome:
         """``PUT cancel_url``: ``REQUESTED`` (202), ``ALREADY_COMPLETED`` (400), ``NOT_FOUND`` (404).
 
@@ -320,7 +326,11 @@ class Job:
         is up to the provider).
         """
         opts = RequestOptions.of(
-            extra_headers=extra_headers, extra_query=extra_query, timeout=timeout, max_retries=max_retries
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+            max_retries=max_retries,
+            x_request_id=x_request_id,
         )
         try:
             resp = await self._client._transport.request(

@@ -278,7 +278,7 @@ async def test_run_wait_timeout_with_cancel_on_timeout(client: odr.AsyncOdiRoute
 
 
 async def test_result_wait_timeout_with_cancel_on_timeout(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
-    """result(wait_timeout, cancel_on_timeout=True) cancels; without it (even with cancel_on_exit) it runs on."""
+    """result(wait_timeout, cancel_on_timeout=True) cancels; without it (even cancel_on_exit) it runs on."""
     kept = await client.queue.submit(EP, LONG)
     with pytest.raises(odr.JobTimeout):
         await kept.result(wait_timeout=0.2, cancel_on_exit=True)

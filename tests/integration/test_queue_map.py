@@ -169,7 +169,9 @@ async def test_per_job_wait_timeout(client: odr.AsyncOdiRouter, emu: Emulator) -
 async def test_per_job_wait_timeout_with_cancel_on_timeout(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
     """cancel_on_timeout=True: jobs past their wait_timeout are cancelled remotely."""
     inputs = [args(0, 0.05), args(1, 60)]
-    async with client.queue.map(EP, inputs, concurrency=2, wait_timeout=1.0, cancel_on_timeout=True) as results:
+    async with client.queue.map(
+        EP, inputs, concurrency=2, wait_timeout=1.0, cancel_on_timeout=True
+    ) as results:
         outcomes = {o.index: o async for o in results}
     assert outcomes[0].ok and isinstance(outcomes[1].error, odr.JobTimeout)
     rid = outcomes[1].request_id

@@ -213,7 +213,9 @@ async def test_extra_file_field_is_a_file_part(client: odr.AsyncOdiRouter, emu: 
 
 async def test_request_options_apply(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
     """x_request_id, extra_headers and extra_query reach the gateway."""
-    await client.videos.create(model="sora-2", prompt="p", x_request_id="trace-video-1", extra_query={"x": "1"})
+    await client.videos.create(
+        model="sora-2", prompt="p", x_request_id="trace-video-1", extra_query={"x": "1"}
+    )
     record = emu.stats.records("videos.create")[-1]
     assert record.request_id == "trace-video-1"
 

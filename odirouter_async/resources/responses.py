@@ -18,6 +18,7 @@ from .._config import NOT_GIVEN, NotGiven, RequestOptions, TimeoutLike
 from .._responses_stream import ResponseStreamManager
 from .._streaming import AsyncStream, ResponseStreamItem, open_sse_stream
 from ..types.responses import Response
+from ._params import RESPONSES_FIELDS
 
 if TYPE_CHECKING:
     from .._client import AsyncOdiRouter
@@ -54,6 +55,7 @@ class Responses:
         model: str,
         input: ResponseInput,
         stream: Literal[False] = False,
+        # <params:responses>
         background: bool | NotGiven | None = NOT_GIVEN,
         include: Sequence[str] | NotGiven | None = NOT_GIVEN,
         instructions: str | NotGiven | None = NOT_GIVEN,
@@ -81,6 +83,7 @@ class Responses:
         max_retries: int | NotGiven = NOT_GIVEN,
         x_request_id: str | None = None,
         **extra_fields: Any,
+        # </params:responses>
     ) -> Response: ...
 
     @overload
@@ -90,6 +93,7 @@ class Responses:
         model: str,
         input: ResponseInput,
         stream: Literal[True],
+        # <params:responses>
         background: bool | NotGiven | None = NOT_GIVEN,
         include: Sequence[str] | NotGiven | None = NOT_GIVEN,
         instructions: str | NotGiven | None = NOT_GIVEN,
@@ -117,6 +121,7 @@ class Responses:
         max_retries: int | NotGiven = NOT_GIVEN,
         x_request_id: str | None = None,
         **extra_fields: Any,
+        # </params:responses>
     ) -> AsyncStream[ResponseStreamItem]: ...
 
     @overload
@@ -126,6 +131,7 @@ class Responses:
         model: str,
         input: ResponseInput,
         stream: bool,
+        # <params:responses>
         background: bool | NotGiven | None = NOT_GIVEN,
         include: Sequence[str] | NotGiven | None = NOT_GIVEN,
         instructions: str | NotGiven | None = NOT_GIVEN,
@@ -153,6 +159,7 @@ class Responses:
         max_retries: int | NotGiven = NOT_GIVEN,
         x_request_id: str | None = None,
         **extra_fields: Any,
+        # </params:responses>
     ) -> Response | AsyncStream[ResponseStreamItem]: ...
 
     async def create(
@@ -161,6 +168,7 @@ class Responses:
         model: str,
         input: ResponseInput,
         stream: bool = False,
+        # <params:responses>
         background: bool | NotGiven | None = NOT_GIVEN,
         include: Sequence[str] | NotGiven | None = NOT_GIVEN,
         instructions: str | NotGiven | None = NOT_GIVEN,
@@ -188,6 +196,7 @@ class Responses:
         max_retries: int | NotGiven = NOT_GIVEN,
         x_request_id: str | None = None,
         **extra_fields: Any,
+        # </params:responses>
     ) -> Response | AsyncStream[ResponseStreamItem]:
         """Create a model response.
 
@@ -216,28 +225,8 @@ class Responses:
             ``X-Request-Id``), or the open stream.  A streamed ``response.failed`` is yielded like
             any event; an ``error`` event raises ``StreamEventError``.
         """
-        fields = {
-            "background": background,
-            "include": include,
-            "instructions": instructions,
-            "max_output_tokens": max_output_tokens,
-            "max_tool_calls": max_tool_calls,
-            "metadata": metadata,
-            "parallel_tool_calls": parallel_tool_calls,
-            "previous_response_id": previous_response_id,
-            "reasoning": reasoning,
-            "service_tier": service_tier,
-            "store": store,
-            "stream_options": stream_options,
-            "temperature": temperature,
-            "text": text,
-            "tool_choice": tool_choice,
-            "tools": tools,
-            "top_logprobs": top_logprobs,
-            "top_p": top_p,
-            "truncation": truncation,
-            "user": user,
-        }
+        given = locals()  # the parameters: the field names come from _params.py
+        fields = {name: given[name] for name in RESPONSES_FIELDS}
         body = _body(model, input, fields, extra_fields)
         opts = RequestOptions.of(
             extra_headers=extra_headers,
@@ -262,6 +251,7 @@ class Responses:
         *,
         model: str,
         input: ResponseInput,
+        # <params:responses>
         background: bool | NotGiven | None = NOT_GIVEN,
         include: Sequence[str] | NotGiven | None = NOT_GIVEN,
         instructions: str | NotGiven | None = NOT_GIVEN,
@@ -289,6 +279,7 @@ class Responses:
         max_retries: int | NotGiven = NOT_GIVEN,
         x_request_id: str | None = None,
         **extra_fields: Any,
+        # </params:responses>
     ) -> ResponseStreamManager:
         """Stream a response with an accumulator: ``async with client.responses.stream(...) as s``.
 
@@ -296,28 +287,8 @@ class Responses:
         block is entered.  ``s`` is a ``ResponseStream``: ``async for event in s``,
         ``s.text_deltas()``, ``await s.get_final_response()`` (completed, incomplete or failed).
         """
-        fields = {
-            "background": background,
-            "include": include,
-            "instructions": instructions,
-            "max_output_tokens": max_output_tokens,
-            "max_tool_calls": max_tool_calls,
-            "metadata": metadata,
-            "parallel_tool_calls": parallel_tool_calls,
-            "previous_response_id": previous_response_id,
-            "reasoning": reasoning,
-            "service_tier": service_tier,
-            "store": store,
-            "stream_options": stream_options,
-            "temperature": temperature,
-            "text": text,
-            "tool_choice": tool_choice,
-            "tools": tools,
-            "top_logprobs": top_logprobs,
-            "top_p": top_p,
-            "truncation": truncation,
-            "user": user,
-        }
+        given = locals()  # the parameters: the field names come from _params.py
+        fields = {name: given[name] for name in RESPONSES_FIELDS}
         body = _body(model, input, fields, extra_fields)
         body["stream"] = True
         opts = RequestOptions.of(

@@ -251,7 +251,7 @@ class ChatCompletionAccumulator:
         raw = chunk.raw  # the bytes as received when the decoder attached them
         return raw.get("usage") if isinstance(raw, dict) else None
 
-    def final(self, request_id: str | None = None) -> ChatCompletion:
+    def final(self, x_request_id: str | None = None) -> ChatCompletion:
         """The accumulated ``chat.completion`` (choices sorted by index)."""
         choices = [
             Choice(
@@ -271,6 +271,5 @@ class ChatCompletionAccumulator:
             usage=self.usage,
             system_fingerprint=self.system_fingerprint,
             service_tier=self.service_tier,
-            request_id=request_id,
         )
-        return attach_raw(completion, None, request_id)
+        return attach_raw(completion, None, x_request_id)

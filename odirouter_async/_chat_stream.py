@@ -77,9 +77,9 @@ class ChatCompletionStream:
         self._finished: set[int] = set()
 
     @property
-    def request_id(self) -> str | None:
+    def x_request_id(self) -> str | None:
         """The ``X-Request-Id`` of the exchange."""
-        return self.stream.request_id
+        return self.stream.x_request_id
 
     @property
     def headers(self) -> CIMultiDictProxy[str]:
@@ -128,14 +128,14 @@ class ChatCompletionStream:
         self.stream.raise_if_failed()
 
     async def get_final_completion(self) -> ChatCompletion:
-        """Read to the end and return the accumulated ``ChatCompletion`` (``request_id`` set)."""
+        """Read to the end and return the accumulated ``ChatCompletion`` (``x_request_id`` set)."""
         await self.until_done()
-        return self.accumulator.final(self.request_id)
+        return self.accumulator.final(self.x_request_id)
 
     @property
     def current_completion_snapshot(self) -> ChatCompletion:
         """The completion accumulated so far, built now (cost grows with the text: not per chunk)."""
-        return self.accumulator.final(self.request_id)
+        return self.accumulator.final(self.x_request_id)
 
     async def close(self) -> None:
         """Close the stream (idempotent)."""

@@ -140,7 +140,7 @@ class RequestOptions:
         extra_body: keys merged over the JSON body (shallow).
         timeout: this call's ``Timeout`` (or a number: read/idle seconds).
         max_retries: this call's retry budget.
-        request_id: the ``X-Request-Id`` to send (else one is generated); the same on every retry.
+        x_request_id: the ``X-Request-Id`` to send (else one is generated); the same on every retry.
     """
 
     extra_headers: Mapping[str, str] | None = None
@@ -148,7 +148,7 @@ class RequestOptions:
     extra_body: Mapping[str, Any] | None = None
     timeout: TimeoutLike | NotGiven = NOT_GIVEN
     max_retries: int | NotGiven = NOT_GIVEN
-    request_id: str | None = None
+    x_request_id: str | None = None
     idempotency_key: str | None = field(default=None)
 
     @classmethod
@@ -160,7 +160,7 @@ class RequestOptions:
         extra_body: Mapping[str, Any] | None = None,
         timeout: TimeoutLike | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
-        request_id: str | None = None,
+        x_request_id: str | None = None,
     ) -> RequestOptions:
         """Options from the keyword arguments every resource method accepts."""
         if (
@@ -169,12 +169,12 @@ class RequestOptions:
             and extra_body is None
             and isinstance(timeout, NotGiven)
             and isinstance(max_retries, NotGiven)
-            and request_id is None
+            and x_request_id is None
         ):
             return _EMPTY
         if not isinstance(max_retries, NotGiven) and (isinstance(max_retries, bool) or max_retries < 0):
             raise ValueError("max_retries must be a non-negative integer")
-        return cls(extra_headers, extra_query, extra_body, timeout, max_retries, request_id)
+        return cls(extra_headers, extra_query, extra_body, timeout, max_retries, x_request_id)
 
     def merge_body(self, body: dict[str, Any]) -> dict[str, Any]:
         """The JSON body with ``extra_body`` merged over it (the caller's dict is not modified)."""

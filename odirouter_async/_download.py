@@ -176,7 +176,9 @@ async def _open(transport: Transport, url: str) -> StreamResponse:
         location = resp.headers.get("Location")
         resp.close()
         if not location:
-            raise ResponseValidationError("a redirect without a Location header", request_id=resp.request_id)
+            raise ResponseValidationError(
+                "a redirect without a Location header", x_request_id=resp.request_id
+            )
         url = _absolute(transport, urljoin(url, location))
     raise ResponseValidationError(f"more than {_MAX_HOPS} redirects downloading an output")
 
@@ -245,8 +247,8 @@ async def download_outputs(
             tg.start_soon(one, plan)
     if errors:
         error = errors[0]
-        if request_id is not None and isinstance(error, ResponseValidationError) and not error.request_id:
-            error.request_id = request_id
+        if request_id is not None and isinstance(error, ResponseValidationError):
+            error.message = f"{error.message} (job {request_id})"  # the queue job's id
         raise error
     return [plan.target for plan in plans]
 

@@ -6,9 +6,9 @@ aiohttp exceptions and non-2xx responses into these classes; everything else rai
 ::
 
     OdiRouterError
-    ├── APIConnectionError            network failure (.request_id)
+    ├── APIConnectionError            network failure (.x_request_id)
     │   └── APITimeoutError           connect / idle-read / total deadline exceeded
-    ├── APIStatusError                .status_code .request_id .body .headers .code .error_type
+    ├── APIStatusError                .status_code .x_request_id .body .headers .code .error_type
     │   ├── BadRequestError 400
     │   ├── AuthenticationError 401
     │   ├── PermissionDeniedError 403
@@ -23,7 +23,7 @@ aiohttp exceptions and non-2xx responses into these classes; everything else rai
     │   ├── StreamEventError          the server sent an error (event or object) inside the stream (.error)
     │   ├── StreamInterrupted         the stream ended before [DONE] / its terminal event
     │   └── SSEProtocolError          the body is not SSE, or an event is too large
-    ├── JobError                      .request_id .endpoint
+    ├── JobError                      .request_id (the job) .endpoint .x_request_id (the failing call)
     │   ├── JobFailed                 COMPLETED with an error (.error, .error_type)
     │   ├── JobCancelled
     │   ├── JobTimeout
@@ -79,14 +79,14 @@ __all__ = (
 class OdiRouterError(Exception):
     """Base class of every error the SDK raises on purpose."""
 
-    def __init__(self, message: str, *, request_id: str | None = None) -> None:
+    def __init__(self, message: str, *, x_request_id: str | None = None) -> None:
         super().__init__(message)
         self.message = message
-        self.request_id = request_id
+        self.x_request_id = x_request_id
 
     def __str__(self) -> str:
-        if self.request_id:
-            return f"{self.message} (request_id={self.request_id})"
+        if self.x_request_id:
+            return f"{self.message} (x_request_id={self.x_request_id})"
         return self.message
 
 
@@ -94,9 +94,9 @@ class APIConnectionError(OdiRouterError):
     """The request could not be completed on the network (refused, reset, DNS, TLS, cut body)."""
 
     def __init__(
-        self, message: str = "Connection error.", *, request_id: str | None = None, sent: bool = True
+        self, message: str = "Connection error.", *, x_request_id: str | None = None, sent: bool = True
     ) -> None:
-        super().__init__(message, request_id=request_id)
+        super().__init__(message, x_request_id=x_request_id)
         #: False only when the request provably never left the client (connect failure).
         self.sent = sent
 
@@ -105,9 +105,9 @@ class APITimeoutError(APIConnectionError):
     """A connect, idle-read or total deadline of the ``Timeout`` ran out."""
 
     def __init__(
-        self, message: str = "Request timed out.", *, request_id: str | None = None, sent: bool = True
+        self, message: str = "Request timed out.", *, x_request_id: str | None = None, sent: bool = True
     ) -> None:
-        super().__init__(message, request_id=request_id, sent=sent)
+        super().__init__(message, x_request_id=x_request_id, sent=sent)
 
 
 class APIStatusError(OdiRouterError):
@@ -115,7 +115,7 @@ class APIStatusError(OdiRouterError):
 
     Attributes:
         status_code: the HTTP status.
-        request_id: the gateway's request id (``X-Request-Id`` echo, body ``request_id``, or ours).
+        x_request_id: the call's ``X-Request-Id`` (the gateway's echo, the body's ``request_id``, or ours).
         body: the decoded JSON body (any shape), or the body text when it was not JSON.
         headers: the response headers (a plain dict, lower-case names).
         code: the error code from the body, when it has one (``quota_exceeded``, ``UNAUTHORIZED``...).
@@ -127,13 +127,13 @@ class APIStatusError(OdiRouterError):
         message: str,
         *,
         status_code: int,
-        request_id: str | None = None,
+        x_request_id: str | None = None,
         body: object = None,
         headers: Mapping[str, str] | None = None,
         code: str | None = None,
         error_type: str | None = None,
     ) -> None:
-        super().__init__(message, request_id=request_id)
+        super().__init__(message, x_request_id=x_request_id)
         self.status_code = status_code
         self.body = body
         self.headers: dict[str, str] = dict(headers or {})
@@ -142,8 +142,8 @@ class APIStatusError(OdiRouterError):
 
     def __str__(self) -> str:
         text = f"Error code: {self.status_code} - {self.message}"
-        if self.request_id:
-            text += f" (request_id={self.request_id})"
+        if self.x_request_id:
+            text += f" (x_request_id={self.x_request_id})"
         return text
 
 
@@ -194,11 +194,11 @@ class ResponseValidationError(OdiRouterError):
         self,
         message: str,
         *,
-        request_id: str | None = None,
+        x_request_id: str | None = None,
         body: object = None,
         status_code: int | None = None,
     ) -> None:
-        super().__init__(message, request_id=request_id)
+        super().__init__(message, x_request_id=x_request_id)
         self.body = body
         self.status_code = status_code
 
@@ -206,8 +206,8 @@ class ResponseValidationError(OdiRouterError):
 class StreamError(OdiRouterError):
     """A streamed response went wrong after it started."""
 
-    def __init__(self, message: str, *, request_id: str | None = None, body: object = None) -> None:
-        super().__init__(message, request_id=request_id)
+    def __init__(self, message: str, *, x_request_id: str | None = None, body: object = None) -> None:
+        super().__init__(message, x_request_id=x_request_id)
         self.body = body
 
 
@@ -219,11 +219,11 @@ class StreamEventError(StreamError):
         message: str,
         *,
         error: object = None,
-        request_id: str | None = None,
+        x_request_id: str | None = None,
         code: str | None = None,
         error_type: str | None = None,
     ) -> None:
-        super().__init__(message, request_id=request_id, body=error)
+        super().__init__(message, x_request_id=x_request_id, body=error)
         self.error = error
         self.code = code
         self.error_type = error_type
@@ -242,6 +242,7 @@ class JobError(OdiRouterError):
 
     Attributes:
         request_id: the job's queue id.
+        x_request_id: the ``X-Request-Id`` of the HTTP call that ended the wait, when one did.
         endpoint: the model id the job ran on.
         error / error_type: what the gateway said, when it said something.
         status: the raw status body (a dict) that ended the job, when there was one.
@@ -256,12 +257,23 @@ class JobError(OdiRouterError):
         error: object = None,
         error_type: str | None = None,
         status: object = None,
+        x_request_id: str | None = None,
     ) -> None:
-        super().__init__(message, request_id=request_id)
+        super().__init__(message, x_request_id=x_request_id)
+        self.request_id = request_id
         self.endpoint = endpoint
+
         self.error = error
         self.error_type = error_type
         self.status = status
+
+    def __str__(self) -> str:
+        text = self.message
+        if self.request_id and self.request_id not in text:
+            text += f" (request_id={self.request_id})"
+        if self.x_request_id:
+            text += f" (x_request_id={self.x_request_id})"
+        return text
 
 
 class JobFailed(JobError):
@@ -427,18 +439,18 @@ def make_status_error(
     headers: Mapping[str, str],
     raw: bytes,
     *,
-    request_id: str | None,
+    x_request_id: str | None,
     retry_after: float | None = None,
 ) -> APIStatusError:
     """Build the typed error for a non-success response (the one mapping from status to class)."""
     info = parse_error_body(raw, headers.get("content-type"))
-    rid = headers.get("x-request-id") or info.request_id or request_id
+    rid = headers.get("x-request-id") or info.request_id or x_request_id
     cls = InternalServerError if status >= 500 else _BY_STATUS.get(status, APIStatusError)
     if status == 403 and (_BALANCE_RE.search(info.message) or _BALANCE_RE.search(info.code or "")):
         cls = InsufficientBalanceError
     kwargs: dict[str, Any] = {
         "status_code": status,
-        "request_id": rid,
+        "x_request_id": rid,
         "body": info.body,
         "headers": headers,
         "code": info.code,

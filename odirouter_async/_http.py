@@ -104,7 +104,7 @@ class HTTPResponse:
         why = "JSON nested too deeply to decode" if isinstance(exc, RecursionError) else str(exc)
         return ResponseValidationError(
             f"{what} from {url_path(self.url)}: {why}",
-            request_id=self.request_id,
+            x_request_id=self.request_id,
             body=self.content[:_BODY_EXCERPT].decode("utf-8", "replace"),
             status_code=self.status,
         )
@@ -205,13 +205,18 @@ def translate(exc: BaseException, request_id: str | None) -> tuple[OdiRouterErro
 
 def _map(exc: BaseException, request_id: str | None) -> tuple[OdiRouterError, Failure]:
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
-        return APITimeoutError("Timed out connecting.", request_id=request_id, sent=False), Failure.CONNECT
+        return (
+            APITimeoutError("Timed out connecting.", x_request_id=request_id, sent=False),
+            Failure.CONNECT,
+        )
     if isinstance(exc, (aiohttp.ServerTimeoutError, asyncio.TimeoutError)):
-        return APITimeoutError("Timed out reading the response.", request_id=request_id), Failure.READ_TIMEOUT
+        return APITimeoutError(
+            "Timed out reading the response.", x_request_id=request_id
+        ), Failure.READ_TIMEOUT
     if isinstance(exc, aiohttp.ClientConnectorCertificateError):
         return (
             APIConnectionError(
-                f"TLS certificate error: {exc.certificate_error}", request_id=request_id, sent=False
+                f"TLS certificate error: {exc.certificate_error}", x_request_id=request_id, sent=False
             ),
             Failure.CONNECT,
         )
@@ -219,26 +224,26 @@ def _map(exc: BaseException, request_id: str | None) -> tuple[OdiRouterError, Fa
         return (
             APIConnectionError(
                 f"Cannot connect to {exc.host}:{exc.port}: {exc.strerror or exc}",
-                request_id=request_id,
+                x_request_id=request_id,
                 sent=False,
             ),
             Failure.CONNECT,
         )
     if isinstance(exc, aiohttp.ServerDisconnectedError):
-        return APIConnectionError("Server disconnected.", request_id=request_id), Failure.DISCONNECTED
+        return APIConnectionError("Server disconnected.", x_request_id=request_id), Failure.DISCONNECTED
     if isinstance(exc, aiohttp.ClientPayloadError):
         return APIConnectionError(
-            "The response body was cut short.", request_id=request_id
+            "The response body was cut short.", x_request_id=request_id
         ), Failure.DISCONNECTED
     if isinstance(exc, aiohttp.ClientResponseError):
         return (
-            APIConnectionError(f"Invalid HTTP response: {exc.message}", request_id=request_id),
+            APIConnectionError(f"Invalid HTTP response: {exc.message}", x_request_id=request_id),
             Failure.DISCONNECTED,
         )
     if isinstance(exc, aiohttp.InvalidURL):
-        return InsecureURLError(f"invalid URL: {exc}", request_id=request_id), Failure.CONNECT
+        return InsecureURLError(f"invalid URL: {exc}", x_request_id=request_id), Failure.CONNECT
     return APIConnectionError(
-        f"Connection error: {type(exc).__name__}: {exc}", request_id=request_id
+        f"Connection error: {type(exc).__name__}: {exc}", x_request_id=request_id
     ), Failure.DISCONNECTED
 
 

@@ -101,13 +101,13 @@ def unusable(
         message = f"unusable queue answer (HTTP {http_status}): {why or 'not the expected JSON'}"
         return Unusable(
             http_status,
-            ResponseValidationError(message, request_id=rid, body=_text(raw), status_code=http_status),
+            ResponseValidationError(message, x_request_id=rid, body=_text(raw), status_code=http_status),
         )
     lower = {k.lower(): v for k, v in headers.items()}
     try:
-        error = make_status_error(http_status, lower, raw, request_id=rid)
+        error = make_status_error(http_status, lower, raw, x_request_id=rid)
     except RecursionError:  # an error body nested too deep: keep it as text
-        error = make_status_error(http_status, lower, b"", request_id=rid)
+        error = make_status_error(http_status, lower, b"", x_request_id=rid)
         error.body = _text(raw)
     return Unusable(http_status, error)
 

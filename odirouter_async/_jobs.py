@@ -207,13 +207,18 @@ class Job:
         extra_query: Mapping[str, Any] | None = None,
         timeout: TimeoutLike | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
+        x_request_id: str | None = None,
     ) -> QueueStatus:
         """``GET status_url``: the job's ``QueueStatus`` (status, error, error_type, metrics).
 
         A status value the SDK does not know is returned as is (and logged once per job).
         """
         opts = RequestOptions.of(
-            extra_headers=extra_headers, extra_query=extra_query, timeout=timeout, max_retries=max_retries
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+            max_retries=max_retries,
+            x_request_id=x_request_id,
         )
         resp = await self._client._transport.request("GET", self.status_url, options=opts)
         decision = decide_status(
@@ -223,7 +228,7 @@ class Job:
             raise decision.error
         body = decision.body
         if body is None:  # cannot happen: a status answer's decision keeps its body
-            raise ResponseValidationError("no status body", request_id=resp.request_id)
+            raise ResponseValidationError("no status body", x_request_id=resp.request_id)
         decision = classify_status(body)
         if isinstance(decision, Unknown):
             self._log_unknown(decision.status)
@@ -233,23 +238,25 @@ class Job:
     async def result(
         self,
         *,
-        timeout: float | None = None,
+        wait_timeout: float | None = None,
         cancel_on_timeout: bool = False,
         cancel_on_exit: bool = False,
     ) -> JobResult:
         """Wait for the job (through the client's scheduler) and return its ``JobResult``.
 
         Args:
-            timeout: seconds to wait (from this call); ``None`` waits as long as it takes.
-            cancel_on_timeout: send a remote cancel when the timeout runs out.
+            wait_timeout: seconds to wait in all (from this call); ``None``, the default, waits
+                as long as the job lives.
+            cancel_on_timeout: send a remote cancel when ``wait_timeout`` runs out (default:
+                the job is left running; the ``JobTimeout`` message says which).
             cancel_on_exit: send a remote cancel when this call is cancelled (the awaiting task,
-                or a cancel scope around it) or its timeout runs out.  An error (a bad answer,
-                a closed client) never cancels the job.
+                or a cancel scope around it); ``wait_timeout`` running out is not such a
+                cancellation.  An error (a bad answer, a closed client) never cancels the job.
 
         Raises:
             JobFailed: the job ended with an error.
             JobCancelled: the job was cancelled (``error_type == "CANCELED"``).
-            JobTimeout: ``timeout`` ran out (the job may still be running unless cancelled).
+            JobTimeout: ``wait_timeout`` ran out (the job may still be running unless cancelled).
             NotFoundError: the gateway does not know the job (expired, or another key's).
             APIStatusError / ResponseValidationError: the gateway kept answering what the SDK
                 cannot use (``PollingOptions.max_poll_errors`` times in a row); the job may exist.
@@ -257,28 +264,48 @@ class Job:
         Cancelling the awaiting task (or a cancel scope around it) stops polling this job.
         The outcome is kept: a second call returns (or raises) it without a request.
         """
+        if wait_timeout is not None and not wait_timeout > 0:
+            raise ValueError("wait_timeout must be a positive number of seconds or None")
+        return await self._wait(
+            wait_timeout, cancel_on_timeout=cancel_on_timeout, cancel_on_exit=cancel_on_exit
+        )
+
+    async def _wait(
+        self,
+        wait_timeout: float | None,
+        *,
+        cancel_on_timeout: bool,
+        cancel_on_exit: bool,
+        shown_timeout: float | None = None,
+    ) -> JobResult:
+        """``result()``; ``shown_timeout`` is the caller's total (``queue.run``), for the message."""
         final = self._final
         if final is not None:
             if isinstance(final, JobError):
                 raise final
             return final
         sched = get_scheduler(self._client)
-        with anyio.move_on_after(timeout):
-            try:
-                value: JobResult = await sched.wait(self._key, self.endpoint, self._poll, age=self.age)
-            except (JobFailed, JobCancelled) as exc:  # another handle of this job may have polled it
-                self._record(exc)
-                raise
-            except anyio.get_cancelled_exc_class():
-                if cancel_on_exit and not self.done:
-                    await self.cancel_quietly()
-                raise
-            self._record(value)
-            return value
-        if cancel_on_timeout and not cancel_on_exit and not self.done:
-            await self.cancel_quietly()
+        if wait_timeout is None or wait_timeout > 0:
+            with anyio.move_on_after(wait_timeout) as scope:
+                try:
+                    value: JobResult = await sched.wait(self._key, self.endpoint, self._poll, age=self.age)
+                except (JobFailed, JobCancelled) as exc:  # another handle of this job may have polled it
+                    self._record(exc)
+                    raise
+                except anyio.get_cancelled_exc_class():
+                    # our own deadline is not the caller's cancellation: only cancel_on_timeout
+                    if cancel_on_exit and not self.done and not scope.cancel_called:
+                        await self.cancel_quietly()
+                    raise
+                self._record(value)
+                return value
+        how = "it was not cancelled and may still run"
+        if cancel_on_timeout and not self.done:
+            outcome = await self.cancel_quietly()
+            how = f"a remote cancel was sent ({outcome.value})" if outcome else "the remote cancel failed"
+        shown = wait_timeout if shown_timeout is None else shown_timeout
         raise JobTimeout(
-            f"Job {self.request_id} on {self.endpoint} did not finish within {timeout} s",
+            f"Job {self.request_id} on {self.endpoint} did not finish within {shown} s; {how}",
             request_id=self.request_id,
             endpoint=self.endpoint,
         )
@@ -290,6 +317,7 @@ class Job:
         extra_query: Mapping[str, Any] | None = None,
         timeout: TimeoutLike | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
+        x_request_id: str | None = None,
     ) -> CancelOutcome:
         """``PUT cancel_url``: ``REQUESTED`` (202), ``ALREADY_COMPLETED`` (400), ``NOT_FOUND`` (404).
 
@@ -298,7 +326,11 @@ class Job:
         is up to the provider).
         """
         opts = RequestOptions.of(
-            extra_headers=extra_headers, extra_query=extra_query, timeout=timeout, max_retries=max_retries
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+            max_retries=max_retries,
+            x_request_id=x_request_id,
         )
         try:
             resp = await self._client._transport.request(

@@ -123,6 +123,7 @@ class Failed:
             error=self.error,
             error_type=self.error_type,
             status=raw,
+            x_request_id=self.body.x_request_id if self.body is not None else None,
         )
 
 
@@ -146,6 +147,7 @@ class Cancelled:
             error=self.error,
             error_type=self.error_type,
             status=raw,
+            x_request_id=self.body.x_request_id if self.body is not None else None,
         )
 
 

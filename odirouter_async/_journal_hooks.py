@@ -71,7 +71,7 @@ _AMBIGUOUS_4XX: Final = frozenset({408, 409})
 def error_payload(exc: BaseException) -> bytes:
     """An error as the JSON stored in the journal: message, type, error_type, ids, status."""
     body: dict[str, Any] = {"error": getattr(exc, "message", None) or str(exc), "type": type(exc).__name__}
-    for name in ("request_id", "error_type", "status_code", "endpoint"):
+    for name in ("request_id", "x_request_id", "error_type", "status_code", "endpoint"):
         value = getattr(exc, name, None)
         if value is not None:
             body[name] = value

@@ -69,7 +69,8 @@ class JobMap:
         concurrency: int,
         cancel_on_exit: bool,
         progress: Callable[[MapProgress], Awaitable[None] | None] | None,
-        timeout: float | None,
+        wait_timeout: float | None,
+        cancel_on_timeout: bool,
         extra_headers: Mapping[str, str] | None,
         hooks: MapHooks | None,
     ) -> None:
@@ -78,8 +79,8 @@ class JobMap:
             raise ValueError("concurrency must be a positive integer")
         if not isinstance(inputs, (Iterable, AsyncIterable)):
             raise TypeError(f"inputs must be an iterable or an async iterable, not {type(inputs).__name__}")
-        if timeout is not None and not timeout > 0:
-            raise ValueError("timeout must be a positive number of seconds or None")
+        if wait_timeout is not None and not wait_timeout > 0:
+            raise ValueError("wait_timeout must be a positive number of seconds or None")
         self._runner = _Runner(
             queue,
             endpoint,
@@ -87,7 +88,8 @@ class JobMap:
             concurrency=concurrency,
             cancel_on_exit=cancel_on_exit,
             progress=progress,
-            timeout=timeout,
+            wait_timeout=wait_timeout,
+            cancel_on_timeout=cancel_on_timeout,
             extra_headers=extra_headers,
             hooks=hooks,
         )

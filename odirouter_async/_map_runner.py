@@ -55,7 +55,8 @@ class _Runner:
         concurrency: int,
         cancel_on_exit: bool,
         progress: Callable[[MapProgress], Awaitable[None] | None] | None,
-        timeout: float | None,
+        wait_timeout: float | None,
+        cancel_on_timeout: bool,
         extra_headers: Mapping[str, str] | None,
         hooks: MapHooks | None,
     ) -> None:
@@ -65,7 +66,8 @@ class _Runner:
         self.concurrency = concurrency
         self.cancel_on_exit = cancel_on_exit
         self.progress = progress
-        self.timeout = timeout
+        self.wait_timeout = wait_timeout
+        self.cancel_on_timeout = cancel_on_timeout
         self.extra_headers = extra_headers
         self.hooks = hooks
         self.channel = _Channel()
@@ -234,7 +236,7 @@ class _Runner:
                     try:
                         async with self.submit_slots:
                             job = await self.queue.submit(
-                                self.endpoint, item, extra_headers=self.extra_headers, request_id=key
+                                self.endpoint, item, extra_headers=self.extra_headers, x_request_id=key
                             )
                     except Exception as exc:
                         error = exc
@@ -277,8 +279,8 @@ class _Runner:
     def _watch(self, index: int, item: Any, job: Job) -> None:
         loop = asyncio.get_running_loop()
         deadline = None
-        if self.timeout is not None:
-            deadline = loop.time() + self.timeout - (job.age or 0.0)
+        if self.wait_timeout is not None:
+            deadline = loop.time() + self.wait_timeout - (job.age or 0.0)
         sched = get_scheduler(self.queue._client)
         callback = partial(self._finished, index, item, job)
         watch = sched.watch(job._key, job.endpoint, job._poll, callback, age=job.age, deadline=deadline)
@@ -290,12 +292,14 @@ class _Runner:
             return
         self.polls_done += job.polls
         if isinstance(error, TimeoutError):
+            cancel = self.cancel_on_timeout and self.tg is not None
             error = JobTimeout(
-                f"Job {job.request_id} on {job.endpoint} did not finish within {self.timeout} s",
+                f"Job {job.request_id} on {job.endpoint} did not finish within {self.wait_timeout} s; "
+                + ("a remote cancel was sent" if cancel else "it was not cancelled and may still run"),
                 request_id=job.request_id,
                 endpoint=job.endpoint,
             )
-            if self.cancel_on_exit and self.tg is not None:
+            if cancel and self.tg is not None:
                 self.busy += 1
                 self.tg.start_soon(self._cancel_one, job)
         self._count(error)

@@ -212,16 +212,14 @@ class ResponseAccumulator:
         """Whether a terminal event (completed, incomplete or failed) arrived."""
         return self._terminal is not None
 
-    def final(self, request_id: str | None = None) -> Response | None:
+    def final(self, x_request_id: str | None = None) -> Response | None:
         """The terminal event's ``Response`` (``.raw`` exactly as sent), or ``None`` if none came."""
         terminal = self._terminal
         if terminal is None:
             return None
         response = _with_raw(terminal)
-        if request_id is not None:
-            if response.request_id is None:  # the body's own id, when it has one, wins
-                response.request_id = request_id
-            response.__dict__["_http_request_id"] = request_id
+        if x_request_id is not None:
+            response.__dict__["_x_request_id"] = x_request_id
         return response
 
 
@@ -231,5 +229,5 @@ def _with_raw(event: ResponseCompletedEvent | ResponseFailedEvent | ResponseInco
     if "_raw_bytes" not in response.__dict__:
         raw_bytes = event.raw_bytes
         raw = bytes(_raw_response_decoder.decode(raw_bytes).response) if raw_bytes else None
-        attach_raw(response, raw, event.http_request_id)
+        attach_raw(response, raw, event.x_request_id)
     return response

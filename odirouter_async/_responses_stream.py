@@ -60,9 +60,9 @@ class ResponseStream:
         self._events = stream.__aiter__()  # held here: leaving one loop does not close the stream
 
     @property
-    def request_id(self) -> str | None:
+    def x_request_id(self) -> str | None:
         """The ``X-Request-Id`` of the exchange."""
-        return self.stream.request_id
+        return self.stream.x_request_id
 
     @property
     def headers(self) -> CIMultiDictProxy[str]:
@@ -88,10 +88,10 @@ class ResponseStream:
     async def get_final_response(self) -> Response:
         """Read to the end; the ``Response`` of the terminal event (completed, incomplete or failed).
 
-        ``request_id`` is set from the HTTP exchange when the body has none.
+        ``x_request_id`` is set from the HTTP exchange.
         """
         await self.until_done()
-        response = self.accumulator.final(self.request_id)
+        response = self.accumulator.final(self.x_request_id)
         if response is None:  # the stream layer raises before this can happen
             raise RuntimeError("the stream ended without a terminal event")
         return response

@@ -97,7 +97,7 @@ def decode_chat_chunk(ev: SSEEvent, request_id: str | None = None) -> ChatComple
     d = chunk.__dict__
     d["_raw_bytes"] = data
     if request_id is not None:
-        d["_http_request_id"] = request_id
+        d["_x_request_id"] = request_id
     return chunk
 
 
@@ -121,7 +121,7 @@ def decode_chat_event(ev: SSEEvent, request_id: str | None = None) -> ChatComple
     d = chunk.__dict__
     d["_raw_bytes"] = data
     if request_id is not None:
-        d["_http_request_id"] = request_id
+        d["_x_request_id"] = request_id
     if chunk.error:
         raise chat_chunk_error(chunk, request_id)
     return chunk
@@ -221,7 +221,7 @@ def responses_event_error(event: ResponseErrorEvent, request_id: str | None = No
     return StreamEventError(
         event.message or "The server reported an error in the stream.",
         error=payload,
-        request_id=request_id,
+        x_request_id=request_id,
         code=code,
         error_type=error_type,
     )
@@ -250,7 +250,7 @@ def _stream_error(payload: object, request_id: str | None) -> StreamEventError:
     return StreamEventError(
         message or "An error occurred during streaming.",
         error=payload,
-        request_id=request_id,
+        x_request_id=request_id,
         code=code,
         error_type=error_type,
     )
@@ -262,5 +262,5 @@ def _invalid(what: str, data: bytes, exc: Exception, request_id: str | None) -> 
     text = data.decode("utf-8", "replace")
     shown = text if len(text) <= 200 else text[:200] + "..."
     return ResponseValidationError(
-        f"Invalid {what} in stream: {exc}: {shown!r}", request_id=request_id, body=text
+        f"Invalid {what} in stream: {exc}: {shown!r}", x_request_id=request_id, body=text
     )

@@ -117,7 +117,7 @@ async def open_sse(response: StreamResponse) -> None:
         raise StreamEventError(
             info.message,
             error=info.body["error"],
-            request_id=response.request_id,
+            x_request_id=response.request_id,
             code=info.code,
             error_type=info.error_type,
         )
@@ -126,7 +126,7 @@ async def open_sse(response: StreamResponse) -> None:
     raise SSEProtocolError(
         f"expected a text/event-stream answer to a stream request, got {ctype or 'no content type'!r}: "
         f"{shown!r}",
-        request_id=response.request_id,
+        x_request_id=response.request_id,
         body=shown,
     )
 
@@ -175,7 +175,7 @@ class AsyncStream(Generic[_T]):
     # -- what callers read ------------------------------------------------------------------
 
     @property
-    def request_id(self) -> str | None:
+    def x_request_id(self) -> str | None:
         """The ``X-Request-Id`` of the exchange (the gateway's echo, else the one we sent)."""
         return self.response.request_id
 
@@ -215,7 +215,7 @@ class AsyncStream(Generic[_T]):
 
     def __repr__(self) -> str:
         state = ("new", "iterating", "done", "closed")[self._state]
-        return f"<AsyncStream {self._kind} {state} request_id={self.request_id!r}>"
+        return f"<AsyncStream {self._kind} {state} x_request_id={self.x_request_id!r}>"
 
     # -- iteration ----------------------------------------------------------------------------
 
@@ -297,7 +297,7 @@ class AsyncStream(Generic[_T]):
                         return
             if not done and not (finished and open_choices <= finished):
                 raise StreamInterrupted(
-                    "The chat stream ended before [DONE] and before every choice finished.", request_id=rid
+                    "The chat stream ended before [DONE] and before every choice finished.", x_request_id=rid
                 )
             self._state = _DONE
         except Exception as exc:
@@ -346,7 +346,7 @@ class AsyncStream(Generic[_T]):
             raise StreamInterrupted(
                 "The Responses stream ended before its terminal event "
                 "(response.completed, response.incomplete or response.failed).",
-                request_id=rid,
+                x_request_id=rid,
             )
         except Exception as exc:
             self._failed(exc)
@@ -367,7 +367,7 @@ class AsyncStream(Generic[_T]):
         if isinstance(exc, APITimeoutError):
             raise exc
         raise StreamInterrupted(
-            f"The {what} stream was cut before its end: {exc.message}", request_id=self.response.request_id
+            f"The {what} stream was cut before its end: {exc.message}", x_request_id=self.response.request_id
         ) from exc
 
     def _tail(self) -> list[SSEEvent]:
@@ -385,7 +385,7 @@ class AsyncStream(Generic[_T]):
             except msgspec.DecodeError:
                 raise StreamInterrupted(
                     "The stream ended inside an event.",
-                    request_id=self.response.request_id,
+                    x_request_id=self.response.request_id,
                     body=pending[:_EXCERPT].decode("utf-8", "replace"),
                 ) from None
         return events

@@ -200,11 +200,11 @@ class Transport:
                     continue
                 headers[k] = v
         if extra or options.extra_headers or self._custom_rid:
-            rid = options.request_id or _header(headers, "x-request-id") or new_request_id()
+            rid = options.x_request_id or _header(headers, "x-request-id") or new_request_id()
             for k in [k for k in headers if k.lower() == "x-request-id" and k != "X-Request-Id"]:
                 del headers[k]
         else:
-            rid = options.request_id or new_request_id()
+            rid = options.x_request_id or new_request_id()
         headers["X-Request-Id"] = rid
         return full, headers, rid, own
 
@@ -337,7 +337,7 @@ class Transport:
                     status,
                     _lower(resp.headers),
                     raw,
-                    request_id=resp.headers.get("x-request-id") or rid,
+                    x_request_id=resp.headers.get("x-request-id") or rid,
                     retry_after=hint,
                 )
             _log_retry(method, full, rid, attempt, delay, str(status))
@@ -387,7 +387,7 @@ class Transport:
             raise ResponseValidationError(
                 f"response body from {_path(full)} exceeds Limits.max_body_bytes "
                 f"({self.pool.limits.max_body_bytes} bytes, counted after decompression)",
-                request_id=rid,
+                x_request_id=rid,
                 body=body[:EXCERPT].decode("utf-8", "replace"),
                 status_code=resp.status,
             )

@@ -85,6 +85,7 @@ def video_failed(video: Video) -> JobFailed:
         error=video.error_message,
         error_type=video.error_code,
         status=video.raw,
+        x_request_id=video.x_request_id,
     )
 
 

@@ -265,7 +265,8 @@ async def _run_map(batch: _Batch, journal: Journal) -> None:
         [item.arguments for item in plan.todo],
         concurrency=args.concurrency,
         cancel_on_exit=args.cancel_on_interrupt,
-        timeout=args.timeout,
+        wait_timeout=args.timeout,
+        cancel_on_timeout=args.cancel_on_interrupt,
         hooks=hooks,
     )
 

@@ -153,7 +153,11 @@ async def run(args: argparse.Namespace) -> int:
         else:
             job = client.queue.job(args.endpoint, args.attach)
         try:
-            result = await job.result(timeout=args.timeout, cancel_on_exit=args.cancel_on_interrupt)
+            result = await job.result(
+                wait_timeout=args.timeout,
+                cancel_on_timeout=args.cancel_on_interrupt,
+                cancel_on_exit=args.cancel_on_interrupt,
+            )
         except JobTimeout:
             warn(f"re-attach with: odirouter run {args.endpoint} --attach {job.request_id}")
             raise

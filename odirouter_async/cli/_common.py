@@ -104,16 +104,17 @@ def describe_error(exc: BaseException) -> str:
         text = f"{type(exc).__name__}: {exc.message}"
     else:
         text = f"{type(exc).__name__}: {exc}"
-    request_id = getattr(exc, "request_id", None)
-    if request_id:
-        text += f" (request_id={request_id})"
+    for name in ("request_id", "x_request_id"):  # the queue job's id, the call's X-Request-Id
+        value = getattr(exc, name, None)
+        if value:
+            text += f" ({name}={value})"
     return text
 
 
 def error_json(exc: BaseException) -> bytes:
     """The error as JSON (journal outcome / results line): message, type, error_type, ids."""
     body: dict[str, Any] = {"error": describe_error(exc), "type": type(exc).__name__}
-    for name in ("request_id", "error_type", "status_code", "endpoint"):
+    for name in ("request_id", "x_request_id", "error_type", "status_code", "endpoint"):
         value = getattr(exc, name, None)
         if value is not None:
             body[name] = value

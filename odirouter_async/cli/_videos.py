@@ -165,7 +165,7 @@ async def _create(client: AsyncOdiRouter, args: argparse.Namespace) -> int:
     try:
         video = await client.videos.wait(
             video,
-            timeout=args.videos_timeout,
+            wait_timeout=args.videos_timeout,
             poll_interval=args.videos_poll_interval,
             on_progress=progress,
         )

@@ -20,6 +20,7 @@ from .._exceptions import ResponseValidationError
 from .._streaming import AsyncStream, open_sse_stream
 from ..types._base import attach_raw
 from ..types.chat import ChatCompletion, ChatCompletionChunk, ChatMessage
+from ._params import CHAT_FIELDS
 
 if TYPE_CHECKING:
     from .._client import AsyncOdiRouter
@@ -59,6 +60,7 @@ class Completions:
         model: str,
         messages: Messages,
         stream: Literal[False] = False,
+        # <params:chat>
         frequency_penalty: float | NotGiven | None = NOT_GIVEN,
         logit_bias: Mapping[str, int] | NotGiven | None = NOT_GIVEN,
         logprobs: bool | NotGiven | None = NOT_GIVEN,
@@ -84,8 +86,9 @@ class Completions:
         extra_body: Mapping[str, Any] | None = None,
         timeout: TimeoutLike | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
-        request_id: str | None = None,
+        x_request_id: str | None = None,
         **extra_fields: Any,
+        # </params:chat>
     ) -> ChatCompletion: ...
 
     @overload
@@ -95,6 +98,7 @@ class Completions:
         model: str,
         messages: Messages,
         stream: Literal[True],
+        # <params:chat>
         frequency_penalty: float | NotGiven | None = NOT_GIVEN,
         logit_bias: Mapping[str, int] | NotGiven | None = NOT_GIVEN,
         logprobs: bool | NotGiven | None = NOT_GIVEN,
@@ -120,8 +124,9 @@ class Completions:
         extra_body: Mapping[str, Any] | None = None,
         timeout: TimeoutLike | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
-        request_id: str | None = None,
+        x_request_id: str | None = None,
         **extra_fields: Any,
+        # </params:chat>
     ) -> AsyncStream[ChatCompletionChunk]: ...
 
     @overload
@@ -131,6 +136,7 @@ class Completions:
         model: str,
         messages: Messages,
         stream: bool,
+        # <params:chat>
         frequency_penalty: float | NotGiven | None = NOT_GIVEN,
         logit_bias: Mapping[str, int] | NotGiven | None = NOT_GIVEN,
         logprobs: bool | NotGiven | None = NOT_GIVEN,
@@ -156,8 +162,9 @@ class Completions:
         extra_body: Mapping[str, Any] | None = None,
         timeout: TimeoutLike | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
-        request_id: str | None = None,
+        x_request_id: str | None = None,
         **extra_fields: Any,
+        # </params:chat>
     ) -> ChatCompletion | AsyncStream[ChatCompletionChunk]: ...
 
     async def create(
@@ -166,6 +173,7 @@ class Completions:
         model: str,
         messages: Messages,
         stream: bool = False,
+        # <params:chat>
         frequency_penalty: float | NotGiven | None = NOT_GIVEN,
         logit_bias: Mapping[str, int] | NotGiven | None = NOT_GIVEN,
         logprobs: bool | NotGiven | None = NOT_GIVEN,
@@ -191,8 +199,9 @@ class Completions:
         extra_body: Mapping[str, Any] | None = None,
         timeout: TimeoutLike | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
-        request_id: str | None = None,
+        x_request_id: str | None = None,
         **extra_fields: Any,
+        # </params:chat>
     ) -> ChatCompletion | AsyncStream[ChatCompletionChunk]:
         """Create a chat completion.
 
@@ -212,36 +221,16 @@ class Completions:
             timeout: this call's ``Timeout`` or read/idle seconds; for a stream, ``read`` is the
                 longest silence allowed between bytes.
             max_retries: this call's retry budget.
-            request_id: the ``X-Request-Id`` to send (else one is generated).
+            x_request_id: the ``X-Request-Id`` to send (else one is generated).
             **extra_fields: any other request field (``audio``, ``modalities``, ``prediction``,
                 a provider's ``top_k`` ...), sent as given.
 
         Returns:
-            The ``ChatCompletion`` (``request_id`` from ``X-Request-Id`` when the body has
-            none), or the open stream (use it with ``async with``, or iterate it to the end).
+            The ``ChatCompletion`` (``.x_request_id``: the exchange's ``X-Request-Id``), or the
+            open stream (use it with ``async with``, or iterate it to the end).
         """
-        fields = {
-            "frequency_penalty": frequency_penalty,
-            "logit_bias": logit_bias,
-            "logprobs": logprobs,
-            "max_completion_tokens": max_completion_tokens,
-            "max_tokens": max_tokens,
-            "metadata": metadata,
-            "n": n,
-            "parallel_tool_calls": parallel_tool_calls,
-            "presence_penalty": presence_penalty,
-            "reasoning_effort": reasoning_effort,
-            "response_format": response_format,
-            "seed": seed,
-            "stop": stop,
-            "stream_options": stream_options,
-            "temperature": temperature,
-            "tool_choice": tool_choice,
-            "tools": tools,
-            "top_logprobs": top_logprobs,
-            "top_p": top_p,
-            "user": user,
-        }
+        given = locals()  # the parameters: the field names come from _params.py
+        fields = {name: given[name] for name in CHAT_FIELDS}
         body = chat_body(model, messages, fields, extra_fields)
         opts = RequestOptions.of(
             extra_headers=extra_headers,
@@ -249,7 +238,7 @@ class Completions:
             extra_body=extra_body,
             timeout=timeout,
             max_retries=max_retries,
-            request_id=request_id,
+            x_request_id=x_request_id,
         )
         transport = self._client._transport
         if stream:
@@ -266,8 +255,6 @@ class Completions:
             if repaired is None:
                 raise
             completion = attach_raw(repaired, resp.content, resp.request_id)
-        if completion.request_id is None:
-            completion.request_id = resp.request_id
         return completion
 
     def stream(
@@ -275,6 +262,7 @@ class Completions:
         *,
         model: str,
         messages: Messages,
+        # <params:chat>
         frequency_penalty: float | NotGiven | None = NOT_GIVEN,
         logit_bias: Mapping[str, int] | NotGiven | None = NOT_GIVEN,
         logprobs: bool | NotGiven | None = NOT_GIVEN,
@@ -300,8 +288,9 @@ class Completions:
         extra_body: Mapping[str, Any] | None = None,
         timeout: TimeoutLike | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
-        request_id: str | None = None,
+        x_request_id: str | None = None,
         **extra_fields: Any,
+        # </params:chat>
     ) -> ChatCompletionStreamManager:
         """Stream a chat completion with an accumulator: ``async with ...stream(...) as s``.
 
@@ -309,28 +298,8 @@ class Completions:
         block is entered.  ``s`` is a ``ChatCompletionStream``: ``async for event in s``,
         ``s.text_deltas()``, ``await s.get_final_completion()``.
         """
-        fields = {
-            "frequency_penalty": frequency_penalty,
-            "logit_bias": logit_bias,
-            "logprobs": logprobs,
-            "max_completion_tokens": max_completion_tokens,
-            "max_tokens": max_tokens,
-            "metadata": metadata,
-            "n": n,
-            "parallel_tool_calls": parallel_tool_calls,
-            "presence_penalty": presence_penalty,
-            "reasoning_effort": reasoning_effort,
-            "response_format": response_format,
-            "seed": seed,
-            "stop": stop,
-            "stream_options": stream_options,
-            "temperature": temperature,
-            "tool_choice": tool_choice,
-            "tools": tools,
-            "top_logprobs": top_logprobs,
-            "top_p": top_p,
-            "user": user,
-        }
+        given = locals()  # the parameters: the field names come from _params.py
+        fields = {name: given[name] for name in CHAT_FIELDS}
         body = chat_body(model, messages, fields, extra_fields)
         body["stream"] = True
         opts = RequestOptions.of(
@@ -339,7 +308,7 @@ class Completions:
             extra_body=extra_body,
             timeout=timeout,
             max_retries=max_retries,
-            request_id=request_id,
+            x_request_id=x_request_id,
         )
         transport = self._client._transport
 

@@ -31,10 +31,15 @@ class Models:
         extra_query: Mapping[str, Any] | None = None,
         timeout: TimeoutLike | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
+        x_request_id: str | None = None,
     ) -> ModelList:
         """``GET /v1/models``: a ``ModelList`` (``.data[i].id``)."""
         opts = RequestOptions.of(
-            extra_headers=extra_headers, extra_query=extra_query, timeout=timeout, max_retries=max_retries
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+            max_retries=max_retries,
+            x_request_id=x_request_id,
         )
         resp = await self._client._transport.request("GET", "/v1/models", options=opts)
         return resp.parse(_MODEL_LIST)

@@ -14,11 +14,9 @@ from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mappin
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import anyio
-
 from .._config import NOT_GIVEN, NotGiven, RequestOptions, TimeoutLike
 from .._download import download_outputs
-from .._exceptions import JobTimeout, RateLimitError, ResponseValidationError
+from .._exceptions import RateLimitError, ResponseValidationError
 from .._jobs import QUEUE_PATH, Job, endpoint_segment, job_urls, submit_protected
 from .._journal import Journal
 from .._journal_hooks import JournalHooks
@@ -68,7 +66,7 @@ def _parse_submit(resp: HTTPResponse) -> QueueSubmitResponse:
     if sent is None or why:
         raise ResponseValidationError(
             f"the queue submit answer is unusable: {why}; the job may exist",
-            request_id=resp.request_id,
+            x_request_id=resp.request_id,
             body=resp.content[:2000].decode("utf-8", "replace"),
             status_code=resp.status,
         )
@@ -102,7 +100,7 @@ class Queue:
         extra_query: Mapping[str, Any] | None = None,
         timeout: TimeoutLike | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
-        request_id: str | None = None,
+        x_request_id: str | None = None,
     ) -> Job:
         """``POST /model/v1/queue/{endpoint}``: start a job and return its ``Job`` handle.
 
@@ -110,7 +108,7 @@ class Queue:
             endpoint: the model id, exactly as documented (e.g. ``"happyhorse_1.0_t2v"``).
             arguments: the model's parameters (the JSON body as is; no ``input`` wrapper).
             extra_headers / extra_query / timeout / max_retries: per-call options.
-            request_id: the ``X-Request-Id`` to send (a stable key for journaling the submit).
+            x_request_id: the ``X-Request-Id`` to send (a stable key for journaling the submit).
 
         The submit starts paid work, so it is retried only when the gateway cannot have started
         it.  ``webhook_url`` / ``fal_webhook`` are refused here (``ValueError``): the gateway does
@@ -125,7 +123,7 @@ class Queue:
             extra_query=extra_query,
             timeout=timeout,
             max_retries=max_retries,
-            request_id=request_id,
+            x_request_id=x_request_id,
         )
         transport = self._client._transport
         try:
@@ -179,40 +177,47 @@ class Queue:
         endpoint: str,
         arguments: Mapping[str, Any],
         *,
-        timeout: float | None = 600.0,
+        wait_timeout: float | None = None,
+        cancel_on_timeout: bool = False,
         cancel_on_exit: bool = True,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
-        request_id: str | None = None,
+        x_request_id: str | None = None,
     ) -> JobResult:
         """Submit a job and wait for its result.
 
         Args:
-            timeout: seconds for the whole call (submit + wait); ``None``: no limit.
-            cancel_on_exit: when the call ends without the result (timeout, cancellation of the
-                awaiting task), cancel the remote job, so it stops (and, if the provider honours
-                it, stops billing).  A cancellation that arrives during the submit still waits for
-                the job id (a few seconds at most) to cancel it.
+            wait_timeout: seconds for the whole call (submit + wait), from its start; ``None``,
+                the default, waits as long as the job lives.  The submit itself is bounded by
+                the HTTP timeouts only; when the deadline has passed by the time the job exists,
+                ``JobTimeout`` is raised at once.
+            cancel_on_timeout: when ``wait_timeout`` runs out, cancel the remote job (default:
+                leave it running; ``JobTimeout.request_id`` re-attaches with ``queue.job``).
+            cancel_on_exit: when the awaiting task is cancelled, cancel the remote job, so it
+                stops (and, if the provider honours it, stops billing).  A cancellation that
+                arrives during the submit still waits for the job id (a few seconds at most) to
+                cancel it.
+            x_request_id: the submit's ``X-Request-Id``.
 
         Raises:
             JobFailed / JobCancelled / JobTimeout, or the submit's error.
         """
-        jobs: list[Job] = []
-        with anyio.move_on_after(timeout):
-            submit = self.submit(
-                endpoint,
-                arguments,
-                extra_headers=extra_headers,
-                extra_query=extra_query,
-                request_id=request_id,
-            )
-            job = await (submit_protected(submit, jobs) if cancel_on_exit else submit)
-            jobs.append(job)
-            return await job.result(cancel_on_exit=cancel_on_exit)
-        raise JobTimeout(
-            f"Job on {endpoint} did not finish within {timeout} s",
-            request_id=jobs[0].request_id if jobs else None,
-            endpoint=endpoint,
+        if wait_timeout is not None and not wait_timeout > 0:
+            raise ValueError("wait_timeout must be a positive number of seconds or None")
+        start = time.monotonic()
+        submit = self.submit(
+            endpoint,
+            arguments,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            x_request_id=x_request_id,
+        )
+        job = await (submit_protected(submit) if cancel_on_exit else submit)
+        return await job._wait(
+            None if wait_timeout is None else wait_timeout - (time.monotonic() - start),
+            cancel_on_timeout=cancel_on_timeout,
+            cancel_on_exit=cancel_on_exit,
+            shown_timeout=wait_timeout,
         )
 
     def map(
@@ -223,7 +228,8 @@ class Queue:
         concurrency: int = 64,
         cancel_on_exit: bool = True,
         progress: Callable[[MapProgress], Awaitable[None] | None] | None = None,
-        timeout: float | None = None,
+        wait_timeout: float | None = None,
+        cancel_on_timeout: bool = False,
         extra_headers: Mapping[str, str] | None = None,
         hooks: MapHooks | None = None,
         journal: Journal | str | os.PathLike[str] | None = None,
@@ -238,7 +244,10 @@ class Queue:
                     done.index, done.input, done.request_id, done.result, done.error
 
         See ``JobMap`` for the guarantees (window, read-ahead, failures, leaving early).
-        ``timeout`` is per job, from its submit (``JobTimeout`` in ``done.error``).
+        ``wait_timeout`` is per job, from its submit (``JobTimeout`` in ``done.error``); ``None``,
+        the default, waits as long as the job lives.  A job past its ``wait_timeout`` is left
+        running unless ``cancel_on_timeout=True`` (``cancel_on_exit`` is only about leaving the
+        map early).
 
         ``journal`` (a path, or an open ``Journal``) makes the map resumable: run it again with
         the same inputs in the same order and the same journal, and jobs submitted earlier are
@@ -262,7 +271,8 @@ class Queue:
             concurrency=concurrency,
             cancel_on_exit=cancel_on_exit,
             progress=progress,
-            timeout=timeout,
+            wait_timeout=wait_timeout,
+            cancel_on_timeout=cancel_on_timeout,
             extra_headers=extra_headers,
             hooks=hooks,
         )

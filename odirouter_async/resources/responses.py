@@ -18,6 +18,7 @@ from .._config import NOT_GIVEN, NotGiven, RequestOptions, TimeoutLike
 from .._responses_stream import ResponseStreamManager
 from .._streaming import AsyncStream, ResponseStreamItem, open_sse_stream
 from ..types.responses import Response
+from ._params import RESPONSES_FIELDS
 
 if TYPE_CHECKING:
     from .._client import AsyncOdiRouter
@@ -54,6 +55,7 @@ class Responses:
         model: str,
         input: ResponseInput,
         stream: Literal[False] = False,
+        # <params:responses>
         background: bool | NotGiven | None = NOT_GIVEN,
         include: Sequence[str] | NotGiven | None = NOT_GIVEN,
         instructions: str | NotGiven | None = NOT_GIVEN,
@@ -79,8 +81,9 @@ class Responses:
         extra_body: Mapping[str, Any] | None = None,
         timeout: TimeoutLike | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
-        request_id: str | None = None,
+        x_request_id: str | None = None,
         **extra_fields: Any,
+        # </params:responses>
     ) -> Response: ...
 
     @overload
@@ -90,6 +93,7 @@ class Responses:
         model: str,
         input: ResponseInput,
         stream: Literal[True],
+        # <params:responses>
         background: bool | NotGiven | None = NOT_GIVEN,
         include: Sequence[str] | NotGiven | None = NOT_GIVEN,
         instructions: str | NotGiven | None = NOT_GIVEN,
@@ -115,8 +119,9 @@ class Responses:
         extra_body: Mapping[str, Any] | None = None,
         timeout: TimeoutLike | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
-        request_id: str | None = None,
+        x_request_id: str | None = None,
         **extra_fields: Any,
+        # </params:responses>
     ) -> AsyncStream[ResponseStreamItem]: ...
 
     @overload
@@ -126,6 +131,7 @@ class Responses:
         model: str,
         input: ResponseInput,
         stream: bool,
+        # <params:responses>
         background: bool | NotGiven | None = NOT_GIVEN,
         include: Sequence[str] | NotGiven | None = NOT_GIVEN,
         instructions: str | NotGiven | None = NOT_GIVEN,
@@ -151,8 +157,9 @@ class Responses:
         extra_body: Mapping[str, Any] | None = None,
         timeout: TimeoutLike | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
-        request_id: str | None = None,
+        x_request_id: str | None = None,
         **extra_fields: Any,
+        # </params:responses>
     ) -> Response | AsyncStream[ResponseStreamItem]: ...
 
     async def create(
@@ -161,6 +168,7 @@ class Responses:
         model: str,
         input: ResponseInput,
         stream: bool = False,
+        # <params:responses>
         background: bool | NotGiven | None = NOT_GIVEN,
         include: Sequence[str] | NotGiven | None = NOT_GIVEN,
         instructions: str | NotGiven | None = NOT_GIVEN,
@@ -186,8 +194,9 @@ class Responses:
         extra_body: Mapping[str, Any] | None = None,
         timeout: TimeoutLike | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
-        request_id: str | None = None,
+        x_request_id: str | None = None,
         **extra_fields: Any,
+        # </params:responses>
     ) -> Response | AsyncStream[ResponseStreamItem]:
         """Create a model response.
 
@@ -203,7 +212,7 @@ class Responses:
             timeout: this call's ``Timeout`` or read/idle seconds; for a stream, ``read`` is the
                 longest silence allowed between bytes.
             max_retries: this call's retry budget.
-            request_id: the ``X-Request-Id`` to send (else one is generated).
+            x_request_id: the ``X-Request-Id`` to send (else one is generated).
             background, include, instructions, max_output_tokens, max_tool_calls, metadata,
                 parallel_tool_calls, previous_response_id, reasoning, service_tier, store,
                 stream_options, temperature, text, tool_choice, tools, top_logprobs, top_p,
@@ -212,32 +221,12 @@ class Responses:
                 given.
 
         Returns:
-            The ``Response`` (``.output_text``; ``request_id`` from ``X-Request-Id`` when the
-            body has none), or the open stream.  A streamed ``response.failed`` is yielded like
+            The ``Response`` (``.output_text``; ``.x_request_id``: the exchange's
+            ``X-Request-Id``), or the open stream.  A streamed ``response.failed`` is yielded like
             any event; an ``error`` event raises ``StreamEventError``.
         """
-        fields = {
-            "background": background,
-            "include": include,
-            "instructions": instructions,
-            "max_output_tokens": max_output_tokens,
-            "max_tool_calls": max_tool_calls,
-            "metadata": metadata,
-            "parallel_tool_calls": parallel_tool_calls,
-            "previous_response_id": previous_response_id,
-            "reasoning": reasoning,
-            "service_tier": service_tier,
-            "store": store,
-            "stream_options": stream_options,
-            "temperature": temperature,
-            "text": text,
-            "tool_choice": tool_choice,
-            "tools": tools,
-            "top_logprobs": top_logprobs,
-            "top_p": top_p,
-            "truncation": truncation,
-            "user": user,
-        }
+        given = locals()  # the parameters: the field names come from _params.py
+        fields = {name: given[name] for name in RESPONSES_FIELDS}
         body = _body(model, input, fields, extra_fields)
         opts = RequestOptions.of(
             extra_headers=extra_headers,
@@ -245,7 +234,7 @@ class Responses:
             extra_body=extra_body,
             timeout=timeout,
             max_retries=max_retries,
-            request_id=request_id,
+            x_request_id=x_request_id,
         )
         transport = self._client._transport
         if stream:
@@ -255,13 +244,14 @@ class Responses:
             )
             return events
         resp = await transport.request("POST", PATH, json=body, options=opts, paid=True)
-        return _with_request_id(resp.parse(_RESPONSE), resp.request_id)
+        return resp.parse(_RESPONSE)
 
     def stream(
         self,
         *,
         model: str,
         input: ResponseInput,
+        # <params:responses>
         background: bool | NotGiven | None = NOT_GIVEN,
         include: Sequence[str] | NotGiven | None = NOT_GIVEN,
         instructions: str | NotGiven | None = NOT_GIVEN,
@@ -287,8 +277,9 @@ class Responses:
         extra_body: Mapping[str, Any] | None = None,
         timeout: TimeoutLike | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
-        request_id: str | None = None,
+        x_request_id: str | None = None,
         **extra_fields: Any,
+        # </params:responses>
     ) -> ResponseStreamManager:
         """Stream a response with an accumulator: ``async with client.responses.stream(...) as s``.
 
@@ -296,28 +287,8 @@ class Responses:
         block is entered.  ``s`` is a ``ResponseStream``: ``async for event in s``,
         ``s.text_deltas()``, ``await s.get_final_response()`` (completed, incomplete or failed).
         """
-        fields = {
-            "background": background,
-            "include": include,
-            "instructions": instructions,
-            "max_output_tokens": max_output_tokens,
-            "max_tool_calls": max_tool_calls,
-            "metadata": metadata,
-            "parallel_tool_calls": parallel_tool_calls,
-            "previous_response_id": previous_response_id,
-            "reasoning": reasoning,
-            "service_tier": service_tier,
-            "store": store,
-            "stream_options": stream_options,
-            "temperature": temperature,
-            "text": text,
-            "tool_choice": tool_choice,
-            "tools": tools,
-            "top_logprobs": top_logprobs,
-            "top_p": top_p,
-            "truncation": truncation,
-            "user": user,
-        }
+        given = locals()  # the parameters: the field names come from _params.py
+        fields = {name: given[name] for name in RESPONSES_FIELDS}
         body = _body(model, input, fields, extra_fields)
         body["stream"] = True
         opts = RequestOptions.of(
@@ -326,7 +297,7 @@ class Responses:
             extra_body=extra_body,
             timeout=timeout,
             max_retries=max_retries,
-            request_id=request_id,
+            x_request_id=x_request_id,
         )
         transport = self._client._transport
 
@@ -343,7 +314,7 @@ class Responses:
         extra_query: Mapping[str, Any] | None = None,
         timeout: TimeoutLike | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
-        request_id: str | None = None,
+        x_request_id: str | None = None,
     ) -> Response:
         """``GET /v1/responses/{response_id}``: a stored (or background) response.
 
@@ -353,7 +324,7 @@ class Responses:
             extra_query: query parameters added to the URL (e.g. ``{"include[]": ...}``).
             timeout: this call's ``Timeout`` or read seconds.
             max_retries: this call's retry budget (a GET: retried on any transient failure).
-            request_id: the ``X-Request-Id`` to send (else one is generated).
+            x_request_id: the ``X-Request-Id`` to send (else one is generated).
         """
         if not response_id:
             raise ValueError("response_id must be a non-empty string")
@@ -362,14 +333,8 @@ class Responses:
             extra_query=extra_query,
             timeout=timeout,
             max_retries=max_retries,
-            request_id=request_id,
+            x_request_id=x_request_id,
         )
         path = f"{PATH}/{quote(response_id, safe='')}"
         resp = await self._client._transport.request("GET", path, options=opts)
-        return _with_request_id(resp.parse(_RESPONSE), resp.request_id)
-
-
-def _with_request_id(response: Response, request_id: str | None) -> Response:
-    if response.request_id is None:
-        response.request_id = request_id
-    return response
+        return resp.parse(_RESPONSE)

@@ -12,7 +12,7 @@ OdiRouter documents ``POST /v1/videos`` only as a separate multipart endpoint (`
   stream cannot be re-sent, so that call is not retried at all.
 * ``wait`` polls through the client's one poll scheduler (``_scheduler.py``), or at a fixed
   ``poll_interval`` when one is given; ``_video_state.py`` says what each answer means.
-  A ``failed`` video raises ``JobFailed``; the caller's ``timeout`` raises ``JobTimeout``.
+  A ``failed`` video raises ``JobFailed``; the caller's ``wait_timeout`` raises ``JobTimeout``.
 * ``download_content`` streams to a temporary file next to the destination, checks the size
   against ``Content-Length``, then renames it into place (atomic); a body cut short is fetched
   again; on any error the temporary file is removed and the destination is left as it was
@@ -92,7 +92,7 @@ def _video_path(video_id: str, suffix: str = "") -> str:
 def _invalid(resp: Response, message: str) -> ResponseValidationError:
     return ResponseValidationError(
         f"{message} (from {resp.url.split('?')[0]})",
-        request_id=resp.request_id,
+        x_request_id=resp.request_id,
         body=resp.content[:2000].decode("utf-8", "replace"),
         status_code=resp.status,
     )
@@ -147,7 +147,7 @@ class Videos:
         extra_body: Mapping[str, Any] | None = None,
         timeout: TimeoutLike | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
-        request_id: str | None = None,
+        x_request_id: str | None = None,
         **extra_fields: Any,
     ) -> Video:
         """``POST /v1/videos`` (multipart): start generating a video.
@@ -185,7 +185,7 @@ class Videos:
             extra_query=extra_query,
             timeout=timeout,
             max_retries=max_retries,
-            request_id=request_id,
+            x_request_id=x_request_id,
         )
         resp = await self._client._transport.request("POST", PATH, data=form, options=opts, paid=True)
         return _parse_video(resp)
@@ -198,7 +198,7 @@ class Videos:
         extra_query: Mapping[str, Any] | None = None,
         timeout: TimeoutLike | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
-        request_id: str | None = None,
+        x_request_id: str | None = None,
     ) -> Video:
         """``GET /v1/videos/{video_id}``: the video's current state."""
         path = _video_path(video_id)
@@ -207,7 +207,7 @@ class Videos:
             extra_query=extra_query,
             timeout=timeout,
             max_retries=max_retries,
-            request_id=request_id,
+            x_request_id=x_request_id,
         )
         resp = await self._client._transport.request("GET", path, options=opts)
         return _parse_video(resp, video_id)
@@ -222,7 +222,7 @@ class Videos:
         extra_query: Mapping[str, Any] | None = None,
         timeout: TimeoutLike | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
-        request_id: str | None = None,
+        x_request_id: str | None = None,
     ) -> VideoList:
         """``GET /v1/videos``: one page (``limit``, ``after`` a video id, ``order`` ``asc``/``desc``)."""
         query = {"limit": limit, "after": after, "order": order}
@@ -231,7 +231,7 @@ class Videos:
             extra_query=extra_query,
             timeout=timeout,
             max_retries=max_retries,
-            request_id=request_id,
+            x_request_id=x_request_id,
         )
         resp = await self._client._transport.request(
             "GET", PATH, query={k: v for k, v in query.items() if v is not NOT_GIVEN}, options=opts
@@ -246,7 +246,7 @@ class Videos:
         extra_query: Mapping[str, Any] | None = None,
         timeout: TimeoutLike | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
-        request_id: str | None = None,
+        x_request_id: str | None = None,
     ) -> VideoDeleted:
         """``DELETE /v1/videos/{video_id}``."""
         path = _video_path(video_id)
@@ -255,7 +255,7 @@ class Videos:
             extra_query=extra_query,
             timeout=timeout,
             max_retries=max_retries,
-            request_id=request_id,
+            x_request_id=x_request_id,
         )
         resp = await self._client._transport.request("DELETE", path, options=opts)
         return resp.parse(VIDEO_DELETED_DECODER)
@@ -270,7 +270,7 @@ class Videos:
         extra_body: Mapping[str, Any] | None = None,
         timeout: TimeoutLike | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
-        request_id: str | None = None,
+        x_request_id: str | None = None,
         **extra_fields: Any,
     ) -> Video:
         """``POST /v1/videos/{video_id}/remix`` (JSON ``{"prompt", ...}``): a new video from one.
@@ -286,7 +286,7 @@ class Videos:
             extra_body=extra_body,
             timeout=timeout,
             max_retries=max_retries,
-            request_id=request_id,
+            x_request_id=x_request_id,
         )
         body = {"prompt": prompt, **extra_fields}
         resp = await self._client._transport.request("POST", path, json=body, options=opts, paid=True)
@@ -296,17 +296,18 @@ class Videos:
 
     async def wait(
         self,
-        video: str | Video,
+        video_id: str | Video,
         *,
-        timeout: float | None = None,
+        wait_timeout: float | None = None,
         poll_interval: float | None = None,
         on_progress: ProgressCallback | None = None,
     ) -> Video:
         """Wait until the video is ``completed`` and return it.
 
         Args:
-            video: a video id, or a ``Video`` (its state is the first look: no request).
-            timeout: seconds to wait in all; ``None`` waits as long as it takes.
+            video_id: a video id, or a ``Video`` (its state is the first look: no request).
+            wait_timeout: seconds to wait in all; ``None`` (the default) waits as long as the
+                video lives.  When it runs out the video is left alone (no delete).
             poll_interval: poll every this many seconds instead of through the client's
                 adaptive poll scheduler (errors and 429s still back off).
             on_progress: called with the video whenever its status or progress changed (also
@@ -315,17 +316,18 @@ class Videos:
 
         Raises:
             JobFailed: the video ``failed`` (``.error``, ``.error_type`` from its ``error``).
-            JobTimeout: ``timeout`` ran out (``.request_id`` is the video id).
+            JobTimeout: ``wait_timeout`` ran out (``.request_id`` is the video id).
             NotFoundError: no such video (or another 4xx: the error as raised by the gateway).
         """
+        video = video_id
         video_id = video.id if isinstance(video, Video) else video
         _video_path(video_id)
-        if timeout is not None and not timeout > 0:
-            raise ValueError("timeout must be a positive number of seconds or None")
+        if wait_timeout is not None and not wait_timeout > 0:
+            raise ValueError("wait_timeout must be a positive number of seconds or None")
         if poll_interval is not None and not poll_interval > 0:
             raise ValueError("poll_interval must be a positive number of seconds or None")
         watch = VideoWatch(video_id)
-        with anyio.move_on_after(timeout):
+        with anyio.move_on_after(wait_timeout):
             first = video if isinstance(video, Video) else await self.retrieve(video_id)
             outcome, _, error = await self._look(watch, first, on_progress)
             if outcome is Outcome.DONE:
@@ -338,7 +340,7 @@ class Videos:
         last = watch.last
         shown = f" (last seen {last.status}, progress {last.progress})" if last is not None else ""
         raise JobTimeout(
-            f"video {video_id} did not complete within {timeout:g} s{shown}",
+            f"video {video_id} did not complete within {wait_timeout:g} s{shown}; it was not cancelled",
             request_id=video_id,
             endpoint=watch.model,
             status=last.raw if last is not None else None,
@@ -417,7 +419,7 @@ class Videos:
         extra_query: Mapping[str, Any] | None = None,
         timeout: TimeoutLike | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
-        request_id: str | None = None,
+        x_request_id: str | None = None,
     ) -> Path:
         """``GET /v1/videos/{video_id}/content?variant=...`` streamed to ``path``.
 
@@ -442,7 +444,7 @@ class Videos:
             extra_query=extra_query,
             timeout=timeout,
             max_retries=max_retries,
-            request_id=request_id,
+            x_request_id=x_request_id,
         )
         dest.parent.mkdir(parents=True, exist_ok=True)
         transport = self._client._transport
@@ -464,6 +466,6 @@ class Videos:
             )
         except SizeMismatch as exc:  # only Content-Length is checked: a cut (or overlong) body
             raise APIConnectionError(
-                f"download incomplete: got {exc.size} of {exc.expected} bytes", request_id=exc.request_id
+                f"download incomplete: got {exc.size} of {exc.expected} bytes", x_request_id=exc.request_id
             ) from None
         return dest

@@ -6,7 +6,7 @@ arguments only and omits unset defaults when encoded.
 ``TopLevel``: a result returned by a call (``ChatCompletion``, ``Response``, ``JobResult`` ...).
 It has a ``__dict__`` so the SDK can attach the raw JSON and the HTTP request id without those
 being wire fields: ``obj.raw`` is the whole JSON body as a dict (decoded lazily, once), and
-``obj.http_request_id`` the ``X-Request-Id`` of the HTTP exchange that produced it.
+``obj.x_request_id`` the ``X-Request-Id`` of the HTTP exchange that produced it.
 """
 
 from __future__ import annotations
@@ -46,18 +46,18 @@ class TopLevel(WireModel, dict=True):
         return raw
 
     @property
-    def http_request_id(self) -> str | None:
+    def x_request_id(self) -> str | None:
         """The ``X-Request-Id`` of the HTTP exchange that produced this object."""
-        rid: str | None = self.__dict__.get("_http_request_id")
+        rid: str | None = self.__dict__.get("_x_request_id")
         return rid
 
 
 T = TypeVar("T", bound=TopLevel)
 
 
-def attach_raw(obj: T, raw: bytes | None, request_id: str | None) -> T:
+def attach_raw(obj: T, raw: bytes | None, x_request_id: str | None) -> T:
     """Attach the raw body and HTTP request id to a freshly decoded top-level object."""
     d = obj.__dict__
     d["_raw_bytes"] = raw
-    d["_http_request_id"] = request_id
+    d["_x_request_id"] = x_request_id
     return obj

@@ -118,7 +118,7 @@ class Choice(WireModel):
 
 
 class ChatCompletion(TopLevel):
-    """A ``chat.completion`` body (``request_id`` is filled by the SDK from ``X-Request-Id``)."""
+    """A ``chat.completion`` body (``.x_request_id``: the ``X-Request-Id`` of its HTTP exchange)."""
 
     id: str = ""
     object: str = "chat.completion"
@@ -128,7 +128,6 @@ class ChatCompletion(TopLevel):
     usage: CompletionUsage | None = None
     system_fingerprint: str | None = None
     service_tier: str | None = None
-    request_id: str | None = None
 
 
 # ----------------------------------------------------------------------------------------------

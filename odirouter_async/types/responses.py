@@ -100,7 +100,7 @@ class ResponseOutputItem(WireModel):
 
 
 class Response(TopLevel):
-    """A Responses API response (``request_id`` is filled by the SDK from ``X-Request-Id``)."""
+    """A Responses API response (``.x_request_id``: the ``X-Request-Id`` of its HTTP exchange)."""
 
     id: str = ""
     object: str = "response"
@@ -128,7 +128,6 @@ class Response(TopLevel):
     service_tier: str | None = None
     store: bool | None = None
     user: str | None = None
-    request_id: str | None = None
 
     @property
     def output_text(self) -> str:

@@ -31,14 +31,14 @@ async def test_create_returns_typed_completion(client: odr.AsyncOdiRouter, emu: 
     assert completion.model == "gpt-4.1"
     assert completion.usage is not None and completion.usage.total_tokens > 0
     rid = emu.stats.records("chat")[-1].request_id
-    assert completion.request_id == rid and completion.http_request_id == rid
+    assert completion.x_request_id == rid
 
 
 async def test_callers_request_id_is_sent(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
-    """request_id= names the call on the wire and on the result."""
-    completion = await client.chat.completions.create(model="m", messages=MESSAGES, request_id="trace-7")
+    """x_request_id= names the call on the wire and on the result."""
+    completion = await client.chat.completions.create(model="m", messages=MESSAGES, x_request_id="trace-7")
     assert emu.stats.records("chat")[-1].request_id == "trace-7"
-    assert completion.request_id == "trace-7"
+    assert completion.x_request_id == "trace-7"
 
 
 async def test_multimodal_messages_and_fields_pass_through(client: odr.AsyncOdiRouter) -> None:
@@ -116,7 +116,7 @@ async def test_wrong_key_is_authentication_error(emu: Emulator) -> None:
         with pytest.raises(odr.AuthenticationError) as info:
             await c.chat.completions.create(model="m", messages=MESSAGES)
     assert info.value.status_code == 401
-    assert info.value.request_id == emu.stats.records("chat")[-1].request_id
+    assert info.value.x_request_id == emu.stats.records("chat")[-1].request_id
 
 
 async def test_no_balance_is_insufficient_balance() -> None:
@@ -150,7 +150,7 @@ async def test_429_retried_with_the_same_request_id(client: odr.AsyncOdiRouter, 
     records = emu.stats.records("chat")
     assert [r.status for r in records] == [429, 429, 200]
     assert len({r.request_id for r in records}) == 1
-    assert completion.request_id == records[0].request_id
+    assert completion.x_request_id == records[0].request_id
 
 
 async def test_paid_post_retried_on_503_not_on_500(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
@@ -162,7 +162,7 @@ async def test_paid_post_retried_on_503_not_on_500(client: odr.AsyncOdiRouter, e
     emu.faults.add("chat", status=500, times=1)
     with pytest.raises(odr.InternalServerError) as info:
         await client.chat.completions.create(model="m", messages=MESSAGES)
-    assert info.value.request_id == emu.stats.records("chat")[-1].request_id
+    assert info.value.x_request_id == emu.stats.records("chat")[-1].request_id
     assert emu.stats.count("chat") == 1
 
 
@@ -172,7 +172,7 @@ async def test_not_retried_after_read_timeout(client: odr.AsyncOdiRouter, emu: E
     with pytest.raises(odr.APITimeoutError) as info:
         await client.chat.completions.create(model="m", messages=MESSAGES, timeout=odr.Timeout(read=0.3))
     assert emu.stats.count("chat") == 1
-    assert info.value.request_id == emu.stats.records("chat")[0].request_id
+    assert info.value.x_request_id == emu.stats.records("chat")[0].request_id
 
 
 async def test_not_retried_after_connection_cut(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
@@ -197,7 +197,7 @@ async def test_unexpected_body_is_validation_error(client: odr.AsyncOdiRouter, e
     with pytest.raises(odr.ResponseValidationError) as info:
         await client.chat.completions.create(model="m", messages=MESSAGES)
     assert "not a list" in str(info.value.body)
-    assert info.value.request_id == emu.stats.records("chat")[-1].request_id
+    assert info.value.x_request_id == emu.stats.records("chat")[-1].request_id
 
 
 def test_chat_namespace() -> None:

@@ -36,7 +36,7 @@ async def test_text_deltas_and_final_completion(client: odr.AsyncOdiRouter, emu:
     assert final.choices[0].finish_reason == "stop"
     assert final.usage is not None and final.usage.completion_tokens == 4
     assert final.model == "gpt-4.1" and final.id.startswith("chatcmpl-")
-    assert final.request_id == s.request_id == emu.stats.records("chat")[-1].request_id
+    assert final.x_request_id == s.x_request_id == emu.stats.records("chat")[-1].request_id
 
 
 async def test_typed_events(client: odr.AsyncOdiRouter) -> None:
@@ -186,14 +186,14 @@ async def test_manager_enters_once(client: odr.AsyncOdiRouter) -> None:
 
 
 async def test_stream_helper_passes_options(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
-    """request_id, extra_headers and extra_body apply to the helper's request too."""
+    """x_request_id, extra_headers and extra_body apply to the helper's request too."""
     async with client.chat.completions.stream(
         model="m",
         messages=MESSAGES,
-        request_id="helper-1",
+        x_request_id="helper-1",
         extra_headers={"x-emu-chunks": "2", "x-emu-chunk-text": "ok"},
         extra_body={"n": 2},
     ) as s:
         final = await s.get_final_completion()
-    assert emu.stats.records("chat")[-1].request_id == "helper-1" == final.request_id
+    assert emu.stats.records("chat")[-1].request_id == "helper-1" == final.x_request_id
     assert [c.message.content for c in final.choices] == ["okok", "okok"]

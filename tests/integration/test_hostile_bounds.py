@@ -114,7 +114,7 @@ async def test_gzip_bomb_is_capped_while_reading() -> None:
         outcome, peak = await peak_while(client.models.list)
     assert isinstance(outcome, odr.ResponseValidationError), outcome
     assert "max_body_bytes" in outcome.message
-    assert outcome.status_code == 200 and outcome.request_id == "req_bomb"
+    assert outcome.status_code == 200 and outcome.x_request_id == "req_bomb"
     assert peak < 8 * MiB, f"peak {peak / MiB:.1f} MiB"
 
 
@@ -158,7 +158,7 @@ async def test_error_body_in_two_writes_is_read_whole() -> None:
     err = info.value
     assert err.message == "model overloaded"
     assert err.code == "overloaded_42" and err.error_type == "server_error"
-    assert err.request_id == "req_split"
+    assert err.x_request_id == "req_split"
 
 
 async def test_huge_error_body_is_capped() -> None:
@@ -216,7 +216,7 @@ async def test_error_object_answering_a_stream_with_200(body: bytes) -> None:
             await client.responses.create(model="m", input="x", stream=True)
     err = info.value
     assert err.message == "litellm.RateLimitError: slow down"
-    assert (err.code, err.error_type, err.request_id) == ("429", "rate", "req_200")
+    assert (err.code, err.error_type, err.x_request_id) == ("429", "rate", "req_200")
 
 
 async def test_error_body_that_never_ends_does_not_hold_the_error() -> None:

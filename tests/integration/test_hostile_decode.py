@@ -48,7 +48,7 @@ async def client(deep_server: WebServer) -> AsyncIterator[odr.AsyncOdiRouter]:
 
 def _assert_typed(err: odr.ResponseValidationError) -> None:
     assert err.status_code == 200
-    assert err.request_id == RID
+    assert err.x_request_id == RID
     assert isinstance(err.body, str) and err.body.startswith('{"a":{"a":')
     assert "nested too deeply" in err.message
 
@@ -64,7 +64,7 @@ async def test_chat_create_deep_json(client: odr.AsyncOdiRouter) -> None:
     """A chat completion body nested 5000 deep (the quirk repair included) is a typed error."""
     with pytest.raises(odr.ResponseValidationError) as info:
         await client.chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}])
-    assert info.value.status_code == 200 and info.value.request_id == RID
+    assert info.value.status_code == 200 and info.value.x_request_id == RID
 
 
 async def test_responses_create_deep_json(client: odr.AsyncOdiRouter) -> None:
@@ -87,7 +87,7 @@ async def test_chat_stream_deep_event(client: odr.AsyncOdiRouter) -> None:
     with pytest.raises(odr.ResponseValidationError) as info:
         async for _ in stream:
             pass
-    assert info.value.status_code == 200 and info.value.request_id == RID
+    assert info.value.status_code == 200 and info.value.x_request_id == RID
     assert info.value.body == DEEP.decode()
 
 
@@ -122,7 +122,7 @@ async def test_deep_error_body_keeps_the_status_error(status: int) -> None:
         with pytest.raises(odr.APIStatusError) as info:
             await c.models.list()
     err = info.value
-    assert err.status_code == status and err.request_id == RID
+    assert err.status_code == status and err.x_request_id == RID
     assert err.body == DEEP.decode()
     assert "nested too deeply" in err.message
 
@@ -153,5 +153,5 @@ async def test_wrong_types_are_validation_errors() -> None:
     ):
         with pytest.raises(odr.ResponseValidationError) as info:
             await c.models.list()
-    assert info.value.status_code == 200 and info.value.request_id == RID
+    assert info.value.status_code == 200 and info.value.x_request_id == RID
     assert info.value.body == '{"object":"list","data":5}'

@@ -73,7 +73,7 @@ async def test_malformed_http_errors_carry_no_request_headers(raw: bytes) -> Non
     cause = err.__cause__
     assert cause is not None and type(cause).__name__ == "NetworkErrorDetail"
     assert str(cause).startswith("aiohttp.")  # still says what aiohttp saw
-    assert err.request_id is not None and err.request_id.startswith("req_")
+    assert err.x_request_id is not None and err.x_request_id.startswith("req_")
 
 
 async def test_stream_cut_carries_no_request_headers() -> None:

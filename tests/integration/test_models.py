@@ -20,7 +20,7 @@ async def test_models_list_is_typed(client: odr.AsyncOdiRouter, emu: Emulator) -
     assert {"gpt-4.1", "nano_banana_2", "sora-2"} <= set(ids)
     assert len(models) == len(ids)
     assert models.raw["object"] == "list"
-    assert models.http_request_id == emu.stats.records("models")[-1].request_id
+    assert models.x_request_id == emu.stats.records("models")[-1].request_id
 
 
 async def test_models_list_sees_new_endpoints(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
@@ -35,4 +35,4 @@ async def test_models_list_wrong_key(emu: Emulator) -> None:
     async with odr.AsyncOdiRouter(api_key="wrong", base_url=emu.url) as c:
         with pytest.raises(odr.AuthenticationError) as info:
             await c.models.list()
-    assert info.value.request_id == emu.stats.records("models")[-1].request_id
+    assert info.value.x_request_id == emu.stats.records("models")[-1].request_id

@@ -84,8 +84,8 @@ async def test_webhooks_are_refused_early(client: odr.AsyncOdiRouter, emu: Emula
 
 
 async def test_submit_sends_the_callers_request_id(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
-    """request_id= is sent as X-Request-Id (a stable key for journals)."""
-    await client.queue.submit(EP, {"prompt": "x"}, request_id="batch-7-item-3")
+    """x_request_id= is sent as X-Request-Id (a stable key for journals)."""
+    await client.queue.submit(EP, {"prompt": "x"}, x_request_id="batch-7-item-3")
     assert emu.stats.submits_by_request_id_header["batch-7-item-3"] == 1
 
 
@@ -257,34 +257,39 @@ async def test_run_returns_the_result(client: odr.AsyncOdiRouter) -> None:
     assert result.outputs and result.outputs[0].type == "image"
 
 
-async def test_run_timeout_cancels_remotely(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
-    """run(timeout=...) raises JobTimeout and cancels the remote job."""
+async def test_run_wait_timeout_leaves_the_job_running(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
+    """run(wait_timeout=...) raises JobTimeout, sends no cancel and says the job may still run."""
     with pytest.raises(odr.JobTimeout) as info:
-        await client.queue.run(EP, LONG, timeout=0.3)
+        await client.queue.run(EP, LONG, wait_timeout=0.3)
     rid = info.value.request_id
-    assert rid is not None and emu.jobs[rid].cancelled
+    assert rid is not None and not emu.jobs[rid].cancelled
+    assert emu.stats.count("queue.cancel") == 0
+    assert "not cancelled" in str(info.value) and "within 0.3 s" in str(info.value)
     assert ("queue", rid) not in get_scheduler(client)
 
 
-async def test_run_timeout_without_cancel_on_exit(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
-    """cancel_on_exit=False leaves the remote job running."""
+async def test_run_wait_timeout_with_cancel_on_timeout(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
+    """cancel_on_timeout=True cancels the remote job when wait_timeout runs out, and says so."""
     with pytest.raises(odr.JobTimeout) as info:
-        await client.queue.run(EP, LONG, timeout=0.3, cancel_on_exit=False)
-    assert info.value.request_id is not None
-    assert not emu.jobs[info.value.request_id].cancelled
-    assert emu.stats.count("queue.cancel") == 0
+        await client.queue.run(EP, LONG, wait_timeout=0.3, cancel_on_timeout=True)
+    rid = info.value.request_id
+    assert rid is not None and emu.jobs[rid].cancelled
+    assert "cancel was sent" in str(info.value)
 
 
-async def test_result_timeout_with_cancel_on_timeout(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
-    """result(timeout, cancel_on_timeout=True) cancels; without it the job keeps running."""
+async def test_result_wait_timeout_with_cancel_on_timeout(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
+    """result(wait_timeout, cancel_on_timeout=True) cancels; without it (even cancel_on_exit) it runs on."""
     kept = await client.queue.submit(EP, LONG)
     with pytest.raises(odr.JobTimeout):
-        await kept.result(timeout=0.2)
+        await kept.result(wait_timeout=0.2, cancel_on_exit=True)
     assert not emu.jobs[kept.request_id].cancelled
     job = await client.queue.submit(EP, LONG)
-    with pytest.raises(odr.JobTimeout):
-        await job.result(timeout=0.2, cancel_on_timeout=True)
+    with pytest.raises(odr.JobTimeout) as info:
+        await job.result(wait_timeout=0.2, cancel_on_timeout=True)
     assert emu.jobs[job.request_id].cancelled
+    assert "cancel was sent" in str(info.value)
+    with pytest.raises(ValueError):
+        await job.result(wait_timeout=0)
 
 
 async def test_cancel_scope_stops_polling_and_cancels(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
@@ -339,8 +344,12 @@ async def test_cancelled_run_during_submit_still_cancels_the_job(
     assert job.cancelled
     emu.faults.add("queue.submit", delay=0.3, times=1)
     with pytest.raises(odr.JobTimeout) as info:
-        await client.queue.run(EP, LONG, timeout=0.1)
+        await client.queue.run(EP, LONG, wait_timeout=0.1, cancel_on_timeout=True)
     assert info.value.request_id is not None and emu.jobs[info.value.request_id].cancelled
+    emu.faults.add("queue.submit", delay=0.3, times=1)
+    with pytest.raises(odr.JobTimeout) as info:  # a slow submit is not cut: the job id is kept
+        await client.queue.run(EP, LONG, wait_timeout=0.1)
+    assert info.value.request_id is not None and not emu.jobs[info.value.request_id].cancelled
 
 
 # -- rate limits, origins, shutdown -----------------------------------------------------------------------

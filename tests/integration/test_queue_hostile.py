@@ -125,7 +125,7 @@ async def test_unusable_submit_id_is_a_typed_error(bad_id: str) -> None:
             await client.queue.submit(ENDPOINT, {"prompt": "x"})
         err = info.value
         assert not isinstance(err, ValueError)
-        assert err.status_code == 200 and err.request_id == "req-hostile-submit"
+        assert err.status_code == 200 and err.x_request_id == "req-hostile-submit"
         assert isinstance(err.body, str) and '"request_id"' in err.body
         assert gw.hits["status"] == gw.hits["response"] == 0
 

@@ -152,16 +152,30 @@ async def test_no_cancel_on_exit_leaves_jobs_running(client: odr.AsyncOdiRouter,
     assert emu.stats.count("queue.cancel") == 0
 
 
-async def test_per_job_timeout(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
-    """timeout= is per job: late ones end as JobTimeout (and are cancelled), the others succeed."""
+async def test_per_job_wait_timeout(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
+    """wait_timeout= is per job: late ones end as JobTimeout (left running), the others succeed."""
     inputs = [args(0, 0.05), args(1, 60), args(2, 0.1), args(3, 60)]
-    async with client.queue.map(EP, inputs, concurrency=4, timeout=1.0) as results:
+    async with client.queue.map(EP, inputs, concurrency=4, wait_timeout=1.0) as results:
         outcomes = {o.index: o async for o in results}
     assert outcomes[0].ok and outcomes[2].ok
     for i in (1, 3):
         rid = outcomes[i].request_id
         assert isinstance(outcomes[i].error, odr.JobTimeout)
-        assert rid is not None and emu.jobs[rid].cancelled
+        assert "not cancelled" in str(outcomes[i].error)
+        assert rid is not None and not emu.jobs[rid].cancelled
+    assert emu.stats.count("queue.cancel") == 0
+
+
+async def test_per_job_wait_timeout_with_cancel_on_timeout(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
+    """cancel_on_timeout=True: jobs past their wait_timeout are cancelled remotely."""
+    inputs = [args(0, 0.05), args(1, 60)]
+    async with client.queue.map(
+        EP, inputs, concurrency=2, wait_timeout=1.0, cancel_on_timeout=True
+    ) as results:
+        outcomes = {o.index: o async for o in results}
+    assert outcomes[0].ok and isinstance(outcomes[1].error, odr.JobTimeout)
+    rid = outcomes[1].request_id
+    assert rid is not None and emu.jobs[rid].cancelled
 
 
 async def test_inputs_error_stops_the_map(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
@@ -219,7 +233,7 @@ async def test_map_argument_checks(client: odr.AsyncOdiRouter) -> None:
     with pytest.raises(TypeError):
         client.queue.map(EP, 42)  # type: ignore[arg-type]
     with pytest.raises(ValueError):
-        client.queue.map(EP, [], timeout=0)
+        client.queue.map(EP, [], wait_timeout=0)
     with pytest.raises(ValueError):
         client.queue.map("a/b", [])
     assert [o async for o in client.queue.map(EP, [])] == []

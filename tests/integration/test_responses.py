@@ -43,7 +43,7 @@ async def test_create_returns_response(client: odr.AsyncOdiRouter, emu: Emulator
     assert isinstance(result, Response)
     assert result.status == "completed" and result.output_text == "You said: hello there"
     assert result.usage is not None and result.usage.output_tokens == 4
-    assert result.request_id == emu.stats.records("responses")[-1].request_id
+    assert result.x_request_id == emu.stats.records("responses")[-1].request_id
 
 
 async def test_create_with_input_items_and_tools(client: odr.AsyncOdiRouter) -> None:
@@ -63,7 +63,7 @@ async def test_stream_events_are_typed(client: odr.AsyncOdiRouter, emu: Emulator
     assert isinstance(events[-1], ResponseCompletedEvent)
     text = "".join(e.delta for e in events if isinstance(e, ResponseTextDeltaEvent))
     assert text == events[-1].response.output_text == "You said: hello there"
-    assert stream.request_id == emu.stats.records("responses")[-1].request_id
+    assert stream.x_request_id == emu.stats.records("responses")[-1].request_id
     assert stream.completed
 
 
@@ -77,7 +77,7 @@ async def test_stream_helper_text_and_final(client: odr.AsyncOdiRouter) -> None:
     assert pieces == ["You ", "said: ", "hello ", "there"]
     assert final.status == "completed" and final.output_text == "You said: hello there"
     assert s.accumulator.reasoning == "Let me think "
-    assert final.request_id == s.request_id
+    assert final.x_request_id == s.x_request_id
 
 
 async def test_stream_helper_tool_call(client: odr.AsyncOdiRouter) -> None:
@@ -154,7 +154,7 @@ async def test_error_event_raises(client: odr.AsyncOdiRouter, emu: Emulator) -> 
             await s.get_final_response()
     assert got == 5
     assert info.value.code == "server_error" and info.value.message == "Emulated upstream error"
-    assert info.value.request_id == emu.stats.records("responses")[-1].request_id
+    assert info.value.x_request_id == emu.stats.records("responses")[-1].request_id
     assert s.output_text == "You "
 
 
@@ -228,7 +228,7 @@ async def test_errors_are_typed(emu: Emulator) -> None:
         result = await c.responses.create(model="m", input="x")
         records = emu.stats.records("responses")[-2:]
         assert [r.status for r in records] == [429, 200]
-        assert records[0].request_id == records[1].request_id == result.request_id
+        assert records[0].request_id == records[1].request_id == result.x_request_id
         emu.balance = 0
         with pytest.raises(odr.InsufficientBalanceError):
             await c.responses.create(model="m", input="x", stream=True)
@@ -238,7 +238,7 @@ async def test_retrieve(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
     """retrieve() GETs /v1/responses/{id}; the emulator has no stored responses: NotFoundError."""
     with pytest.raises(odr.NotFoundError) as info:
         await client.responses.retrieve("resp_123")
-    assert info.value.request_id == emu.stats.log[-1].request_id
+    assert info.value.x_request_id == emu.stats.log[-1].request_id
     assert emu.stats.log[-1].path == "/v1/responses/resp_123"
     with pytest.raises(ValueError):
         await client.responses.retrieve("")

@@ -60,10 +60,10 @@ async def test_stream_text_chunks(client: odr.AsyncOdiRouter, emu: Emulator) -> 
     assert all(isinstance(c, ChatCompletionChunk) for c in chunks)
     assert content(chunks) == "You said: hello there" * 12 + "You said: "
     assert chunks[-1].choices[0].finish_reason == "stop"
-    assert stream.request_id == emu.stats.records("chat")[-1].request_id
+    assert stream.x_request_id == emu.stats.records("chat")[-1].request_id
     assert stream.headers["content-type"].startswith("text/event-stream")
     assert stream.completed and stream.closed
-    assert chunks[0].http_request_id == stream.request_id
+    assert chunks[0].x_request_id == stream.x_request_id
 
 
 async def test_stream_usage_chunk(client: odr.AsyncOdiRouter) -> None:
@@ -153,7 +153,7 @@ async def test_eof_before_the_end_is_interrupted(client: odr.AsyncOdiRouter, emu
         async for chunk in await chat_stream(client):
             got.append(chunk)
     assert content(got) == "hihi"
-    assert info.value.request_id == emu.stats.records("chat")[-1].request_id
+    assert info.value.x_request_id == emu.stats.records("chat")[-1].request_id
 
 
 async def test_eof_inside_an_event_is_interrupted(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
@@ -184,7 +184,7 @@ async def test_connection_cut_mid_stream(client: odr.AsyncOdiRouter, emu: Emulat
             got += 1
     assert got == 2
     assert isinstance(info.value.__cause__, odr.APIConnectionError)
-    assert info.value.request_id == emu.stats.records("chat")[-1].request_id
+    assert info.value.x_request_id == emu.stats.records("chat")[-1].request_id
     assert emu.stats.count("chat") == 1 and pool(client) == (0, 0)
     # The transport error's own cause is aiohttp's words only: no request (headers, key) inside.
     detail = info.value.__cause__.__cause__
@@ -200,7 +200,7 @@ async def test_idle_timeout_mid_stream(client: odr.AsyncOdiRouter, emu: Emulator
         async for _ in await chat_stream(client, timeout=odr.Timeout(read=0.2)):
             got += 1
     assert got == 2
-    assert info.value.request_id == emu.stats.records("chat")[-1].request_id
+    assert info.value.x_request_id == emu.stats.records("chat")[-1].request_id
     assert emu.stats.count("chat") == 1 and pool(client) == (0, 0)
 
 
@@ -214,7 +214,7 @@ async def test_error_chunk_raises_with_payload(client: odr.AsyncOdiRouter, emu: 
     assert got == 3
     assert info.value.code == "upstream_error" and info.value.error_type == "server_error"
     assert isinstance(info.value.error, dict) and info.value.error["message"] == "Emulated upstream error"
-    assert info.value.request_id == emu.stats.records("chat")[-1].request_id
+    assert info.value.x_request_id == emu.stats.records("chat")[-1].request_id
 
 
 async def test_malformed_event_is_validation_error(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
@@ -225,7 +225,7 @@ async def test_malformed_event_is_validation_error(client: odr.AsyncOdiRouter, e
             pass
     assert "chatcmpl-broken" in str(info.value.body)
     assert info.value.status_code == 200
-    assert info.value.request_id == emu.stats.records("chat")[-1].request_id
+    assert info.value.x_request_id == emu.stats.records("chat")[-1].request_id
     assert pool(client)[0] == 0
 
 
@@ -236,7 +236,7 @@ async def test_non_sse_answer_raises(client: odr.AsyncOdiRouter, emu: Emulator) 
         await chat_stream(client)
     assert "application/json" in str(info.value)
     assert "chat.completion" in str(info.value.body)
-    assert info.value.request_id == emu.stats.records("chat")[-1].request_id
+    assert info.value.x_request_id == emu.stats.records("chat")[-1].request_id
     assert pool(client)[0] == 0
 
 

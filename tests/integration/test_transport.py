@@ -22,7 +22,7 @@ async def test_request_id_is_sent_and_exposed(client: odr.AsyncOdiRouter, emu: E
     models = await client.models.list()
     rec = emu.stats.records("models")[-1]
     assert rec.request_id.startswith("req_")
-    assert models.http_request_id == rec.request_id
+    assert models.x_request_id == rec.request_id
 
 
 async def test_callers_request_id_is_used(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
@@ -38,7 +38,7 @@ async def test_retries_keep_the_request_id(client: odr.AsyncOdiRouter, emu: Emul
     recs = emu.stats.records("models")
     assert [r.status for r in recs] == [503, 503, 200]
     assert len({r.request_id for r in recs}) == 1
-    assert models.http_request_id == recs[0].request_id
+    assert models.x_request_id == recs[0].request_id
 
 
 async def test_retry_budget_exhausted_raises_typed(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
@@ -131,7 +131,7 @@ async def test_read_timeout_raises_timeout(client: odr.AsyncOdiRouter, emu: Emul
     emu.faults.add("models", delay=2.0, times=None)
     with pytest.raises(odr.APITimeoutError) as info:
         await client.models.list(timeout=Timeout(read=0.1), max_retries=1)
-    assert info.value.request_id is not None
+    assert info.value.x_request_id is not None
     assert emu.stats.count("models") == 2
 
 
@@ -219,8 +219,8 @@ async def test_every_status_maps_to_its_class(
     err = info.value
     assert type(err) is cls
     assert err.status_code == status
-    assert err.request_id == emu.stats.records("models")[-1].request_id
-    assert err.headers.get("x-request-id") == err.request_id
+    assert err.x_request_id == emu.stats.records("models")[-1].request_id
+    assert err.headers.get("x-request-id") == err.x_request_id
 
 
 async def test_wrong_key_is_authentication_error(emu: Emulator) -> None:

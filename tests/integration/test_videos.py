@@ -212,8 +212,10 @@ async def test_extra_file_field_is_a_file_part(client: odr.AsyncOdiRouter, emu: 
 
 
 async def test_request_options_apply(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
-    """request_id, extra_headers and extra_query reach the gateway."""
-    await client.videos.create(model="sora-2", prompt="p", request_id="trace-video-1", extra_query={"x": "1"})
+    """x_request_id, extra_headers and extra_query reach the gateway."""
+    await client.videos.create(
+        model="sora-2", prompt="p", x_request_id="trace-video-1", extra_query={"x": "1"}
+    )
     record = emu.stats.records("videos.create")[-1]
     assert record.request_id == "trace-video-1"
 
@@ -239,7 +241,7 @@ async def test_retrieve_and_raw(client: odr.AsyncOdiRouter, emu: Emulator) -> No
     video = await client.videos.retrieve(created.id)
     assert video.id == created.id
     assert video.raw["prompt"] == (None if emu.video_variant.nulls else "p")
-    assert video.http_request_id == emu.stats.records("videos.retrieve")[-1].request_id
+    assert video.x_request_id == emu.stats.records("videos.retrieve")[-1].request_id
 
 
 async def test_unknown_fields_kept_in_raw(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
@@ -384,7 +386,7 @@ async def test_unusable_id_from_the_gateway_is_a_validation_error(
         assert emu.stats.total == before + 1  # nothing more was sent
         err = info.value
         assert err.status_code == 200
-        assert err.request_id == emu.stats.records(route)[-1].request_id
+        assert err.x_request_id == emu.stats.records(route)[-1].request_id
         assert isinstance(err.body, str) and '"queued"' in err.body
 
 

@@ -72,7 +72,7 @@ async def test_wait_timeout(slow_client: tuple[Emulator, odr.AsyncOdiRouter], in
     emu, client = slow_client
     video = await client.videos.create(model="sora-2", prompt="p")
     with pytest.raises(odr.JobTimeout) as info:
-        await client.videos.wait(video.id, timeout=0.3, poll_interval=interval)
+        await client.videos.wait(video.id, wait_timeout=0.3, poll_interval=interval)
     assert info.value.request_id == video.id
     assert info.value.endpoint == "sora-2"
     assert f"last seen {emu.video_variant.status_words.get('in_progress', 'in_progress')}" in str(info.value)
@@ -170,7 +170,7 @@ async def test_wait_rejects_bad_arguments(client: odr.AsyncOdiRouter) -> None:
     with pytest.raises(ValueError):
         await client.videos.wait("")
     with pytest.raises(ValueError):
-        await client.videos.wait("video_x", timeout=0)
+        await client.videos.wait("video_x", wait_timeout=0)
     with pytest.raises(ValueError):
         await client.videos.wait("video_x", poll_interval=-1)
 
@@ -277,7 +277,7 @@ async def test_download_of_a_failed_video(client: odr.AsyncOdiRouter, emu: Emula
     with pytest.raises(expected[status]) as info:
         await client.videos.download_content(video.id, tmp_path / "clip.mp4")
     assert info.value.status_code == status
-    assert info.value.request_id == emu.stats.records("videos.content")[-1].request_id
+    assert info.value.x_request_id == emu.stats.records("videos.content")[-1].request_id
     assert list(tmp_path.iterdir()) == []
 
 
@@ -295,7 +295,7 @@ async def test_wait_gives_up_on_unusable_answers(
         await client.videos.wait(video, poll_interval=interval)  # the first look is the object
     err = info.value
     assert err.status_code == 200
-    assert err.request_id == emu.stats.records("videos.retrieve")[-1].request_id
+    assert err.x_request_id == emu.stats.records("videos.retrieve")[-1].request_id
     assert repr(bad_id)[1:-1] in str(err) and isinstance(err.body, str) and '"status"' in err.body
     assert dict(emu.stats.routes) == {"videos.retrieve": MAX_BAD_BODIES}
     with pytest.raises(odr.ResponseValidationError):  # a first look by id is not retried

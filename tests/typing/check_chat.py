@@ -12,13 +12,16 @@ from odirouter_async.types import ChatCompletionStreamEvent, ChatMessage
 async def chat(client: odr.AsyncOdiRouter) -> None:
     """``create`` returns a ``ChatCompletion``; ``stream=True`` an ``AsyncStream`` of chunks."""
     messages: list[ChatMessage] = [{"role": "user", "content": "Hello"}]
-    completion = await client.chat.completions.create(model="gpt-4.1", messages=messages)
+    completion = await client.chat.completions.create(model="gpt-4.1", messages=messages, x_request_id="t-1")
     assert_type(completion, odr.ChatCompletion)
     content: str | None = completion.choices[0].message.content
-    print(content, completion.usage)
+    traced: str | None = completion.x_request_id
+    print(content, completion.usage, traced)
 
     stream = await client.chat.completions.create(model="gpt-4.1", messages=messages, stream=True)
     assert_type(stream, odr.AsyncStream[odr.ChatCompletionChunk])
+    stream_id: str | None = stream.x_request_id
+    print(stream_id)
     async with stream:
         async for chunk in stream:
             for choice in chunk.choices:

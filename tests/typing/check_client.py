@@ -39,7 +39,8 @@ async def errors(client: odr.AsyncOdiRouter) -> None:
     except odr.RateLimitError as e:
         retry_after: float | None = e.retry_after
         status: int = e.status_code
-        print(retry_after, status, e.body, e.headers)
+        traced: str | None = e.x_request_id
+        print(retry_after, status, e.body, e.headers, traced)
     except odr.APIStatusError as e:
         code: str | None = e.code
         print(code, e.error_type, e.message)
@@ -50,7 +51,9 @@ async def errors(client: odr.AsyncOdiRouter) -> None:
     except odr.StreamError as e:
         print(e.body)
     except odr.JobFailed as e:
-        print(e.error, e.error_type, e.endpoint)
+        job_id: str | None = e.request_id
+        call_id: str | None = e.x_request_id
+        print(e.error, e.error_type, e.endpoint, job_id, call_id)
     except odr.OdiRouterError as e:
         msg: str = e.message
         print(msg)

@@ -19,7 +19,7 @@ async def queue(client: odr.AsyncOdiRouter) -> None:
     status = await job.status()
     assert_type(status, QueueStatus)
     print(status.status)
-    result = await job.result()
+    result = await job.result(wait_timeout=None)
     assert_type(result, odr.JobResult)
     first: JobOutput = result.outputs[0]
     print(first.url, result.metadata, result.raw)
@@ -27,7 +27,7 @@ async def queue(client: odr.AsyncOdiRouter) -> None:
     assert_type(paths, list[Path])
     again = client.queue.job("nano_banana_2", request_id)
     await again.cancel()
-    result = await client.queue.run("nano_banana_2", {"prompt": "x"})
+    result = await client.queue.run("nano_banana_2", {"prompt": "x"}, wait_timeout=3600, x_request_id="t-2")
     assert_type(result, odr.JobResult)
 
 

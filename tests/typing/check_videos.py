@@ -15,7 +15,7 @@ async def videos(client: odr.AsyncOdiRouter) -> None:
     video = await client.videos.create(model="sora-2", prompt="a paper boat", seconds="4", size="720x1280")
     assert_type(video, odr.Video)
     video_id: str = video.id
-    video = await client.videos.wait(video_id)
+    video = await client.videos.wait(video_id, wait_timeout=None)
     assert_type(video, odr.Video)
     print(video.status, video.progress, video.error)
     path = await client.videos.download_content(video_id, "clip.mp4")

@@ -61,15 +61,14 @@ def test_text_and_final_shape() -> None:
         mk([delta(content="lo")]),
         mk([delta(finish_reason="stop")]),
     )
-    final = acc.final(request_id="rq")
+    final = acc.final(x_request_id="rq")
     assert isinstance(final, ChatCompletion)
     assert final.object == "chat.completion"
     assert (final.id, final.model, final.created) == ("c1", "m", 7)
     assert final.choices[0].message.content == "Hello"
     assert final.choices[0].message.role == "assistant"
     assert final.choices[0].finish_reason == "stop"
-    assert final.request_id == "rq"
-    assert final.http_request_id == "rq"
+    assert final.x_request_id == "rq"
     assert final.raw["choices"][0]["message"]["content"] == "Hello"
 
 

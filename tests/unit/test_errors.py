@@ -60,19 +60,19 @@ CASES = [
 @pytest.mark.parametrize(("status", "body", "cls", "text"), CASES)
 def test_status_and_body_map_to_class(status: int, body: bytes, cls: type, text: str) -> None:
     """Each status/body shape gives its class and a message taken from the body."""
-    err = make_status_error(status, {"content-type": "application/json"}, body, request_id="mine")
+    err = make_status_error(status, {"content-type": "application/json"}, body, x_request_id="mine")
     assert type(err) is cls
     assert text in str(err)
     assert err.status_code == status
-    assert err.request_id is not None
+    assert err.x_request_id is not None
 
 
 def test_request_id_preference() -> None:
     """The echoed X-Request-Id wins, then the body's request_id, then ours."""
     body = b'{"error": {"code": "X", "message": "m"}, "request_id": "from-body"}'
-    assert make_status_error(400, {"x-request-id": "hdr"}, body, request_id="ours").request_id == "hdr"
-    assert make_status_error(400, {}, body, request_id="ours").request_id == "from-body"
-    assert make_status_error(400, {}, b"{}", request_id="ours").request_id == "ours"
+    assert make_status_error(400, {"x-request-id": "hdr"}, body, x_request_id="ours").x_request_id == "hdr"
+    assert make_status_error(400, {}, body, x_request_id="ours").x_request_id == "from-body"
+    assert make_status_error(400, {}, b"{}", x_request_id="ours").x_request_id == "ours"
 
 
 def test_openai_shape_fields() -> None:
@@ -85,13 +85,13 @@ def test_openai_shape_fields() -> None:
 
 def test_rate_limit_carries_retry_after() -> None:
     """RateLimitError exposes the server's Retry-After."""
-    err = make_status_error(429, {}, b"{}", request_id=None, retry_after=1.5)
+    err = make_status_error(429, {}, b"{}", x_request_id=None, retry_after=1.5)
     assert isinstance(err, odr.RateLimitError) and err.retry_after == 1.5
 
 
 def test_non_object_json_body() -> None:
     """A JSON body that is not an object is still reported, not crashed on."""
-    err = make_status_error(500, {}, b'["x"]', request_id=None)
+    err = make_status_error(500, {}, b'["x"]', x_request_id=None)
     assert isinstance(err, odr.InternalServerError) and "x" in str(err)
 
 
@@ -106,7 +106,7 @@ LITELLM = (
 @pytest.mark.parametrize("ctype", ["text/event-stream", "application/json", None])
 def test_sse_framed_error_body_is_unwrapped(ctype: str | None) -> None:
     """An error body framed as SSE (LiteLLM) is read from its first data payload."""
-    err = make_status_error(500, {"content-type": ctype} if ctype else {}, LITELLM, request_id="r")
+    err = make_status_error(500, {"content-type": ctype} if ctype else {}, LITELLM, x_request_id="r")
     assert err.message == "litellm.APIError: upstream failed"
     assert (err.code, err.error_type) == ("500", "api_error")
     assert err.body == {
@@ -135,7 +135,7 @@ def test_sse_framed_done_only_falls_back_to_text() -> None:
 def test_deeply_nested_error_body_is_text() -> None:
     """An error body nested 5000 deep is kept as text with a clear message (no RecursionError)."""
     raw = b'{"error":' * 5000 + b"1" + b"}" * 5000
-    err = make_status_error(502, {}, raw, request_id="r")
+    err = make_status_error(502, {}, raw, x_request_id="r")
     assert isinstance(err, odr.InternalServerError)
     assert err.message.startswith("error body nested too deeply to decode")
     assert err.body == raw.decode()

@@ -158,7 +158,7 @@ def test_response_200_is_the_result() -> None:
     assert result.outputs[0].width == 1024
     assert result.metadata == {"prompt": "cat"}
     assert result.raw["extra"] == 1
-    assert result.http_request_id == "req-1"
+    assert result.x_request_id == "req-1"
 
 
 def test_response_202_pending() -> None:
@@ -176,7 +176,7 @@ def test_response_202_unreadable_asks_the_status_url(raw: bytes) -> None:
     decision = decide_response(202, raw, http_request_id="req-9")
     assert isinstance(decision, Unusable)
     assert isinstance(decision.error, ResponseValidationError)
-    assert decision.error.status_code == 202 and decision.error.request_id == "req-9"
+    assert decision.error.status_code == 202 and decision.error.x_request_id == "req-9"
 
 
 def test_response_200_status_with_error_is_failure() -> None:

@@ -58,14 +58,14 @@ def test_chat_completion_decodes_with_extras_and_raw() -> None:
     assert c.usage is not None and (c.usage.total_tokens, c.usage.cost) == (11, 0.01)
     assert c.raw["usage"]["new_counter"] == 9
     assert c.raw["choices"][0]["message"]["provider_specific"] == {"x": 1}
-    assert c.http_request_id == "rid"
+    assert c.x_request_id == "rid"
 
 
 def test_chat_completion_minimal_body() -> None:
     """A body with only choices (other fields omitted) still decodes with defaults."""
     c = msgspec.json.decode(b'{"choices": [{"message": {"content": "hi"}}]}', type=ChatCompletion)
     assert c.choices[0].message.content == "hi"
-    assert (c.id, c.object, c.usage, c.request_id) == ("", "chat.completion", None, None)
+    assert (c.id, c.object, c.usage, c.x_request_id) == ("", "chat.completion", None, None)
 
 
 def test_chat_completion_wrong_type_is_rejected() -> None:

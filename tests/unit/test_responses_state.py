@@ -128,13 +128,13 @@ def test_completed_gives_final_response_with_exact_raw() -> None:
         e("response.output_text.delta", item_id="m", delta="hi"),
         e("response.completed", response=body, sequence_number=5),
     )
-    final = acc.final(request_id="rq")
+    final = acc.final(x_request_id="rq")
     assert final is not None
     assert acc.done and acc.status == "completed"
     assert final.raw == body
     assert final.raw["usage"] == usage
     assert final.usage is not None and final.usage.total_tokens == 7
-    assert final.request_id == "rq" and final.http_request_id == "rq"
+    assert final.x_request_id == "rq"
     assert acc.last_sequence_number == 5
     assert acc.errors == []
 

@@ -53,7 +53,7 @@ def test_chat_chunk_decodes_with_raw_and_request_id() -> None:
     assert item.choices[0].delta.content == "hi"
     assert item.raw["x_extra"] == {"a": 1}
     assert item.raw_bytes == msgspec.json.encode(body)
-    assert item.http_request_id == "req-1"
+    assert item.x_request_id == "req-1"
 
 
 @pytest.mark.parametrize("data", [b"[DONE]", b"[DONE] ", b"[DONE]\n"])
@@ -75,7 +75,7 @@ def test_chat_malformed_is_validation_error(data: bytes) -> None:
     with pytest.raises(ResponseValidationError) as info:
         decode_chat_event(ev(data), request_id="r")
     assert info.value.body == data.decode()
-    assert info.value.request_id == "r"
+    assert info.value.x_request_id == "r"
 
 
 def test_chat_tolerates_provider_quirks() -> None:
@@ -109,7 +109,7 @@ def test_chat_error_chunk_raises_with_payload() -> None:
     assert err.error == {"code": 400, "message": "Token limit reached"}
     assert err.message == "Token limit reached"
     assert err.code == "400"
-    assert err.request_id == "r9"
+    assert err.x_request_id == "r9"
 
 
 def test_chat_chunk_keeps_error_chunk_for_the_caller() -> None:
@@ -239,7 +239,7 @@ def test_text_delta_fields() -> None:
     item = decode_responses_event(ev(body), request_id="q")
     assert isinstance(item, ResponseTextDeltaEvent)
     assert (item.item_id, item.output_index, item.delta, item.sequence_number) == ("m1", 1, "4", None)
-    assert item.http_request_id == "q"
+    assert item.x_request_id == "q"
 
 
 def test_unknown_type_is_unknown_event_with_raw() -> None:
@@ -301,7 +301,7 @@ def test_error_event_is_returned_not_raised() -> None:
     assert (item.message, item.code) == ("boom", "server_error")
     exc = responses_event_error(item, request_id="r")
     assert isinstance(exc, StreamEventError)
-    assert (exc.message, exc.code, exc.request_id) == ("boom", "server_error", "r")
+    assert (exc.message, exc.code, exc.x_request_id) == ("boom", "server_error", "r")
     assert exc.error == {"type": "error", "message": "boom", "code": "server_error", "param": None}
 
 

@@ -103,7 +103,7 @@ def _check_chat(data: bytes, event: str) -> None:
         try:
             item = decode(SSEEvent(data, event), "req-1")
         except _TYPED_ERRORS as exc:
-            assert exc.request_id == "req-1"
+            assert exc.x_request_id == "req-1"
             continue
         assert item is None or item is DONE or isinstance(item, ChatCompletionChunk)
         if isinstance(item, ChatCompletionChunk):
@@ -115,7 +115,7 @@ def _check_responses(data: bytes, event: str) -> None:
     try:
         item = decode_responses_event(SSEEvent(data, event), "req-1")
     except _TYPED_ERRORS as exc:
-        assert exc.request_id == "req-1"
+        assert exc.x_request_id == "req-1"
         return
     assert item is None or item is DONE or isinstance(item, (UnknownEvent, *ResponseStreamEvent.__args__))  # type: ignore[attr-defined]
     if isinstance(item, ResponseErrorEvent):
@@ -144,7 +144,7 @@ def test_deep_nesting_is_a_validation_error() -> None:
             try:
                 decode(SSEEvent(data), "req-9")  # type: ignore[operator]
             except ResponseValidationError as exc:
-                assert exc.request_id == "req-9" and exc.body == data.decode()
+                assert exc.x_request_id == "req-9" and exc.body == data.decode()
                 assert kind == "list" or "nested too deeply" in exc.message
             else:
                 raise AssertionError(f"{decode.__name__} accepted {kind} nesting 5000 deep")
@@ -156,6 +156,6 @@ def test_deep_error_event_is_a_stream_event_error() -> None:
     try:
         decode_chat_event(SSEEvent(data, "error"), "req-2")
     except StreamEventError as exc:
-        assert exc.request_id == "req-2"
+        assert exc.x_request_id == "req-2"
     else:
         raise AssertionError("no error raised")

@@ -87,16 +87,16 @@ def test_progress_changes_are_reported_once() -> None:
 def test_poll_errors_map_to_observations() -> None:
     """429 slows polling, 5xx and network errors back off, 404 and other 4xx end the wait."""
     watch = VideoWatch("video_1")
-    limited = make_status_error(429, {}, b"{}", request_id=None, retry_after=1.5)
+    limited = make_status_error(429, {}, b"{}", x_request_id=None, retry_after=1.5)
     assert watch.observe_error(limited) == RateLimited(1.5)
     for status in (500, 502, 503, 408):
-        assert watch.observe_error(make_status_error(status, {}, b"", request_id=None)) is Outcome.ERROR
+        assert watch.observe_error(make_status_error(status, {}, b"", x_request_id=None)) is Outcome.ERROR
     assert watch.observe_error(APIConnectionError()) is Outcome.ERROR
     assert watch.observe_error(APITimeoutError()) is Outcome.ERROR
-    not_found = make_status_error(404, {}, b'{"error": {"message": "no"}}', request_id=None)
+    not_found = make_status_error(404, {}, b'{"error": {"message": "no"}}', x_request_id=None)
     assert isinstance(not_found, NotFoundError)
     assert watch.observe_error(not_found) is None
-    assert watch.observe_error(make_status_error(401, {}, b"", request_id=None)) is None
+    assert watch.observe_error(make_status_error(401, {}, b"", x_request_id=None)) is None
 
 
 def test_unreadable_bodies_end_the_wait_after_a_run() -> None:

@@ -2,7 +2,8 @@
 
 Run from the repository root: ``python -m benchmarks.bench_queue`` (``--quick`` for smaller N,
 ``--skip-fal``, ``--only NAME[,NAME]``: 2s (= 2s1k + 2s10k), 20s, fal, limit, lone, warm, curve,
-and ``scale100k`` (run only when named).  Results: ``benchmarks/out/queue.json``.
+and ``scale100k`` (run only when named).  Results: ``benchmarks/out/queue.json``
+(``queue_<names>.json`` with ``--only``).
 
 Each scenario gets a fresh emulator in a child process (``_harness.emulator_process``), and each
 client run is a fresh ``python -m benchmarks.bench_queue --child SPEC`` process, so CPU time
@@ -433,7 +434,7 @@ def main(argv: list[str] | None = None) -> int:
         checks[group] = {"cpu_ours_over_bare": ours["cpu"] / bare["cpu"]}
         print(f"{group}: client CPU ours / bare aiohttp = {ours['cpu'] / bare['cpu']:.2f}")
     results["elapsed_s"] = time.monotonic() - started
-    path = save("queue", results)
+    path = save("queue_" + "_".join(sorted(only)) if only else "queue", results)  # --only: its own file
     print(f"\nwrote {path} in {results['elapsed_s']:.0f} s")
     return 0
 

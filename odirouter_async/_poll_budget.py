@@ -1,7 +1,13 @@
 """The global poll budget: a token bucket whose rate follows AIMD on 429s.  Pure (``now`` is a parameter).
 
 One ``PollBudget`` per client caps the status polls of every job together.  It starts at
-``max_rate`` polls/s (``math.inf`` means no cap until the server complains).  A 429 (or a
+``min(start_rate, max_rate)`` polls/s (``max_rate=math.inf`` means no cap and no slow start).
+**Slow start**: before the first 429 the rate doubles every ``start_double_every`` seconds, and
+only while polls wait for it (``PollSchedule`` passes ``START_RATE`` = 100/s and 0.15 s: 3 200/s
+after 0.75 s of demand), so a first contact with a poll limit K overshoots it by a few doublings,
+not by ``max_rate``.  **Window**: no poll is sent while the last second already holds ``rate``
+polls that were not refused, so after a 429 the client does not feed a sliding-window limit that
+is still full of the burst that drew it.  A 429 (or a
 ``Retry-After``) is a *multiplicative decrease*: the rate drops to ``decrease`` x the rate actually
 measured over the last second (not the allowed rate, which may be far above it), the bucket is
 emptied, and nothing is sent before ``now + retry_after``.  The measured rate is remembered as the

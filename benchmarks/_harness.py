@@ -33,6 +33,14 @@ class RunningEmulator:
     ca_cert_path: str | None
     process: subprocess.Popen[str]
 
+    def cpu_seconds(self) -> float | None:
+        """The emulator process's CPU time so far (user + system; Linux ``/proc`` only)."""
+        try:
+            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
 
 @contextmanager
 def emulator_process(api_key: str = "bench-key", **options: Any) -> Iterator[RunningEmulator]:

@@ -1,7 +1,9 @@
 """Queue benchmarks: requests per job, detection lag, client CPU and memory, against peers.
 
 Run from the repository root: ``python -m benchmarks.bench_queue`` (``--quick`` for smaller N,
-``--skip-fal``, ``--only NAME[,NAME]``).  Results: ``benchmarks/out/queue.json``.
+``--skip-fal``, ``--only NAME[,NAME]``: 2s (= 2s1k + 2s10k), 20s, fal, limit, lone, warm, curve,
+and ``scale100k`` (run only when named).  Results: ``benchmarks/out/queue.json``
+(``queue_<names>.json`` with ``--only``).
 
 Each scenario gets a fresh emulator in a child process (``_harness.emulator_process``), and each
 client run is a fresh ``python -m benchmarks.bench_queue --child SPEC`` process, so CPU time
@@ -89,11 +91,22 @@ async def _ours(spec: dict[str, Any]) -> dict[str, Any]:
 
         sampler = asyncio.create_task(sample())
         inputs = ({"prompt": f"job {i}"} for i in range(n))
-        async with client.queue.map(EP, inputs, concurrency=n) as results:
+        concurrency = spec.get("concurrency") or n
+        profiler = None
+        if spec.get("profile"):
+            import cProfile
+
+            profiler = cProfile.Profile()
+            profiler.enable()
+        journal = spec.get("journal")
+        async with client.queue.map(EP, inputs, concurrency=concurrency, journal=journal) as results:
             async for done in results:
                 if done.error is not None:
                     errors += 1
         wall, cpu = time.monotonic() - t0, time.process_time() - cpu0
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(spec["profile"])
         sampler.cancel()
         stats = sched.stats()
     return {
@@ -222,8 +235,12 @@ def _run_client(kind: str, emu: RunningEmulator, n: int, **extra: Any) -> dict[s
 def _measure(kind: str, n: int, emu_options: dict[str, Any], **extra: Any) -> dict[str, Any]:
     """One client run on a fresh emulator: the client's readings plus the emulator's."""
     with emulator_process(**emu_options) as emu:
+        emu_cpu0 = emu.cpu_seconds()
         result = _run_client(kind, emu, n, **extra)
+        emu_cpu1 = emu.cpu_seconds()
         stats = _emu_stats(emu)
+    if emu_cpu0 is not None and emu_cpu1 is not None:
+        stats["cpu"] = emu_cpu1 - emu_cpu0
     fields = stats["job_fields"]
     rows = [dict(zip(fields, row, strict=True)) for row in stats["jobs"]]
     lags = [r["first_seen_done_at"] - r["finished_at"] for r in rows if r["first_seen_done_at"] is not None]
@@ -238,7 +255,16 @@ def _measure(kind: str, n: int, emu_options: dict[str, Any], **extra: Any) -> di
         server_429=stats["rate_limited"],
         server_5xx=sum(v for k, v in stats["statuses"].items() if int(k.rsplit(" ", 1)[1]) >= 500),
         cpu_ms_per_job=1000 * result["cpu"] / max(1, n),
+        cpu_us_per_request=1e6 * result["cpu"] / max(1, requests + n),
+        emu_cpu=stats.get("cpu"),
     )
+    limit = emu_options.get("poll_rate_limit")
+    if limit:  # the floor: an oracle polls each job once, in finish order, at most K per second
+        seen, floor_lags = -float("inf"), []
+        for finish in sorted(r["finished_at"] for r in rows):
+            seen = max(finish, seen + 1.0 / limit)
+            floor_lags.append(seen - finish)
+        result["lag_floor_p50"] = statistics.median(floor_lags)
     if extra.get("sample"):
         polls = {int(k): v for k, v in stats["poll_seconds"].items()}
         limited = {int(k): v for k, v in stats["limited_seconds"].items()}
@@ -320,8 +346,8 @@ def main(argv: list[str] | None = None) -> int:
         print(_row(f"{group}: {name}", result), flush=True)
 
     print(HEADER, flush=True)
-    if want("2s"):
-        for n in (mid, big):
+    for n, name in ((mid, "2s1k"), (big, "2s10k")):
+        if want("2s") or want(name):
             record(f"2s x {n}", "ours", _measure("ours", n, two))
             record(f"2s x {n}", "bare aiohttp 0.25s", _measure("bare", n, two))
     if want("20s"):
@@ -349,7 +375,12 @@ def main(argv: list[str] | None = None) -> int:
         record(f"K={k}/s 2s x {mid}", "ours max_rate=200", capped)
         for name, r in (("ours", limited), ("ours max_rate=200", capped)):
             share = 100 * r["server_429"] / max(1, r["requests_per_job"] * r["jobs"])
-            print(f"    {name}: 429s {r['server_429']} = {share:.1f}% of polls")
+            r["share_429_pct"] = share
+            floor = r.get("lag_floor_p50") or float("nan")
+            print(
+                f"    {name}: 429s {r['server_429']} = {share:.1f}% of polls; lag p50 {r['lag_p50']:.3f} = "
+                f"{r['lag_p50'] / floor:.2f}x the floor {floor:.3f} the limit imposes"
+            )
     if want("lone") or want("warm"):
         # a LONE job per client process (queue.run-like), cold vs. warm from a history file
         runs = 5 if quick else 20
@@ -377,6 +408,15 @@ def main(argv: list[str] | None = None) -> int:
                     flush=True,
                 )
         results["lone_2s"] = lone
+    if want("scale100k"):  # only when named: 100 000 jobs through map + a journal, one process
+        n = 20_000 if quick else 100_000
+        with tempfile.TemporaryDirectory() as tmp:
+            journal = str(Path(tmp) / "scale.journal")
+            r = _measure("ours", n, two, concurrency=8000, journal=journal)
+            r["journal_mb"] = sum(p.stat().st_size for p in Path(tmp).iterdir()) / 2**20
+        record(f"scale 2s x {n} map+journal c=8000", "ours", r)
+        emu_cpu = r.get("emu_cpu") or float("nan")
+        print(f"    journal file {r['journal_mb']:.1f} MB; emulator CPU {emu_cpu:.1f} s")
     if want("curve"):
         curve = results.setdefault("curve_lag_target", {})
         for target in (0.05, 0.1, 0.25, 0.5, 1.0):
@@ -394,7 +434,7 @@ def main(argv: list[str] | None = None) -> int:
         checks[group] = {"cpu_ours_over_bare": ours["cpu"] / bare["cpu"]}
         print(f"{group}: client CPU ours / bare aiohttp = {ours['cpu'] / bare['cpu']:.2f}")
     results["elapsed_s"] = time.monotonic() - started
-    path = save("queue", results)
+    path = save("queue_" + "_".join(sorted(only)) if only else "queue", results)  # --only: its own file
     print(f"\nwrote {path} in {results['elapsed_s']:.0f} s")
     return 0
 

@@ -193,7 +193,8 @@ class PollingOptions:
     """How the client's scheduler polls (one scheduler per client, shared by its views).
 
     Args:
-        max_rate: polls per second for all jobs together; a 429 lowers it (AIMD) and it recovers.
+        max_rate: polls per second for all jobs together (the rate starts at 100/s and doubles
+            while polls wait for it, up to this); a 429 lowers it (AIMD) and it recovers.
         max_in_flight: polls sent at once.
         lag_target: the detection lag aimed at for short jobs, seconds.
         lag_fraction: the detection lag aimed at for long jobs, as a fraction of their duration.

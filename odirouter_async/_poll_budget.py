@@ -1,7 +1,13 @@
 """The global poll budget: a token bucket whose rate follows AIMD on 429s.  Pure (``now`` is a parameter).
 
 One ``PollBudget`` per client caps the status polls of every job together.  It starts at
-``max_rate`` polls/s (``math.inf`` means no cap until the server complains).  A 429 (or a
+``min(start_rate, max_rate)`` polls/s (``max_rate=math.inf`` means no cap and no slow start).
+**Slow start**: before the first 429 the rate doubles every ``start_double_every`` seconds, and
+only while polls wait for it (``PollSchedule`` passes ``START_RATE`` = 100/s and 0.15 s: 3 200/s
+after 0.75 s of demand), so a first contact with a poll limit K overshoots it by a few doublings,
+not by ``max_rate``.  **Window**: no poll is sent while the last second already holds ``rate``
+polls that were not refused, so after a 429 the client does not feed a sliding-window limit that
+is still full of the burst that drew it.  A 429 (or a
 ``Retry-After``) is a *multiplicative decrease*: the rate drops to ``decrease`` x the rate actually
 measured over the last second (not the allowed rate, which may be far above it), the bucket is
 emptied, and nothing is sent before ``now + retry_after``.  The measured rate is remembered as the
@@ -25,7 +31,11 @@ from __future__ import annotations
 import math
 from collections import deque
 
-__all__ = ("PollBudget",)
+__all__ = ("START_DOUBLE_EVERY", "START_RATE", "PollBudget")
+
+#: the first rate, before any 429 (capped by ``max_rate``), and how fast it doubles while it binds
+START_RATE = 100.0
+START_DOUBLE_EVERY = 0.15
 
 _MEASURE_WINDOW = 1.0  # seconds over which the sent rate is measured
 _MIN_INCREASE = 0.5  # polls/s gained per second at least, so tiny rates recover too
@@ -55,6 +65,7 @@ class PollBudget:
         "_probe",
         "_recovery",
         "_sent",
+        "_start_double_every",
         "_starved_at",
         "_tokens",
         "_updated",
@@ -74,11 +85,16 @@ class PollBudget:
         double_every: float = 0.1,
         max_pause: float = 60.0,
         pause_over: float = 2.0,
+        start_rate: float = math.inf,
+        start_double_every: float = START_DOUBLE_EVERY,
     ) -> None:
         if not max_rate > 0 or not 0 < min_rate <= max_rate or not 0 < decrease < 1:
             raise ValueError("need max_rate >= min_rate > 0 and 0 < decrease < 1")
-        if not 0 < probe <= 1 or not double_every > 0:
-            raise ValueError("need 0 < probe <= 1 and double_every > 0")
+        if not 0 < probe <= 1 or not double_every > 0 or not start_double_every > 0:
+            raise ValueError("need 0 < probe <= 1, double_every > 0 and start_double_every > 0")
+        if not start_rate > 0:
+            raise ValueError("need start_rate > 0")
+        self._start_double_every = start_double_every
         self._probe = probe
         self._double_every = double_every
         #: the measured rate that drew the last 429 (inf: none yet)
@@ -95,7 +111,7 @@ class PollBudget:
         #: no recovery before this time (a short Retry-After holds the decreased rate)
         self._hold_until = -math.inf
         #: polls/s allowed now
-        self.rate = max_rate
+        self.rate = max_rate if math.isinf(max_rate) else max(min_rate, min(max_rate, start_rate))
         self._starved_at = -math.inf  # when a take was last refused for want of tokens
         #: no poll is allowed before this monotonic time
         self.paused_until = -math.inf
@@ -121,12 +137,13 @@ class PollBudget:
                 grow = 0.0  # (else an idle spell would grow it far past the last 429's rate)
             safe = self._probe * self._ceiling
             if self.rate < safe:  # well below the rate that drew a 429: double
-                doubled = self.rate * 2.0 ** (grow / self._double_every)
+                every = self._start_double_every if math.isinf(safe) else self._double_every
+                doubled = self.rate * 2.0 ** (grow / every)
                 if doubled <= safe:
                     self.rate = doubled
                     grow = 0.0
                 else:  # the time left after reaching ``safe`` is additive
-                    grow -= self._double_every * math.log2(safe / self.rate)
+                    grow -= every * math.log2(safe / self.rate)
                     self.rate = safe
             if grow > 0:
                 self.rate = self.rate + self._increase * grow
@@ -141,10 +158,24 @@ class PollBudget:
         if self._tokens < 1.0 - 1e-9:
             self._starved_at = now
             return False
+        if self.measured_rate(now) + 1.0 > self.rate and self._window_free_at(now) > now:
+            self._starved_at = now  # the last second already holds ``rate`` polls: wait for one to age out
+            return False
         self._tokens -= 1.0
         self._sent.append(now)
-        self.measured_rate(now)  # keeps the window short
         return True
+
+    def _window_free_at(self, now: float) -> float:
+        """When the polls accepted in the last second drop below ``rate`` (a sliding-window server
+        limit never sees more than ``rate`` from us, even right after a burst that drew a 429)."""
+        rate = self.rate
+        sent = self._sent
+        if math.isinf(rate) or len(sent) + 1.0 <= rate:
+            return now
+        excess = len(sent) - self._limited_in_window(now) + 1 - math.floor(rate)
+        if excess <= 0:
+            return now
+        return sent[min(excess, len(sent)) - 1] + _MEASURE_WINDOW
 
     def ready_at(self, now: float) -> float:
         """The earliest time >= ``now`` at which ``take`` can succeed."""
@@ -153,7 +184,8 @@ class PollBudget:
         missing = 1.0 - self._tokens
         if missing > 1e-9 and not math.isinf(self.rate):
             at = max(at, now + missing / self.rate)
-        return at
+        self.measured_rate(now)
+        return max(at, self._window_free_at(now))
 
     def measured_rate(self, now: float) -> float:
         """Polls taken in the last second."""

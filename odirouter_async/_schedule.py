@@ -72,6 +72,7 @@ from typing import Any, Generic, TypeVar
 
 import backoff
 
+from . import _poll_budget
 from ._duration_model import DurationModel, Prior, prior_for
 from ._poll_budget import PollBudget
 
@@ -237,6 +238,7 @@ class PollSchedule(Generic[K]):
         max_rate: float = 200.0,
         min_rate: float = 1.0,
         burst: float = 0.1,
+        start_rate: float | None = None,
         scout_interval: float = 0.2,
         scout_fraction: float = 0.1,
         scout_share: float = 0.01,
@@ -272,7 +274,13 @@ class PollSchedule(Generic[K]):
         self._error_cap = error_cap
         self._reservoir = reservoir
         self._cold_scale = cold_scale
-        self._budget = PollBudget(max_rate, min_rate=min_rate, burst=burst)
+        self._budget = PollBudget(
+            max_rate,
+            min_rate=min_rate,
+            burst=burst,
+            start_rate=_poll_budget.START_RATE if start_rate is None else start_rate,
+            start_double_every=_poll_budget.START_DOUBLE_EVERY,
+        )
         self._jobs: dict[K, _Job[K]] = {}
         self._endpoints: dict[str, _Endpoint] = {}
         self._c = _Counters()

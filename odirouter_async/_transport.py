@@ -19,6 +19,7 @@ aiohttp's exception (its ``request_info`` carries the request headers).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import platform
@@ -43,7 +44,7 @@ from ._http import (
     url_path as _path,
 )
 from ._retry import RetryPolicy, parse_retry_after
-from ._urls import Origin, join_url, origin_of
+from ._urls import _DEFAULT_PORTS, Origin, join_url, origin_of
 
 __all__ = ("HTTPResponse", "StreamResponse", "Transport", "logger")
 
@@ -64,6 +65,7 @@ def new_request_id() -> str:
     return "req_" + os.urandom(12).hex()
 
 
+@functools.lru_cache(maxsize=64)  # Timeout is frozen: one ClientTimeout per distinct value
 def _client_timeout(t: Timeout) -> aiohttp.ClientTimeout:
     acquire = None if t.connect is None and t.pool is None else (t.connect or 0) + (t.pool or 0) or None
     return aiohttp.ClientTimeout(total=t.total, connect=acquire, sock_connect=t.connect, sock_read=t.read)
@@ -133,6 +135,13 @@ class Transport:
     ) -> None:
         self.base_url = base_url
         self.origin: Origin = origin_of(base_url)
+        host = f"[{self.origin.host}]" if ":" in self.origin.host else self.origin.host
+        prefix = f"{self.origin.scheme}://{host}"
+        # A URL that starts with one of these (authority ended by "/") is ours without parsing it.
+        self._own_prefixes: tuple[str, ...] = (f"{prefix}:{self.origin.port}/",)
+        if _DEFAULT_PORTS.get(self.origin.scheme) == self.origin.port:
+            self._own_prefixes += (f"{prefix}/",)
+        self._timeouts: dict[tuple[type, object, Timeout | None], aiohttp.ClientTimeout] = {}
         self.__api_key = api_key
         self.timeout = timeout
         self.retry = retry
@@ -181,6 +190,8 @@ class Transport:
         """Whether ``url`` (absolute, or a path) goes to the configured origin."""
         if not url.startswith(("http://", "https://")):
             return True
+        if url.startswith(self._own_prefixes):
+            return True
         return origin_of(url) == self.origin
 
     def _prepare(
@@ -209,9 +220,16 @@ class Transport:
         return full, headers, rid, own
 
     def _timeout_for(self, options: RequestOptions, override: Timeout | None) -> aiohttp.ClientTimeout:
-        if isinstance(options.timeout, NotGiven):
+        value = options.timeout
+        if isinstance(value, NotGiven):
             return self._client_timeout if override is None else _client_timeout(override)
-        return _client_timeout(resolve_timeout(options.timeout, override or self.timeout))
+        key = (type(value), value, override or self.timeout)  # the type too: True == 1, True is refused
+        cached = self._timeouts.get(key)
+        if cached is None:
+            cached = _client_timeout(resolve_timeout(value, override or self.timeout))
+            if len(self._timeouts) < 64:
+                self._timeouts[key] = cached
+        return cached
 
     @staticmethod
     def encode_json(body: object) -> bytes:

@@ -115,7 +115,8 @@ def test_budget_unlimited_until_told() -> None:
     assert budget.on_rate_limited(0.6)
     assert budget.rate == pytest.approx(0.9 * 5000)
     assert budget.take(0.6) is False
-    assert budget.ready_at(0.6) == pytest.approx(0.6 + 1 / 4500)
+    # the server's window still holds the 5000 of t=0.5: nothing until they age out
+    assert budget.ready_at(0.6) == pytest.approx(1.5)
 
 
 def test_budget_rejects_nonsense() -> None:
@@ -174,3 +175,66 @@ def test_rate_stays_near_the_last_429(
         now += step
     if settled > 500:
         assert refused <= 0.03 * settled
+
+
+def test_slow_start_doubles_only_while_the_rate_binds() -> None:
+    """Before any 429 the rate starts low and doubles every ``start_double_every`` while polls wait
+    for it; an idle spell does not grow it, and ``max_rate`` caps it."""
+    budget = PollBudget(10_000.0, start_rate=100.0, start_double_every=0.15)
+    assert budget.rate == 100.0
+    now = fill(budget, 0.0, 0.6)  # demand 1000/s: the rate binds
+    assert budget.rate == pytest.approx(100.0 * 2 ** (0.6 / 0.15), rel=0.1)
+    budget.refill(now + 5.0)  # nobody polled: no growth
+    assert budget.rate == pytest.approx(100.0 * 2 ** (0.6 / 0.15), rel=0.1)
+    fill(budget, now + 5.0, 2.0, step=0.00005)  # 20 000/s wanted: grows to the cap, not past it
+    assert budget.rate == 10_000.0
+    assert PollBudget(50.0, start_rate=100.0).rate == 50.0
+    assert PollBudget(math.inf, start_rate=100.0).rate == math.inf  # no cap: no slow start either
+
+
+def test_after_a_burst_no_second_holds_more_than_the_rate() -> None:
+    """After a 429, polls wait until the burst that drew it has aged out of the last second."""
+    budget = PollBudget(10_000.0, start_rate=10_000.0)
+    sent = [0.5] * 500
+    assert all(budget.take(0.5) for _ in range(500))
+    assert budget.on_rate_limited(0.51, None, sent_at=0.5)  # a server limit of ~450 per second
+    now = 0.51
+    while now < 3.0:
+        if budget.take(now):
+            sent.append(now)
+            assert sum(1 for t in sent if now - 1.0 < t <= now) <= budget.rate + 1
+        now += 0.0005
+    assert len(sent) > 500 + 450  # and it goes on at the decreased rate once it has
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    limit=st.integers(50, 1000),
+    demand_over=st.floats(1.5, 20.0),
+    rtt=st.floats(0.001, 0.01),
+)
+def test_first_contact_draws_few_429s(limit: int, demand_over: float, rtt: float) -> None:
+    """With the defaults (slow start), a client that wants far more than a sliding-window limit
+    allows has at most 3% of its polls refused over 8 s, the first contact included."""
+    budget = PollBudget(10_000.0, start_rate=100.0)
+    accepted: deque[float] = deque()
+    answers: deque[tuple[float, float, bool]] = deque()
+    demand = min(20_000.0, limit * demand_over)
+    step, now, sent, refused = 1.0 / demand, 0.0, 0, 0
+    while now < 8.0:
+        while answers and answers[0][0] <= now:
+            at, sent_at, ok = answers.popleft()
+            if not ok:
+                budget.on_rate_limited(at, 1.0, sent_at=sent_at)
+        if budget.take(now):
+            seen = now + rtt / 2
+            while accepted and accepted[0] <= seen - 1.0:
+                accepted.popleft()
+            ok = len(accepted) < limit
+            if ok:
+                accepted.append(seen)
+            answers.append((now + rtt, now, ok))
+            sent += 1
+            refused += not ok
+        now += step
+    assert refused <= 0.03 * sent

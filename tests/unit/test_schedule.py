@@ -163,22 +163,30 @@ def test_short_retry_after_delays_only_the_refused_job() -> None:
     sched = schedule(max_rate=100.0)
     for i in range(50):
         sched.add(str(i), "ep", 0.0, age=None)
-    sent = sched.due(0.0)
-    sched.observe(sent[0], RateLimited(retry_after=1.0), 0.01)
-    assert sched.stats(0.01).paused_until is None
-    now, polled = 0.01, []
+    now, refused, limited_at = 0.0, "", 0.0
+    while not refused:  # polls spread over two seconds, then one is refused
+        wake = sched.next_wakeup(now)
+        now = 10.0 if wake is None else wake
+        for key in sched.due(now):
+            if now >= 2.0 and not refused:
+                refused, limited_at = key, now + 0.01
+                sched.observe(key, RateLimited(retry_after=1.0), limited_at)
+            else:
+                sched.observe(key, Outcome.RUNNING, now)
+    assert sched.stats(limited_at).paused_until is None
+    now, polled = limited_at, []
     while now < 10.0:
         now = sched.next_wakeup(now) or 10.0
         for key in sched.due(now):
             polled.append((now, key))
             sched.observe(key, Outcome.RUNNING, now)
-    assert any(t < 1.0 for t, _ in polled)  # the others went on
-    assert min(t for t, key in polled if key == sent[0]) >= 1.01
+    assert any(t < limited_at + 1.0 for t, _ in polled)  # the others went on
+    assert min(t for t, key in polled if key == refused) >= limited_at + 1.0
 
 
 def test_burst_of_429s_is_one_decrease() -> None:
     """429s for polls sent before the first one arrived lower the rate once, then by one poll each."""
-    sched = schedule(max_rate=1000.0)
+    sched = schedule(max_rate=1000.0, start_rate=math.inf)  # no slow start: all 100 at once
     for i in range(100):
         sched.add(str(i), "ep", 0.0, age=None)
     sent = sched.due(0.0)

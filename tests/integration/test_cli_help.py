@@ -211,3 +211,20 @@ def test_pytest_plugin_is_opt_in() -> None:
     assert "[project.entry-points.pytest11]" not in pyproject  # tomllib: Python 3.11+ only
     conftest = (Path(__file__).parents[1] / "conftest.py").read_text()
     assert 'pytest_plugins = ["odirouter_async.testing.pytest_plugin"]' in conftest
+
+
+@pytest.mark.parametrize(
+    ("given", "used"),
+    [
+        ("https://gw.example/v1", "https://gw.example"),
+        ("https://gw.example/v1/", "https://gw.example"),
+        ("https://gw.example/proxy/v1", "https://gw.example/proxy"),
+        ("https://gw.example", "https://gw.example"),
+        ("https://gw.example/v10", "https://gw.example/v10"),
+        ("https://v1", "https://v1"),
+    ],
+)
+def test_trailing_v1_is_dropped_and_nothing_else(given: str, used: str) -> None:
+    """Only a whole trailing /v1 path segment is dropped (a host named v1 or /v10 stays)."""
+    client = AsyncOdiRouter(api_key="k", base_url=given)
+    assert client.base_url == used

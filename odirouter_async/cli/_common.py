@@ -138,7 +138,7 @@ def parse_json_object(text: str, what: str) -> dict[str, Any]:
 def describe_error(exc: BaseException) -> str:
     """One line for the user: what failed, the gateway's words, the request id."""
     if isinstance(exc, APIStatusError):
-        text = f"the gateway answered HTTP {exc.status_code}: {exc.message}"
+        text = f"{type(exc).__name__}: the gateway answered HTTP {exc.status_code}: {exc.message}"
     elif isinstance(exc, JobError):
         kind = type(exc).__name__
         text = f"{kind}: {exc.message}"

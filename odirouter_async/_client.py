@@ -8,6 +8,7 @@ created them closes them.
 
 from __future__ import annotations
 
+import logging
 import os
 import ssl as _ssl
 from collections.abc import Mapping
@@ -25,6 +26,7 @@ from ._config import (
     Timeout,
     TimeoutLike,
     resolve_timeout,
+    strip_v1_suffix,
 )
 from ._exceptions import OdiRouterError
 from ._retry import RetryPolicy
@@ -80,7 +82,8 @@ class AsyncOdiRouter:
 
     Args:
         api_key: the key; else ``ODIROUTER_API_KEY``.  Never shown in a repr, log or error.
-        base_url: else ``ODIROUTER_BASE_URL``, else ``https://odirouter.ai``.  LLM routes live
+        base_url: else ``ODIROUTER_BASE_URL``, else ``https://odirouter.ai``; a trailing
+            ``/v1`` (as OpenAI clients write it) is dropped.  LLM routes live
             under ``{base_url}/v1``, queue routes under ``{base_url}/model/v1/queue``.
         timeout: a ``Timeout``, a number (read/idle seconds) or None (no limits).
         max_retries: retries per call for failures that are safe to retry (see README: paid
@@ -118,6 +121,9 @@ class AsyncOdiRouter:
             )
         _check_key(key)
         url = base_url or os.environ.get("ODIROUTER_BASE_URL") or DEFAULT_BASE_URL
+        if (stripped := strip_v1_suffix(url)) != url:
+            logging.getLogger("odirouter_async").debug("base URL %s: trailing /v1 dropped", stripped)
+            url = stripped
         url = check_base_url(url, allow_insecure_http=allow_insecure_http)
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise ValueError("max_retries must be a non-negative integer")

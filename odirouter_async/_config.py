@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Final, Literal, TypeVar, Union
 
 __all__ = (
+    "DEFAULT_CONCURRENCY",
     "DEFAULT_LIMITS",
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_POLLING",
@@ -82,6 +83,17 @@ TimeoutLike = Union[Timeout, float, int, None]  # noqa: UP007  (a runtime alias 
 
 DEFAULT_TIMEOUT: Final = Timeout()
 DEFAULT_MAX_RETRIES: Final = 2
+DEFAULT_CONCURRENCY: Final = 64  # queue.map's window and `odirouter batch --concurrency`
+
+
+def strip_v1_suffix(url: str) -> str:
+    """``url`` without a trailing ``/v1`` (``https://host/v1/`` -> ``https://host``).
+
+    OpenAI users write base URLs ending in ``/v1``; this client adds ``/v1`` (LLM routes) and
+    ``/model/v1/queue`` (queue routes) itself, so the suffix would double the path and 404.
+    """
+    trimmed = url.rstrip("/")
+    return trimmed[: -len("/v1")] if trimmed.endswith("/v1") and "://" in trimmed[:-3] else url
 
 
 def resolve_timeout(value: TimeoutLike | NotGiven, default: Timeout) -> Timeout:

@@ -1,4 +1,5 @@
-"""Shared test configuration: anyio on asyncio (aiohttp needs it), hypothesis profiles."""
+"""Shared test configuration: anyio on asyncio (aiohttp needs it), hypothesis profiles, and the
+SDK's pytest plugin (opt-in, as users load it: ``pytest_plugins`` in their conftest)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import os
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+pytest_plugins = ["odirouter_async.testing.pytest_plugin"]
 
 settings.register_profile("dev", max_examples=100, deadline=None)
 settings.register_profile("ci", max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -10,9 +10,12 @@
     odirouter videos create --prompt "a paper boat" --wait --out clip.mp4
     odirouter emulator --port 8080
 
-The client reads ``ODIROUTER_API_KEY`` and ``ODIROUTER_BASE_URL`` (or ``--base-url``).
+The client reads ``ODIROUTER_API_KEY`` and ``ODIROUTER_BASE_URL`` (or ``--base-url``; a trailing
+``/v1`` is accepted); ``--allow-insecure-http`` permits plain ``http://`` to a non-loopback host.
 Exit codes: 0 success; 1 the gateway or a job failed (with the request id); 2 bad usage or
-configuration; 130 interrupted (Ctrl-C).  Every command has ``--help``.
+configuration; 130 interrupted (Ctrl-C).  Every error is one line ``odirouter: error: <message>``
+on stderr.  Every command has ``--help``.  Only ``demo`` (without a key) and ``emulator`` import
+the emulator (``odirouter_async.testing``).
 """
 
 from __future__ import annotations
@@ -23,29 +26,39 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from ._common import EXIT_FAILED, EXIT_USAGE, run_command
+from ._common import EXIT_FAILED, EXIT_USAGE, HelpFormatter, Parser, exit_code, run_command
 
 __all__ = ("build_parser", "main")
 
 _EPILOG = """\
 environment:
-  ODIROUTER_API_KEY   the API key (not needed by `demo` and `emulator`)
-  ODIROUTER_BASE_URL  the gateway (default https://odirouter.ai)
+  ODIROUTER_API_KEY   the API key (not needed by 'demo' and 'emulator')
+  ODIROUTER_BASE_URL  the gateway (default https://odirouter.ai; a trailing /v1 is accepted)
+  SSL_CERT_FILE       a CA bundle to trust (e.g. the one 'odirouter emulator --tls' prints)
 
 exit codes: 0 success, 1 API or job failure, 2 usage error, 130 interrupted (Ctrl-C)
 """
 
 
-def _common_options(defaults: bool) -> argparse.ArgumentParser:
-    """``--base-url`` and ``-v``, accepted before or after the command name."""
+def _common_options(defaults: bool, client: bool = True) -> argparse.ArgumentParser:
+    """``--base-url``, ``--allow-insecure-http`` (commands with a client) and ``-v``, accepted
+    before or after the command name."""
     p = argparse.ArgumentParser(add_help=False)
     suppress: Any = argparse.SUPPRESS
-    p.add_argument(
-        "--base-url",
-        default=None if defaults else suppress,
-        metavar="URL",
-        help="the gateway's base URL (default: $ODIROUTER_BASE_URL or https://odirouter.ai)",
-    )
+    if client:
+        p.add_argument(
+            "--base-url",
+            default=None if defaults else suppress,
+            metavar="URL",
+            help="the gateway's base URL; a trailing /v1 is accepted "
+            "(default: $ODIROUTER_BASE_URL or https://odirouter.ai)",
+        )
+        p.add_argument(
+            "--allow-insecure-http",
+            action="store_true",
+            default=False if defaults else suppress,
+            help="allow a plain http:// base URL to a non-loopback host (the key travels in clear)",
+        )
     p.add_argument(
         "-v",
         "--verbose",
@@ -62,10 +75,12 @@ class _Subparsers:
     def __init__(self, actions: Any) -> None:
         self._actions = actions
         self._common = _common_options(defaults=False)
+        self._no_client = _common_options(defaults=False, client=False)
 
-    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
-        kwargs["parents"] = [*kwargs.get("parents", []), self._common]
-        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+    def add_parser(self, name: str, *, client: bool = True, **kwargs: Any) -> argparse.ArgumentParser:
+        """A command; ``client=False``: it builds no client (no ``--base-url``)."""
+        kwargs["parents"] = [*kwargs.get("parents", []), self._common if client else self._no_client]
+        kwargs.setdefault("formatter_class", HelpFormatter)
         parser: argparse.ArgumentParser = self._actions.add_parser(name, **kwargs)
         return parser
 
@@ -75,7 +90,7 @@ def _videos_unavailable(subparsers: _Subparsers, error: ImportError) -> None:
     p.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
 
     def unavailable(args: argparse.Namespace) -> int:
-        print(f"videos: not available ({error})", file=sys.stderr)
+        print(f"odirouter: error: videos are not available ({error})", file=sys.stderr)
         return EXIT_FAILED
 
     p.set_defaults(func=None, sync_func=unavailable)
@@ -84,19 +99,20 @@ def _videos_unavailable(subparsers: _Subparsers, error: ImportError) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """The ``odirouter`` argument parser with every subcommand."""
     from .. import __version__
-    from . import _batch, _commands, _demo
+    from . import _batch, _commands, _demo, _emulator
 
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="odirouter",
         description="Command-line tool of odirouter_async: the OdiRouter Model API from the shell.",
         epilog=_EPILOG,
         parents=[_common_options(defaults=True)],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"odirouter_async {__version__}")
     subparsers = _Subparsers(parser.add_subparsers(dest="command", metavar="COMMAND", required=True))
     _demo.add_parser(subparsers)
     _commands.add_parsers(subparsers)
+    _emulator.add_parser(subparsers)
     _batch.add_parser(subparsers)
     try:
         from . import _videos
@@ -124,8 +140,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         sdk_logger.setLevel(logging.DEBUG)
     prepare = getattr(args, "prepare", None)
     if prepare is not None:  # synchronous input (chat's prompt), before any event loop
-        from ._common import exit_code
-
         try:
             prepare(args)
         except BaseException as exc:
@@ -137,8 +151,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if sync_func is not None:
         try:
             code: int = sync_func(args)
-        except Exception as exc:
-            print(f"odirouter: error: {exc}", file=sys.stderr)
-            return EXIT_USAGE
+        except BaseException as exc:
+            handled = exit_code(exc)
+            if handled is None:
+                raise
+            return handled
         return code
     return run_command(args.func, args)

@@ -34,6 +34,7 @@ import anyio
 import msgspec
 
 from .._client import AsyncOdiRouter
+from .._config import DEFAULT_CONCURRENCY
 from .._journal import Entry, Journal, JournalError
 from .._journal_hooks import JournalHooks, submit_created_no_job
 from .._map import MapOutcome
@@ -89,13 +90,17 @@ def add_parser(subparsers: Any) -> None:
         epilog="Exit codes: 0 all inputs succeeded; 1 some failed / malformed / uncertain / "
         "unfinished; 2 usage; 130 interrupted (rerun the same command to resume).",
     )
-    p.add_argument("endpoint", help="the queue model id, e.g. nano_banana_2")
-    p.add_argument("inputs", type=Path, help="JSONL file: one JSON object of model arguments per line")
+    p.add_argument("endpoint", metavar="ENDPOINT", help="the queue model id, e.g. nano_banana_2")
+    p.add_argument(
+        "inputs", type=Path, metavar="INPUTS", help="JSONL file: one JSON object of model arguments per line"
+    )
     p.add_argument(
         "--out", required=True, type=Path, metavar="DIR", help="results.jsonl and outputs/ go here"
     )
     p.add_argument("--journal", type=Path, metavar="FILE", help="journal file (default: DIR/journal.sqlite)")
-    p.add_argument("--concurrency", type=_positive_int, default=16, metavar="N", help="jobs at once (16)")
+    p.add_argument(
+        "--concurrency", type=_positive_int, default=DEFAULT_CONCURRENCY, metavar="N", help="jobs at once"
+    )
     p.add_argument("--timeout", type=_positive_float, metavar="SECONDS", help="per job; a rerun re-attaches")
     p.add_argument(
         "--resubmit-uncertain",

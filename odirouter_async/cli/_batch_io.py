@@ -15,8 +15,9 @@ informational.
 
 ``status`` is ``ok`` or ``failed``; ``outputs`` are paths relative to the output directory (empty
 with ``--no-download``).  A rerun reads the file first: inputs already there are not reported
-again (a later ``attempt`` -- ``--retry-failed`` -- adds a line), and a last line cut short by a
-crash is removed.
+again, and a last line cut short by a crash is removed.  A later ``attempt`` (``--retry-failed``)
+appends a line while the batch runs; when the file is closed it is compacted (rewritten through a
+temporary file and an atomic rename) to ONE line per input: the latest outcome.
 """
 
 from __future__ import annotations
@@ -158,7 +159,52 @@ class ResultsFile:
         self._file.flush()
 
     def close(self) -> None:
-        """Close the file (idempotent)."""
+        """Close the file (idempotent), then :meth:`compact` it."""
         if self._file is not None:
             self._file.close()
             self._file = None
+        self.compact()
+
+    def compact(self) -> int:
+        """Keep one line per key: the latest attempt (the last line among equals); returns how
+        many lines were dropped.  Lines without a readable key are kept as they are.
+
+        Best effort: a regular file only; when the rewrite fails (full disk...) the file is left
+        as it was (``load`` reads the latest attempt from it anyway).
+        """
+        if not self.path.is_file():
+            return 0
+        lines = self.path.read_bytes().splitlines(keepends=True)
+        latest: dict[str, tuple[int, int]] = {}  # key -> (attempt, line number)
+        keys: list[str | None] = []
+        for number, raw in enumerate(lines):
+            key: str | None = None
+            try:
+                value = _decode_any.decode(raw)
+            except msgspec.DecodeError:
+                value = None
+            if isinstance(value, dict):
+                k, attempt = value.get("key"), value.get("attempt", 1)
+                if isinstance(k, str) and isinstance(attempt, int):
+                    key = k
+                    if k not in latest or latest[k][0] <= attempt:
+                        latest[k] = (attempt, number)
+            keys.append(key)
+        keep = [
+            raw
+            for n, (raw, key) in enumerate(zip(lines, keys, strict=True))
+            if key is None or latest[key][1] == n
+        ]
+        dropped = len(lines) - len(keep)
+        if dropped:
+            temporary = self.path.with_name(self.path.name + ".tmp")
+            try:
+                with temporary.open("wb") as f:
+                    f.write(b"".join(keep))
+                    f.flush()
+                    os.fsync(f.fileno())
+                os.replace(temporary, self.path)
+            except OSError:
+                temporary.unlink(missing_ok=True)
+                return 0
+        return dropped

@@ -1,4 +1,4 @@
-"""The small ``odirouter`` commands: ``models``, ``chat``, ``run`` and ``emulator``.
+"""The small ``odirouter`` commands: ``models``, ``chat`` and ``run`` (``emulator``: ``_emulator``).
 
 - ``models``: the model ids, one per line (``--json``: the gateway's body).
 - ``chat [PROMPT]``: streams the answer's tokens to stdout as they arrive; without a prompt
@@ -8,8 +8,6 @@
   and, with ``--out DIR``, downloads its files.  ``--json @file.json`` reads the arguments from a
   file.  ``--attach REQUEST_ID`` waits for a job submitted earlier instead.  On Ctrl-C the job is
   left running (its id is printed, to re-attach) unless ``--cancel-on-interrupt``.
-- ``emulator``: the gateway emulator in the foreground (options of
-  ``odirouter_async.testing._cli.build_parser``).
 """
 
 from __future__ import annotations
@@ -23,7 +21,6 @@ import anyio
 import msgspec
 
 from .._exceptions import JobTimeout, OdiRouterError
-from ..testing._cli import build_parser as build_emulator_parser, run_emulator
 from ._common import EXIT_OK, UsageError, make_client, parse_json_object, warn
 
 __all__ = ("add_parsers",)
@@ -32,7 +29,7 @@ _SUBMIT_GRACE = 30.0  # seconds a submit may still take after Ctrl-C, so its id 
 
 
 def add_parsers(subparsers: Any) -> None:
-    """Register ``models``, ``chat``, ``run`` and ``emulator``."""
+    """Register ``models``, ``chat`` and ``run``."""
     p = subparsers.add_parser("models", help="list the gateway's models", description="List model ids.")
     p.add_argument("--json", action="store_true", help="print the gateway's JSON body")
     p.set_defaults(func=models)
@@ -43,11 +40,11 @@ def add_parsers(subparsers: Any) -> None:
         description="Send one prompt and stream the answer's tokens to stdout. Without PROMPT the "
         "prompt is read from stdin.",
     )
-    p.add_argument("prompt", nargs="?", help="the prompt (default: read stdin)")
-    p.add_argument("--model", default="gpt-4.1", help="model id (default gpt-4.1)")
-    p.add_argument("--system", help="a system message")
-    p.add_argument("--max-tokens", type=int, help="max_tokens of the answer")
-    p.add_argument("--temperature", type=float, help="sampling temperature")
+    p.add_argument("prompt", nargs="?", metavar="PROMPT", help="the prompt (default: read stdin)")
+    p.add_argument("--model", default="gpt-4.1", help="model id")
+    p.add_argument("--system", metavar="TEXT", help="a system message")
+    p.add_argument("--max-tokens", type=int, metavar="N", help="max_tokens of the answer")
+    p.add_argument("--temperature", type=float, metavar="T", help="sampling temperature")
     p.set_defaults(func=chat, prepare=read_prompt)
 
     p = subparsers.add_parser(
@@ -56,7 +53,7 @@ def add_parsers(subparsers: Any) -> None:
         description="Submit one queue job, wait for it, print the result JSON on stdout and "
         "optionally download its files.",
     )
-    p.add_argument("endpoint", help="the queue model id, e.g. nano_banana_2")
+    p.add_argument("endpoint", metavar="ENDPOINT", help="the queue model id, e.g. nano_banana_2")
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--json", metavar="JSON", help="the arguments: a JSON object, or @FILE")
     source.add_argument("--attach", metavar="REQUEST_ID", help="wait for a job submitted earlier")
@@ -64,15 +61,6 @@ def add_parsers(subparsers: Any) -> None:
     p.add_argument("--timeout", type=float, metavar="SECONDS", help="give up waiting after SECONDS")
     p.add_argument("--cancel-on-interrupt", action="store_true", help="cancel the job on Ctrl-C / timeout")
     p.set_defaults(func=run)
-
-    p = subparsers.add_parser(
-        "emulator",
-        parents=[build_emulator_parser()],
-        add_help=False,
-        help="run the gateway emulator (offline OdiRouter API for development)",
-        description="Run the OdiRouter gateway emulator in the foreground until Ctrl-C.",
-    )
-    p.set_defaults(func=None, sync_func=emulator)
 
 
 async def models(args: argparse.Namespace) -> int:
@@ -176,15 +164,4 @@ async def run(args: argparse.Namespace) -> int:
             paths = await result.download(args.out, overwrite=True)
             for path in paths:
                 warn(f"saved {path}")
-    return EXIT_OK
-
-
-def emulator(args: argparse.Namespace) -> int:
-    """``odirouter emulator``: serve until Ctrl-C (synchronous: it owns its event loop)."""
-    options = {k: getattr(args, k) for k in vars(build_emulator_parser().parse_args([]))}
-    host, port, api_key = options.pop("host"), options.pop("port"), options.pop("api_key")
-    try:
-        run_emulator(host, port, api_key, **options)
-    except (OSError, RuntimeError, ValueError) as exc:
-        raise UsageError(str(exc)) from None
     return EXIT_OK

@@ -8,11 +8,13 @@ Ctrl-C: the first SIGINT cancels the command's cancel scope, so ``finally`` bloc
 clean-ups (journal flush, remote cancels) still run; a second SIGINT raises ``KeyboardInterrupt``
 at once.
 
-Errors: whatever escapes a command -- also from inside a task group (an exception group is
-unwrapped to its first real error) -- becomes ONE line on stderr and an exit code, never a
-traceback (``-v`` shows it).  ``JournalError`` and other SDK errors exit 1; a full disk or another
-``OSError`` exits 1; a closed stdout/stderr pipe (``BrokenPipeError``) exits 1 with a message on
-stderr if stderr still works (output the user asked for was lost: not a success).
+Errors: every message has ONE format, ``odirouter: error: <message>`` on stderr (argparse's
+usage errors too, through :class:`Parser`).  Whatever escapes a command -- also from inside a
+task group (an exception group is unwrapped to its first real error) -- becomes ONE line on
+stderr and an exit code, never a traceback (``-v`` shows it).  ``JournalError`` and other SDK
+errors exit 1; a full disk or another ``OSError`` exits 1; a closed stdout/stderr pipe
+(``BrokenPipeError``) exits 1 with a message on stderr if stderr still works (output the user
+asked for was lost: not a success).
 """
 
 from __future__ import annotations
@@ -25,14 +27,14 @@ import signal
 import sys
 import traceback
 from collections.abc import Awaitable, Callable
-from typing import Any, Final, TextIO
+from typing import Any, Final, NoReturn, TextIO
 
 import anyio
 import msgspec
 
 from .._client import AsyncOdiRouter
 from .._config import PollingOptions
-from .._exceptions import APIStatusError, JobError, OdiRouterError
+from .._exceptions import APIStatusError, InsecureURLError, JobError, OdiRouterError
 from .._history import default_history_path
 
 __all__ = (
@@ -40,6 +42,8 @@ __all__ = (
     "EXIT_INTERRUPTED",
     "EXIT_OK",
     "EXIT_USAGE",
+    "HelpFormatter",
+    "Parser",
     "UsageError",
     "describe_error",
     "error_json",
@@ -62,23 +66,63 @@ class UsageError(Exception):
     """Bad arguments or configuration: reported as ``odirouter: error: ...``, exit code 2."""
 
 
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Descriptions kept as written; every option with a real default shows ``(default: X)``."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        if (
+            "%(default)" in text
+            or default is None
+            or default is False
+            or default == []
+            or default is argparse.SUPPRESS
+            or not (action.option_strings or action.nargs in ("?", "*"))
+        ):
+            return text
+        return f"{text} (default: %(default)s)" if text else "(default: %(default)s)"
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with the tool's one error format: ``odirouter: error: <message>``, exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"odirouter: error: {message}\n")
+
+
 def warn(message: str, *, file: TextIO | None = None) -> None:
     """Print a message for the user on stderr."""
     print(message, file=file or sys.stderr, flush=True)
 
 
-def make_client(args: argparse.Namespace) -> AsyncOdiRouter:
-    """The client from ``ODIROUTER_API_KEY`` and ``--base-url`` / ``ODIROUTER_BASE_URL``."""
+def make_client(args: argparse.Namespace, *, polling: PollingOptions | None = None) -> AsyncOdiRouter:
+    """The client from ``ODIROUTER_API_KEY``, ``--base-url`` / ``ODIROUTER_BASE_URL`` and
+    ``--allow-insecure-http``."""
     if not os.environ.get("ODIROUTER_API_KEY"):
         raise UsageError(
             "ODIROUTER_API_KEY is not set. Export your key, or try `odirouter demo` "
             "(runs offline on the embedded emulator) or `odirouter emulator`."
         )
     try:
-        polling = PollingOptions(history=default_history_path())  # warm starts (h/polling)
-        return AsyncOdiRouter(base_url=getattr(args, "base_url", None) or None, polling=polling)
+        polling = polling or PollingOptions(history=default_history_path())  # warm starts (h/polling)
+        return AsyncOdiRouter(
+            base_url=getattr(args, "base_url", None) or None,
+            allow_insecure_http=bool(getattr(args, "allow_insecure_http", False)),
+            polling=polling,
+        )
+    except InsecureURLError as exc:
+        raise UsageError(cli_words(str(exc))) from None
     except (OdiRouterError, ValueError) as exc:
         raise UsageError(str(exc)) from None
+
+
+def cli_words(message: str) -> str:
+    """An SDK message with its Python argument names replaced by the CLI's flags."""
+    return message.replace("pass allow_insecure_http=True", "pass --allow-insecure-http").replace(
+        "base_url must", "the base URL must"
+    )
 
 
 def parse_json_object(text: str, what: str) -> dict[str, Any]:
@@ -94,7 +138,7 @@ def parse_json_object(text: str, what: str) -> dict[str, Any]:
 def describe_error(exc: BaseException) -> str:
     """One line for the user: what failed, the gateway's words, the request id."""
     if isinstance(exc, APIStatusError):
-        text = f"the gateway answered HTTP {exc.status_code}: {exc.message}"
+        text = f"{type(exc).__name__}: the gateway answered HTTP {exc.status_code}: {exc.message}"
     elif isinstance(exc, JobError):
         kind = type(exc).__name__
         text = f"{kind}: {exc.message}"
@@ -197,7 +241,7 @@ def exit_code(exc: BaseException) -> int | None:
         _say(f"odirouter: error: {error}")
         return EXIT_USAGE
     except OdiRouterError as error:  # JournalError included
-        _say(f"odirouter: {describe_error(error)}")
+        _say(f"odirouter: error: {describe_error(error)}")
         return EXIT_FAILED
     except BrokenPipeError:  # the reader of stdout or stderr left: what we printed is lost
         _silence(sys.stdout)

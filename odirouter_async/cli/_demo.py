@@ -33,6 +33,19 @@ from ._progress import Progress, format_duration
 
 __all__ = ("add_parser", "run")
 
+DESCRIPTION = """\
+Show the SDK's main jobs in a few seconds. Without ODIROUTER_API_KEY (or with --emulator) it
+starts the embedded gateway emulator in-process and points the client at it: nothing leaves
+the machine and nothing is billed. With a key it uses the real gateway, which spends credits,
+so it asks first (--yes skips the question).
+
+Steps:
+  1. list the models;
+  2. stream a chat answer to the terminal;
+  3. generate a batch of images concurrently (client.queue.map) with a progress display,
+     and download each as soon as it is done;
+  4. print a summary: jobs, HTTP requests by kind and per job, wall time, where the files are."""
+
 SUBJECTS = (
     "a red fox in fresh snow",
     "a lighthouse at dusk",
@@ -54,14 +67,12 @@ def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "demo",
         help="list models, stream a chat answer, generate and download a batch of images",
-        description=(__doc__ or "").split("\n\n")[1],
+        description=DESCRIPTION,
     )
-    p.add_argument(
-        "--out", type=Path, default=Path("odirouter-demo"), help="where images go (./odirouter-demo)"
-    )
-    p.add_argument("--images", type=int, default=12, metavar="N", help="images to generate (12)")
-    p.add_argument("--endpoint", default="nano_banana_2", help="image model (nano_banana_2)")
-    p.add_argument("--model", default="gpt-4.1", help="chat model (gpt-4.1)")
+    p.add_argument("--out", type=Path, default=Path("odirouter-demo"), metavar="DIR", help="where images go")
+    p.add_argument("--images", type=int, default=12, metavar="N", help="images to generate")
+    p.add_argument("--endpoint", default="nano_banana_2", metavar="ENDPOINT", help="image model")
+    p.add_argument("--model", default="gpt-4.1", metavar="MODEL", help="chat model")
     p.add_argument("--emulator", action="store_true", help="use the embedded emulator even with a key")
     p.add_argument("--yes", action="store_true", help="do not ask before spending credits")
     p.set_defaults(func=run)

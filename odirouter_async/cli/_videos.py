@@ -32,6 +32,7 @@ import msgspec
 from .._client import AsyncOdiRouter
 from .._exceptions import OdiRouterError
 from ..types.videos import Video
+from ._common import cli_words, describe_error
 
 __all__ = ("add_parser", "run")
 
@@ -60,7 +61,18 @@ def _positive(text: str) -> float:
 def _trailing_options() -> argparse.ArgumentParser:
     """The tool's ``--base-url`` / ``-v`` also after the action (``videos list --base-url URL``)."""
     p = argparse.ArgumentParser(add_help=False)
-    p.add_argument("--base-url", default=argparse.SUPPRESS, metavar="URL", help="the gateway's base URL")
+    p.add_argument(
+        "--base-url",
+        default=argparse.SUPPRESS,
+        metavar="URL",
+        help="the gateway's base URL (default: $ODIROUTER_BASE_URL or https://odirouter.ai)",
+    )
+    p.add_argument(
+        "--allow-insecure-http",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="allow a plain http:// base URL to a non-loopback host",
+    )
     p.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="log requests")
     return p
 
@@ -68,22 +80,41 @@ def _trailing_options() -> argparse.ArgumentParser:
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add ``videos`` and its subcommands to the tool's ``add_subparsers()`` object."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
-        "videos", help="Sora-style videos: create, wait, download", description="Sora-style videos."
+        "videos",
+        help="Sora-style videos: create, wait, download",
+        description="Sora-style videos: create one (and wait for it and download it), show, list, "
+        "delete or download a video. Results are printed as JSON on stdout; progress on stderr.",
     )
     parser.set_defaults(func=run, videos_action=None)
     sub = parser.add_subparsers(dest="videos_action", metavar="ACTION")
     common = [_trailing_options()]
 
     def actions_add(name: str, summary: str) -> argparse.ArgumentParser:
-        action: argparse.ArgumentParser = sub.add_parser(name, help=summary, parents=common)
+        action: argparse.ArgumentParser = sub.add_parser(
+            name,
+            help=summary,
+            description=summary[0].upper() + summary[1:] + ".",
+            parents=common,
+            formatter_class=parser.formatter_class,
+        )
         return action
 
     create = actions_add("create", "start a video (optionally wait and download it)")
-    create.add_argument("--prompt", dest="videos_prompt", required=True, help="what the video shows")
-    create.add_argument("--model", dest="videos_model", default="sora-2", help="default: %(default)s")
-    create.add_argument("--seconds", dest="videos_seconds", help="clip length, e.g. 4, 8, 12")
-    create.add_argument("--size", dest="videos_size", help="e.g. 720x1280, 1280x720")
-    create.add_argument("--input-reference", dest="videos_input_reference", type=Path, metavar="PATH")
+    create.add_argument(
+        "--prompt", dest="videos_prompt", required=True, metavar="PROMPT", help="what the video shows"
+    )
+    create.add_argument("--model", dest="videos_model", default="sora-2", metavar="MODEL", help="video model")
+    create.add_argument(
+        "--seconds", dest="videos_seconds", metavar="SECONDS", help="clip length, e.g. 4, 8, 12"
+    )
+    create.add_argument("--size", dest="videos_size", metavar="WxH", help="e.g. 720x1280, 1280x720")
+    create.add_argument(
+        "--input-reference",
+        dest="videos_input_reference",
+        type=Path,
+        metavar="PATH",
+        help="an image the video starts from",
+    )
     create.add_argument(
         "--field",
         dest="videos_fields",
@@ -97,25 +128,49 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     create.add_argument(
         "--out", dest="videos_out", type=Path, metavar="PATH", help="download it here (implies --wait)"
     )
-    create.add_argument("--variant", dest="videos_variant", default="video", help="default: %(default)s")
-    create.add_argument("--timeout", dest="videos_timeout", type=_positive, metavar="SECONDS")
-    create.add_argument("--poll-interval", dest="videos_poll_interval", type=_positive, metavar="SECONDS")
+    create.add_argument(
+        "--variant", dest="videos_variant", default="video", metavar="VARIANT", help="what --out downloads"
+    )
+    create.add_argument(
+        "--timeout",
+        dest="videos_timeout",
+        type=_positive,
+        metavar="SECONDS",
+        help="give up waiting after SECONDS",
+    )
+    create.add_argument(
+        "--poll-interval",
+        dest="videos_poll_interval",
+        type=_positive,
+        metavar="SECONDS",
+        help="seconds between status checks (default: adaptive)",
+    )
 
     retrieve = actions_add("retrieve", "show a video")
-    retrieve.add_argument("videos_id", metavar="ID")
+    retrieve.add_argument("videos_id", metavar="ID", help="the video id")
 
     listing = actions_add("list", "list videos (one page)")
-    listing.add_argument("--limit", dest="videos_limit", type=int)
-    listing.add_argument("--after", dest="videos_after", metavar="ID")
-    listing.add_argument("--order", dest="videos_order", choices=("asc", "desc"))
+    listing.add_argument("--limit", dest="videos_limit", type=int, metavar="N", help="videos per page")
+    listing.add_argument("--after", dest="videos_after", metavar="ID", help="start after this video id")
+    listing.add_argument(
+        "--order", dest="videos_order", choices=("asc", "desc"), help="sort by creation time"
+    )
 
     delete = actions_add("delete", "delete a video")
-    delete.add_argument("videos_id", metavar="ID")
+    delete.add_argument("videos_id", metavar="ID", help="the video id")
 
     download = actions_add("download", "download a completed video's content")
-    download.add_argument("videos_id", metavar="ID")
-    download.add_argument("--out", dest="videos_out", type=Path, required=True, metavar="PATH")
-    download.add_argument("--variant", dest="videos_variant", default="video", help="default: %(default)s")
+    download.add_argument("videos_id", metavar="ID", help="the video id")
+    download.add_argument(
+        "--out", dest="videos_out", type=Path, required=True, metavar="PATH", help="where to save it"
+    )
+    download.add_argument(
+        "--variant",
+        dest="videos_variant",
+        default="video",
+        metavar="VARIANT",
+        help="video, thumbnail or spritesheet",
+    )
     return parser
 
 
@@ -212,26 +267,29 @@ def _usage_problem(args: argparse.Namespace) -> str | None:
     return None
 
 
+def _fail(message: str, code: int) -> int:
+    print(f"odirouter: error: {message}", file=sys.stderr)  # the tool's one format (``_common``)
+    return code
+
+
 async def run(args: argparse.Namespace) -> int:
     """Run one ``odirouter videos`` command; returns the exit code (0, 1 or 2)."""
     problem = _usage_problem(args)
     if problem is not None:
-        print(f"odirouter videos: error: {problem}", file=sys.stderr)
-        return EXIT_USAGE
+        return _fail(f"videos: {problem}", EXIT_USAGE)
     try:
-        client = AsyncOdiRouter(base_url=getattr(args, "base_url", None) or None)
+        client = AsyncOdiRouter(
+            base_url=getattr(args, "base_url", None) or None,
+            allow_insecure_http=bool(getattr(args, "allow_insecure_http", False)),
+        )
     except (OdiRouterError, ValueError) as exc:
-        print(f"odirouter videos: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return _fail(cli_words(str(exc)), EXIT_USAGE)
     async with client:
         try:
             return await _dispatch(client, args)
         except OdiRouterError as exc:
-            print(f"odirouter videos: {type(exc).__name__}: {exc}", file=sys.stderr)
-            return EXIT_FAILED
+            return _fail(describe_error(exc), EXIT_FAILED)
         except ValueError as exc:  # a caller mistake found before any request (e.g. a bad video id)
-            print(f"odirouter videos: error: {exc}", file=sys.stderr)
-            return EXIT_USAGE
+            return _fail(str(exc), EXIT_USAGE)
         except OSError as exc:
-            print(f"odirouter videos: error: {exc}", file=sys.stderr)
-            return EXIT_FAILED
+            return _fail(str(exc), EXIT_FAILED)

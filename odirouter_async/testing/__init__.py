@@ -48,8 +48,11 @@ Scripting API (details in each module's docstring):
 Route names: models, chat, responses, queue.submit, queue.status, queue.response, queue.cancel,
 videos.create, videos.retrieve, videos.list, videos.delete, videos.remix, videos.content, files.
 
-pytest: the ``odirouter_emulator`` fixture (``pytest_plugin``) and ``emulator_fixture(**options)``
-to build more.  Names are imported lazily, so importing this package is cheap.
+pytest: the ``odirouter_emulator`` fixture and marker (``pytest_plugin``, opt-in: write
+``pytest_plugins = ["odirouter_async.testing.pytest_plugin"]`` in your ``conftest.py``; it is not
+a ``pytest11`` entry point, so installing the SDK changes no other pytest run) and
+``emulator_fixture(**options)`` to build more.  Names are imported lazily, so importing this
+package is cheap.
 """
 
 from __future__ import annotations

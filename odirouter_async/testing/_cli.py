@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+from ..cli._emulator import DESCRIPTION, add_emulator_options
 from ._server import Emulator
 
 __all__ = ("build_parser", "main", "run_emulator", "serve_emulator")
@@ -41,6 +42,7 @@ async def serve_emulator(
             print(f"  api key: {emu.api_key}", file=out)
             if emu.ca_cert_path:
                 print(f"  CA certificate: {emu.ca_cert_path}", file=out)
+                print(f"  to trust it from the CLI: export SSL_CERT_FILE={emu.ca_cert_path}", file=out)
             print(f"  export ODIROUTER_BASE_URL={emu.url} ODIROUTER_API_KEY={emu.api_key}", file=out)
             print("Press Ctrl-C to stop.", file=out, flush=True)
             await stop.wait()
@@ -69,25 +71,12 @@ def run_emulator(
 
 def build_parser(prog: str = "odirouter emulator") -> argparse.ArgumentParser:
     """The command-line options (usable as a sub-parser template)."""
-    p = argparse.ArgumentParser(prog=prog, description="Run the OdiRouter gateway emulator.")
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8080, help="API port (0: any free port)")
-    p.add_argument("--cdn-port", type=int, default=0, help="output-file port (default: any free port)")
-    p.add_argument("--api-key", default="emu-test-key", help="the key to accept")
-    p.add_argument("--job-duration", type=float, default=2.0, help="seconds a queue job runs")
-    p.add_argument("--job-jitter", type=float, default=0.25, help="relative jitter of job durations")
-    p.add_argument("--queue-delay", type=float, default=0.0, help="seconds a job waits IN_QUEUE")
-    p.add_argument("--poll-rate-limit", type=float, default=None, help="status+result polls per second")
-    p.add_argument("--balance", type=float, default=None, help="credits (default: unlimited)")
-    p.add_argument("--video-duration", type=float, default=2.0, help="seconds a video takes")
-    p.add_argument("--seed", type=int, default=0, help="random seed")
-    p.add_argument(
-        "--tokens-per-second", type=float, default=60.0, help="LLM stream pace (default 60; 0: all at once)"
+    p = argparse.ArgumentParser(
+        prog=prog,
+        description=DESCRIPTION,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("--permissive", action="store_true", help="accept any LLM model id (default: 404)")
-    p.add_argument("--foreign-urls", action="store_true", help="job URLs on the second origin")
-    p.add_argument("--accept-key-scheme", action="store_true", help="also accept 'Authorization: Key'")
-    p.add_argument("--tls", action="store_true", help="serve HTTPS with a throwaway CA (needs trustme)")
+    add_emulator_options(p)
     return p
 
 
@@ -99,6 +88,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         run_emulator(host, port, api_key, **options)
     except (OSError, RuntimeError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"odirouter: error: {exc}", file=sys.stderr)
         return 1
     return 0

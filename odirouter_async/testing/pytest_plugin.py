@@ -1,8 +1,13 @@
 """pytest plugin of odirouter_async: the ``odirouter_emulator`` fixture and marker.
 
-Registered through the ``pytest11`` entry point, so pytest loads it in every environment where
-the SDK is installed.  It imports nothing heavy at load time (the emulator, aiohttp and msgspec
-are imported when the fixture is first used), and nothing optional at all.
+Opt-in: it is not registered as a ``pytest11`` entry point (installing the SDK does not change
+other projects' pytest runs).  Load it from your ``conftest.py``::
+
+    pytest_plugins = ["odirouter_async.testing.pytest_plugin"]
+
+Loading it imports the SDK package (aiohttp, msgspec) and registers the marker; the emulator
+itself is imported when the fixture first runs, and nothing optional is imported at all
+(``trustme`` only for ``tls=True``).
 
 Usage::
 

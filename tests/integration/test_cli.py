@@ -153,7 +153,8 @@ def test_batch_uncertain_input_is_reported_and_resubmitted_only_on_request(
 
 
 def test_batch_retry_failed_is_a_new_attempt(emu: Emulator, tmp_path: Path) -> None:
-    """A failed input is replayed as failed on rerun; --retry-failed submits it again and adds a line."""
+    """A failed input is replayed as failed on rerun; --retry-failed submits it again, and
+    results.jsonl ends with one line per input: the latest attempt."""
     inputs = tmp_path / "in.jsonl"
     inputs.write_text('{"prompt": "ok"}\n{"prompt": "bad", "_emu": {"fail": "VALIDATION_ERROR"}}\n')
     out = tmp_path / "out"
@@ -164,11 +165,7 @@ def test_batch_retry_failed_is_a_new_attempt(emu: Emulator, tmp_path: Path) -> N
     assert main([*command, "--retry-failed"]) == 1
     assert emu.stats.count("queue.submit") == 3
     lines = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
-    assert sorted((r["line"], r["attempt"], r["status"]) for r in lines) == [
-        (1, 1, "ok"),
-        (2, 1, "failed"),
-        (2, 2, "failed"),
-    ]
+    assert sorted((r["line"], r["attempt"], r["status"]) for r in lines) == [(1, 1, "ok"), (2, 2, "failed")]
     assert any(k.endswith("-a2") for k in emu.stats.submits_by_request_id_header)
 
 
@@ -199,7 +196,7 @@ def test_videos_reports_when_unavailable(
     monkeypatch.setitem(sys.modules, "odirouter_async.cli._videos", None)
     monkeypatch.delattr(cli_package, "_videos", raising=False)
     assert main(["videos", "list"]) == 1
-    assert "videos: not available" in capsys.readouterr().err
+    assert "odirouter: error: videos are not available" in capsys.readouterr().err
 
 
 def test_emulator_command_serves_until_ctrl_c() -> None:

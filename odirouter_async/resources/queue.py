@@ -14,7 +14,7 @@ from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mappin
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .._config import NOT_GIVEN, NotGiven, RequestOptions, TimeoutLike
+from .._config import DEFAULT_CONCURRENCY, NOT_GIVEN, NotGiven, RequestOptions, TimeoutLike
 from .._download import download_outputs
 from .._exceptions import RateLimitError, ResponseValidationError
 from .._jobs import QUEUE_PATH, Job, endpoint_segment, job_urls, submit_protected
@@ -225,7 +225,7 @@ class Queue:
         endpoint: str,
         inputs: Iterable[Mapping[str, Any]] | AsyncIterable[Mapping[str, Any]],
         *,
-        concurrency: int = 64,
+        concurrency: int = DEFAULT_CONCURRENCY,
         cancel_on_exit: bool = True,
         progress: Callable[[MapProgress], Awaitable[None] | None] | None = None,
         wait_timeout: float | None = None,

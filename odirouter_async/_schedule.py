@@ -72,9 +72,8 @@ from typing import Any, Generic, TypeVar
 
 import backoff
 
-from . import _poll_budget
 from ._duration_model import DurationModel, Prior, prior_for
-from ._poll_budget import PollBudget
+from ._poll_budget import START_DOUBLE_EVERY, START_RATE, PollBudget
 
 __all__ = ("DurationEstimate", "Observation", "Outcome", "PollSchedule", "RateLimited", "ScheduleStats")
 
@@ -278,8 +277,8 @@ class PollSchedule(Generic[K]):
             max_rate,
             min_rate=min_rate,
             burst=burst,
-            start_rate=_poll_budget.START_RATE if start_rate is None else start_rate,
-            start_double_every=_poll_budget.START_DOUBLE_EVERY,
+            start_rate=START_RATE if start_rate is None else start_rate,
+            start_double_every=START_DOUBLE_EVERY,
         )
         self._jobs: dict[K, _Job[K]] = {}
         self._endpoints: dict[str, _Endpoint] = {}

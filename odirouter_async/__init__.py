@@ -5,17 +5,6 @@ Everything public is importable from here; the modules behind it are private.
 
 from __future__ import annotations
 
-from ._chat_stream import (
-    ChatChunkEvent as ChatChunkEvent,
-    ChatCompletionStream as ChatCompletionStream,
-    ChatCompletionStreamEvent as ChatCompletionStreamEvent,
-    ChatCompletionStreamManager as ChatCompletionStreamManager,
-    ChatContentDeltaEvent as ChatContentDeltaEvent,
-    ChatFinishEvent as ChatFinishEvent,
-    ChatReasoningDeltaEvent as ChatReasoningDeltaEvent,
-    ChatRefusalDeltaEvent as ChatRefusalDeltaEvent,
-    ChatToolCallDeltaEvent as ChatToolCallDeltaEvent,
-)
 from ._client import AsyncOdiRouter as AsyncOdiRouter
 from ._config import (
     NOT_GIVEN as NOT_GIVEN,
@@ -24,6 +13,8 @@ from ._config import (
     PollingOptions as PollingOptions,
     Timeout as Timeout,
 )
+from ._core.jobstate import CancelOutcome as CancelOutcome, JobState as JobState
+from ._core.retry import RetryPolicy as RetryPolicy
 from ._exceptions import (
     APIConnectionError as APIConnectionError,
     APIStatusError as APIStatusError,
@@ -52,21 +43,30 @@ from ._exceptions import (
     UncertainSubmit as UncertainSubmit,
     UnprocessableEntityError as UnprocessableEntityError,
 )
-from ._jobs import Job as Job
-from ._jobstate import CancelOutcome as CancelOutcome, JobState as JobState
-from ._journal import Journal as Journal
-from ._map import (
+from ._llm.chat_stream import (
+    ChatChunkEvent as ChatChunkEvent,
+    ChatCompletionStream as ChatCompletionStream,
+    ChatCompletionStreamEvent as ChatCompletionStreamEvent,
+    ChatCompletionStreamManager as ChatCompletionStreamManager,
+    ChatContentDeltaEvent as ChatContentDeltaEvent,
+    ChatFinishEvent as ChatFinishEvent,
+    ChatReasoningDeltaEvent as ChatReasoningDeltaEvent,
+    ChatRefusalDeltaEvent as ChatRefusalDeltaEvent,
+    ChatToolCallDeltaEvent as ChatToolCallDeltaEvent,
+)
+from ._llm.responses_stream import (
+    ResponseStream as ResponseStream,
+    ResponseStreamManager as ResponseStreamManager,
+)
+from ._llm.stream import AsyncStream as AsyncStream
+from ._queue.jobs import Job as Job
+from ._queue.journal import Journal as Journal
+from ._queue.map import (
     JobMap as JobMap,
     MapHooks as MapHooks,
     MapOutcome as MapOutcome,
     MapProgress as MapProgress,
 )
-from ._responses_stream import (
-    ResponseStream as ResponseStream,
-    ResponseStreamManager as ResponseStreamManager,
-)
-from ._retry import RetryPolicy as RetryPolicy
-from ._streaming import AsyncStream as AsyncStream
 from .types.chat import ChatCompletion as ChatCompletion, ChatCompletionChunk as ChatCompletionChunk
 from .types.models import Model as Model, ModelList as ModelList
 from .types.queue import JobOutput as JobOutput, JobResult as JobResult, QueueStatus as QueueStatus

@@ -28,10 +28,10 @@ from ._config import (
     resolve_timeout,
     strip_v1_suffix,
 )
+from ._core.retry import RetryPolicy
+from ._core.urls import check_base_url
 from ._exceptions import OdiRouterError
-from ._retry import RetryPolicy
-from ._transport import Transport, _Pool
-from ._urls import check_base_url
+from ._http.transport import Transport, _Pool
 from .resources.chat import Chat
 from .resources.models import Models
 from .resources.queue import Queue

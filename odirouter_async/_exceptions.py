@@ -354,7 +354,7 @@ def _sse_payload(raw: bytes, content_type: str | None) -> bytes | None:
     head = raw.lstrip(b"\xef\xbb\xbf \t\r\n")
     if not head.startswith(_SSE_STARTS) and "event-stream" not in (content_type or "").lower():
         return None
-    from ._sse import SSEDecoder  # _sse imports this module
+    from ._core.sse import SSEDecoder  # _sse imports this module
 
     decoder = SSEDecoder(len(raw) + 2)
     for event in decoder.feed(raw) + decoder.end(dispatch_partial=True):

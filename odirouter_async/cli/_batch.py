@@ -35,9 +35,9 @@ import msgspec
 
 from .._client import AsyncOdiRouter
 from .._config import DEFAULT_CONCURRENCY
-from .._journal import Entry, Journal, JournalError
-from .._journal_hooks import JournalHooks, submit_created_no_job
-from .._map import MapOutcome
+from .._queue.journal import Entry, Journal, JournalError
+from .._queue.journal_hooks import JournalHooks, submit_created_no_job
+from .._queue.map import MapOutcome
 from ..types.queue import JobOutput, JobResult
 from ._batch_io import InputLine, ResultsFile, output_names, read_inputs
 from ._common import EXIT_FAILED, EXIT_OK, UsageError, describe_error, make_client, warn

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 
 import msgspec
 
-from .._chat_quirks import repair_chat_json
-from .._chat_stream import ChatCompletionStreamManager
 from .._config import NOT_GIVEN, NotGiven, RequestOptions, TimeoutLike
+from .._core.chat_quirks import repair_chat_json
 from .._exceptions import ResponseValidationError
-from .._streaming import AsyncStream, open_sse_stream
+from .._llm.chat_stream import ChatCompletionStreamManager
+from .._llm.stream import AsyncStream, open_sse_stream
 from ..types._base import attach_raw
 from ..types.chat import ChatCompletion, ChatCompletionChunk, ChatMessage
 from ._params import CHAT_FIELDS

@@ -15,17 +15,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._config import DEFAULT_CONCURRENCY, NOT_GIVEN, NotGiven, RequestOptions, TimeoutLike
-from .._download import download_outputs
 from .._exceptions import RateLimitError, ResponseValidationError
-from .._jobs import QUEUE_PATH, Job, endpoint_segment, job_urls, submit_protected
-from .._journal import Journal
-from .._journal_hooks import JournalHooks
-from .._map import JobMap, MapHooks, MapProgress
+from .._http.download import download_outputs
+from .._queue.jobs import QUEUE_PATH, Job, endpoint_segment, job_urls, submit_protected
+from .._queue.journal import Journal
+from .._queue.journal_hooks import JournalHooks
+from .._queue.map import JobMap, MapHooks, MapProgress
 from ..types.queue import QUEUE_SUBMIT_DECODER, JobResult, QueueSubmitResponse
 
 if TYPE_CHECKING:
     from .._client import AsyncOdiRouter
-    from .._transport import HTTPResponse
+    from .._http.transport import HTTPResponse
 
 __all__ = ("Queue",)
 
@@ -255,7 +255,7 @@ class Queue:
         are submitted (each with its journal key as ``X-Request-Id``).  An input whose submit was
         in flight when the earlier process died is *uncertain*: its outcome is an
         ``UncertainSubmit`` error unless ``resubmit_uncertain=True`` (which may pay twice).
-        Details: ``odirouter_async._journal_hooks``.
+        Details: ``odirouter_async._queue.journal_hooks``.
         """
         # -- journal (JournalHooks) ---------------------------------------------------------
         if journal is not None:

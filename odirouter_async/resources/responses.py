@@ -15,8 +15,8 @@ from urllib.parse import quote
 import msgspec
 
 from .._config import NOT_GIVEN, NotGiven, RequestOptions, TimeoutLike
-from .._responses_stream import ResponseStreamManager
-from .._streaming import AsyncStream, ResponseStreamItem, open_sse_stream
+from .._llm.responses_stream import ResponseStreamManager
+from .._llm.stream import AsyncStream, ResponseStreamItem, open_sse_stream
 from ..types.responses import Response
 from ._params import RESPONSES_FIELDS
 

@@ -43,13 +43,13 @@ from urllib.parse import quote
 import anyio
 import msgspec
 
-from .._atomic_write import SizeMismatch, fetch_to_file
 from .._config import NOT_GIVEN, NotGiven, RequestOptions, TimeoutLike
+from .._core.poll_schedule import Observation, Outcome, RateLimited
+from .._core.video_state import VideoWatch, id_problem
 from .._exceptions import APIConnectionError, JobTimeout, OdiRouterError, ResponseValidationError
-from .._multipart import FileInput, build_form
-from .._schedule import Observation, Outcome, RateLimited
-from .._scheduler import PollResult, get_scheduler
-from .._video_state import VideoWatch, id_problem
+from .._http.atomic_write import SizeMismatch, fetch_to_file
+from .._http.multipart import FileInput, build_form
+from .._queue.scheduler import PollResult, get_scheduler
 from ..types.videos import (
     VIDEO_DECODER,
     VIDEO_DELETED_DECODER,
@@ -61,7 +61,7 @@ from ..types.videos import (
 
 if TYPE_CHECKING:
     from .._client import AsyncOdiRouter
-    from .._transport import HTTPResponse as Response
+    from .._http.transport import HTTPResponse as Response
 
 __all__ = ("ProgressCallback", "Videos")
 

@@ -128,10 +128,10 @@ class JobResult(TopLevel):
         checked against ``file_size`` / Content-Length, and fetched without the API key from any
         host but the gateway's.  ``data:`` URLs are decoded; text outputs are written as ``.txt``.
         An existing file is a ``FileExistsError`` unless ``overwrite=True``.  Details:
-        ``odirouter_async._download``.  The result must come from a client (``job.result()``,
+        ``odirouter_async._http.download``.  The result must come from a client (``job.result()``,
         ``queue.run``, ``queue.map``); otherwise use ``client.queue.download(result, dir)``.
         """
-        from .._download import download_result  # the I/O shell; this module stays sans-IO
+        from .._http.download import download_result  # the I/O shell; this module stays sans-IO
 
         return await download_result(self, dir, concurrency=concurrency, overwrite=overwrite)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from anyio.from_thread import start_blocking_portal
 
-from odirouter_async._journal import Journal
+from odirouter_async._queue.journal import Journal
 from odirouter_async.cli import main
 from odirouter_async.testing import Emulator
 

@@ -18,7 +18,7 @@ import pytest
 from anyio.from_thread import start_blocking_portal
 
 import odirouter_async as odr
-from odirouter_async._journal import Journal
+from odirouter_async._queue.journal import Journal
 from odirouter_async.cli import main
 from odirouter_async.testing import QUEUE_VARIANTS, Emulator, variant_emulator_fixture
 

@@ -9,7 +9,7 @@ import pytest
 
 import odirouter_async as odr
 from odirouter_async import PollingOptions
-from odirouter_async._scheduler import get_scheduler
+from odirouter_async._queue.scheduler import get_scheduler
 from odirouter_async.testing import Emulator
 
 pytestmark = pytest.mark.anyio

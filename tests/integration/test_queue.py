@@ -10,8 +10,8 @@ import anyio
 import pytest
 
 import odirouter_async as odr
-from odirouter_async._jobstate import CancelOutcome, JobState
-from odirouter_async._scheduler import ClientClosedError, get_scheduler
+from odirouter_async._core.jobstate import CancelOutcome, JobState
+from odirouter_async._queue.scheduler import ClientClosedError, get_scheduler
 from odirouter_async.testing import Emulator, variant_emulator_fixture
 
 pytestmark = pytest.mark.anyio

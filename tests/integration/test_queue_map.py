@@ -10,10 +10,10 @@ import anyio
 import pytest
 
 import odirouter_async as odr
-from odirouter_async._jobs import Job
-from odirouter_async._map import MapHooks, MapOutcome, MapProgress
-from odirouter_async._map_runner import RUNNING
-from odirouter_async._scheduler import get_scheduler
+from odirouter_async._queue.jobs import Job
+from odirouter_async._queue.map import MapHooks, MapOutcome, MapProgress
+from odirouter_async._queue.map_runner import RUNNING
+from odirouter_async._queue.scheduler import get_scheduler
 from odirouter_async.testing import Emulator, variant_emulator_fixture
 
 pytestmark = pytest.mark.anyio

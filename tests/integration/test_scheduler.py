@@ -9,7 +9,7 @@ import anyio
 import pytest
 
 import odirouter_async as odr
-from odirouter_async._scheduler import (
+from odirouter_async._queue.scheduler import (
     ClientClosedError,
     Outcome,
     PollingOptions,

@@ -10,7 +10,7 @@ import anyio.lowlevel
 import pytest
 
 import odirouter_async as odr
-from odirouter_async._streaming import AsyncStream
+from odirouter_async._llm.stream import AsyncStream
 from odirouter_async.testing import Emulator
 from odirouter_async.types.chat import ChatCompletionChunk
 

@@ -9,7 +9,7 @@ import pytest
 
 import odirouter_async as odr
 from odirouter_async._config import RequestOptions, Timeout
-from odirouter_async._retry import RetryPolicy
+from odirouter_async._core.retry import RetryPolicy
 from odirouter_async.testing import Emulator
 
 pytestmark = pytest.mark.anyio

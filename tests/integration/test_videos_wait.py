@@ -10,9 +10,9 @@ import pytest
 from video_variant_fixtures import emu, video_variant
 
 import odirouter_async as odr
-from odirouter_async._retry import RetryPolicy
-from odirouter_async._scheduler import get_scheduler
-from odirouter_async._video_state import MAX_BAD_BODIES
+from odirouter_async._core.retry import RetryPolicy
+from odirouter_async._core.video_state import MAX_BAD_BODIES
+from odirouter_async._queue.scheduler import get_scheduler
 from odirouter_async.testing import Emulator, file_bytes
 from odirouter_async.types.videos import Video
 

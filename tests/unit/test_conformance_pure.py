@@ -16,11 +16,10 @@ import msgspec
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from odirouter_async._chat_state import ChatCompletionAccumulator
-from odirouter_async._exceptions import StreamEventError
-from odirouter_async._responses_state import ResponseAccumulator
-from odirouter_async._sse import SSEDecoder, SSEEvent
-from odirouter_async._stream_decode import (
+from odirouter_async._core.chat_state import ChatCompletionAccumulator
+from odirouter_async._core.responses_state import ResponseAccumulator
+from odirouter_async._core.sse import SSEDecoder, SSEEvent
+from odirouter_async._core.stream_decode import (
     DONE,
     chat_chunk_error,
     decode_chat_chunk,
@@ -28,6 +27,7 @@ from odirouter_async._stream_decode import (
     decode_responses_event,
     responses_event_error,
 )
+from odirouter_async._exceptions import StreamEventError
 from odirouter_async.types.response_events import ResponseErrorEvent
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared/conformance/sse"

@@ -8,15 +8,7 @@ import msgspec
 import pytest
 from hypothesis import given, strategies as st
 
-from odirouter_async._exceptions import (
-    APIStatusError,
-    InternalServerError,
-    JobCancelled,
-    JobFailed,
-    OdiRouterError,
-    ResponseValidationError,
-)
-from odirouter_async._job_answers import (
+from odirouter_async._core.job_answers import (
     GiveUp,
     ResponseGuard,
     Retry,
@@ -24,7 +16,7 @@ from odirouter_async._job_answers import (
     decide_response,
     decide_status,
 )
-from odirouter_async._jobstate import (
+from odirouter_async._core.jobstate import (
     TERMINAL_STATES,
     Cancelled,
     CancelOutcome,
@@ -40,7 +32,15 @@ from odirouter_async._jobstate import (
     classify_status,
     schedule_outcome,
 )
-from odirouter_async._schedule import Outcome
+from odirouter_async._core.poll_schedule import Outcome
+from odirouter_async._exceptions import (
+    APIStatusError,
+    InternalServerError,
+    JobCancelled,
+    JobFailed,
+    OdiRouterError,
+    ResponseValidationError,
+)
 from odirouter_async.types.queue import QUEUE_STATUS_DECODER, QUEUE_SUBMIT_DECODER, QueueStatus
 
 

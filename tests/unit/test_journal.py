@@ -16,7 +16,7 @@ import anyio
 import pytest
 from hypothesis import given, strategies as st
 
-from odirouter_async._journal import SCHEMA_VERSION, InputKeys, Journal, JournalError, content_key
+from odirouter_async._queue.journal import SCHEMA_VERSION, InputKeys, Journal, JournalError, content_key
 
 pytestmark = pytest.mark.anyio
 
@@ -366,7 +366,7 @@ async def test_cancelled_entry_is_rerun_as_a_new_attempt(tmp_path: Path) -> None
 CHILD = textwrap.dedent(
     """
     import asyncio, sys
-    from odirouter_async._journal import Journal, content_key
+    from odirouter_async._queue.journal import Journal, content_key
 
     async def main():
         journal = await Journal.open(sys.argv[1], endpoint="nano", flush_interval=0.001)

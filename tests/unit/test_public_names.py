@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 import odirouter_async as odr
-from odirouter_async._jobs import Job
-from odirouter_async._map_types import MapOutcome
+from odirouter_async._queue.jobs import Job
+from odirouter_async._queue.map_types import MapOutcome
 from odirouter_async.resources.chat import Completions
 from odirouter_async.resources.models import Models
 from odirouter_async.resources.queue import Queue

@@ -7,15 +7,15 @@ from typing import Any
 import msgspec
 from hypothesis import given, strategies as st
 
-from odirouter_async._exceptions import ResponseValidationError, StreamEventError
-from odirouter_async._sse import SSEEvent
-from odirouter_async._stream_decode import (
+from odirouter_async._core.sse import SSEEvent
+from odirouter_async._core.stream_decode import (
     DONE,
     decode_chat_chunk,
     decode_chat_event,
     decode_responses_event,
     responses_event_error,
 )
+from odirouter_async._exceptions import ResponseValidationError, StreamEventError
 from odirouter_async.types.chat import ChatCompletionChunk
 from odirouter_async.types.response_events import (
     KNOWN_EVENT_TYPES,

@@ -28,10 +28,9 @@ from typing import Any
 
 from multidict import CIMultiDictProxy
 
-from ._chat_state import ChatCompletionAccumulator
-from ._streaming import AsyncStream
-from .types.chat import ChatCompletion, ChatCompletionChunk
-from .types.chat_events import (
+from .._core.chat_state import ChatCompletionAccumulator
+from ..types.chat import ChatCompletion, ChatCompletionChunk
+from ..types.chat_events import (
     ChatChunkEvent,
     ChatCompletionStreamEvent,
     ChatContentDeltaEvent,
@@ -40,6 +39,7 @@ from .types.chat_events import (
     ChatRefusalDeltaEvent,
     ChatToolCallDeltaEvent,
 )
+from .stream import AsyncStream
 
 __all__ = (
     "ChatChunkEvent",

@@ -32,10 +32,10 @@ from typing import Any
 
 from multidict import CIMultiDictProxy
 
-from ._responses_state import ResponseAccumulator, ResponseToolCall
-from ._streaming import AsyncStream, ResponseStreamItem
-from .types.response_events import ResponseTextDeltaEvent
-from .types.responses import Response
+from .._core.responses_state import ResponseAccumulator, ResponseToolCall
+from ..types.response_events import ResponseTextDeltaEvent
+from ..types.responses import Response
+from .stream import AsyncStream, ResponseStreamItem
 
 __all__ = ("ResponseStream", "ResponseStreamManager")
 

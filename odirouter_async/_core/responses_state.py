@@ -24,8 +24,8 @@ from typing import Any
 
 import msgspec
 
-from .types._base import attach_raw
-from .types.response_events import (
+from ..types._base import attach_raw
+from ..types.response_events import (
     ResponseCompletedEvent,
     ResponseCreatedEvent,
     ResponseCustomToolCallInputDeltaEvent,
@@ -46,7 +46,7 @@ from .types.response_events import (
     ResponseTextDeltaEvent,
     UnknownEvent,
 )
-from .types.responses import Response, ResponseOutputItem
+from ..types.responses import Response, ResponseOutputItem
 
 __all__ = ("ResponseAccumulator", "ResponseToolCall")
 

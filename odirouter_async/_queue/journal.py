@@ -67,7 +67,7 @@ from typing import Any, Final, Literal
 
 import msgspec
 
-from ._journal_worker import SCHEMA_VERSION, JournalError, Msg, Worker, WriteOp, content_key
+from .journal_worker import SCHEMA_VERSION, JournalError, Msg, Worker, WriteOp, content_key
 
 __all__ = ("SCHEMA_VERSION", "Entry", "InputKeys", "Journal", "JournalError", "State", "content_key")
 

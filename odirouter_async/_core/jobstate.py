@@ -29,9 +29,9 @@ from typing import ClassVar
 
 import msgspec
 
-from ._exceptions import JobCancelled, JobFailed
-from ._schedule import Outcome
-from .types.queue import JobResult, QueueStatus
+from .._exceptions import JobCancelled, JobFailed
+from ..types.queue import JobResult, QueueStatus
+from .poll_schedule import Outcome
 
 __all__ = (
     "TERMINAL_STATES",

@@ -31,7 +31,7 @@ from __future__ import annotations
 import logging
 from typing import Final
 
-from ._exceptions import (
+from .._exceptions import (
     APIConnectionError,
     APIStatusError,
     InternalServerError,
@@ -40,8 +40,8 @@ from ._exceptions import (
     RateLimitError,
     ResponseValidationError,
 )
-from ._schedule import Observation, Outcome, RateLimited
-from .types.videos import Video
+from ..types.videos import Video
+from .poll_schedule import Observation, Outcome, RateLimited
 
 __all__ = ("MAX_BAD_BODIES", "VideoWatch", "classify_video", "id_problem", "video_failed")
 

@@ -19,16 +19,16 @@ from typing import TYPE_CHECKING, Any, Final
 import anyio
 from anyio.abc import TaskGroup
 
-from ._exceptions import JobTimeout
-from ._jobs import CANCEL_GRACE, SUBMIT_GRACE, Job
-from ._jobstate import CancelOutcome
-from ._map_types import MapHooks, MapOutcome, MapProgress, _Channel
-from ._scheduler import Watch, get_scheduler
-from ._transport import logger
-from .types.queue import JobResult
+from .._core.jobstate import CancelOutcome
+from .._exceptions import JobTimeout
+from .._http.transport import logger
+from ..types.queue import JobResult
+from .jobs import CANCEL_GRACE, SUBMIT_GRACE, Job
+from .map_types import MapHooks, MapOutcome, MapProgress, _Channel
+from .scheduler import Watch, get_scheduler
 
 if TYPE_CHECKING:
-    from .resources.queue import Queue
+    from ..resources.queue import Queue
 
 __all__ = ("PROGRESS_INTERVAL", "RUNNING")
 

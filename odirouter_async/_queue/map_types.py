@@ -11,11 +11,11 @@ from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .types.queue import JobResult
+from ..types.queue import JobResult
 
 if TYPE_CHECKING:
-    from ._jobs import Job
-    from ._jobstate import CancelOutcome
+    from .._core.jobstate import CancelOutcome
+    from .jobs import Job
 
 __all__ = ("MapHooks", "MapOutcome", "MapProgress")
 

@@ -26,15 +26,15 @@ import anyio
 import msgspec
 from multidict import CIMultiDictProxy
 
-from ._exceptions import (
+from .._core.retry import Failure
+from .._exceptions import (
     APIConnectionError,
     APITimeoutError,
     InsecureURLError,
     OdiRouterError,
     ResponseValidationError,
 )
-from ._retry import Failure
-from .types._base import TopLevel, attach_raw
+from ..types._base import TopLevel, attach_raw
 
 __all__ = (
     "ERROR_BODY_CAP",

@@ -32,18 +32,8 @@ from urllib.parse import quote
 
 import anyio
 
-from ._config import NOT_GIVEN, NotGiven, RequestOptions, TimeoutLike
-from ._exceptions import (
-    APIConnectionError,
-    JobCancelled,
-    JobError,
-    JobFailed,
-    JobTimeout,
-    OdiRouterError,
-    RateLimitError,
-    ResponseValidationError,
-)
-from ._job_answers import (
+from .._config import NOT_GIVEN, NotGiven, RequestOptions, TimeoutLike
+from .._core.job_answers import (
     DEFAULT_MAX_POLL_ERRORS,
     GiveUp,
     ResponseGuard,
@@ -52,7 +42,7 @@ from ._job_answers import (
     decide_response,
     decide_status,
 )
-from ._jobstate import (
+from .._core.jobstate import (
     Cancelled,
     CancelOutcome,
     Decision,
@@ -66,13 +56,23 @@ from ._jobstate import (
     classify_cancel,
     classify_status,
 )
-from ._retry import parse_retry_after
-from ._scheduler import Outcome, PollResult, RateLimited, Scheduler, get_scheduler
-from ._transport import logger
-from .types.queue import JobResult, QueueStatus
+from .._core.retry import parse_retry_after
+from .._exceptions import (
+    APIConnectionError,
+    JobCancelled,
+    JobError,
+    JobFailed,
+    JobTimeout,
+    OdiRouterError,
+    RateLimitError,
+    ResponseValidationError,
+)
+from .._http.transport import logger
+from ..types.queue import JobResult, QueueStatus
+from .scheduler import Outcome, PollResult, RateLimited, Scheduler, get_scheduler
 
 if TYPE_CHECKING:
-    from ._client import AsyncOdiRouter
+    from .._client import AsyncOdiRouter
 
 __all__ = ("CANCEL_GRACE", "QUEUE_PATH", "Job", "endpoint_segment", "job_urls", "submit_protected")
 

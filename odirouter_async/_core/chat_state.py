@@ -25,8 +25,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .types._base import attach_raw
-from .types.chat import (
+from ..types._base import attach_raw
+from ..types.chat import (
     ChatCompletion,
     ChatCompletionChunk,
     ChatCompletionMessage,

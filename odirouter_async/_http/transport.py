@@ -32,9 +32,11 @@ import aiohttp
 import anyio
 import msgspec
 
-from ._config import NOT_GIVEN, Limits, NotGiven, RequestOptions, Timeout, resolve_timeout
-from ._exceptions import InsecureURLError, OdiRouterError, ResponseValidationError, make_status_error
-from ._http import (
+from .._config import NOT_GIVEN, Limits, NotGiven, RequestOptions, Timeout, resolve_timeout
+from .._core.retry import RetryPolicy, parse_retry_after
+from .._core.urls import _DEFAULT_PORTS, Origin, join_url, origin_of
+from .._exceptions import InsecureURLError, OdiRouterError, ResponseValidationError, make_status_error
+from .response import (
     ERROR_BODY_CAP,
     EXCERPT,
     HTTPResponse,
@@ -43,8 +45,6 @@ from ._http import (
     translate,
     url_path as _path,
 )
-from ._retry import RetryPolicy, parse_retry_after
-from ._urls import _DEFAULT_PORTS, Origin, join_url, origin_of
 
 __all__ = ("HTTPResponse", "StreamResponse", "Transport", "logger")
 

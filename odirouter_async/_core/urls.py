@@ -12,7 +12,7 @@ import ipaddress
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
-from ._exceptions import InsecureURLError
+from .._exceptions import InsecureURLError
 
 __all__ = ("Origin", "check_base_url", "is_loopback", "join_url", "origin_of")
 

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 import msgspec
 
 if TYPE_CHECKING:
-    from ._schedule import PollSchedule
+    from .._core.poll_schedule import PollSchedule
 
 __all__ = (
     "QUANTILES",

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import msgspec
 
-from ._exceptions import SSEProtocolError
+from .._exceptions import SSEProtocolError
 
 __all__ = ("DEFAULT_MAX_EVENT_BYTES", "SSEDecoder", "SSEEvent")
 

@@ -38,19 +38,19 @@ from typing import TYPE_CHECKING, Any, Final
 
 import anyio
 
-from ._config import PollingOptions
-from ._exceptions import (
+from .._config import PollingOptions
+from .._core.poll_schedule import Observation, Outcome, PollSchedule, RateLimited, ScheduleStats
+from .._exceptions import (
     APIConnectionError,
     APIStatusError,
     ClientClosedError,
     OdiRouterError,
     RateLimitError,
 )
-from ._history import HistoryStore, open_history, restore, save_quietly, store_snapshot  # h/polling
-from ._schedule import Observation, Outcome, PollSchedule, RateLimited, ScheduleStats
+from .history import HistoryStore, open_history, restore, save_quietly, store_snapshot  # h/polling
 
 if TYPE_CHECKING:
-    from ._client import AsyncOdiRouter
+    from .._client import AsyncOdiRouter
 
 __all__ = (
     "ClientClosedError",

@@ -42,12 +42,12 @@ from urllib.parse import unquote, unquote_to_bytes, urljoin, urlsplit
 
 import anyio
 
-from ._atomic_write import SizeMismatch, fetch_to_file, write_atomic
-from ._exceptions import ResponseValidationError
-from ._transport import StreamResponse, Transport
+from .._exceptions import ResponseValidationError
+from .atomic_write import SizeMismatch, fetch_to_file, write_atomic
+from .transport import StreamResponse, Transport
 
 if TYPE_CHECKING:
-    from .types.queue import JobOutput, JobResult
+    from ..types.queue import JobOutput, JobResult
 
 __all__ = ("download_outputs", "download_result", "safe_file_name")
 

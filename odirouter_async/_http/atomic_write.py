@@ -31,11 +31,11 @@ from typing import IO, TYPE_CHECKING, Final, cast
 
 import anyio
 
-from ._exceptions import APIConnectionError
-from ._transport import StreamResponse, logger
+from .._exceptions import APIConnectionError
+from .transport import StreamResponse, logger
 
 if TYPE_CHECKING:
-    from ._retry import RetryPolicy
+    from .._core.retry import RetryPolicy
 
 __all__ = ("WRITE_BLOCK", "SizeMismatch", "content_length", "fetch_to_file", "write_atomic")
 

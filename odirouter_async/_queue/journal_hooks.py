@@ -38,7 +38,9 @@ from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
 
-from ._exceptions import (
+from .._core.job_answers import decide_response
+from .._core.jobstate import CancelOutcome, Succeeded
+from .._exceptions import (
     APIConnectionError,
     APIStatusError,
     JobCancelled,
@@ -48,17 +50,15 @@ from ._exceptions import (
     ResponseValidationError,
     UncertainSubmit,
 )
-from ._job_answers import decide_response
-from ._jobs import Job, job_urls
-from ._jobstate import CancelOutcome, Succeeded
-from ._journal import Entry, InputKeys, Journal, JournalError
-from ._map import MapHooks, MapOutcome
-from ._scheduler import ClientClosedError
-from .types._base import attach_raw
-from .types.queue import JobResult
+from ..types._base import attach_raw
+from ..types.queue import JobResult
+from .jobs import Job, job_urls
+from .journal import Entry, InputKeys, Journal, JournalError
+from .map import MapHooks, MapOutcome
+from .scheduler import ClientClosedError
 
 if TYPE_CHECKING:
-    from ._client import AsyncOdiRouter
+    from .._client import AsyncOdiRouter
 
 __all__ = ("JournalHooks", "UncertainSubmit", "error_payload", "submit_created_no_job")
 

@@ -33,17 +33,17 @@ from typing import Any, Final
 
 import msgspec
 
-from ._chat_quirks import repair_chat_json
-from ._exceptions import ResponseValidationError, StreamEventError
-from ._sse import SSEEvent
-from .types._base import attach_raw
-from .types.chat import ChatCompletionChunk
-from .types.response_events import (
+from .._exceptions import ResponseValidationError, StreamEventError
+from ..types._base import attach_raw
+from ..types.chat import ChatCompletionChunk
+from ..types.response_events import (
     KNOWN_EVENT_TYPES,
     ResponseErrorEvent,
     ResponseStreamEvent,
     UnknownEvent,
 )
+from .chat_quirks import repair_chat_json
+from .sse import SSEEvent
 
 __all__ = (
     "DONE",

@@ -72,8 +72,8 @@ from typing import Any, Generic, TypeVar
 
 import backoff
 
-from ._duration_model import DurationModel, Prior, prior_for
-from ._poll_budget import START_DOUBLE_EVERY, START_RATE, PollBudget
+from .duration_model import DurationModel, Prior, prior_for
+from .poll_budget import START_DOUBLE_EVERY, START_RATE, PollBudget
 
 __all__ = ("DurationEstimate", "Observation", "Outcome", "PollSchedule", "RateLimited", "ScheduleStats")
 

@@ -37,8 +37,16 @@ import anyio
 import msgspec
 from multidict import CIMultiDictProxy
 
-from ._config import RequestOptions
-from ._exceptions import (
+from .._config import RequestOptions
+from .._core.sse import DEFAULT_MAX_EVENT_BYTES, SSEDecoder, SSEEvent
+from .._core.stream_decode import (
+    DONE,
+    chat_chunk_error,
+    decode_chat_chunk,
+    decode_responses_event,
+    responses_event_error,
+)
+from .._exceptions import (
     APIConnectionError,
     APITimeoutError,
     ResponseValidationError,
@@ -47,17 +55,9 @@ from ._exceptions import (
     StreamInterrupted,
     parse_error_body,
 )
-from ._sse import DEFAULT_MAX_EVENT_BYTES, SSEDecoder, SSEEvent
-from ._stream_decode import (
-    DONE,
-    chat_chunk_error,
-    decode_chat_chunk,
-    decode_responses_event,
-    responses_event_error,
-)
-from ._transport import StreamResponse, Transport
-from .types.chat import ChatCompletionChunk
-from .types.response_events import (
+from .._http.transport import StreamResponse, Transport
+from ..types.chat import ChatCompletionChunk
+from ..types.response_events import (
     ResponseCompletedEvent,
     ResponseErrorEvent,
     ResponseFailedEvent,

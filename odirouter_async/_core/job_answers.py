@@ -41,10 +41,10 @@ from typing import Final
 
 import msgspec
 
-from ._exceptions import APIStatusError, OdiRouterError, ResponseValidationError, make_status_error
-from ._jobstate import Cancelled, Decision, Failed, Pending, Succeeded, Unknown, classify_status
-from .types._base import attach_raw
-from .types.queue import QueueStatus, decode_job_result, decode_status
+from .._exceptions import APIStatusError, OdiRouterError, ResponseValidationError, make_status_error
+from ..types._base import attach_raw
+from ..types.queue import QueueStatus, decode_job_result, decode_status
+from .jobstate import Cancelled, Decision, Failed, Pending, Succeeded, Unknown, classify_status
 
 __all__ = (
     "DEFAULT_MAX_POLL_ERRORS",

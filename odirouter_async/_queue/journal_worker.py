@@ -31,7 +31,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any, Final
 
-from ._exceptions import JournalError
+from .._exceptions import JournalError
 
 __all__ = ("SCHEMA_VERSION", "JournalError", "Msg", "Worker", "WriteOp")
 

@@ -28,12 +28,12 @@ from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mappin
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from ._jobs import endpoint_segment
-from ._map_runner import PROGRESS_INTERVAL as PROGRESS_INTERVAL, _Runner
-from ._map_types import MapHooks as MapHooks, MapOutcome as MapOutcome, MapProgress as MapProgress
+from .jobs import endpoint_segment
+from .map_runner import PROGRESS_INTERVAL as PROGRESS_INTERVAL, _Runner
+from .map_types import MapHooks as MapHooks, MapOutcome as MapOutcome, MapProgress as MapProgress
 
 if TYPE_CHECKING:
-    from .resources.queue import Queue
+    from ..resources.queue import Queue
 
 __all__ = ("JobMap", "MapHooks", "MapOutcome", "MapProgress")
 

@@ -1,0 +1,1 @@
+"""The one HTTP request path (transport), bounded responses, multipart bodies, atomic downloads."""

@@ -1,0 +1,1 @@
+"""Open SSE streams of chat completions and Responses, and their ``.stream()`` helpers."""

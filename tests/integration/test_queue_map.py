@@ -302,7 +302,7 @@ async def test_submits_in_flight_are_bounded(
     client: odr.AsyncOdiRouter, emu: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A wide window still sends at most MAX_SUBMITS_IN_FLIGHT submit POSTs at once."""
-    from odirouter_async import _map_runner
+    from odirouter_async._queue import map_runner as _map_runner
 
     monkeypatch.setattr(_map_runner, "MAX_SUBMITS_IN_FLIGHT", 5)
     emu.faults.add("queue.submit", delay=0.1, times=None)

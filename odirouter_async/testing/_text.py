@@ -145,7 +145,8 @@ def _number(schema: Mapping[str, Any], rng: Random, integer: bool) -> int | floa
     if integer:
         lo_i, hi_i = int(-(-lo // 1)), int(hi // 1)
         return rng.randint(lo_i, max(lo_i, hi_i))
-    return round(rng.uniform(lo, hi), 2)
+    value = round(rng.uniform(lo, hi), 2)
+    return value if lo <= value <= hi else min(max(value, lo), hi)  # rounding may step past a bound
 
 
 def _string(schema: Mapping[str, Any], rng: Random, name: str, prompt: str) -> str:

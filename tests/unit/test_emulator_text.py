@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypothesis import given, strategies as st
+from hypothesis import example, given, strategies as st
 
 from odirouter_async.testing._text import reply_text, schema_value, seeded_rng
 
@@ -94,6 +94,22 @@ def _validates_type(value: Any, kind: str, schema: dict[str, Any]) -> bool:
 
 
 @given(schema=SCHEMAS, seed=st.integers(0, 2**32), prompt=st.text(max_size=30))
+@example(  # a value rounded to two decimals once stepped past its maximum
+    schema={
+        "type": "array",
+        "items": {
+            "anyOf": [
+                {"type": "null"},
+                {"type": "number", "minimum": 1.515625, "maximum": 3.015625},
+                {"type": "string"},
+            ]
+        },
+        "minItems": 0,
+        "maxItems": 3,
+    },
+    seed=2867638,
+    prompt="",
+)
 def test_schema_values_validate_and_are_deterministic(schema: dict[str, Any], seed: int, prompt: str) -> None:
     """Arguments generated for any common schema validate against it, the same for the same seed."""
     value = schema_value(schema, seeded_rng(seed), prompt=prompt)

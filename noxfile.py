@@ -22,8 +22,8 @@ def tests(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """ruff lint and format check."""
     session.install("ruff")
-    session.run("ruff", "check", "odirouter_async", "tests", "benchmarks")
-    session.run("ruff", "format", "--check", "odirouter_async", "tests", "benchmarks")
+    session.run("ruff", "check", "odirouter_async", "tests", "benchmarks", "tools")
+    session.run("ruff", "format", "--check", "odirouter_async", "tests", "benchmarks", "tools")
 
 
 @nox.session

@@ -1,0 +1,98 @@
+"""``ChatStreamProtocol``: chat completion SSE bytes in, ``ChatCompletionChunk``s out (sans-IO).
+
+Every rule of a chat stream's end lives here, once (the framing and error plumbing are
+``stream_protocol.StreamProtocol``'s):
+
+* ``data: [DONE]`` ends the stream (``done``); what follows it is ignored;
+* at EOF without ``[DONE]`` the stream still ended cleanly when at least one choice finished and
+  every choice seen has a ``finish_reason`` (Writer sends no ``[DONE]``); otherwise
+  ``StreamInterrupted``;
+* "has choice *i* finished": ``finished_by[i]`` is the chunk that first gave choice *i* a
+  ``finish_reason`` (the helper's ``ChatFinishEvent`` is emitted for exactly that chunk);
+* in-band errors: an ``event: error`` event raises ``StreamEventError``; a chunk whose ``error``
+  member is set (OpenRouter) is accumulated first (it may carry ``usage``), then raises;
+* provider quirks (content as a list of parts, ``null`` token counts) are repaired by the
+  decoder (``stream_decode`` + ``chat_quirks``).
+
+With ``accumulate=True``, ``accumulator`` (a ``ChatCompletionAccumulator``) is fed every chunk,
+the error chunk included; ``create(stream=True)`` streams without it.
+"""
+
+from __future__ import annotations
+
+from .._exceptions import StreamInterrupted
+from ..types.chat import ChatCompletionChunk
+from .chat_state import ChatCompletionAccumulator
+from .sse import DEFAULT_MAX_EVENT_BYTES, SSEEvent
+from .stream_decode import DONE, chat_chunk_error, decode_chat_chunk
+from .stream_protocol import _EVENT_ERRORS, StreamProtocol
+
+__all__ = ("ChatStreamProtocol",)
+
+
+class ChatStreamProtocol(StreamProtocol[ChatCompletionChunk]):
+    """Chat chunks and the chat end rules (see the module docstring).
+
+    Attributes:
+        accumulator: the ``ChatCompletionAccumulator`` fed every chunk, or ``None``.
+        finished_by: choice index -> the chunk that first gave it a ``finish_reason``.
+    """
+
+    name = "chat"
+
+    __slots__ = ("_add", "_open", "accumulator", "finished_by")
+
+    def __init__(
+        self,
+        *,
+        x_request_id: str | None = None,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+        accumulate: bool = False,
+    ) -> None:
+        """A protocol for one chat stream; ``accumulate`` builds the completion as chunks arrive."""
+        super().__init__(x_request_id=x_request_id, max_event_bytes=max_event_bytes)
+        self.accumulator = ChatCompletionAccumulator() if accumulate else None
+        self._add = self.accumulator.add if self.accumulator is not None else None
+        self._open: set[int] = set()  # indexes seen in a chunk without a finish_reason
+        self.finished_by: dict[int, ChatCompletionChunk] = {}
+
+    def _items(self, events: list[SSEEvent]) -> list[ChatCompletionChunk]:
+        out: list[ChatCompletionChunk] = []
+        rid = self.x_request_id
+        add = self._add
+        open_choices = self._open
+        finished = self.finished_by
+        try:
+            for ev in events:
+                item = decode_chat_chunk(ev, rid)
+                if item is None:
+                    continue
+                if item is DONE:
+                    self.done = self.ended = True
+                    break
+                for choice in item.choices:
+                    if choice.finish_reason is None:
+                        open_choices.add(choice.index)
+                    elif choice.index not in finished:
+                        finished[choice.index] = item
+                if add is not None:
+                    add(item)
+                if item.error:
+                    raise chat_chunk_error(item, rid)
+                out.append(item)
+        except _EVENT_ERRORS as exc:
+            return self._fail(exc, out)
+        return out
+
+    def _end_at_eof(self) -> bool:
+        finished = self.finished_by
+        if finished and self._open <= finished.keys():
+            self.done = True
+            return True
+        return False
+
+    def _missing_end(self) -> StreamInterrupted:
+        return StreamInterrupted(
+            "The chat stream ended before [DONE] and before every choice finished.",
+            x_request_id=self.x_request_id,
+        )

@@ -1,0 +1,95 @@
+"""``ResponsesStreamProtocol``: Responses API SSE bytes in, typed events out (sans-IO).
+
+Every rule of a Responses stream's end lives here, once (the framing and error plumbing are
+``stream_protocol.StreamProtocol``'s):
+
+* the terminal event (``response.completed``, ``response.incomplete`` or ``response.failed``) is
+  the last item and ends the stream (``done``); the rest of the body is ignored.  A
+  ``response.failed`` is a final state, not an exception;
+* an ``error`` event raises ``StreamEventError`` (after the accumulator saw it); ``data: [DONE]``
+  or EOF before the terminal event raises ``StreamInterrupted``;
+* events are ``ResponseStreamEvent`` members (a tagged union on ``type``), and a type this SDK
+  does not know arrives as ``UnknownEvent`` (``stream_decode``).
+
+With ``accumulate=True``, ``accumulator`` (a ``ResponseAccumulator``) is fed every event;
+``responses.create(stream=True)`` streams without it.
+"""
+
+from __future__ import annotations
+
+from typing import Final, TypeAlias
+
+from .._exceptions import StreamInterrupted
+from ..types.response_events import (
+    ResponseCompletedEvent,
+    ResponseErrorEvent,
+    ResponseFailedEvent,
+    ResponseIncompleteEvent,
+    ResponseStreamEvent,
+    UnknownEvent,
+)
+from .responses_state import ResponseAccumulator
+from .sse import DEFAULT_MAX_EVENT_BYTES, SSEEvent
+from .stream_decode import DONE, decode_responses_event, responses_event_error
+from .stream_protocol import _EVENT_ERRORS, StreamProtocol
+
+__all__ = ("ResponseStreamItem", "ResponsesStreamProtocol")
+
+#: What a Responses stream yields: a documented event, or ``UnknownEvent``.
+ResponseStreamItem: TypeAlias = ResponseStreamEvent | UnknownEvent
+_TERMINAL: Final = (ResponseCompletedEvent, ResponseIncompleteEvent, ResponseFailedEvent)
+
+
+class ResponsesStreamProtocol(StreamProtocol[ResponseStreamItem]):
+    """Responses events and their end rules (see the module docstring).
+
+    Attributes:
+        accumulator: the ``ResponseAccumulator`` fed every event, or ``None``.
+    """
+
+    name = "Responses"
+
+    __slots__ = ("_add", "accumulator")
+
+    def __init__(
+        self,
+        *,
+        x_request_id: str | None = None,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+        accumulate: bool = False,
+    ) -> None:
+        """A protocol for one Responses stream; ``accumulate`` folds the events as they arrive."""
+        super().__init__(x_request_id=x_request_id, max_event_bytes=max_event_bytes)
+        self.accumulator = ResponseAccumulator() if accumulate else None
+        self._add = self.accumulator.add if self.accumulator is not None else None
+
+    def _items(self, events: list[SSEEvent]) -> list[ResponseStreamItem]:
+        out: list[ResponseStreamItem] = []
+        rid = self.x_request_id
+        add = self._add
+        try:
+            for ev in events:
+                item = decode_responses_event(ev, rid)
+                if item is None:
+                    continue
+                if item is DONE:
+                    raise self._missing_end()
+                if add is not None:
+                    add(item)
+                if isinstance(item, _TERMINAL):
+                    self.done = self.ended = True
+                    out.append(item)
+                    break
+                if isinstance(item, ResponseErrorEvent):
+                    raise responses_event_error(item, rid)
+                out.append(item)
+        except _EVENT_ERRORS as exc:
+            return self._fail(exc, out)
+        return out
+
+    def _missing_end(self) -> StreamInterrupted:
+        return StreamInterrupted(
+            "The Responses stream ended before its terminal event "
+            "(response.completed, response.incomplete or response.failed).",
+            x_request_id=self.x_request_id,
+        )

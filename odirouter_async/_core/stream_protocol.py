@@ -1,0 +1,156 @@
+"""``StreamProtocol``: the sans-IO half of an open SSE stream, h11-style (no I/O, no clock).
+
+The shell (``_llm.stream.AsyncStream``) reads the body and hands every network read to
+``feed(data)``; the protocol frames it (``SSEDecoder``), decodes each event into a typed item,
+applies the stream's end rules and returns the items completed by that read.  At the end of the
+body the shell calls ``eof()``.  The two subclasses say what the items and the end are:
+``ChatStreamProtocol`` (``chat_protocol``) and ``ResponsesStreamProtocol``
+(``responses_protocol``).  What this base owns, once for both:
+
+* **the end**: ``done`` turns true when the stream's own end arrived (chat ``[DONE]``, a
+  Responses terminal event...); from then on the rest of the body is ignored (``feed`` returns
+  no items).  ``eof()`` with the end missing raises ``StreamInterrupted``; so does an EOF inside
+  an event (an unterminated event whose data is not complete JSON; one missing only its blank
+  line is kept);
+* **errors after items**: an in-band error event, a payload that is not JSON
+  (``ResponseValidationError``) or a missing end found after some items of the same read were
+  decoded does not lose them: the call returns those items and the error is kept;
+  ``ended`` is then true and ``raise_error()`` (or the next ``feed``/``eof``) raises it.  An
+  error with no item before it in the call is raised at once.  An event over
+  ``max_event_bytes`` raw bytes raises ``SSEProtocolError`` (``SSEDecoder``).
+* **accumulated state**: with ``accumulate=True`` every item is folded into the subclass's
+  ``accumulator`` before anything else sees it (an error chunk or event included), so the
+  stream helpers read the final object, text and tool calls from the protocol.
+
+The shell's loop is then: ``while not p.ended: items = p.feed(await read())`` (``p.eof()`` at the
+end of the body), yield the items, and ``p.raise_error()`` after the loop.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Generic, TypeVar
+
+import msgspec
+
+from .._exceptions import ResponseValidationError, StreamError, StreamInterrupted
+from .sse import DEFAULT_MAX_EVENT_BYTES, SSEDecoder, SSEEvent
+
+__all__ = ("EXCERPT", "StreamProtocol")
+
+_T = TypeVar("_T")
+#: How much of a cut event's bytes an error keeps.
+EXCERPT: Final = 2000
+_json_decode: Final = msgspec.json.Decoder().decode
+#: The errors a decoded event can raise (in-band errors, bad payloads).
+_EVENT_ERRORS: Final = (StreamError, ResponseValidationError)
+
+
+class StreamProtocol(Generic[_T]):
+    """Feed it the body's bytes; get typed items and the stream's end (see the module docstring).
+
+    Attributes:
+        x_request_id: put on every error the protocol raises.
+        done: the stream's own end arrived (``[DONE]``, the terminal event...).
+        ended: no more items will come: ``done``, or an error was kept for ``raise_error()``.
+    """
+
+    #: What the error messages call the stream ("chat", "Responses").
+    name: str = "SSE"
+
+    __slots__ = ("_error", "_sse", "done", "ended", "x_request_id")
+
+    def __init__(
+        self, *, x_request_id: str | None = None, max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
+    ) -> None:
+        """A protocol for one stream.
+
+        Args:
+            x_request_id: the ``X-Request-Id`` put on the errors it raises.
+            max_event_bytes: the SSE event size bound in raw bytes (``SSEProtocolError`` above).
+        """
+        self.x_request_id = x_request_id
+        self._sse = SSEDecoder(max_event_bytes)
+        self._error: Exception | None = None
+        self.done = False
+        self.ended = False
+
+    @property
+    def last_event_id(self) -> str | None:
+        """The last SSE ``id:`` seen, for servers that support resuming."""
+        return self._sse.last_event_id
+
+    def feed(self, data: bytes) -> list[_T]:
+        """The items completed by ``data`` (none once the stream ended)."""
+        if self.ended:
+            self.raise_error()
+            return []
+        events = self._sse.feed(data)
+        if not events:
+            return []
+        return self._items(events)
+
+    def eof(self) -> list[_T]:
+        """The body ended: the items of a last event missing its blank line; then the end rule.
+
+        Raises ``StreamInterrupted`` when the body ended inside an event, or before the stream's
+        end (kept for ``raise_error()`` when this call returns items).
+        """
+        if self.ended:
+            self.raise_error()
+            return []
+        sse = self._sse
+        pending = sse.pending
+        events = sse.end(dispatch_partial=True)
+        for ev in events:
+            if ev.data.startswith(b"[DONE]"):
+                continue
+            try:
+                _json_decode(ev.data)
+            except RecursionError:
+                pass  # complete but too deep: the event decoder reports it (ResponseValidationError)
+            except msgspec.DecodeError:
+                raise StreamInterrupted(
+                    "The stream ended inside an event.",
+                    x_request_id=self.x_request_id,
+                    body=pending[:EXCERPT].decode("utf-8", "replace"),
+                ) from None
+        items = self._items(events) if events else []
+        if not self.ended and not self._end_at_eof():
+            return self._fail(self._missing_end(), items)
+        self.ended = True
+        return items
+
+    def raise_error(self) -> None:
+        """Raise the error kept when a call returned items before it; nothing if none was."""
+        if self._error is not None:
+            raise self._error
+
+    def cut(self, reason: str) -> StreamInterrupted:
+        """The error for a body cut by the transport before the stream's end."""
+        return StreamInterrupted(
+            f"The {self.name} stream was cut before its end: {reason}", x_request_id=self.x_request_id
+        )
+
+    # -- what a subclass says -----------------------------------------------------------------
+
+    def _items(self, events: list[SSEEvent]) -> list[_T]:
+        """Decode ``events`` into items; set ``done``/``ended``; errors via ``_fail``."""
+        raise NotImplementedError
+
+    def _end_at_eof(self) -> bool:
+        """Whether a body ending here (no end marker seen) still ended the stream."""
+        return False
+
+    def _missing_end(self) -> StreamInterrupted:
+        """The error for a body that ended before the stream's end."""
+        return StreamInterrupted(
+            f"The {self.name} stream ended before its end.", x_request_id=self.x_request_id
+        )
+
+    def _fail(self, exc: Exception, items: list[_T]) -> list[_T]:
+        """End with ``exc``: raised now when ``items`` is empty, else kept behind them."""
+        self.ended = True
+        self._error = exc
+        if not items:
+            raise exc
+        return items

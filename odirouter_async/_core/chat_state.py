@@ -18,7 +18,7 @@ choices; "choice 0" is the choice whose ``index`` is 0, not the first array elem
 Top level: ``id``, ``model``, ``created``, ``system_fingerprint``, ``service_tier`` from the
 first chunk where they are non-empty (Azure's first chunk has none); ``usage`` is the last
 non-null one; chunks with an ``error`` member are recorded in ``errors`` (raising is the
-stream layer's decision).
+chat protocol's decision: ``chat_protocol``).
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from __future__ import annotations
 from .._exceptions import StreamInterrupted
 from ..types.chat import ChatCompletionChunk
 from .chat_state import ChatCompletionAccumulator
-from .sse import DEFAULT_MAX_EVENT_BYTES, SSEEvent
+from .sse import SSEEvent
 from .stream_decode import DONE, chat_chunk_error, decode_chat_chunk
 from .stream_protocol import _EVENT_ERRORS, StreamProtocol
 
@@ -40,19 +40,11 @@ class ChatStreamProtocol(StreamProtocol[ChatCompletionChunk]):
 
     name = "chat"
 
-    __slots__ = ("_add", "_open", "accumulator", "finished_by")
+    __slots__ = ("_open", "finished_by")
+    accumulator: ChatCompletionAccumulator | None
+    accumulator_type = ChatCompletionAccumulator
 
-    def __init__(
-        self,
-        *,
-        x_request_id: str | None = None,
-        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
-        accumulate: bool = False,
-    ) -> None:
-        """A protocol for one chat stream; ``accumulate`` builds the completion as chunks arrive."""
-        super().__init__(x_request_id=x_request_id, max_event_bytes=max_event_bytes)
-        self.accumulator = ChatCompletionAccumulator() if accumulate else None
-        self._add = self.accumulator.add if self.accumulator is not None else None
+    def _start(self) -> None:
         self._open: set[int] = set()  # indexes seen in a chunk without a finish_reason
         self.finished_by: dict[int, ChatCompletionChunk] = {}
 

@@ -29,7 +29,7 @@ from ..types.response_events import (
     UnknownEvent,
 )
 from .responses_state import ResponseAccumulator
-from .sse import DEFAULT_MAX_EVENT_BYTES, SSEEvent
+from .sse import SSEEvent
 from .stream_decode import DONE, decode_responses_event, responses_event_error
 from .stream_protocol import _EVENT_ERRORS, StreamProtocol
 
@@ -49,19 +49,9 @@ class ResponsesStreamProtocol(StreamProtocol[ResponseStreamItem]):
 
     name = "Responses"
 
-    __slots__ = ("_add", "accumulator")
-
-    def __init__(
-        self,
-        *,
-        x_request_id: str | None = None,
-        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
-        accumulate: bool = False,
-    ) -> None:
-        """A protocol for one Responses stream; ``accumulate`` folds the events as they arrive."""
-        super().__init__(x_request_id=x_request_id, max_event_bytes=max_event_bytes)
-        self.accumulator = ResponseAccumulator() if accumulate else None
-        self._add = self.accumulator.add if self.accumulator is not None else None
+    __slots__ = ()
+    accumulator: ResponseAccumulator | None
+    accumulator_type = ResponseAccumulator
 
     def _items(self, events: list[SSEEvent]) -> list[ResponseStreamItem]:
         out: list[ResponseStreamItem] = []

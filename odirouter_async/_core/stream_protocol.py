@@ -18,8 +18,9 @@ body the shell calls ``eof()``.  The two subclasses say what the items and the e
   ``ended`` is then true and ``raise_error()`` (or the next ``feed``/``eof``) raises it.  An
   error with no item before it in the call is raised at once.  An event over
   ``max_event_bytes`` raw bytes raises ``SSEProtocolError`` (``SSEDecoder``).
-* **accumulated state**: with ``accumulate=True`` every item is folded into the subclass's
-  ``accumulator`` before anything else sees it (an error chunk or event included), so the
+* **accumulated state**: with ``accumulate=True`` every item is folded into ``accumulator`` (a
+  ``ChatCompletionAccumulator`` or a ``ResponseAccumulator``) as it arrives, before anything
+  else sees it (an error chunk or event included), so the
   stream helpers read the final object, text and tool calls from the protocol.
 
 The shell's loop is then: ``while not p.ended: items = p.feed(await read())`` (``p.eof()`` at the
@@ -28,7 +29,8 @@ end of the body), yield the items, and ``p.raise_error()`` after the loop.
 
 from __future__ import annotations
 
-from typing import Final, Generic, TypeVar
+from collections.abc import Callable
+from typing import Any, ClassVar, Final, Generic, TypeVar
 
 import msgspec
 
@@ -55,24 +57,35 @@ class StreamProtocol(Generic[_T]):
     """
 
     #: What the error messages call the stream ("chat", "Responses").
-    name: str = "SSE"
+    name: ClassVar[str] = "SSE"
+    #: The accumulator class built for ``accumulate=True`` (its ``add`` is fed every item).
+    accumulator_type: ClassVar[type[Any] | None] = None
 
-    __slots__ = ("_error", "_sse", "done", "ended", "x_request_id")
+    __slots__ = ("_add", "_error", "_sse", "accumulator", "done", "ended", "x_request_id")
 
     def __init__(
-        self, *, x_request_id: str | None = None, max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
+        self,
+        *,
+        x_request_id: str | None = None,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+        accumulate: bool = False,
     ) -> None:
         """A protocol for one stream.
 
         Args:
             x_request_id: the ``X-Request-Id`` put on the errors it raises.
             max_event_bytes: the SSE event size bound in raw bytes (``SSEProtocolError`` above).
+            accumulate: build ``accumulator`` (an ``accumulator_type``) and feed it every item.
         """
         self.x_request_id = x_request_id
         self._sse = SSEDecoder(max_event_bytes)
         self._error: Exception | None = None
         self.done = False
         self.ended = False
+        make = self.accumulator_type
+        self.accumulator: Any = make() if accumulate and make is not None else None
+        self._add: Callable[[_T], None] | None = None if self.accumulator is None else self.accumulator.add
+        self._start()
 
     @property
     def last_event_id(self) -> str | None:
@@ -132,6 +145,9 @@ class StreamProtocol(Generic[_T]):
         )
 
     # -- what a subclass says -----------------------------------------------------------------
+
+    def _start(self) -> None:
+        """Set up the subclass's own state (the end of ``__init__``)."""
 
     def _items(self, events: list[SSEEvent]) -> list[_T]:
         """Decode ``events`` into items; set ``done``/``ended``; errors via ``_fail``."""

@@ -54,36 +54,27 @@ __all__ = (
 )
 
 
-class ChatCompletionStream(StreamHelper[ChatCompletionChunk]):
+class ChatCompletionStream(StreamHelper[ChatCompletionChunk, ChatCompletionAccumulator]):
     """An open chat stream and its accumulated completion (from ``chat.completions.stream(...)``).
 
     Attributes:
         stream: the underlying ``AsyncStream[ChatCompletionChunk]``.
-        protocol: its ``ChatStreamProtocol`` (built with ``accumulate=True``).
+        accumulator: the ``ChatCompletionAccumulator`` fed with every chunk that arrived.
     """
 
     def __init__(self, stream: AsyncStream[ChatCompletionChunk]) -> None:
-        """Wrap a stream whose protocol is a ``ChatStreamProtocol`` that accumulates."""
-        protocol = stream.protocol
-        if not isinstance(protocol, ChatStreamProtocol) or protocol.accumulator is None:
-            raise TypeError(
-                "ChatCompletionStream needs a stream opened with ChatStreamProtocol(accumulate=True)"
-            )
+        """Wrap a stream opened with ``ChatStreamProtocol`` and ``accumulate=True``."""
         super().__init__(stream)
-        self.protocol = protocol
-        self._accumulator = protocol.accumulator
-
-    @property
-    def accumulator(self) -> ChatCompletionAccumulator:
-        """The ``ChatCompletionAccumulator`` fed with every chunk so far."""
-        return self._accumulator
+        if not isinstance(stream.protocol, ChatStreamProtocol):
+            raise TypeError("ChatCompletionStream needs a ChatStreamProtocol stream")
+        self._finished_by = stream.protocol.finished_by
 
     def __aiter__(self) -> AsyncIterator[ChatCompletionStreamEvent]:
         """Typed events (see the module docstring)."""
         return self._events()
 
     async def _events(self) -> AsyncIterator[ChatCompletionStreamEvent]:
-        finished_by = self.protocol.finished_by
+        finished_by = self._finished_by
         async for chunk in self._items:
             yield ChatChunkEvent(chunk)
             for choice in chunk.choices:

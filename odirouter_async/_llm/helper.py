@@ -15,37 +15,37 @@ from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
-from multidict import CIMultiDictProxy
-
-from .stream import AsyncStream
+from .stream import AsyncStream, ExchangeInfo
 
 __all__ = ("StreamHelper", "StreamManager")
 
 _T = TypeVar("_T")
-_H = TypeVar("_H", bound="StreamHelper[Any]")
+_A = TypeVar("_A")
+_H = TypeVar("_H", bound="StreamHelper[Any, Any]")
 
 
-class StreamHelper(Generic[_T]):
-    """An open stream read through one iterator (the base of the two helpers).
+class StreamHelper(ExchangeInfo, Generic[_T, _A]):
+    """An open stream read through one iterator, and its protocol's accumulator (``_A``).
 
     Attributes:
         stream: the underlying ``AsyncStream``.
+        response: its open HTTP response (``status``, ``headers``, ``request_id``).
     """
 
     def __init__(self, stream: AsyncStream[_T]) -> None:
-        """Hold ``stream`` and one iterator over it."""
+        """Hold ``stream`` (its protocol built with ``accumulate=True``) and one iterator over it."""
+        accumulator = getattr(stream.protocol, "accumulator", None)
+        if accumulator is None:
+            raise TypeError(f"{type(self).__name__} needs a stream opened with accumulate=True")
         self.stream = stream
+        self.response = stream.response
+        self._accumulator: _A = accumulator
         self._items = stream.__aiter__()  # held here: leaving one loop does not close the stream
 
     @property
-    def x_request_id(self) -> str | None:
-        """The ``X-Request-Id`` of the exchange."""
-        return self.stream.x_request_id
-
-    @property
-    def headers(self) -> CIMultiDictProxy[str]:
-        """The response headers."""
-        return self.stream.headers
+    def accumulator(self) -> _A:
+        """The accumulator the stream's protocol feeds with every item that arrived."""
+        return self._accumulator
 
     async def until_done(self) -> None:
         """Read the stream to its end (raises what ended it early, if anything did)."""

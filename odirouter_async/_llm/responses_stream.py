@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from .._core.responses_protocol import ResponsesStreamProtocol, ResponseStreamItem
+from .._core.responses_protocol import ResponseStreamItem
 from .._core.responses_state import ResponseAccumulator, ResponseToolCall
 from ..types.response_events import ResponseTextDeltaEvent
 from ..types.responses import Response
@@ -41,27 +41,13 @@ from .stream import AsyncStream
 __all__ = ("ResponseStream", "ResponseStreamManager")
 
 
-class ResponseStream(StreamHelper[ResponseStreamItem]):
+class ResponseStream(StreamHelper[ResponseStreamItem, ResponseAccumulator]):
     """An open Responses stream and its accumulated state (from ``responses.stream(...)``).
 
     Attributes:
         stream: the underlying ``AsyncStream`` of events.
+        accumulator: the ``ResponseAccumulator`` fed with every event that arrived.
     """
-
-    def __init__(self, stream: AsyncStream[ResponseStreamItem]) -> None:
-        """Wrap a stream whose protocol is a ``ResponsesStreamProtocol`` that accumulates."""
-        protocol = stream.protocol
-        if not isinstance(protocol, ResponsesStreamProtocol) or protocol.accumulator is None:
-            raise TypeError(
-                "ResponseStream needs a stream opened with ResponsesStreamProtocol(accumulate=True)"
-            )
-        super().__init__(stream)
-        self._accumulator = protocol.accumulator
-
-    @property
-    def accumulator(self) -> ResponseAccumulator:
-        """The ``ResponseAccumulator`` fed with every event so far."""
-        return self._accumulator
 
     def __aiter__(self) -> AsyncIterator[ResponseStreamItem]:
         """The typed events, from where the last loop over this stream stopped."""

@@ -47,7 +47,14 @@ from .._exceptions import (
 )
 from .._http.transport import StreamResponse, Transport
 
-__all__ = ("AsyncStream", "ProtocolFactory", "ResponseStreamItem", "open_sse", "open_sse_stream")
+__all__ = (
+    "AsyncStream",
+    "ExchangeInfo",
+    "ProtocolFactory",
+    "ResponseStreamItem",
+    "open_sse",
+    "open_sse_stream",
+)
 
 _T = TypeVar("_T")
 
@@ -127,7 +134,24 @@ async def open_sse(response: StreamResponse) -> None:
     )
 
 
-class AsyncStream(Generic[_T]):
+class ExchangeInfo:
+    """What a stream (or a helper around one) tells of its HTTP exchange; reads ``self.response``."""
+
+    __slots__ = ()
+    response: StreamResponse
+
+    @property
+    def x_request_id(self) -> str | None:
+        """The ``X-Request-Id`` of the exchange (the gateway's echo, else the one we sent)."""
+        return self.response.request_id
+
+    @property
+    def headers(self) -> CIMultiDictProxy[str]:
+        """The response headers."""
+        return self.response.headers
+
+
+class AsyncStream(ExchangeInfo, Generic[_T]):
     """A streamed response: ``async for item in stream`` and ``async with stream``.
 
     Chat streams yield ``ChatCompletionChunk``; Responses streams yield a ``ResponseStreamEvent``
@@ -158,17 +182,7 @@ class AsyncStream(Generic[_T]):
 
     # -- what callers read ------------------------------------------------------------------
 
-    @property
-    def x_request_id(self) -> str | None:
-        """The ``X-Request-Id`` of the exchange (the gateway's echo, else the one we sent)."""
-        return self.response.request_id
-
-    @property
-    def headers(self) -> CIMultiDictProxy[str]:
-        """The response headers."""
-        return self.response.headers
-
-    response_headers = headers
+    response_headers = ExchangeInfo.headers
 
     @property
     def status_code(self) -> int:

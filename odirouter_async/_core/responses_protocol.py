@@ -17,6 +17,7 @@ With ``accumulate=True``, ``accumulator`` (a ``ResponseAccumulator``) is fed eve
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Final, TypeAlias
 
 from .._exceptions import StreamInterrupted
@@ -53,13 +54,13 @@ class ResponsesStreamProtocol(StreamProtocol[ResponseStreamItem]):
     accumulator: ResponseAccumulator | None
     accumulator_type = ResponseAccumulator
 
-    def _items(self, events: list[SSEEvent]) -> list[ResponseStreamItem]:
-        out: list[ResponseStreamItem] = []
+    def _take(self, events: list[SSEEvent]) -> Iterator[ResponseStreamItem]:
         rid = self.x_request_id
         add = self._add
+        decode = decode_responses_event
         try:
             for ev in events:
-                item = decode_responses_event(ev, rid)
+                item = decode(ev, rid)
                 if item is None:
                     continue
                 if item is DONE:
@@ -67,15 +68,15 @@ class ResponsesStreamProtocol(StreamProtocol[ResponseStreamItem]):
                 if add is not None:
                     add(item)
                 if isinstance(item, _TERMINAL):
-                    self.done = self.ended = True
-                    out.append(item)
-                    break
+                    self.done = self.ended = True  # before the last item is handed out
+                    yield item
+                    return
                 if isinstance(item, ResponseErrorEvent):
                     raise responses_event_error(item, rid)
-                out.append(item)
+                yield item
         except _EVENT_ERRORS as exc:
-            return self._fail(exc, out)
-        return out
+            self._end(exc)
+            raise
 
     def _missing_end(self) -> StreamInterrupted:
         return StreamInterrupted(

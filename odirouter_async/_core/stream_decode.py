@@ -51,6 +51,7 @@ __all__ = (
     "decode_chat_chunk",
     "decode_responses_event",
     "responses_event_error",
+    "strict_chunk_decode",
 )
 
 
@@ -65,6 +66,9 @@ DONE: Final = Done.DONE
 
 _chunk_decoder: Final = msgspec.json.Decoder(ChatCompletionChunk)
 _chunk_decoder_decode: Final = _chunk_decoder.decode
+#: The strict chunk decoder alone: the chat protocol's fast path for an ordinary event; whatever it
+#: rejects goes through ``decode_chat_chunk`` (``[DONE]``, quirks, typed errors).
+strict_chunk_decode: Final = _chunk_decoder.decode
 _event_decoder: Final = msgspec.json.Decoder(ResponseStreamEvent)
 _any_decoder: Final = msgspec.json.Decoder()
 _MESSAGE: Final = "message"

@@ -1,40 +1,46 @@
 """``StreamProtocol``: the sans-IO half of an open SSE stream, h11-style (no I/O, no clock).
 
-The shell (``_llm.stream.AsyncStream``) reads the body and hands every network read to
-``feed(data)``; the protocol frames it (``SSEDecoder``), decodes each event into a typed item,
-applies the stream's end rules and returns the items completed by that read.  At the end of the
-body the shell calls ``eof()``.  The two subclasses say what the items and the end are:
-``ChatStreamProtocol`` (``chat_protocol``) and ``ResponsesStreamProtocol``
-(``responses_protocol``).  What this base owns, once for both:
+The shell (``_llm.stream.AsyncStream``) reads the body and hands every network read to the
+protocol, which frames it (``SSEDecoder``), decodes each event into a typed item and applies the
+stream's end rules.  At the end of the body the shell calls ``eof()``.  The two subclasses say
+what the items and the end are: ``ChatStreamProtocol`` (``chat_protocol``) and
+``ResponsesStreamProtocol`` (``responses_protocol``).  Two ways to hand it bytes:
+
+* ``feed(data) -> list[item]``: every item that read completed, decoded at once;
+* ``iter_feed(data) -> Iterator[item]``: the same items, each decoded when the caller takes it,
+  and an error raised where it stands.  The shell uses this one: a read of 50 events then never
+  holds 50 decoded chunks at once (they are GC-tracked objects: a batch alive at once costs the
+  collector about 0.5 µs per chunk, measured), and the consumer gets them in the same order.
+
+What this base owns, once for both:
 
 * **the end**: ``done`` turns true when the stream's own end arrived (chat ``[DONE]``, a
-  Responses terminal event...); from then on the rest of the body is ignored (``feed`` returns
-  no items).  ``eof()`` with the end missing raises ``StreamInterrupted``; so does an EOF inside
-  an event (an unterminated event whose data is not complete JSON; one missing only its blank
-  line is kept);
-* **errors after items**: an in-band error event, a payload that is not JSON
-  (``ResponseValidationError``) or a missing end found after some items of the same read were
-  decoded does not lose them: the call returns those items and the error is kept;
-  ``ended`` is then true and ``raise_error()`` (or the next ``feed``/``eof``) raises it.  An
-  error with no item before it in the call is raised at once.  An event over
-  ``max_event_bytes`` raw bytes raises ``SSEProtocolError`` (``SSEDecoder``).
+  Responses terminal event, as that last item is handed out); from then on the rest of the body
+  is ignored (no items).  ``eof()`` with the end missing raises ``StreamInterrupted``; so does an
+  EOF inside an event (an unterminated event whose data is not complete JSON; one missing only
+  its blank line is kept);
+* **errors**: an in-band error event, a payload that is not JSON (``ResponseValidationError``),
+  an event over ``max_event_bytes`` raw bytes (``SSEProtocolError``) or a missing end end the
+  stream (``ended``; the error is raised again by ``raise_error()`` and any later call).  Found
+  by ``feed``/``eof`` after items of the same call, it does not lose them: the call returns those
+  items and the error waits for ``raise_error()``;
 * **accumulated state**: with ``accumulate=True`` every item is folded into ``accumulator`` (a
-  ``ChatCompletionAccumulator`` or a ``ResponseAccumulator``) as it arrives, before anything
-  else sees it (an error chunk or event included), so the
-  stream helpers read the final object, text and tool calls from the protocol.
+  ``ChatCompletionAccumulator`` or a ``ResponseAccumulator``, ``accumulator_type``) as it is
+  decoded, before anything else sees it (an error chunk or event included), so the stream
+  helpers read the final object, text and tool calls from the protocol.
 
-The shell's loop is then: ``while not p.ended: items = p.feed(await read())`` (``p.eof()`` at the
-end of the body), yield the items, and ``p.raise_error()`` after the loop.
+The shell's loop: ``while not p.ended:`` yield each item of ``p.iter_feed(await read())`` (of
+``p.eof()`` at the end of the body); then ``p.raise_error()``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar, Final, Generic, TypeVar
 
 import msgspec
 
-from .._exceptions import ResponseValidationError, StreamError, StreamInterrupted
+from .._exceptions import ResponseValidationError, SSEProtocolError, StreamError, StreamInterrupted
 from .sse import DEFAULT_MAX_EVENT_BYTES, SSEDecoder, SSEEvent
 
 __all__ = ("EXCERPT", "StreamProtocol")
@@ -45,6 +51,7 @@ EXCERPT: Final = 2000
 _json_decode: Final = msgspec.json.Decoder().decode
 #: The errors a decoded event can raise (in-band errors, bad payloads).
 _EVENT_ERRORS: Final = (StreamError, ResponseValidationError)
+_NOTHING: Final[Iterator[Any]] = iter(())  # always exhausted: shared
 
 
 class StreamProtocol(Generic[_T]):
@@ -93,14 +100,20 @@ class StreamProtocol(Generic[_T]):
         return self._sse.last_event_id
 
     def feed(self, data: bytes) -> list[_T]:
-        """The items completed by ``data`` (none once the stream ended)."""
+        """The items completed by ``data`` (none once the stream ended); see the module docstring."""
+        return self._collect(self.iter_feed(data))
+
+    def iter_feed(self, data: bytes) -> Iterator[_T]:
+        """The items completed by ``data``, each decoded when taken; errors raised in place."""
         if self.ended:
             self.raise_error()
-            return []
-        events = self._sse.feed(data)
-        if not events:
-            return []
-        return self._items(events)
+            return _NOTHING
+        try:
+            events = self._sse.feed(data)
+        except SSEProtocolError as exc:
+            self._end(exc)
+            raise
+        return self._take(events) if events else _NOTHING
 
     def eof(self) -> list[_T]:
         """The body ended: the items of a last event missing its blank line; then the end rule.
@@ -122,12 +135,13 @@ class StreamProtocol(Generic[_T]):
             except RecursionError:
                 pass  # complete but too deep: the event decoder reports it (ResponseValidationError)
             except msgspec.DecodeError:
-                raise StreamInterrupted(
+                cut = StreamInterrupted(
                     "The stream ended inside an event.",
                     x_request_id=self.x_request_id,
                     body=pending[:EXCERPT].decode("utf-8", "replace"),
-                ) from None
-        items = self._items(events) if events else []
+                )
+                raise self._end(cut) from None
+        items = self._collect(self._take(events)) if events else []
         if not self.ended and not self._end_at_eof():
             return self._fail(self._missing_end(), items)
         self.ended = True
@@ -149,8 +163,8 @@ class StreamProtocol(Generic[_T]):
     def _start(self) -> None:
         """Set up the subclass's own state (the end of ``__init__``)."""
 
-    def _items(self, events: list[SSEEvent]) -> list[_T]:
-        """Decode ``events`` into items; set ``done``/``ended``; errors via ``_fail``."""
+    def _take(self, events: list[SSEEvent]) -> Iterator[_T]:
+        """Decode ``events`` into items, one per ``next``; set ``done``; errors via ``_end``."""
         raise NotImplementedError
 
     def _end_at_eof(self) -> bool:
@@ -163,10 +177,24 @@ class StreamProtocol(Generic[_T]):
             f"The {self.name} stream ended before its end.", x_request_id=self.x_request_id
         )
 
-    def _fail(self, exc: Exception, items: list[_T]) -> list[_T]:
-        """End with ``exc``: raised now when ``items`` is empty, else kept behind them."""
+    def _end(self, exc: Exception) -> Exception:
+        """End the stream with ``exc`` (raised again by ``raise_error()``); returns it to raise."""
         self.ended = True
         self._error = exc
+        return exc
+
+    def _collect(self, items: Iterator[_T]) -> list[_T]:
+        """Every item of ``items``; an error after some of them waits for ``raise_error()``."""
+        out: list[_T] = []
+        try:
+            out.extend(items)
+        except _EVENT_ERRORS as exc:
+            return self._fail(exc, out)
+        return out
+
+    def _fail(self, exc: Exception, items: list[_T]) -> list[_T]:
+        """End with ``exc``: raised now when ``items`` is empty, else kept behind them."""
+        self._end(exc)
         if not items:
             raise exc
         return items

@@ -27,7 +27,7 @@ is consumed once: iterating it after its end yields nothing; after an early clos
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Iterable
 from types import TracebackType
 from typing import Any, Final, Generic, Protocol, TypeVar
 
@@ -231,8 +231,15 @@ class AsyncStream(ExchangeInfo, Generic[_T]):
         return self._iter.__anext__()
 
     def _abandon(self) -> None:
-        """Close an unfinished stream now (no await, so nothing can interrupt it)."""
+        """Close an unfinished stream now (no await, so nothing can interrupt it).
+
+        Left just after its last item (the protocol saw the end), it counts as done: the
+        connection is drained for reuse rather than dropped.
+        """
         if self._state < _DONE:
+            if self.protocol.done and self.error is None:
+                self._state = _DONE
+                return
             self._state = _CLOSED
             self.response.close()
 
@@ -250,17 +257,17 @@ class AsyncStream(ExchangeInfo, Generic[_T]):
         raise RuntimeError("this stream was closed before its end; it cannot be iterated again")
 
     async def _items(self, token: object) -> AsyncGenerator[_T, None]:
-        """The one loop: network reads into the protocol, its items out."""
+        """The one loop: network reads into the protocol, its items out, one at a time."""
         if not self._begin(token):
             return
         proto = self.protocol
-        feed = proto.feed
+        take = proto.iter_feed
         chunks = self.response.iter_chunks()
         next_chunk = chunks.__anext__
         try:
-            while True:
+            while not proto.ended:
                 try:
-                    items = feed(await next_chunk())
+                    items: Iterable[_T] = take(await next_chunk())
                 except StopAsyncIteration:
                     items = proto.eof()
                 except APIConnectionError as exc:
@@ -269,24 +276,12 @@ class AsyncStream(ExchangeInfo, Generic[_T]):
                     if isinstance(exc, APITimeoutError):
                         raise
                     raise proto.cut(exc.message) from exc
-                if not proto.ended:
-                    for item in items:
-                        yield item
-                        if self._state == _CLOSED:
-                            return
-                    continue
-                # The last items: with a clean end, the last of them is yielded as "done", so a
-                # consumer that stops there releases the connection rather than dropping it.
-                last = items.pop() if proto.done and items else None
                 for item in items:
                     yield item
                     if self._state == _CLOSED:
                         return
-                proto.raise_error()
-                self._state = _DONE
-                if last is not None:
-                    yield last
-                return
+            proto.raise_error()
+            self._state = _DONE
         except Exception as exc:
             self._failed(exc)
             raise
@@ -305,6 +300,8 @@ class AsyncStream(ExchangeInfo, Generic[_T]):
             # Suspended at a yield or finished: closing it reaches no checkpoint.
             await chunks.aclose()
         resp = self.response
+        if self._state == _ITERATING and self.protocol.done and self.error is None:
+            self._state = _DONE  # left after its last item: see _abandon
         if self._state == _DONE:
             with anyio.CancelScope(shield=True):
                 await resp.drain(DRAIN_SECONDS)

@@ -37,15 +37,7 @@ from ..types.chat import (
     Function,
 )
 
-__all__ = ("ChatCompletionAccumulator", "text_delta")
-
-
-def text_delta(chunk: ChatCompletionChunk) -> str | None:
-    """The ``content`` fragment of choice 0 in this chunk, if any."""
-    for choice in chunk.choices:
-        if choice.index == 0:
-            return choice.delta.content
-    return None
+__all__ = ("ChatCompletionAccumulator",)
 
 
 class _ToolCall:

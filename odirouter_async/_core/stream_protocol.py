@@ -104,7 +104,10 @@ class StreamProtocol(Generic[_T]):
         return self._collect(self.iter_feed(data))
 
     def iter_feed(self, data: bytes) -> Iterator[_T]:
-        """The items completed by ``data``, each decoded when taken; errors raised in place."""
+        """The items completed by ``data``, each decoded when taken; errors raised in place.
+
+        Take every item (or drop the iterator, ending the stream) before the next call.
+        """
         if self.ended:
             self.raise_error()
             return _NOTHING

@@ -20,6 +20,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Final, TypeAlias
 
+import msgspec
+
 from .._exceptions import StreamInterrupted
 from ..types.response_events import (
     ResponseCompletedEvent,
@@ -31,7 +33,7 @@ from ..types.response_events import (
 )
 from .responses_state import ResponseAccumulator
 from .sse import SSEEvent
-from .stream_decode import DONE, decode_responses_event, responses_event_error
+from .stream_decode import DONE, Done, decode_responses_event, responses_event_error, strict_event_decode
 from .stream_protocol import _EVENT_ERRORS, StreamProtocol
 
 __all__ = ("ResponseStreamItem", "ResponsesStreamProtocol")
@@ -58,9 +60,19 @@ class ResponsesStreamProtocol(StreamProtocol[ResponseStreamItem]):
         rid = self.x_request_id
         add = self._add
         decode = decode_responses_event
+        strict = strict_event_decode
         try:
             for ev in events:
-                item = decode(ev, rid)
+                item: ResponseStreamItem | Done | None
+                data = ev.data
+                try:  # the common case inlined: one call less per event
+                    item = strict(data)
+                except (msgspec.DecodeError, RecursionError):
+                    item = decode(ev, rid)
+                else:
+                    d = item.__dict__
+                    d["_raw_bytes"] = data
+                    d["_x_request_id"] = rid
                 if item is None:
                     continue
                 if item is DONE:

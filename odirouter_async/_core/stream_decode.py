@@ -52,6 +52,7 @@ __all__ = (
     "decode_responses_event",
     "responses_event_error",
     "strict_chunk_decode",
+    "strict_event_decode",
 )
 
 
@@ -70,6 +71,9 @@ _chunk_decoder_decode: Final = _chunk_decoder.decode
 #: rejects goes through ``decode_chat_chunk`` (``[DONE]``, quirks, typed errors).
 strict_chunk_decode: Final = _chunk_decoder.decode
 _event_decoder: Final = msgspec.json.Decoder(ResponseStreamEvent)
+#: The strict union decoder alone: the Responses protocol's fast path for a known event type;
+#: whatever it rejects goes through ``decode_responses_event`` (unknown types, fallbacks, errors).
+strict_event_decode: Final = _event_decoder.decode
 _any_decoder: Final = msgspec.json.Decoder()
 _MESSAGE: Final = "message"
 

@@ -292,3 +292,23 @@ def test_no_accumulation_unless_asked() -> None:
     proto.feed(CHAT_BODY)
     assert proto.accumulator is not None and proto.accumulator.text(1) == "lo"
     assert all(isinstance(i, ChatCompletionChunk) for i in ChatStreamProtocol().feed(CHAT_BODY))
+
+
+sse_bodies = st.lists(
+    st.one_of(
+        st.sampled_from([CHAT_BODY, RESPONSES_BODY, b"data: [DONE]\n\n", b"event: error\n", b": c\n\n"]),
+        st.binary(max_size=80),
+        st.builds(lambda b: b"data: " + b + b"\n\n", st.binary(max_size=60)),
+    ),
+    max_size=8,
+).map(b"".join)
+
+
+@settings(max_examples=300)
+@given(body=sse_bodies, kind=st.sampled_from(["chat", "responses"]), cut=st.integers(1, 50))
+def test_any_bytes_give_items_or_a_typed_error(body: bytes, kind: str, cut: int) -> None:
+    """Whatever the bytes, a protocol gives items and an end, or a typed error: nothing else escapes."""
+    proto, _items, error = run(kind, body, [cut])
+    assert proto.ended
+    assert error is None or isinstance(error, OdiRouterError)
+    assert proto.done == (error is None)

@@ -18,7 +18,7 @@ choices; "choice 0" is the choice whose ``index`` is 0, not the first array elem
 Top level: ``id``, ``model``, ``created``, ``system_fingerprint``, ``service_tier`` from the
 first chunk where they are non-empty (Azure's first chunk has none); ``usage`` is the last
 non-null one; chunks with an ``error`` member are recorded in ``errors`` (raising is the
-stream layer's decision).
+chat protocol's decision: ``chat_protocol``).
 """
 
 from __future__ import annotations
@@ -37,15 +37,7 @@ from ..types.chat import (
     Function,
 )
 
-__all__ = ("ChatCompletionAccumulator", "text_delta")
-
-
-def text_delta(chunk: ChatCompletionChunk) -> str | None:
-    """The ``content`` fragment of choice 0 in this chunk, if any."""
-    for choice in chunk.choices:
-        if choice.index == 0:
-            return choice.delta.content
-    return None
+__all__ = ("ChatCompletionAccumulator",)
 
 
 class _ToolCall:

@@ -15,7 +15,8 @@ O(1) amortised work per event: deltas are appended to lists, joined once when re
 - the terminal event (``response.completed``, ``response.incomplete`` or ``response.failed``)
   gives ``final()``, with ``.raw`` holding the response object exactly as sent;
 - ``errors``: the JSON of ``error`` events and the ``response.error`` of ``response.failed``.
-  Whether they raise is the stream layer's decision (``failed`` is a normal final state here).
+  Whether they raise is the protocol's decision (``responses_protocol``; ``failed`` is a
+  normal final state here).
 """
 
 from __future__ import annotations

@@ -2,19 +2,18 @@
 
 Owns the meaning of one SSE event's payload, with decoders built once at module level:
 
-``decode_chat_event(ev)`` -> ``ChatCompletionChunk``, ``DONE`` (``data: [DONE]``) or ``None``
+``decode_chat_chunk(ev)`` -> ``ChatCompletionChunk``, ``DONE`` (``data: [DONE]``) or ``None``
 (an event with empty data: nothing to decode).  It raises ``StreamEventError`` for an
-``event: error`` event (Groq) and for a chunk whose ``error`` member is set (OpenRouter);
-``.error`` is the error payload (the body's ``error`` member when it has one).
-``decode_chat_chunk(ev)`` is the same without the ``error``-member check, for a caller that
-wants to feed such a chunk (it may carry ``usage``) to an accumulator before raising
-``chat_chunk_error(chunk)`` itself.
+``event: error`` event (Groq); ``.error`` is the error payload (the body's ``error`` member when
+it has one).  A chunk whose ``error`` member is set (OpenRouter) is *returned*: it may carry
+``usage``, so the chat protocol (``chat_protocol``) accumulates it, then raises
+``chat_chunk_error(chunk)``.
 
 ``decode_responses_event(ev)`` -> a ``ResponseStreamEvent`` member, ``UnknownEvent`` (a ``type``
 this SDK does not know, with the JSON object as ``raw``), ``DONE`` or ``None``.  A Responses
 ``error`` event is *returned* as ``ResponseErrorEvent`` (it is a documented member of the
-union; the stream layer raises ``responses_event_error(event)``), and ``response.failed`` is
-returned like any event: the accumulator and the stream decide what they mean.  An event
+union; the Responses protocol raises ``responses_event_error(event)``), and ``response.failed``
+is returned like any event: the accumulator and the protocol decide what they mean.  An event
 without ``type`` takes its SSE ``event:`` name as type; a chat-style ``{"error": {...}}`` body
 becomes a ``ResponseErrorEvent``.
 
@@ -50,9 +49,10 @@ __all__ = (
     "Done",
     "chat_chunk_error",
     "decode_chat_chunk",
-    "decode_chat_event",
     "decode_responses_event",
     "responses_event_error",
+    "strict_chunk_decode",
+    "strict_event_decode",
 )
 
 
@@ -67,7 +67,13 @@ DONE: Final = Done.DONE
 
 _chunk_decoder: Final = msgspec.json.Decoder(ChatCompletionChunk)
 _chunk_decoder_decode: Final = _chunk_decoder.decode
+#: The strict chunk decoder alone: the chat protocol's fast path for an ordinary event; whatever it
+#: rejects goes through ``decode_chat_chunk`` (``[DONE]``, quirks, typed errors).
+strict_chunk_decode: Final = _chunk_decoder.decode
 _event_decoder: Final = msgspec.json.Decoder(ResponseStreamEvent)
+#: The strict union decoder alone: the Responses protocol's fast path for a known event type;
+#: whatever it rejects goes through ``decode_responses_event`` (unknown types, fallbacks, errors).
+strict_event_decode: Final = _event_decoder.decode
 _any_decoder: Final = msgspec.json.Decoder()
 _MESSAGE: Final = "message"
 
@@ -98,32 +104,6 @@ def decode_chat_chunk(ev: SSEEvent, request_id: str | None = None) -> ChatComple
     d["_raw_bytes"] = data
     if request_id is not None:
         d["_x_request_id"] = request_id
-    return chunk
-
-
-def decode_chat_event(ev: SSEEvent, request_id: str | None = None) -> ChatCompletionChunk | Done | None:
-    """Decode a chat stream event; in-band errors raise ``StreamEventError``.
-
-    The hot path of chat streaming: ``decode_chat_chunk`` plus the ``error`` check, inlined.
-    """
-    if ev.event is not _MESSAGE and ev.event == "error":
-        raise _chat_error_event(ev, request_id)
-    data = ev.data
-    try:
-        chunk = _chunk_decoder_decode(data)
-    except msgspec.DecodeError as exc:
-        repaired = _chat_not_a_chunk(data, exc, request_id)
-        if not isinstance(repaired, ChatCompletionChunk):
-            return repaired
-        chunk = repaired
-    except RecursionError as exc:
-        raise _invalid("chat.completion.chunk", data, exc, request_id) from None
-    d = chunk.__dict__
-    d["_raw_bytes"] = data
-    if request_id is not None:
-        d["_x_request_id"] = request_id
-    if chunk.error:
-        raise chat_chunk_error(chunk, request_id)
     return chunk
 
 

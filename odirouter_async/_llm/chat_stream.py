@@ -6,13 +6,15 @@ sends the request on entry and closes the stream on exit.  It yields a ``ChatCom
 * ``async for event in s``: per chunk a ``ChatChunkEvent``, then one event per thing the chunk
   adds: ``ChatContentDeltaEvent``, ``ChatRefusalDeltaEvent``, ``ChatReasoningDeltaEvent``,
   ``ChatToolCallDeltaEvent`` (one per tool-call fragment) and ``ChatFinishEvent`` (the first
-  ``finish_reason`` of each choice): a union tagged on ``type`` (``types.chat_events``).  Events
-  carry the fragment, never a snapshot, so each costs O(1); ``s.current_completion_snapshot``
-  builds the completion so far when asked (O(size)).
-* ``text_deltas()``: just the content fragments of choice 0 (no event objects built);
-* ``until_done()`` / ``get_final_completion()``: read to the end; the completion is accumulated
-  by ``ChatCompletionAccumulator`` (content, refusal, reasoning, tool calls, finish reasons,
-  usage), fed every chunk, an error chunk included, before anything else sees it.
+  ``finish_reason`` of each choice, as the protocol's ``finished_by`` records it): a union
+  tagged on ``type`` (``types.chat_events``).  Events carry the fragment, never a snapshot, so
+  each costs O(1);
+* methods, for what arrives: ``text_deltas()`` (just the content fragments of choice 0, no
+  event objects built), ``until_done()`` and ``get_final_completion()`` (read to the end);
+* properties, for what the stream has so far (built when read, O(size): not per chunk):
+  ``output_text`` (choice 0's content), ``tool_calls`` (choice 0's), ``current_completion_snapshot``;
+  ``accumulator`` is the ``ChatCompletionAccumulator`` the stream's ``ChatStreamProtocol`` feeds
+  with every chunk, an error chunk included, before anything else sees it.
 
 The helper holds one iterator over the underlying ``AsyncStream``, so leaving a loop early and
 then calling ``get_final_completion()`` goes on where the loop stopped.  An error that ended the
@@ -22,14 +24,11 @@ stream (``StreamEventError``, ``StreamInterrupted``...) is raised again by ``unt
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from types import TracebackType
-from typing import Any
+from collections.abc import AsyncIterator
 
-from multidict import CIMultiDictProxy
-
+from .._core.chat_protocol import ChatStreamProtocol
 from .._core.chat_state import ChatCompletionAccumulator
-from ..types.chat import ChatCompletion, ChatCompletionChunk
+from ..types.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionMessageToolCall
 from ..types.chat_events import (
     ChatChunkEvent,
     ChatCompletionStreamEvent,
@@ -39,6 +38,7 @@ from ..types.chat_events import (
     ChatRefusalDeltaEvent,
     ChatToolCallDeltaEvent,
 )
+from .helper import StreamHelper, StreamManager
 from .stream import AsyncStream
 
 __all__ = (
@@ -54,45 +54,28 @@ __all__ = (
 )
 
 
-class ChatCompletionStream:
-    """An open chat stream with an accumulator (from ``chat.completions.stream(...)``).
+class ChatCompletionStream(StreamHelper[ChatCompletionChunk, ChatCompletionAccumulator]):
+    """An open chat stream and its accumulated completion (from ``chat.completions.stream(...)``).
 
     Attributes:
-        accumulator: the ``ChatCompletionAccumulator`` fed with every chunk so far.
         stream: the underlying ``AsyncStream[ChatCompletionChunk]``.
+        accumulator: the ``ChatCompletionAccumulator`` fed with every chunk that arrived.
     """
 
-    def __init__(
-        self, stream: AsyncStream[ChatCompletionChunk], accumulator: ChatCompletionAccumulator
-    ) -> None:
-        """Wrap a stream whose ``sink`` is ``accumulator.add`` (the manager builds both).
-
-        Args:
-            stream: the open stream.
-            accumulator: the accumulator the stream feeds.
-        """
-        self.stream = stream
-        self.accumulator = accumulator
-        self._chunks = stream.__aiter__()  # held here: leaving one loop does not close the stream
-        self._finished: set[int] = set()
-
-    @property
-    def x_request_id(self) -> str | None:
-        """The ``X-Request-Id`` of the exchange."""
-        return self.stream.x_request_id
-
-    @property
-    def headers(self) -> CIMultiDictProxy[str]:
-        """The response headers."""
-        return self.stream.headers
+    def __init__(self, stream: AsyncStream[ChatCompletionChunk]) -> None:
+        """Wrap a stream opened with ``ChatStreamProtocol`` and ``accumulate=True``."""
+        super().__init__(stream)
+        if not isinstance(stream.protocol, ChatStreamProtocol):
+            raise TypeError("ChatCompletionStream needs a ChatStreamProtocol stream")
+        self._finished_by = stream.protocol.finished_by
 
     def __aiter__(self) -> AsyncIterator[ChatCompletionStreamEvent]:
         """Typed events (see the module docstring)."""
         return self._events()
 
     async def _events(self) -> AsyncIterator[ChatCompletionStreamEvent]:
-        finished = self._finished
-        async for chunk in self._chunks:
+        finished_by = self._finished_by
+        async for chunk in self._items:
             yield ChatChunkEvent(chunk)
             for choice in chunk.choices:
                 index = choice.index
@@ -107,13 +90,12 @@ class ChatCompletionStream:
                 if delta.tool_calls:
                     for fragment in delta.tool_calls:
                         yield ChatToolCallDeltaEvent(index, fragment)
-                if choice.finish_reason is not None and index not in finished:
-                    finished.add(index)
+                if choice.finish_reason is not None and finished_by.get(index) is chunk:
                     yield ChatFinishEvent(index, choice.finish_reason)
 
     async def text_deltas(self) -> AsyncIterator[str]:
         """The content fragments of choice 0, as they arrive (empty fragments skipped)."""
-        async for chunk in self._chunks:
+        async for chunk in self._items:
             for choice in chunk.choices:
                 if choice.index == 0:
                     content = choice.delta.content
@@ -121,60 +103,32 @@ class ChatCompletionStream:
                         yield content
                     break
 
-    async def until_done(self) -> None:
-        """Read the stream to its end (raises what ended it early, if anything did)."""
-        async for _ in self._chunks:
-            pass
-        self.stream.raise_if_failed()
-
     async def get_final_completion(self) -> ChatCompletion:
         """Read to the end and return the accumulated ``ChatCompletion`` (``x_request_id`` set)."""
         await self.until_done()
-        return self.accumulator.final(self.x_request_id)
+        return self._accumulator.final(self.x_request_id)
 
     @property
     def current_completion_snapshot(self) -> ChatCompletion:
-        """The completion accumulated so far, built now (cost grows with the text: not per chunk)."""
-        return self.accumulator.final(self.x_request_id)
+        """The completion accumulated so far, built when read (O(size): not per chunk)."""
+        return self._accumulator.final(self.x_request_id)
 
-    async def close(self) -> None:
-        """Close the stream (idempotent)."""
-        await self.stream.aclose()
-        aclose = getattr(self._chunks, "aclose", None)
-        if aclose is not None:
-            try:
-                await aclose()
-            except RuntimeError:  # being iterated by another task, which sees the close
-                pass
+    @property
+    def output_text(self) -> str:
+        """Choice 0's content so far, joined when read (``""`` when none)."""
+        return self._accumulator.text(0)
+
+    @property
+    def tool_calls(self) -> list[ChatCompletionMessageToolCall]:
+        """Choice 0's tool calls assembled so far, built when read."""
+        for choice in self._accumulator.final().choices:
+            if choice.index == 0:
+                return list(choice.message.tool_calls or ())
+        return []
 
 
-class ChatCompletionStreamManager:
+class ChatCompletionStreamManager(StreamManager[ChatCompletionChunk, ChatCompletionStream]):
     """``async with client.chat.completions.stream(...) as s``: the request is sent on entry."""
 
-    def __init__(
-        self, open_stream: Callable[[Callable[[Any], None]], Awaitable[AsyncStream[ChatCompletionChunk]]]
-    ) -> None:
-        """Hold the request until ``async with``.
-
-        Args:
-            open_stream: ``open_stream(sink)`` sends the request and returns the stream that
-                feeds ``sink``.
-        """
-        self._open = open_stream
-        self._stream: ChatCompletionStream | None = None
-
-    async def __aenter__(self) -> ChatCompletionStream:
-        if self._stream is not None:
-            raise RuntimeError("this stream manager was already entered; call stream(...) again")
-        accumulator = ChatCompletionAccumulator()
-        self._stream = ChatCompletionStream(await self._open(accumulator.add), accumulator)
-        return self._stream
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._stream is not None:
-            await self._stream.close()
+    def _wrap(self, stream: AsyncStream[ChatCompletionChunk]) -> ChatCompletionStream:
+        return ChatCompletionStream(stream)

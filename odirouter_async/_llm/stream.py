@@ -1,85 +1,78 @@
 """``AsyncStream[T]``: an open SSE response as an async iterator of typed items (I/O shell).
 
-Per network read: ``SSEDecoder.feed``, one decode call per event, ``yield``; one async
-generator between aiohttp's reader and the caller.  What it decides:
+One generic loop over a sans-IO ``StreamProtocol`` (``_core.stream_protocol``): per network
+read, ``protocol.feed(data)`` returns the typed items that read completed, and they are yielded.
+Every rule of the stream's content lives in the protocol (chat: ``_core.chat_protocol``,
+Responses: ``_core.responses_protocol``): the end (``[DONE]``, the terminal event, "every
+choice finished"), in-band errors, bad JSON, the event size bound (``Limits.max_event_bytes``),
+a body cut inside an event.  What this shell decides:
 
 * **content type**: a non-``text/event-stream`` answer raises ``SSEProtocolError`` with a
   bounded excerpt of the body (``open_sse``; openai-python silently yields nothing), or
   ``StreamEventError`` when that body is an error object (plain or SSE-framed);
-* **the end**: chat ends at ``[DONE]``, or at EOF once every choice seen has a finish_reason
-  (Writer sends no ``[DONE]``); Responses end at their terminal event (completed, incomplete
-  or failed; the rest of the body is discarded).  EOF before that, EOF inside an event or a
-  connection cut -> ``StreamInterrupted`` (``__cause__``: the transport error); a silence
-  longer than ``Timeout.read`` -> ``APITimeoutError``;
-* **in-band errors**: a chat error chunk / ``event: error`` and a Responses ``error`` event
-  raise ``StreamEventError`` (the ``sink`` sees an error chunk first, so its usage is kept);
-  broken JSON (or JSON too deep to decode) raises ``ResponseValidationError`` (from
-  ``_stream_decode``; ``status_code`` set here); an event over ``Limits.max_event_bytes`` raw
-  bytes raises ``SSEProtocolError`` (``_sse``);
+* **the transport**: a connection cut mid-body -> ``StreamInterrupted`` (``__cause__``: the
+  transport error); a silence longer than ``Timeout.read`` -> ``APITimeoutError``; a bad event's
+  ``ResponseValidationError`` gets the HTTP status;
 * **release**: after the end the rest of the body is drained for at most ``DRAIN_SECONDS``
   (shielded) so the connection returns to the pool (openai-python #3440); otherwise the
   response is closed synchronously, which no cancellation can interrupt.  ``async for`` gets an
   iterator the stream does not reference: leaving the loop (``break``, an exception, a
   cancellation) drops it, and it closes the response at once, without ``async with``.
 
-A stream is consumed once: iterating it after its end yields nothing; after an early close it
-raises ``RuntimeError``.
+Memory is bounded by one network read and one event (the protocol keeps no items).  A stream
+is consumed once: iterating it after its end yields nothing; after an early close it raises
+``RuntimeError``.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Iterable
 from types import TracebackType
-from typing import Any, Final, Generic, Literal, TypeVar
+from typing import Any, Final, Generic, Protocol, TypeVar
 
 import anyio
-import msgspec
 from multidict import CIMultiDictProxy
 
 from .._config import RequestOptions
-from .._core.sse import DEFAULT_MAX_EVENT_BYTES, SSEDecoder, SSEEvent
-from .._core.stream_decode import (
-    DONE,
-    chat_chunk_error,
-    decode_chat_chunk,
-    decode_responses_event,
-    responses_event_error,
-)
+from .._core.responses_protocol import ResponseStreamItem
+from .._core.stream_protocol import StreamProtocol
 from .._exceptions import (
     APIConnectionError,
     APITimeoutError,
     ResponseValidationError,
     SSEProtocolError,
     StreamEventError,
-    StreamInterrupted,
     parse_error_body,
 )
 from .._http.transport import StreamResponse, Transport
-from ..types.chat import ChatCompletionChunk
-from ..types.response_events import (
-    ResponseCompletedEvent,
-    ResponseErrorEvent,
-    ResponseFailedEvent,
-    ResponseIncompleteEvent,
-    ResponseStreamEvent,
-    UnknownEvent,
+
+__all__ = (
+    "AsyncStream",
+    "ExchangeInfo",
+    "ProtocolFactory",
+    "ResponseStreamItem",
+    "open_sse",
+    "open_sse_stream",
 )
 
-__all__ = ("AsyncStream", "ResponseStreamItem", "open_sse", "open_sse_stream")
-
 _T = TypeVar("_T")
-ResponseStreamItem = ResponseStreamEvent | UnknownEvent
 
 #: How long the rest of a finished body is read so its connection can be reused.
 DRAIN_SECONDS: Final = 0.1
 _EXCERPT: Final = 2000
 _ACCEPT_SSE: Final = {"Accept": "text/event-stream"}
-_json_decode: Final = msgspec.json.Decoder().decode
-_TERMINAL: Final = (ResponseCompletedEvent, ResponseIncompleteEvent, ResponseFailedEvent)
 
 # Stream states.
 _NEW, _ITERATING, _DONE, _CLOSED = 0, 1, 2, 3
+
+
+class ProtocolFactory(Protocol[_T]):
+    """A protocol class (``ChatStreamProtocol``, ``ResponsesStreamProtocol``) or its stand-in."""
+
+    def __call__(
+        self, *, x_request_id: str | None, max_event_bytes: int, accumulate: bool
+    ) -> StreamProtocol[_T]: ...
 
 
 async def open_sse_stream(
@@ -87,15 +80,25 @@ async def open_sse_stream(
     path: str,
     body: dict[str, Any],
     options: RequestOptions,
-    kind: Literal["chat", "responses"],
-    sink: Callable[[Any], None] | None = None,
-) -> AsyncStream[Any]:
-    """POST a stream request (paid: retried only before any work started) and wrap the answer."""
+    protocol: ProtocolFactory[_T],
+    *,
+    accumulate: bool = False,
+) -> AsyncStream[_T]:
+    """POST a stream request (paid: retried only before any work started) and wrap the answer.
+
+    ``protocol`` is built with the answer's ``X-Request-Id``, the client's
+    ``Limits.max_event_bytes`` and ``accumulate`` (the ``.stream()`` helpers read its state).
+    """
     response = await transport.open_stream(
         "POST", path, json=body, options=options, paid=True, headers=_ACCEPT_SSE
     )
     await open_sse(response)
-    return AsyncStream(response, kind, sink=sink, max_event_bytes=transport.pool.limits.max_event_bytes)
+    proto = protocol(
+        x_request_id=response.request_id,
+        max_event_bytes=transport.pool.limits.max_event_bytes,
+        accumulate=accumulate,
+    )
+    return AsyncStream(response, proto)
 
 
 async def open_sse(response: StreamResponse) -> None:
@@ -131,48 +134,11 @@ async def open_sse(response: StreamResponse) -> None:
     )
 
 
-class AsyncStream(Generic[_T]):
-    """A streamed response: ``async for item in stream`` and ``async with stream``.
+class ExchangeInfo:
+    """What a stream (or a helper around one) tells of its HTTP exchange; reads ``self.response``."""
 
-    Chat streams yield ``ChatCompletionChunk``; Responses streams yield a ``ResponseStreamEvent``
-    member or ``UnknownEvent``.  Get one from ``create(..., stream=True)``.
-
-    Attributes:
-        response: the open HTTP response (``status``, ``headers``, ``request_id``).
-        error: the exception that ended the stream early, once one did.
-    """
-
-    __slots__ = ("_decoder", "_iter", "_kind", "_loop", "_owner", "_sink", "_state", "error", "response")
-
-    def __init__(
-        self,
-        response: StreamResponse,
-        kind: Literal["chat", "responses"],
-        *,
-        sink: Callable[[Any], None] | None = None,
-        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
-    ) -> None:
-        """Wrap an open ``text/event-stream`` response (see ``open_sse``).
-
-        Args:
-            response: from ``Transport.open_stream``.
-            kind: ``"chat"`` (chunks, ``[DONE]``) or ``"responses"`` (typed events).
-            sink: called with every item before it is yielded, and with a chat error chunk
-                before ``StreamEventError`` is raised (the stream helpers' accumulators).
-            max_event_bytes: the SSE event size bound in raw bytes (``SSEProtocolError`` above
-                it); ``open_sse_stream`` passes the client's ``Limits.max_event_bytes``.
-        """
-        self.response = response
-        self._kind = kind
-        self._sink = sink
-        self._decoder = SSEDecoder(max_event_bytes)
-        self._state = _NEW
-        self._iter: AsyncGenerator[_T, None] | None = None
-        self.error: Exception | None = None
-        self._loop = asyncio.get_running_loop()
-        self._owner: object = None  # the token of the generator that is iterating
-
-    # -- what callers read ------------------------------------------------------------------
+    __slots__ = ()
+    response: StreamResponse
 
     @property
     def x_request_id(self) -> str | None:
@@ -184,7 +150,39 @@ class AsyncStream(Generic[_T]):
         """The response headers."""
         return self.response.headers
 
-    response_headers = headers
+
+class AsyncStream(ExchangeInfo, Generic[_T]):
+    """A streamed response: ``async for item in stream`` and ``async with stream``.
+
+    Chat streams yield ``ChatCompletionChunk``; Responses streams yield a ``ResponseStreamEvent``
+    member or ``UnknownEvent``.  Get one from ``create(..., stream=True)``.
+
+    Attributes:
+        response: the open HTTP response (``status``, ``headers``, ``request_id``).
+        protocol: the sans-IO protocol that turns the body into items (and keeps their state).
+        error: the exception that ended the stream early, once one did.
+    """
+
+    __slots__ = ("_iter", "_loop", "_owner", "_state", "error", "protocol", "response")
+
+    def __init__(self, response: StreamResponse, protocol: StreamProtocol[_T]) -> None:
+        """Wrap an open ``text/event-stream`` response (see ``open_sse``).
+
+        Args:
+            response: from ``Transport.open_stream``.
+            protocol: a fresh ``ChatStreamProtocol`` or ``ResponsesStreamProtocol``.
+        """
+        self.response = response
+        self.protocol = protocol
+        self._state = _NEW
+        self._iter: AsyncGenerator[_T, None] | None = None
+        self.error: Exception | None = None
+        self._loop = asyncio.get_running_loop()
+        self._owner: object = None  # the token of the generator that is iterating
+
+    # -- what callers read ------------------------------------------------------------------
+
+    response_headers = ExchangeInfo.headers
 
     @property
     def status_code(self) -> int:
@@ -194,7 +192,7 @@ class AsyncStream(Generic[_T]):
     @property
     def last_event_id(self) -> str | None:
         """The last SSE ``id:`` seen, for servers that support resuming."""
-        return self._decoder.last_event_id
+        return self.protocol.last_event_id
 
     @property
     def closed(self) -> bool:
@@ -215,7 +213,7 @@ class AsyncStream(Generic[_T]):
 
     def __repr__(self) -> str:
         state = ("new", "iterating", "done", "closed")[self._state]
-        return f"<AsyncStream {self._kind} {state} x_request_id={self.x_request_id!r}>"
+        return f"<AsyncStream {self.protocol.name} {state} x_request_id={self.x_request_id!r}>"
 
     # -- iteration ----------------------------------------------------------------------------
 
@@ -224,21 +222,24 @@ class AsyncStream(Generic[_T]):
         if self._iter is not None:
             return self._iter
         token = object()
-        return _Iterator(self, self._generator(token), token)
+        return _Iterator(self, self._items(token), token)
 
     def __anext__(self) -> Awaitable[_T]:
         """The next item (a stream driven by ``__anext__`` must be closed by the caller)."""
         if self._iter is None:
-            self._iter = self._generator(None)
+            self._iter = self._items(None)
         return self._iter.__anext__()
 
-    def _generator(self, token: object) -> AsyncGenerator[_T, None]:
-        gen: AsyncGenerator[Any, None] = self._chat(token) if self._kind == "chat" else self._responses(token)
-        return gen
-
     def _abandon(self) -> None:
-        """Close an unfinished stream now (no await, so nothing can interrupt it)."""
+        """Close an unfinished stream now (no await, so nothing can interrupt it).
+
+        Left just after its last item (the protocol saw the end), it counts as done: the
+        connection is drained for reuse rather than dropped.
+        """
         if self._state < _DONE:
+            if self.protocol.done and self.error is None:
+                self._state = _DONE
+                return
             self._state = _CLOSED
             self.response.close()
 
@@ -255,99 +256,32 @@ class AsyncStream(Generic[_T]):
             raise RuntimeError("this stream is already being iterated")
         raise RuntimeError("this stream was closed before its end; it cannot be iterated again")
 
-    async def _chat(self, token: object) -> AsyncGenerator[ChatCompletionChunk, None]:
+    async def _items(self, token: object) -> AsyncGenerator[_T, None]:
+        """The one loop: network reads into the protocol, its items out, one at a time."""
         if not self._begin(token):
             return
-        rid = self.response.request_id
-        feed = self._decoder.feed
-        sink = self._sink
-        decode = decode_chat_chunk
-        open_choices: set[int] = set()  # indexes seen in a chunk without a finish_reason
-        finished: set[int] = set()  # indexes that had a finish_reason
+        proto = self.protocol
+        take = proto.iter_feed
         chunks = self.response.iter_chunks()
         next_chunk = chunks.__anext__
-        done = eof = False
         try:
-            while not eof:
+            while not proto.ended:
                 try:
-                    events = feed(await next_chunk())
+                    items: Iterable[_T] = take(await next_chunk())
                 except StopAsyncIteration:
-                    events, eof = self._tail(), True
+                    items = proto.eof()
                 except APIConnectionError as exc:
-                    self._cut(exc, "chat")
-                    return
-                for ev in events:
-                    item = decode(ev, rid)
-                    if item is None:
-                        continue
-                    if item is DONE:
-                        done = eof = True
-                        break
-                    for choice in item.choices:
-                        if choice.finish_reason is None:
-                            open_choices.add(choice.index)
-                        else:
-                            finished.add(choice.index)
-                    if sink is not None:
-                        sink(item)
-                    if item.error:
-                        raise chat_chunk_error(item, rid)
+                    if self._state == _CLOSED:  # closed by the caller from another task: just stop
+                        return
+                    if isinstance(exc, APITimeoutError):
+                        raise
+                    raise proto.cut(exc.message) from exc
+                for item in items:
                     yield item
                     if self._state == _CLOSED:
                         return
-            if not done and not (finished and open_choices <= finished):
-                raise StreamInterrupted(
-                    "The chat stream ended before [DONE] and before every choice finished.", x_request_id=rid
-                )
+            proto.raise_error()
             self._state = _DONE
-        except Exception as exc:
-            self._failed(exc)
-            raise
-        finally:
-            await self._finish(chunks)
-
-    async def _responses(self, token: object) -> AsyncGenerator[ResponseStreamItem, None]:
-        if not self._begin(token):
-            return
-        rid = self.response.request_id
-        feed = self._decoder.feed
-        sink = self._sink
-        decode = decode_responses_event
-        chunks = self.response.iter_chunks()
-        next_chunk = chunks.__anext__
-        eof = False
-        try:
-            while not eof:
-                try:
-                    events = feed(await next_chunk())
-                except StopAsyncIteration:
-                    events, eof = self._tail(), True
-                except APIConnectionError as exc:
-                    self._cut(exc, "Responses")
-                    return
-                for ev in events:
-                    item = decode(ev, rid)
-                    if item is None:
-                        continue
-                    if item is DONE:
-                        eof = True
-                        break
-                    if sink is not None:
-                        sink(item)
-                    if isinstance(item, _TERMINAL):
-                        self._state = _DONE  # drained, not closed, from here on
-                        yield item
-                        return
-                    if isinstance(item, ResponseErrorEvent):
-                        raise responses_event_error(item, rid)
-                    yield item
-                    if self._state == _CLOSED:
-                        return
-            raise StreamInterrupted(
-                "The Responses stream ended before its terminal event "
-                "(response.completed, response.incomplete or response.failed).",
-                x_request_id=rid,
-            )
         except Exception as exc:
             self._failed(exc)
             raise
@@ -360,42 +294,14 @@ class AsyncStream(Generic[_T]):
         if isinstance(exc, ResponseValidationError) and exc.status_code is None:
             exc.status_code = self.response.status
 
-    def _cut(self, exc: APIConnectionError, what: str) -> None:
-        """The transport failed mid-body: an idle timeout stays itself, a cut is StreamInterrupted."""
-        if self._state == _CLOSED:  # closed by the caller from another task: just stop
-            return
-        if isinstance(exc, APITimeoutError):
-            raise exc
-        raise StreamInterrupted(
-            f"The {what} stream was cut before its end: {exc.message}", x_request_id=self.response.request_id
-        ) from exc
-
-    def _tail(self) -> list[SSEEvent]:
-        """At EOF: an event missing only its blank line is kept; one cut inside raises."""
-        decoder = self._decoder
-        pending = decoder.pending
-        events = decoder.end(dispatch_partial=True)
-        for ev in events:
-            if ev.data.startswith(b"[DONE]"):
-                continue
-            try:
-                _json_decode(ev.data)
-            except RecursionError:
-                pass  # complete but too deep: the event decoder reports it (ResponseValidationError)
-            except msgspec.DecodeError:
-                raise StreamInterrupted(
-                    "The stream ended inside an event.",
-                    x_request_id=self.response.request_id,
-                    body=pending[:_EXCERPT].decode("utf-8", "replace"),
-                ) from None
-        return events
-
     async def _finish(self, chunks: AsyncIterator[bytes]) -> None:
         """Release the connection: drain after a clean end, close otherwise (never interrupted)."""
         if isinstance(chunks, AsyncGenerator):
             # Suspended at a yield or finished: closing it reaches no checkpoint.
             await chunks.aclose()
         resp = self.response
+        if self._state == _ITERATING and self.protocol.done and self.error is None:
+            self._state = _DONE  # left after its last item: see _abandon
         if self._state == _DONE:
             with anyio.CancelScope(shield=True):
                 await resp.drain(DRAIN_SECONDS)

@@ -8,12 +8,13 @@ gateway cannot have started it (connect failure, 429, 503), never after a read t
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 import msgspec
 
 from .._config import NOT_GIVEN, NotGiven, RequestOptions, TimeoutLike
+from .._core.chat_protocol import ChatStreamProtocol
 from .._core.chat_quirks import repair_chat_json
 from .._exceptions import ResponseValidationError
 from .._llm.chat_stream import ChatCompletionStreamManager
@@ -244,7 +245,7 @@ class Completions:
         if stream:
             body["stream"] = True
             chunks: AsyncStream[ChatCompletionChunk] = await open_sse_stream(
-                transport, PATH, body, opts, "chat"
+                transport, PATH, body, opts, ChatStreamProtocol
             )
             return chunks
         resp = await transport.request("POST", PATH, json=body, options=opts, paid=True)
@@ -312,8 +313,8 @@ class Completions:
         )
         transport = self._client._transport
 
-        def open_stream(sink: Any) -> Any:
-            return open_sse_stream(transport, PATH, body, opts, "chat", sink)
+        def open_stream() -> Awaitable[AsyncStream[ChatCompletionChunk]]:
+            return open_sse_stream(transport, PATH, body, opts, ChatStreamProtocol, accumulate=True)
 
         return ChatCompletionStreamManager(open_stream)
 

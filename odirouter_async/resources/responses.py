@@ -8,13 +8,14 @@ stream request sends ``"stream": true`` in the body.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, overload
 from urllib.parse import quote
 
 import msgspec
 
 from .._config import NOT_GIVEN, NotGiven, RequestOptions, TimeoutLike
+from .._core.responses_protocol import ResponsesStreamProtocol
 from .._llm.responses_stream import ResponseStreamManager
 from .._llm.stream import AsyncStream, ResponseStreamItem, open_sse_stream
 from ..types.responses import Response
@@ -240,7 +241,7 @@ class Responses:
         if stream:
             body["stream"] = True
             events: AsyncStream[ResponseStreamItem] = await open_sse_stream(
-                transport, PATH, body, opts, "responses"
+                transport, PATH, body, opts, ResponsesStreamProtocol
             )
             return events
         resp = await transport.request("POST", PATH, json=body, options=opts, paid=True)
@@ -301,8 +302,8 @@ class Responses:
         )
         transport = self._client._transport
 
-        def open_stream(sink: Any) -> Any:
-            return open_sse_stream(transport, PATH, body, opts, "responses", sink)
+        def open_stream() -> Awaitable[AsyncStream[ResponseStreamItem]]:
+            return open_sse_stream(transport, PATH, body, opts, ResponsesStreamProtocol, accumulate=True)
 
         return ResponseStreamManager(open_stream)
 

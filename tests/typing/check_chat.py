@@ -53,3 +53,5 @@ async def chat_stream_helper(client: odr.AsyncOdiRouter) -> None:
             assert_type(piece, str)
         final = await s.get_final_completion()
         assert_type(final, odr.ChatCompletion)
+        assert_type(s.output_text, str)  # state: properties, like ResponseStream's
+        print([c.function.name for c in s.tool_calls], s.current_completion_snapshot.id)

@@ -10,7 +10,7 @@ import pytest
 import odirouter_async as odr
 from odirouter_async._core.chat_state import ChatCompletionAccumulator
 from odirouter_async._core.sse import SSEDecoder
-from odirouter_async._core.stream_decode import DONE, decode_chat_event
+from odirouter_async._core.stream_decode import DONE, decode_chat_chunk
 from odirouter_async.types.chat import ChatCompletion
 
 LIST_CONTENT = (Path(__file__).resolve().parents[1] / "data" / "chat_list_content.sse").read_bytes()
@@ -19,7 +19,7 @@ LIST_CONTENT = (Path(__file__).resolve().parents[1] / "data" / "chat_list_conten
 def _run(body: bytes) -> ChatCompletionAccumulator:
     acc = ChatCompletionAccumulator()
     for ev in SSEDecoder().feed(body):
-        item = decode_chat_event(ev)
+        item = decode_chat_chunk(ev)
         if item is DONE:
             break
         if item is not None:
@@ -47,7 +47,7 @@ def test_null_token_counts_read_as_zero() -> None:
 def test_raw_keeps_the_body_as_sent() -> None:
     """The repaired chunk's .raw is the original JSON, list and all."""
     ev = SSEDecoder().feed(LIST_CONTENT)[0]
-    chunk = decode_chat_event(ev)
+    chunk = decode_chat_chunk(ev)
     assert isinstance(chunk, odr.ChatCompletionChunk)
     assert isinstance(chunk.raw["choices"][0]["delta"]["content"], list)
 
@@ -57,7 +57,7 @@ def test_unrepairable_chunk_is_still_an_error() -> None:
     body = b'data: {"choices": [{"index": "zero", "delta": {}}]}\n\n'
     ev = SSEDecoder().feed(body)[0]
     with pytest.raises(odr.ResponseValidationError):
-        decode_chat_event(ev)
+        decode_chat_chunk(ev)
 
 
 def test_non_stream_completion_with_list_content() -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 import msgspec
 
-from odirouter_async._core.chat_state import ChatCompletionAccumulator, text_delta
+from odirouter_async._core.chat_state import ChatCompletionAccumulator
 from odirouter_async.types._base import attach_raw
 from odirouter_async.types.chat import ChatCompletion, ChatCompletionChunk
 
@@ -265,13 +265,6 @@ def test_logprobs_extended() -> None:
     lp2 = {"content": [{"token": "b", "logprob": -0.2}]}
     acc = run(mk([delta(content="a", logprobs=lp1)]), mk([delta(content="b", logprobs=lp2)]))
     assert acc.final().choices[0].logprobs == {"content": lp1["content"] + lp2["content"]}
-
-
-def test_text_delta_helper() -> None:
-    """``text_delta`` returns choice 0's content fragment, or None."""
-    assert text_delta(mk([delta(1, content="no"), delta(0, content="yes")])) == "yes"
-    assert text_delta(mk([delta(1, content="no")])) is None
-    assert text_delta(mk([])) is None
 
 
 def test_megabytes_of_arguments_are_not_rejoined() -> None:

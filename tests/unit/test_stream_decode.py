@@ -7,12 +7,12 @@ from typing import Any
 import msgspec
 import pytest
 
+from odirouter_async._core.chat_protocol import ChatStreamProtocol
 from odirouter_async._core.sse import SSEEvent
 from odirouter_async._core.stream_decode import (
     DONE,
     chat_chunk_error,
     decode_chat_chunk,
-    decode_chat_event,
     decode_responses_event,
     responses_event_error,
 )
@@ -48,7 +48,7 @@ def chunk(**fields: Any) -> dict[str, Any]:
 def test_chat_chunk_decodes_with_raw_and_request_id() -> None:
     """A chunk decodes to a typed Struct; raw bytes and request id are attached."""
     body = chunk(choices=[{"index": 0, "delta": {"content": "hi"}}], x_extra={"a": 1})
-    item = decode_chat_event(ev(body), request_id="req-1")
+    item = decode_chat_chunk(ev(body), request_id="req-1")
     assert isinstance(item, ChatCompletionChunk)
     assert item.choices[0].delta.content == "hi"
     assert item.raw["x_extra"] == {"a": 1}
@@ -59,21 +59,20 @@ def test_chat_chunk_decodes_with_raw_and_request_id() -> None:
 @pytest.mark.parametrize("data", [b"[DONE]", b"[DONE] ", b"[DONE]\n"])
 def test_chat_done(data: bytes) -> None:
     """``[DONE]`` (what openai-python accepts: a prefix) gives the DONE sentinel."""
-    assert decode_chat_event(ev(data)) is DONE
     assert decode_chat_chunk(ev(data)) is DONE
 
 
 @pytest.mark.parametrize("data", [b"", b"  ", b"\n"])
 def test_chat_empty_data_is_skipped(data: bytes) -> None:
     """An event with empty data decodes to None (nothing to do), not an error."""
-    assert decode_chat_event(ev(data)) is None
+    assert decode_chat_chunk(ev(data)) is None
 
 
 @pytest.mark.parametrize("data", [b"{not json", b"ping", b'{"choices": "x"}', b"[1, 2]", b'{"created": "x"}'])
 def test_chat_malformed_is_validation_error(data: bytes) -> None:
     """Non-JSON or wrongly shaped data raises ResponseValidationError carrying the payload."""
     with pytest.raises(ResponseValidationError) as info:
-        decode_chat_event(ev(data), request_id="r")
+        decode_chat_chunk(ev(data), request_id="r")
     assert info.value.body == data.decode()
     assert info.value.x_request_id == "r"
 
@@ -93,18 +92,18 @@ def test_chat_tolerates_provider_quirks() -> None:
         ]
     )
     for body in (azure, snowflake, mistral, writer):
-        assert isinstance(decode_chat_event(ev(body)), ChatCompletionChunk)
-    item = decode_chat_event(ev(mistral))
+        assert isinstance(decode_chat_chunk(ev(body)), ChatCompletionChunk)
+    item = decode_chat_chunk(ev(mistral))
     assert isinstance(item, ChatCompletionChunk)
     call = item.choices[0].delta.tool_calls[0]  # type: ignore[index]
     assert call.index is None
 
 
 def test_chat_error_chunk_raises_with_payload() -> None:
-    """A chunk with an ``error`` member raises StreamEventError (message, code, payload)."""
+    """A chunk with an ``error`` member ends the chat protocol: StreamEventError (message, code, payload)."""
     body = chunk(error={"code": 400, "message": "Token limit reached"}, choices=[])
     with pytest.raises(StreamEventError) as info:
-        decode_chat_event(ev(body), request_id="r9")
+        ChatStreamProtocol(x_request_id="r9").feed(b"data: " + msgspec.json.encode(body) + b"\n\n")
     err = info.value
     assert err.error == {"code": 400, "message": "Token limit reached"}
     assert err.message == "Token limit reached"
@@ -125,8 +124,9 @@ def test_chat_chunk_keeps_error_chunk_for_the_caller() -> None:
 
 @pytest.mark.parametrize("error", [None, {}, "", False])
 def test_chat_falsy_error_member_is_not_an_error(error: Any) -> None:
-    """``error: null`` (and other empty values) do not raise."""
-    assert isinstance(decode_chat_event(ev(chunk(error=error))), ChatCompletionChunk)
+    """``error: null`` (and other empty values) do not end the chat protocol."""
+    (item,) = ChatStreamProtocol().feed(b"data: " + msgspec.json.encode(chunk(error=error)) + b"\n\n")
+    assert isinstance(item, ChatCompletionChunk)
 
 
 def test_chat_error_event_raises_with_inner_error() -> None:
@@ -136,19 +136,18 @@ def test_chat_error_event_raises_with_inner_error() -> None:
         "type": "invalid_request_error",
         "code": "tool_use_failed",
     }
-    for decode in (decode_chat_event, decode_chat_chunk):
-        with pytest.raises(StreamEventError) as info:
-            decode(ev({"error": inner}, event="error"))
-        assert info.value.error == inner
-        assert info.value.code == "tool_use_failed"
-        assert info.value.error_type == "invalid_request_error"
-        assert info.value.message == "Tool call validation failed"
+    with pytest.raises(StreamEventError) as info:
+        decode_chat_chunk(ev({"error": inner}, event="error"))
+    assert info.value.error == inner
+    assert info.value.code == "tool_use_failed"
+    assert info.value.error_type == "invalid_request_error"
+    assert info.value.message == "Tool call validation failed"
 
 
 def test_chat_error_event_without_json() -> None:
     """An ``event: error`` whose data is plain text raises with that text."""
     with pytest.raises(StreamEventError) as info:
-        decode_chat_event(ev(b"overloaded", event="error"))
+        decode_chat_chunk(ev(b"overloaded", event="error"))
     assert info.value.error == "overloaded"
     assert info.value.message == "overloaded"
 
@@ -156,14 +155,14 @@ def test_chat_error_event_without_json() -> None:
 def test_chat_error_event_body_without_error_member() -> None:
     """An ``event: error`` body without ``error`` member is the payload itself."""
     with pytest.raises(StreamEventError) as info:
-        decode_chat_event(ev({"message": "m", "code": 503}, event="error"))
+        decode_chat_chunk(ev({"message": "m", "code": 503}, event="error"))
     assert info.value.error == {"message": "m", "code": 503}
     assert info.value.code == "503"
 
 
 def test_chat_other_event_names_are_chunks() -> None:
     """Event names other than ``error`` do not change how a chunk decodes."""
-    assert isinstance(decode_chat_event(ev(chunk(), event="chunk")), ChatCompletionChunk)
+    assert isinstance(decode_chat_chunk(ev(chunk(), event="chunk")), ChatCompletionChunk)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -11,7 +11,6 @@ from odirouter_async._core.sse import SSEEvent
 from odirouter_async._core.stream_decode import (
     DONE,
     decode_chat_chunk,
-    decode_chat_event,
     decode_responses_event,
     responses_event_error,
 )
@@ -99,16 +98,15 @@ event_names = st.sampled_from(["message", "error", "response.output_text.delta",
 
 
 def _check_chat(data: bytes, event: str) -> None:
-    for decode in (decode_chat_event, decode_chat_chunk):
-        try:
-            item = decode(SSEEvent(data, event), "req-1")
-        except _TYPED_ERRORS as exc:
-            assert exc.x_request_id == "req-1"
-            continue
-        assert item is None or item is DONE or isinstance(item, ChatCompletionChunk)
-        if isinstance(item, ChatCompletionChunk):
-            assert item.raw_bytes == data
-            item.raw  # noqa: B018  (the lazy raw decode must not raise either)
+    try:
+        item = decode_chat_chunk(SSEEvent(data, event), "req-1")
+    except _TYPED_ERRORS as exc:
+        assert exc.x_request_id == "req-1"
+        return
+    assert item is None or item is DONE or isinstance(item, ChatCompletionChunk)
+    if isinstance(item, ChatCompletionChunk):
+        assert item.raw_bytes == data
+        item.raw  # noqa: B018  (the lazy raw decode must not raise either)
 
 
 def _check_responses(data: bytes, event: str) -> None:
@@ -140,7 +138,7 @@ def test_deep_nesting_is_a_validation_error() -> None:
     """JSON nested 1000+ deep is a ResponseValidationError on both decoders, not RecursionError."""
     for kind in ("list", "object"):
         data = _deep(5000, kind)
-        for decode in (decode_chat_event, decode_chat_chunk, decode_responses_event):
+        for decode in (decode_chat_chunk, decode_responses_event):
             try:
                 decode(SSEEvent(data), "req-9")  # type: ignore[operator]
             except ResponseValidationError as exc:
@@ -154,7 +152,7 @@ def test_deep_error_event_is_a_stream_event_error() -> None:
     """A deeply nested `event: error` payload still becomes a StreamEventError."""
     data = _deep(5000, "object")
     try:
-        decode_chat_event(SSEEvent(data, "error"), "req-2")
+        decode_chat_chunk(SSEEvent(data, "error"), "req-2")
     except StreamEventError as exc:
         assert exc.x_request_id == "req-2"
     else:

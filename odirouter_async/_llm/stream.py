@@ -55,7 +55,8 @@ from .._exceptions import (
     StreamInterrupted,
     parse_error_body,
 )
-from .._http.transport import StreamResponse, Transport
+from .._http.requester import Requester
+from .._http.response import StreamResponse
 from ..types.chat import ChatCompletionChunk
 from ..types.response_events import (
     ResponseCompletedEvent,
@@ -83,7 +84,7 @@ _NEW, _ITERATING, _DONE, _CLOSED = 0, 1, 2, 3
 
 
 async def open_sse_stream(
-    transport: Transport,
+    transport: Requester,
     path: str,
     body: dict[str, Any],
     options: RequestOptions,
@@ -95,7 +96,7 @@ async def open_sse_stream(
         "POST", path, json=body, options=options, paid=True, headers=_ACCEPT_SSE
     )
     await open_sse(response)
-    return AsyncStream(response, kind, sink=sink, max_event_bytes=transport.pool.limits.max_event_bytes)
+    return AsyncStream(response, kind, sink=sink, max_event_bytes=transport.limits.max_event_bytes)
 
 
 async def open_sse(response: StreamResponse) -> None:

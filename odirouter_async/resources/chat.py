@@ -23,7 +23,7 @@ from ..types.chat import ChatCompletion, ChatCompletionChunk, ChatMessage
 from ._params import CHAT_FIELDS
 
 if TYPE_CHECKING:
-    from .._client import AsyncOdiRouter
+    from .._http.requester import ClientHandle
 
 __all__ = ("Chat", "Completions", "Messages")
 
@@ -50,7 +50,7 @@ def chat_body(
 class Completions:
     """``client.chat.completions``: ``create`` and ``stream``."""
 
-    def __init__(self, client: AsyncOdiRouter) -> None:
+    def __init__(self, client: ClientHandle) -> None:
         self._client = client
 
     @overload
@@ -240,7 +240,7 @@ class Completions:
             max_retries=max_retries,
             x_request_id=x_request_id,
         )
-        transport = self._client._transport
+        transport = self._client.requester
         if stream:
             body["stream"] = True
             chunks: AsyncStream[ChatCompletionChunk] = await open_sse_stream(
@@ -310,7 +310,7 @@ class Completions:
             max_retries=max_retries,
             x_request_id=x_request_id,
         )
-        transport = self._client._transport
+        transport = self._client.requester
 
         def open_stream(sink: Any) -> Any:
             return open_sse_stream(transport, PATH, body, opts, "chat", sink)
@@ -321,6 +321,6 @@ class Completions:
 class Chat:
     """``client.chat``: the ``completions`` namespace."""
 
-    def __init__(self, client: AsyncOdiRouter) -> None:
+    def __init__(self, client: ClientHandle) -> None:
         self._client = client
         self.completions = Completions(client)

@@ -200,7 +200,7 @@ class AsyncOdiRouter:
         transport = self._transport
         headers = dict(transport.headers.defaults)
         merge_headers(headers, default_headers or {})
-        return AsyncOdiRouter(
+        return type(self)(
             api_key=self.__api_key,
             base_url=self.base_url,
             timeout=resolve_timeout(timeout, transport.timeout),

@@ -36,6 +36,7 @@ import anyio
 import msgspec
 
 from .._config import NOT_GIVEN, NotGiven, RequestOptions, Timeout, resolve_timeout
+from .._core.error_body import make_status_error
 from .._core.retry import Failure, RetryPolicy, parse_retry_after
 from .._core.urls import join_url, origin_of
 from .._exceptions import (
@@ -44,7 +45,6 @@ from .._exceptions import (
     InsecureURLError,
     OdiRouterError,
     ResponseValidationError,
-    make_status_error,
 )
 from . import tracing
 from .headers import OriginHeaders, new_request_id

@@ -38,6 +38,7 @@ import msgspec
 from multidict import CIMultiDictProxy
 
 from .._config import RequestOptions
+from .._core.error_body import parse_error_body
 from .._core.sse import DEFAULT_MAX_EVENT_BYTES, SSEDecoder, SSEEvent
 from .._core.stream_decode import (
     DONE,
@@ -53,7 +54,6 @@ from .._exceptions import (
     SSEProtocolError,
     StreamEventError,
     StreamInterrupted,
-    parse_error_body,
 )
 from .._http.requester import Requester
 from .._http.response import StreamResponse

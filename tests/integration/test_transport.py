@@ -258,9 +258,7 @@ async def test_debug_log_line_per_attempt(
 
 async def test_no_authorization_to_foreign_origin(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
     """An absolute URL on another origin is fetched without the key."""
-    resp = await client.requester.request(
-        "GET", emu.cdn_url + "/files/x_0.png", ok_statuses=frozenset({404})
-    )
+    resp = await client.requester.request("GET", emu.cdn_url + "/files/x_0.png", ok_statuses=frozenset({404}))
     assert resp.status == 404
     rec = emu.stats.records("files")[-1]
     assert rec.has_auth is False

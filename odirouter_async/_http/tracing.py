@@ -1,8 +1,8 @@
 """Optional OpenTelemetry spans: one per HTTP call, one per queue job wait.
 
-Active only when ``opentelemetry-api`` is importable (``pip install 'odirouter_async[otel]'``);
-otherwise ``ENABLED`` is False, the transport skips tracing entirely and ``job_span`` yields a
-no-op.  Spans go to whatever tracer provider the application configured (none: OTel's no-op).
+Active only when ``opentelemetry-api`` is importable (``pip install 'odirouter_async[otel]'``)
+and the application has set a tracer provider (``active()``); otherwise the transport builds no
+span at all (no cost per request) and ``job_span`` yields a no-op.
 
 HTTP spans (kind CLIENT), named ``"{method} {route template}"``, e.g.
 ``"GET /model/v1/queue/{endpoint}/requests/{request_id}/status"``, with ``http.request.method``,
@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-__all__ = ("ENABLED", "HTTPSpan", "JobSpan", "http_span", "job_span", "route_template")
+__all__ = ("ENABLED", "HTTPSpan", "JobSpan", "active", "http_span", "job_span", "route_template")
 
 _trace: Any
 try:  # optional dependency
@@ -39,33 +39,47 @@ except ImportError:  # pragma: no cover - exercised only where the extra is not 
 
 ENABLED: Final = _trace is not None
 _TRACER_NAME: Final = "odirouter_async"
+_NON_RECORDING: Final[tuple[type, ...]] = (
+    (_trace.ProxyTracerProvider, _trace.NoOpTracerProvider) if _trace is not None else ()
+)
+#: a proxy tracer: it follows the provider the application sets, whenever it sets it
+_tracer: Any = _trace.get_tracer(_TRACER_NAME) if _trace is not None else None
 
 # The gateway's routes, most specific first: path regex -> template (no ids in span names).
+_JOB = "/model/v1/queue/{endpoint}/requests/{request_id}"
 _ROUTES: Final = tuple(
-    (re.compile(pattern), template)
+    (re.compile(pattern).fullmatch, template)
     for pattern, template in (
-        (
-            r"/model/v1/queue/.+/requests/[^/]+/(status|response|cancel)",
-            "/model/v1/queue/{endpoint}/requests/{request_id}/\\1",
-        ),
-        (r"/model/v1/queue/.+/requests/[^/]+", "/model/v1/queue/{endpoint}/requests/{request_id}"),
+        (r"/model/v1/queue/.+/requests/[^/]+/status", _JOB + "/status"),
+        (r"/model/v1/queue/.+/requests/[^/]+/response", _JOB + "/response"),
+        (r"/model/v1/queue/.+/requests/[^/]+/cancel", _JOB + "/cancel"),
+        (r"/model/v1/queue/.+/requests/[^/]+", _JOB),
         (r"/model/v1/queue/.+", "/model/v1/queue/{endpoint}"),
         (r"/v1/videos/[^/]+/content", "/v1/videos/{video_id}/content"),
         (r"/v1/videos/[^/]+", "/v1/videos/{video_id}"),
         (r"/v1/responses/[^/]+", "/v1/responses/{response_id}"),
-        (r"/v1/(models|chat/completions|responses|videos)", "/v1/\\1"),
     )
 )
+_FIXED: Final = frozenset({"/v1/models", "/v1/chat/completions", "/v1/responses", "/v1/videos"})
 
 
 def route_template(path: str) -> str:
     """The route template of a request path (``/v1/videos/{video_id}``), or ``"other"``."""
     path = path.split("?", 1)[0]
-    for pattern, template in _ROUTES:
-        match = pattern.fullmatch(path)
-        if match:
-            return match.expand(template)
+    if path in _FIXED:
+        return path
+    for fullmatch, template in _ROUTES:
+        if fullmatch(path):
+            return template
     return "other"
+
+
+def active() -> bool:
+    """Whether spans would be recorded: OpenTelemetry is installed and the application set a
+    tracer provider (the default proxy / no-op provider records nothing, so nothing is built)."""
+    if _trace is None:
+        return False
+    return not isinstance(_trace.get_tracer_provider(), _NON_RECORDING)
 
 
 class HTTPSpan:
@@ -98,8 +112,7 @@ def http_span(method: str, url: str, x_request_id: str, *, own: bool) -> Iterato
         "server.port": parts.port or (443 if parts.scheme == "https" else 80),
         "odirouter.x_request_id": x_request_id,
     }
-    tracer = _trace.get_tracer(_TRACER_NAME)
-    with tracer.start_as_current_span(
+    with _tracer.start_as_current_span(
         f"{method} {template}", kind=_trace.SpanKind.CLIENT, attributes=attributes
     ) as span:
         yield HTTPSpan(span)
@@ -122,10 +135,9 @@ class JobSpan:
 @contextmanager
 def job_span(endpoint: str, request_id: str) -> Iterator[JobSpan]:
     """An INTERNAL span around waiting for one queue job; HTTP spans inside become its children."""
-    if _trace is None:
+    if not active():
         yield JobSpan()
         return
-    tracer = _trace.get_tracer(_TRACER_NAME)
     attributes = {"odirouter.endpoint": endpoint, "odirouter.request_id": request_id}
-    with tracer.start_as_current_span(f"queue.job {endpoint}", attributes=attributes) as span:
+    with _tracer.start_as_current_span(f"queue.job {endpoint}", attributes=attributes) as span:
         yield JobSpan(span)

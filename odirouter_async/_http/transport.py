@@ -120,6 +120,7 @@ class Transport:
         self.is_own_origin = headers.is_own_origin
         self._client_timeout = _client_timeout(timeout)
         self._timeouts: dict[tuple[type, object], aiohttp.ClientTimeout] = {}
+        self._policies: dict[int, RetryPolicy] = {}
 
     def __repr__(self) -> str:
         return f"Transport(base_url={self.base_url!r}, api_key='***')"
@@ -172,7 +173,12 @@ class Transport:
         wanted = options.max_retries
         if isinstance(wanted, NotGiven) or wanted == self.retry.max_retries:
             return self.retry
-        return replace(self.retry, max_retries=wanted)
+        policy = self._policies.get(wanted)  # e.g. every poll's max_retries=0: built once
+        if policy is None:
+            policy = replace(self.retry, max_retries=wanted)
+            if len(self._policies) < 16:
+                self._policies[wanted] = policy
+        return policy
 
     # -- building a call (the origin rule) -------------------------------------------------
 
@@ -215,7 +221,7 @@ class Transport:
     # -- the layers ------------------------------------------------------------------------
 
     async def _send(self, req: _Request) -> tuple[aiohttp.ClientResponse, float]:
-        if not tracing.ENABLED:
+        if not (tracing.ENABLED and tracing.active()):
             return await self._send_handling_retries(req)
         with tracing.http_span(req.method, req.url, req.rid, own=req.own) as span:
             try:

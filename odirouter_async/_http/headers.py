@@ -52,7 +52,7 @@ class OriginHeaders:
 
     def __init__(self, base_url: str, api_key: str, default_headers: Mapping[str, str] | None = None) -> None:
         self.base_url = base_url
-        #: the caller's default headers, as given (merged case-insensitively by ``merged``)
+        #: the caller's default headers, as given (a view merges its own over them)
         self.defaults: dict[str, str] = dict(default_headers or {})
         self.origin: Origin = origin_of(base_url)
         self.__key = api_key
@@ -74,12 +74,6 @@ class OriginHeaders:
 
     def __repr__(self) -> str:
         return f"OriginHeaders(base_url={self.base_url!r}, api_key='***')"
-
-    def merged(self, default_headers: Mapping[str, str]) -> OriginHeaders:
-        """The same origin and key with ``default_headers`` merged over this view's defaults."""
-        defaults = dict(self.defaults)
-        merge_headers(defaults, default_headers)
-        return OriginHeaders(self.base_url, self.__key, defaults)
 
     def is_secret(self, name: str, value: str) -> bool:
         """Whether a header must not leave the configured origin: Authorization, or the key."""

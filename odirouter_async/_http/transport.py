@@ -125,23 +125,6 @@ class Transport:
     def __repr__(self) -> str:
         return f"Transport(base_url={self.base_url!r}, api_key='***')"
 
-    def derive(
-        self,
-        *,
-        timeout: Timeout | None = None,
-        retry: RetryPolicy | None = None,
-        default_headers: Mapping[str, str] | None = None,
-        strict_origins: bool | None = None,
-    ) -> Transport:
-        """A view over the same pool and key with other defaults (``default_headers`` merged)."""
-        return Transport(
-            headers=self.headers.merged(default_headers) if default_headers else self.headers,
-            timeout=self.timeout if timeout is None else timeout,
-            retry=self.retry if retry is None else retry,
-            pool=self.pool,
-            strict_origins=self.strict_origins if strict_origins is None else strict_origins,
-        )
-
     @property
     def limits(self) -> Any:
         """The pool's ``Limits`` (body and event bounds)."""

@@ -286,10 +286,11 @@ class Transport:
             )
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             err, failure = translate(exc, req.rid)
-        except RuntimeError:
+        except RuntimeError:  # aiohttp's "Session is closed"
             if not session.closed:
                 raise
-            err, failure = ClientClosedError("the client was closed during the request"), Failure.CONNECT
+        if resp is None and (err is None or self.pool.closed):  # the session was closed under us
+            err = ClientClosedError("the client was closed during the request", x_request_id=req.rid)
         elapsed = time.monotonic() - started
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(

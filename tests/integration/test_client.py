@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from aiohttp import web
 from hostile_http import WebServer, serve
@@ -193,3 +194,31 @@ async def test_status_error_carries_headers(client: odr.AsyncOdiRouter, emu: Emu
     assert info.value.headers["retry-after"] == "120" and info.value.headers["x-custom"] == "v"
     assert info.value.headers["x-request-id"] == info.value.x_request_id
     assert info.value.retry_after == 120
+
+
+async def test_close_during_a_request_is_client_closed() -> None:
+    """A call waiting for its answer when the client closes raises ClientClosedError, not a network error."""
+    arrived, release = anyio.Event(), anyio.Event()
+
+    async def stall(request: web.Request, server: WebServer) -> web.StreamResponse:
+        arrived.set()
+        await release.wait()
+        return web.json_response({"object": "list", "data": []})
+
+    async with serve(stall) as server:
+        client = odr.AsyncOdiRouter(api_key="sk-test", base_url=server.url, max_retries=0)
+        outcome: list[BaseException] = []
+
+        async def call() -> None:
+            try:
+                await client.models.list()
+            except odr.OdiRouterError as exc:
+                outcome.append(exc)
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(call)
+            await arrived.wait()
+            await client.close()
+        release.set()
+    (err,) = outcome
+    assert type(err) is odr.ClientClosedError and err.x_request_id

@@ -28,14 +28,14 @@ import functools
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
 import aiohttp
 import anyio
 import msgspec
 
-from .._config import NOT_GIVEN, NotGiven, RequestOptions, Timeout, resolve_timeout
+from .._config import NOT_GIVEN, Limits, NotGiven, RequestOptions, Timeout, resolve_timeout
 from .._core.error_body import make_status_error
 from .._core.retry import Failure, RetryPolicy, parse_retry_after
 from .._core.urls import join_url, origin_of
@@ -74,29 +74,24 @@ def _client_timeout(t: Timeout) -> aiohttp.ClientTimeout:
     return aiohttp.ClientTimeout(total=t.total, connect=acquire, sock_connect=t.connect, sock_read=t.read)
 
 
+@dataclass(slots=True)
 class _Request:
     """One call, prepared once and sent once per attempt."""
 
-    __slots__ = (
-        *("body", "headers", "make_body", "method", "ok_statuses", "own"),
-        *("paid", "params", "policy", "rid", "timeout", "url"),
-    )
-
-    def __init__(self, method: str, url: str, headers: dict[str, str], rid: str, own: bool) -> None:
-        self.method = method
-        self.url = url
-        self.headers = headers
-        self.rid = rid
-        self.own = own
-        self.body: Any = None
-        # A zero-argument callable body is a factory, called once per attempt: a streamed body
-        # (a file upload) is then sent whole again on a retry.
-        self.make_body: Callable[[], Any] | None = None
-        self.params: Any = None
-        self.paid = False
-        self.ok_statuses: frozenset[int] = _NO_STATUSES
-        self.timeout: aiohttp.ClientTimeout | None = None
-        self.policy: RetryPolicy | None = None
+    method: str
+    url: str
+    own: bool
+    headers: dict[str, str]
+    rid: str
+    policy: RetryPolicy
+    timeout: aiohttp.ClientTimeout
+    paid: bool
+    ok_statuses: frozenset[int]
+    body: Any = None
+    #: a zero-argument callable body is a factory, called once per attempt: a streamed body (a
+    #: file upload) is then sent whole again on a retry
+    make_body: Callable[[], Any] | None = None
+    params: Any = None
 
 
 class Transport:
@@ -126,7 +121,7 @@ class Transport:
         return f"Transport(base_url={self.base_url!r}, api_key='***')"
 
     @property
-    def limits(self) -> Any:
+    def limits(self) -> Limits:
         """The pool's ``Limits`` (body and event bounds)."""
         return self.pool.limits
 
@@ -177,18 +172,31 @@ class Transport:
         options: RequestOptions,
         auth: bool,
         extra: Mapping[str, str] | None,
+        paid: bool,
+        ok_statuses: frozenset[int],
     ) -> _Request:
+        """One call, prepared once: the origin rule (headers, key), body, query, timeout, budget."""
         own = self.is_own_origin(url)
         full = join_url(self.base_url, url)
         if not own and self.strict_origins and auth:
             raise InsecureURLError(f"refusing to follow a URL on another origin: {origin_of(full).host}")
         headers, rid = self.headers.build(own, auth, extra, options)
-        req = _Request(method, full, headers, rid, own)
+        req = _Request(
+            method,
+            full,
+            own,
+            headers,
+            rid,
+            self._policy_for(options),
+            self._timeout_for(options),
+            paid,
+            ok_statuses,
+        )
         if json is not NOT_GIVEN:
             if options.extra_body and isinstance(json, dict):
                 json = options.merge_body(json)
             req.body = self.encode_json(json)
-            headers["Content-Type"] = "application/json"
+            req.headers["Content-Type"] = "application/json"
         elif content is not None:
             req.body = content
         elif callable(data) and not isinstance(data, aiohttp.FormData):  # FormData is callable too
@@ -197,13 +205,12 @@ class Transport:
             req.body = data
         if query or options.extra_query:
             req.params = {**(query or {}), **(options.extra_query or {})}
-        req.timeout = self._timeout_for(options)
-        req.policy = self._policy_for(options)
         return req
 
     # -- the layers ------------------------------------------------------------------------
 
     async def _send(self, req: _Request) -> tuple[aiohttp.ClientResponse, float]:
+        """The call, inside one tracing span when OpenTelemetry records (``_http/tracing.py``)."""
         if not (tracing.ENABLED and tracing.active()):
             return await self._send_handling_retries(req)
         with tracing.http_span(req.method, req.url, req.rid, own=req.own) as span:
@@ -218,7 +225,6 @@ class Transport:
     async def _send_handling_retries(self, req: _Request) -> tuple[aiohttp.ClientResponse, float]:
         """Attempts until a success (or an ``ok_statuses`` answer), or the policy gives up."""
         policy = req.policy
-        assert policy is not None
         delays: Iterator[float] | None = None  # built on the first retry only
         attempt = 0
         while True:
@@ -252,7 +258,6 @@ class Transport:
             raw, _ = await read_capped(resp, ERROR_BODY_CAP, req.rid, partial_ok=True)
         finally:
             resp.release()
-        assert req.policy is not None
         headers = resp.headers
         hint = parse_retry_after(headers, time.time())
         retry = req.policy.should_retry(paid=req.paid, status=resp.status, headers=headers)
@@ -333,9 +338,9 @@ class Transport:
             options=options,
             auth=auth,
             extra=headers,
+            paid=paid,
+            ok_statuses=ok_statuses,
         )
-        req.paid = paid
-        req.ok_statuses = ok_statuses
         resp, elapsed = await self._send(req)
         rid = resp.headers.get("x-request-id") or req.rid
         limit = self.pool.limits.max_body_bytes
@@ -381,8 +386,8 @@ class Transport:
             options=options,
             auth=auth,
             extra=headers,
+            paid=paid,
+            ok_statuses=ok_statuses,
         )
-        req.paid = paid
-        req.ok_statuses = ok_statuses
         resp, _ = await self._send(req)
         return StreamResponse(resp, resp.headers.get("x-request-id") or req.rid, req.url)

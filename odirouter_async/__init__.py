@@ -67,6 +67,7 @@ from ._queue.map import (
     MapOutcome as MapOutcome,
     MapProgress as MapProgress,
 )
+from .types._base import to_dict as to_dict
 from .types.chat import ChatCompletion as ChatCompletion, ChatCompletionChunk as ChatCompletionChunk
 from .types.models import Model as Model, ModelList as ModelList
 from .types.queue import JobOutput as JobOutput, JobResult as JobResult, QueueStatus as QueueStatus
@@ -153,4 +154,5 @@ __all__ = (
     "VideoError",
     "VideoList",
     "__version__",
+    "to_dict",
 )

@@ -12,6 +12,7 @@ import logging
 import os
 import ssl as _ssl
 from collections.abc import Mapping
+from dataclasses import replace
 from types import TracebackType
 from typing import Any
 
@@ -31,7 +32,10 @@ from ._config import (
 from ._core.retry import RetryPolicy
 from ._core.urls import check_base_url
 from ._exceptions import OdiRouterError
-from ._http.transport import Transport, _Pool
+from ._http.headers import OriginHeaders, merge_headers
+from ._http.pool import Pool
+from ._http.requester import Requester
+from ._http.transport import Transport
 from .resources.chat import Chat
 from .resources.models import Models
 from .resources.queue import Queue
@@ -71,7 +75,7 @@ def _check_key(key: str) -> None:
 class _Shared:
     """State shared by a client and its views: the pool and the lazily started scheduler."""
 
-    def __init__(self, pool: _Pool, polling: PollingOptions) -> None:
+    def __init__(self, pool: Pool, polling: PollingOptions) -> None:
         self.pool = pool
         self.polling = polling
         self.scheduler: Any = None
@@ -93,7 +97,8 @@ class AsyncOdiRouter:
         allow_insecure_http: allow ``http://`` to non-loopback hosts (the key travels in clear).
         strict_origins: refuse (``InsecureURLError``) gateway-returned URLs on another origin
             instead of fetching them without the key.
-        retry_policy: full control over retry delays (``max_retries`` still applies when given).
+        retry_policy: full control over retry delays; ``max_retries``, when given, overrides
+            the policy's own.
         ssl: an ``ssl.SSLContext`` (custom CA, e.g. the emulator's), or False to skip verification.
         polling: how the client's one queue scheduler polls (rate budget, lag targets).
     """
@@ -104,7 +109,7 @@ class AsyncOdiRouter:
         api_key: str | None = None,
         base_url: str | None = None,
         timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-        max_retries: int = DEFAULT_MAX_RETRIES,
+        max_retries: int | NotGiven = NOT_GIVEN,
         limits: Limits = DEFAULT_LIMITS,
         default_headers: Mapping[str, str] | None = None,
         allow_insecure_http: bool = False,
@@ -112,6 +117,7 @@ class AsyncOdiRouter:
         retry_policy: RetryPolicy | None = None,
         ssl: _ssl.SSLContext | bool | None = None,
         polling: PollingOptions | None = None,
+        _shared: _Shared | None = None,
     ) -> None:
         key = api_key if api_key is not None else os.environ.get("ODIROUTER_API_KEY")
         if not key:
@@ -125,25 +131,27 @@ class AsyncOdiRouter:
             logging.getLogger("odirouter_async").debug("base URL %s: trailing /v1 dropped", stripped)
             url = stripped
         url = check_base_url(url, allow_insecure_http=allow_insecure_http)
-        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-            raise ValueError("max_retries must be a non-negative integer")
-        policy = retry_policy or RetryPolicy()
-        if policy.max_retries != max_retries and retry_policy is None:
-            policy = RetryPolicy(max_retries=max_retries)
-        self._shared = _Shared(_Pool(limits, True if ssl is None else ssl), polling or PollingOptions())
-        self._owner = True
+        policy = retry_policy or RetryPolicy(max_retries=DEFAULT_MAX_RETRIES)
+        if not isinstance(max_retries, NotGiven):
+            if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+                raise ValueError("max_retries must be a non-negative integer")
+            policy = replace(policy, max_retries=max_retries)
+        # A with_options view passes the state it shares with the client that created it.
+        self._owner = _shared is None
+        self._shared = (
+            _shared
+            if _shared is not None
+            else _Shared(Pool(limits, True if ssl is None else ssl), polling or PollingOptions())
+        )
+        self.__api_key = key
+        self._allow_insecure_http = allow_insecure_http
         self._transport = Transport(
-            base_url=url,
-            api_key=key,
+            headers=OriginHeaders(url, key, default_headers),
             timeout=resolve_timeout(timeout, DEFAULT_TIMEOUT),
             retry=policy,
             pool=self._shared.pool,
-            default_headers=default_headers,
             strict_origins=strict_origins,
         )
-        self._init_resources()
-
-    def _init_resources(self) -> None:
         self.models = Models(self)
         self.chat = Chat(self)
         self.responses = Responses(self)
@@ -156,6 +164,12 @@ class AsyncOdiRouter:
     def base_url(self) -> str:
         """The gateway's base URL (no trailing slash)."""
         return self._transport.base_url
+
+    @property
+    def requester(self) -> Requester:
+        """This client's request path (auth, retries, ``X-Request-Id``, limits) for the SDK's own
+        floors; resources and the queue machinery send through it."""
+        return self._transport
 
     @property
     def timeout(self) -> Timeout:
@@ -178,31 +192,27 @@ class AsyncOdiRouter:
         default_headers: Mapping[str, str] | None = None,
         strict_origins: bool | NotGiven = NOT_GIVEN,
     ) -> AsyncOdiRouter:
-        """A view with other defaults that shares this client's connection pool and scheduler."""
-        changes: dict[str, Any] = {}
-        if not isinstance(timeout, NotGiven):
-            changes["timeout"] = resolve_timeout(timeout, self._transport.timeout)
-        if not isinstance(max_retries, NotGiven):
-            if isinstance(max_retries, bool) or max_retries < 0:
-                raise ValueError("max_retries must be a non-negative integer")
-            old = self._transport.retry
-            changes["retry"] = RetryPolicy(
-                max_retries=max_retries,
-                initial_delay=old.initial_delay,
-                max_delay=old.max_delay,
-                max_retry_after=old.max_retry_after,
-                jitter=old.jitter,
-            )
-        if default_headers is not None:
-            changes["default_headers"] = default_headers
-        if not isinstance(strict_origins, NotGiven):
-            changes["strict_origins"] = strict_origins
-        view = object.__new__(AsyncOdiRouter)
-        view._shared = self._shared
-        view._owner = False
-        view._transport = self._transport.derive(**changes)
-        view._init_resources()
-        return view
+        """A view with other defaults that shares this client's connection pool and scheduler.
+
+        ``default_headers`` are merged over this client's (a custom ``User-Agent`` stays unless
+        replaced); the view is closed with the client that created it.
+        """
+        transport = self._transport
+        headers = dict(transport.headers.defaults)
+        merge_headers(headers, default_headers or {})
+        return type(self)(
+            api_key=self.__api_key,
+            base_url=self.base_url,
+            timeout=resolve_timeout(timeout, transport.timeout),
+            max_retries=transport.retry.max_retries if isinstance(max_retries, NotGiven) else max_retries,
+            default_headers=headers,
+            allow_insecure_http=self._allow_insecure_http,
+            strict_origins=transport.strict_origins
+            if isinstance(strict_origins, NotGiven)
+            else strict_origins,
+            retry_policy=transport.retry,
+            _shared=self._shared,
+        )
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -220,6 +230,10 @@ class AsyncOdiRouter:
             self._shared.scheduler = None
             await scheduler.aclose()
         await self._shared.pool.aclose()
+
+    async def close(self) -> None:
+        """The same as ``aclose()`` (the openai-python spelling)."""
+        await self.aclose()
 
     async def __aenter__(self) -> AsyncOdiRouter:
         return self

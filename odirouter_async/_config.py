@@ -6,7 +6,7 @@ Pure data; no I/O.  The transport turns a ``Timeout`` into aiohttp's ``ClientTim
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, Final, Literal, TypeVar, Union
 
 __all__ = (
@@ -161,7 +161,6 @@ class RequestOptions:
     timeout: TimeoutLike | NotGiven = NOT_GIVEN
     max_retries: int | NotGiven = NOT_GIVEN
     x_request_id: str | None = None
-    idempotency_key: str | None = field(default=None)
 
     @classmethod
     def of(

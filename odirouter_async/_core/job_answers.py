@@ -41,9 +41,10 @@ from typing import Final
 
 import msgspec
 
-from .._exceptions import APIStatusError, OdiRouterError, ResponseValidationError, make_status_error
+from .._exceptions import APIStatusError, OdiRouterError, ResponseValidationError
 from ..types._base import attach_raw
 from ..types.queue import QueueStatus, decode_job_result, decode_status
+from .error_body import make_status_error
 from .jobstate import Cancelled, Decision, Failed, Pending, Succeeded, Unknown, classify_status
 
 __all__ = (

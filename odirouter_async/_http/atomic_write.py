@@ -32,7 +32,8 @@ from typing import IO, TYPE_CHECKING, Final, cast
 import anyio
 
 from .._exceptions import APIConnectionError
-from .transport import StreamResponse, logger
+from .response import StreamResponse
+from .transport import logger
 
 if TYPE_CHECKING:
     from .._core.retry import RetryPolicy

@@ -44,7 +44,8 @@ import anyio
 
 from .._exceptions import ResponseValidationError
 from .atomic_write import SizeMismatch, fetch_to_file, write_atomic
-from .transport import StreamResponse, Transport
+from .requester import Requester
+from .response import StreamResponse
 
 if TYPE_CHECKING:
     from ..types.queue import JobOutput, JobResult
@@ -157,14 +158,14 @@ def _decode_data_url(url: str) -> bytes:
     return unquote_to_bytes(payload)
 
 
-def _absolute(transport: Transport, url: str) -> str:
+def _absolute(transport: Requester, url: str) -> str:
     full = urljoin(transport.base_url + "/", url)
     if urlsplit(full).scheme.lower() not in ("http", "https"):
         raise ResponseValidationError(f"cannot download an output URL of this scheme: {url[:80]!r}")
     return full
 
 
-async def _open(transport: Transport, url: str) -> StreamResponse:
+async def _open(transport: Requester, url: str) -> StreamResponse:
     """GET the file; the key only on our origin; redirects from our origin followed by hand."""
     for _ in range(_MAX_HOPS + 1):
         own = transport.is_own_origin(url)
@@ -183,7 +184,7 @@ async def _open(transport: Transport, url: str) -> StreamResponse:
     raise ResponseValidationError(f"more than {_MAX_HOPS} redirects downloading an output")
 
 
-async def _fetch(transport: Transport, plan: _Plan, overwrite: bool) -> None:
+async def _fetch(transport: Requester, plan: _Plan, overwrite: bool) -> None:
     output = plan.output
     expected: list[tuple[int, str]] = []
     if isinstance(output.file_size, (int, float)) and output.file_size >= 0:
@@ -212,7 +213,7 @@ async def _fetch(transport: Transport, plan: _Plan, overwrite: bool) -> None:
 
 
 async def download_outputs(
-    transport: Transport,
+    transport: Requester,
     outputs: Sequence[JobOutput],
     dest: str | os.PathLike[str],
     *,
@@ -263,7 +264,7 @@ async def download_result(
             "this JobResult is not bound to a client; use `await client.queue.download(result, dir)`"
         )
     return await download_outputs(
-        client._transport,
+        client.requester,
         result.outputs,
         dest,
         concurrency=concurrency,

@@ -275,6 +275,8 @@ async def read_capped(
             if not chunk:
                 break
             size += len(chunk)
+            if size <= cap and not chunks and content.at_eof():
+                return chunk, True  # the whole body in one piece (most JSON answers)
             if size > cap:
                 resp.close()  # the rest is never read: the connection cannot be reused
                 if not partial_ok:  # a refused body: an excerpt is all the error shows

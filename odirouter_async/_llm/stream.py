@@ -35,6 +35,7 @@ import anyio
 from multidict import CIMultiDictProxy
 
 from .._config import RequestOptions
+from .._core.error_body import parse_error_body
 from .._core.responses_protocol import ResponseStreamItem
 from .._core.stream_protocol import StreamProtocol
 from .._exceptions import (
@@ -43,9 +44,9 @@ from .._exceptions import (
     ResponseValidationError,
     SSEProtocolError,
     StreamEventError,
-    parse_error_body,
 )
-from .._http.transport import StreamResponse, Transport
+from .._http.requester import Requester
+from .._http.response import StreamResponse
 
 __all__ = (
     "AsyncStream",
@@ -76,7 +77,7 @@ class ProtocolFactory(Protocol[_T]):
 
 
 async def open_sse_stream(
-    transport: Transport,
+    transport: Requester,
     path: str,
     body: dict[str, Any],
     options: RequestOptions,
@@ -95,7 +96,7 @@ async def open_sse_stream(
     await open_sse(response)
     proto = protocol(
         x_request_id=response.request_id,
-        max_event_bytes=transport.pool.limits.max_event_bytes,
+        max_event_bytes=transport.limits.max_event_bytes,
         accumulate=accumulate,
     )
     return AsyncStream(response, proto)

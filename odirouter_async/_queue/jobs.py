@@ -72,7 +72,7 @@ from ..types.queue import JobResult, QueueStatus
 from .scheduler import Outcome, PollResult, RateLimited, Scheduler, get_scheduler
 
 if TYPE_CHECKING:
-    from .._client import AsyncOdiRouter
+    from .._http.requester import ClientHandle
 
 __all__ = ("CANCEL_GRACE", "QUEUE_PATH", "Job", "endpoint_segment", "job_urls", "submit_protected")
 
@@ -149,7 +149,7 @@ class Job:
 
     def __init__(
         self,
-        client: AsyncOdiRouter,
+        client: ClientHandle,
         endpoint: str,
         request_id: str,
         *,
@@ -220,7 +220,7 @@ class Job:
             max_retries=max_retries,
             x_request_id=x_request_id,
         )
-        resp = await self._client._transport.request("GET", self.status_url, options=opts)
+        resp = await self._client.requester.request("GET", self.status_url, options=opts)
         decision = decide_status(
             resp.status, resp.content, http_request_id=resp.request_id, headers=resp.headers
         )
@@ -333,7 +333,7 @@ class Job:
             x_request_id=x_request_id,
         )
         try:
-            resp = await self._client._transport.request(
+            resp = await self._client.requester.request(
                 "PUT", self.cancel_url, options=opts, ok_statuses=_CANCEL_OK
             )
         except RateLimitError as exc:
@@ -378,7 +378,7 @@ class Job:
     async def _poll(self) -> PollResult:
         """One ``GET response_url``; what it means for the scheduler (see the module docstring)."""
         self._polls += 1
-        resp = await self._client._transport.request(
+        resp = await self._client.requester.request(
             "GET", self.response_url, options=_POLL_OPTIONS, ok_statuses=_ANY_ERROR
         )
         if resp.status == 429:
@@ -403,7 +403,7 @@ class Job:
         if guard.needs_status:
             self._polls += 1
             try:
-                resp = await self._client._transport.request(
+                resp = await self._client.requester.request(
                     "GET", self.status_url, options=_POLL_OPTIONS, ok_statuses=_ANY_ERROR
                 )
             except APIConnectionError as exc:

@@ -58,7 +58,7 @@ from .map import MapHooks, MapOutcome
 from .scheduler import ClientClosedError
 
 if TYPE_CHECKING:
-    from .._client import AsyncOdiRouter
+    from .._http.requester import ClientHandle
 
 __all__ = ("JournalHooks", "UncertainSubmit", "error_payload", "submit_created_no_job")
 
@@ -146,7 +146,7 @@ class JournalHooks(MapHooks):
         self,
         journal: Journal | str | os.PathLike[str],
         *,
-        client: AsyncOdiRouter,
+        client: ClientHandle,
         positions: Sequence[int] | None = None,
         keys: Sequence[str] | None = None,
         resubmit_uncertain: bool = False,
@@ -298,7 +298,9 @@ class JournalHooks(MapHooks):
     def _reattach(self, entry: Entry) -> Job:
         assert entry.request_id is not None
         endpoint = self.journal.endpoint
-        status_url, response_url, cancel_url = job_urls(self._client.base_url, endpoint, entry.request_id)
+        status_url, response_url, cancel_url = job_urls(
+            self._client.requester.base_url, endpoint, entry.request_id
+        )
         mono = None
         if entry.submitted_at is not None:
             mono = time.monotonic() - max(0.0, time.time() - entry.submitted_at)

@@ -50,7 +50,7 @@ from .._exceptions import (
 from .history import HistoryStore, open_history, restore, save_quietly, store_snapshot  # h/polling
 
 if TYPE_CHECKING:
-    from .._client import AsyncOdiRouter
+    from .._http.requester import ClientHandle
 
 __all__ = (
     "ClientClosedError",
@@ -418,7 +418,7 @@ class Scheduler:
         self._sched.observe(entry.key, observation, now)
 
 
-def get_scheduler(client: AsyncOdiRouter) -> Scheduler:
+def get_scheduler(client: ClientHandle) -> Scheduler:
     """The client's scheduler, created on first use (its task starts with the first wait).
 
     Options come from ``client._shared.polling`` (a ``PollingOptions``) when set.

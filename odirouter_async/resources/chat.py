@@ -24,7 +24,7 @@ from ..types.chat import ChatCompletion, ChatCompletionChunk, ChatMessage
 from ._params import CHAT_FIELDS
 
 if TYPE_CHECKING:
-    from .._client import AsyncOdiRouter
+    from .._http.requester import ClientHandle
 
 __all__ = ("Chat", "Completions", "Messages")
 
@@ -51,7 +51,7 @@ def chat_body(
 class Completions:
     """``client.chat.completions``: ``create`` and ``stream``."""
 
-    def __init__(self, client: AsyncOdiRouter) -> None:
+    def __init__(self, client: ClientHandle) -> None:
         self._client = client
 
     @overload
@@ -241,7 +241,7 @@ class Completions:
             max_retries=max_retries,
             x_request_id=x_request_id,
         )
-        transport = self._client._transport
+        transport = self._client.requester
         if stream:
             body["stream"] = True
             chunks: AsyncStream[ChatCompletionChunk] = await open_sse_stream(
@@ -311,7 +311,7 @@ class Completions:
             max_retries=max_retries,
             x_request_id=x_request_id,
         )
-        transport = self._client._transport
+        transport = self._client.requester
 
         def open_stream() -> Awaitable[AsyncStream[ChatCompletionChunk]]:
             return open_sse_stream(transport, PATH, body, opts, ChatStreamProtocol, accumulate=True)
@@ -322,6 +322,6 @@ class Completions:
 class Chat:
     """``client.chat``: the ``completions`` namespace."""
 
-    def __init__(self, client: AsyncOdiRouter) -> None:
+    def __init__(self, client: ClientHandle) -> None:
         self._client = client
         self.completions = Completions(client)

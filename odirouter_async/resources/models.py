@@ -1,4 +1,4 @@
-"""``client.models``: ``GET /v1/models``."""
+"""``client.models``: ``GET /v1/models`` (awaitable, or ``async for`` over the models)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from .._config import NOT_GIVEN, NotGiven, RequestOptions, TimeoutLike
-from ..types.models import ModelList
+from ..types.models import Model, ModelList
+from ._list_call import ListCall
 
 if TYPE_CHECKING:
-    from .._client import AsyncOdiRouter
+    from .._http.requester import ClientHandle
 
 __all__ = ("Models",)
 
@@ -21,10 +22,10 @@ _MODEL_LIST = msgspec.json.Decoder(ModelList)
 class Models:
     """The models the gateway offers."""
 
-    def __init__(self, client: AsyncOdiRouter) -> None:
+    def __init__(self, client: ClientHandle) -> None:
         self._client = client
 
-    async def list(
+    def list(
         self,
         *,
         extra_headers: Mapping[str, str] | None = None,
@@ -32,8 +33,9 @@ class Models:
         timeout: TimeoutLike | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         x_request_id: str | None = None,
-    ) -> ModelList:
-        """``GET /v1/models``: a ``ModelList`` (``.data[i].id``)."""
+    ) -> ListCall[ModelList, Model]:
+        """``GET /v1/models``: ``await`` it for a ``ModelList`` (``.data[i].id``), or
+        ``async for model in client.models.list()`` over the ``Model`` items."""
         opts = RequestOptions.of(
             extra_headers=extra_headers,
             extra_query=extra_query,
@@ -41,5 +43,14 @@ class Models:
             max_retries=max_retries,
             x_request_id=x_request_id,
         )
-        resp = await self._client._transport.request("GET", "/v1/models", options=opts)
-        return resp.parse(_MODEL_LIST)
+        requester = self._client.requester
+
+        async def fetch() -> ModelList:
+            resp = await requester.request("GET", "/v1/models", options=opts)
+            return resp.parse(_MODEL_LIST)
+
+        return ListCall(fetch, _models_of)
+
+
+def _models_of(page: ModelList) -> list[Model]:
+    return page.data

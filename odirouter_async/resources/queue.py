@@ -24,7 +24,7 @@ from .._queue.map import JobMap, MapHooks, MapProgress
 from ..types.queue import QUEUE_SUBMIT_DECODER, JobResult, QueueSubmitResponse
 
 if TYPE_CHECKING:
-    from .._client import AsyncOdiRouter
+    from .._http.requester import ClientHandle
     from .._http.transport import HTTPResponse
 
 __all__ = ("Queue",)
@@ -88,7 +88,7 @@ def _check_arguments(arguments: object) -> dict[str, Any]:
 class Queue:
     """Queue jobs: ``submit``, ``run``, ``job``, ``map`` and ``download``."""
 
-    def __init__(self, client: AsyncOdiRouter) -> None:
+    def __init__(self, client: ClientHandle) -> None:
         self._client = client
 
     async def submit(
@@ -125,7 +125,7 @@ class Queue:
             max_retries=max_retries,
             x_request_id=x_request_id,
         )
-        transport = self._client._transport
+        transport = self._client.requester
         try:
             resp = await transport.request(
                 "POST", f"{QUEUE_PATH}/{segment}", json=body, options=opts, paid=True
@@ -156,7 +156,7 @@ class Queue:
         ``time.time()`` of the submit), when known, lets the scheduler poll it as well as a fresh
         job; without it the job is polled at once, then on a sparse backoff.
         """
-        base_url = self._client._transport.base_url
+        base_url = self._client.requester.base_url
         status_url, response_url, cancel_url = job_urls(base_url, endpoint, request_id)
         mono = None
         if submitted_at is not None:
@@ -287,7 +287,7 @@ class Queue:
     ) -> list[Path]:
         """Save every output of ``result`` under ``dir`` (the same as ``result.download(dir)``)."""
         return await download_outputs(
-            self._client._transport,
+            self._client.requester,
             result.outputs,
             dir,
             concurrency=concurrency,

@@ -22,7 +22,7 @@ from ..types.responses import Response
 from ._params import RESPONSES_FIELDS
 
 if TYPE_CHECKING:
-    from .._client import AsyncOdiRouter
+    from .._http.requester import ClientHandle
 
 __all__ = ("ResponseInput", "Responses")
 
@@ -46,7 +46,7 @@ def _body(
 class Responses:
     """``client.responses``: ``create``, ``stream`` and ``retrieve``."""
 
-    def __init__(self, client: AsyncOdiRouter) -> None:
+    def __init__(self, client: ClientHandle) -> None:
         self._client = client
 
     @overload
@@ -237,7 +237,7 @@ class Responses:
             max_retries=max_retries,
             x_request_id=x_request_id,
         )
-        transport = self._client._transport
+        transport = self._client.requester
         if stream:
             body["stream"] = True
             events: AsyncStream[ResponseStreamItem] = await open_sse_stream(
@@ -300,7 +300,7 @@ class Responses:
             max_retries=max_retries,
             x_request_id=x_request_id,
         )
-        transport = self._client._transport
+        transport = self._client.requester
 
         def open_stream() -> Awaitable[AsyncStream[ResponseStreamItem]]:
             return open_sse_stream(transport, PATH, body, opts, ResponsesStreamProtocol, accumulate=True)
@@ -337,5 +337,5 @@ class Responses:
             x_request_id=x_request_id,
         )
         path = f"{PATH}/{quote(response_id, safe='')}"
-        resp = await self._client._transport.request("GET", path, options=opts)
+        resp = await self._client.requester.request("GET", path, options=opts)
         return resp.parse(_RESPONSE)

@@ -60,7 +60,7 @@ from ..types.videos import (
 )
 
 if TYPE_CHECKING:
-    from .._client import AsyncOdiRouter
+    from .._http.requester import ClientHandle
     from .._http.transport import HTTPResponse as Response
 
 __all__ = ("ProgressCallback", "Videos")
@@ -131,7 +131,7 @@ def _parse_list(resp: Response) -> VideoList:
 class Videos:
     """``client.videos``: create, retrieve, list, delete, remix, wait for and download videos."""
 
-    def __init__(self, client: AsyncOdiRouter) -> None:
+    def __init__(self, client: ClientHandle) -> None:
         self._client = client
 
     async def create(
@@ -187,7 +187,7 @@ class Videos:
             max_retries=max_retries,
             x_request_id=x_request_id,
         )
-        resp = await self._client._transport.request("POST", PATH, data=form, options=opts, paid=True)
+        resp = await self._client.requester.request("POST", PATH, data=form, options=opts, paid=True)
         return _parse_video(resp)
 
     async def retrieve(
@@ -209,7 +209,7 @@ class Videos:
             max_retries=max_retries,
             x_request_id=x_request_id,
         )
-        resp = await self._client._transport.request("GET", path, options=opts)
+        resp = await self._client.requester.request("GET", path, options=opts)
         return _parse_video(resp, video_id)
 
     async def list(
@@ -233,7 +233,7 @@ class Videos:
             max_retries=max_retries,
             x_request_id=x_request_id,
         )
-        resp = await self._client._transport.request(
+        resp = await self._client.requester.request(
             "GET", PATH, query={k: v for k, v in query.items() if v is not NOT_GIVEN}, options=opts
         )
         return _parse_list(resp)
@@ -257,7 +257,7 @@ class Videos:
             max_retries=max_retries,
             x_request_id=x_request_id,
         )
-        resp = await self._client._transport.request("DELETE", path, options=opts)
+        resp = await self._client.requester.request("DELETE", path, options=opts)
         return resp.parse(VIDEO_DELETED_DECODER)
 
     async def remix(
@@ -289,7 +289,7 @@ class Videos:
             x_request_id=x_request_id,
         )
         body = {"prompt": prompt, **extra_fields}
-        resp = await self._client._transport.request("POST", path, json=body, options=opts, paid=True)
+        resp = await self._client.requester.request("POST", path, json=body, options=opts, paid=True)
         return _parse_video(resp)
 
     # -- waiting ----------------------------------------------------------------------------
@@ -447,7 +447,7 @@ class Videos:
             x_request_id=x_request_id,
         )
         dest.parent.mkdir(parents=True, exist_ok=True)
-        transport = self._client._transport
+        transport = self._client.requester
         budget = transport.retry.max_retries if isinstance(opts.max_retries, NotGiven) else opts.max_retries
         try:
             await fetch_to_file(

@@ -64,7 +64,10 @@ if TYPE_CHECKING:
     from ._cli import run_emulator as run_emulator
     from ._faults import ROUTES as ROUTES, Fault as Fault, FaultRegistry as FaultRegistry
     from ._files import file_bytes as file_bytes
-    from ._fixture import emulator_fixture as emulator_fixture
+    from ._fixture import (
+        emulator_fixture as emulator_fixture,
+        variant_emulator_fixture as variant_emulator_fixture,
+    )
     from ._queue import EmuJob as EmuJob, EndpointConfig as EndpointConfig
     from ._server import Emulator as Emulator
     from ._stats import (
@@ -75,7 +78,6 @@ if TYPE_CHECKING:
     from ._variants import (
         QUEUE_VARIANTS as QUEUE_VARIANTS,
         QueueVariant as QueueVariant,
-        variant_emulator_fixture as variant_emulator_fixture,
     )
     from ._video_variants import VIDEO_VARIANTS as VIDEO_VARIANTS, VideoVariant as VideoVariant
     from ._videos import EmuVideo as EmuVideo
@@ -104,7 +106,7 @@ __all__ = (
 _LAZY = {
     "QUEUE_VARIANTS": "._variants",
     "QueueVariant": "._variants",
-    "variant_emulator_fixture": "._variants",
+    "variant_emulator_fixture": "._fixture",
     "ROUTES": "._faults",
     "Fault": "._faults",
     "FaultRegistry": "._faults",

@@ -116,6 +116,10 @@ class Gate:
                 request.method, request.path, route, 0, request_id, auth is not None, auth_ok, shared.clock()
             )
             record.listener = listener
+            transport = request.transport
+            peer = transport.get_extra_info("peername") if transport is not None else None
+            if isinstance(peer, tuple) and len(peer) >= 2:
+                record.connection = peer[1]
             bind_record(record)
             stats.arrived(record)
             if route in JOB_ROUTES:

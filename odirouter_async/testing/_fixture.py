@@ -17,10 +17,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
+from ._variants import QUEUE_VARIANTS
+
 if TYPE_CHECKING:
     from ._server import Emulator
 
-__all__ = ("MARKER", "emulator_fixture")
+__all__ = ("MARKER", "emulator_fixture", "variant_emulator_fixture")
 
 MARKER = "odirouter_emulator"
 
@@ -53,3 +55,22 @@ def emulator_fixture(
     fixture.__doc__ = "A started OdiRouter gateway emulator on 127.0.0.1, stopped after use."
     decorated: Callable[..., AsyncIterator[Emulator]] = pytest.fixture(scope=scope, name=name)(fixture)  # type: ignore[call-overload]
     return decorated
+
+
+def variant_emulator_fixture(
+    *, name: str | None = None, variants: tuple[str, ...] = (*QUEUE_VARIANTS, "random"), **options: Any
+) -> Any:
+    """A pytest fixture yielding a started ``Emulator(variant=v, **options)``, parametrized over
+    ``variants`` (every preset and ``"random"`` by default): each test using it runs once per
+    variant, with ids like ``test_x[detail_500]``.  ``request.param`` is the variant name.
+    """
+    import pytest
+
+    from ._server import Emulator
+
+    async def fixture(request: Any) -> Any:
+        async with Emulator(variant=request.param, **options) as emu:
+            yield emu
+
+    fixture.__doc__ = "A started emulator, once per queue gateway variant."
+    return pytest.fixture(name=name, params=list(variants), ids=list(variants))(fixture)

@@ -25,7 +25,8 @@ class RequestRecord:
     connection or the client went away before the answer was complete.  ``request_id`` is the ``X-Request-Id``
     echoed on the answer (the caller's, else a generated ``req_...``); ``job_id`` the queue
     request id or video id the request concerned, if any.  ``time`` is ``time.monotonic()`` at
-    arrival.  ``listener`` is ``"main"`` or ``"cdn"`` (the second origin).
+    arrival.  ``listener`` is ``"main"`` or ``"cdn"`` (the second origin).  ``connection`` is the
+    client's source port: two requests with the same value came over one (kept-alive) connection.
     """
 
     method: str
@@ -38,6 +39,7 @@ class RequestRecord:
     time: float
     job_id: str | None = None
     listener: str = "main"
+    connection: int = 0
 
 
 def submit_key(endpoint: str, body: bytes) -> str:

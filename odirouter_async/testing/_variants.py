@@ -45,7 +45,7 @@ from aiohttp import web
 
 from ._common import JSON, encode, json_response, ulid
 
-__all__ = ("QUEUE_VARIANTS", "QueueVariant", "VariantPicker", "get_variant", "variant_emulator_fixture")
+__all__ = ("QUEUE_VARIANTS", "QueueVariant", "VariantPicker", "get_variant")
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,22 +182,3 @@ def loose_result(body: dict[str, Any]) -> web.Response:
     out = {**body, "outputs": outputs, "timings": {"inference": "1.5"}, "has_nsfw_concepts": [False]}
     raw = encode(out).replace(_HUGE, b"1e400")
     return web.Response(body=raw, status=200, content_type=JSON)
-
-
-def variant_emulator_fixture(
-    *, name: str | None = None, variants: tuple[str, ...] = (*QUEUE_VARIANTS, "random"), **options: Any
-) -> Any:
-    """A pytest fixture yielding a started ``Emulator(variant=v, **options)``, parametrized over
-    ``variants`` (every preset and ``"random"`` by default): each test using it runs once per
-    variant, with ids like ``test_x[detail_500]``.  ``request.param`` is the variant name.
-    """
-    import pytest
-
-    from ._server import Emulator
-
-    async def fixture(request: Any) -> Any:
-        async with Emulator(variant=request.param, **options) as emu:
-            yield emu
-
-    fixture.__doc__ = "A started emulator, once per queue gateway variant."
-    return pytest.fixture(name=name, params=list(variants), ids=list(variants))(fixture)

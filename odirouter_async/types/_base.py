@@ -7,6 +7,9 @@ arguments only and omits unset defaults when encoded.
 It has a ``__dict__`` so the SDK can attach the raw JSON and the HTTP request id without those
 being wire fields: ``obj.raw`` is the whole JSON body as a dict (decoded lazily, once), and
 ``obj.x_request_id`` the ``X-Request-Id`` of the HTTP exchange that produced it.
+
+Every wire object converts to plain Python values with ``obj.to_dict()`` (or
+``odirouter_async.to_dict(obj)`` for lists and anything else).
 """
 
 from __future__ import annotations
@@ -15,13 +18,27 @@ from typing import Any, TypeVar
 
 import msgspec
 
-__all__ = ("TopLevel", "WireModel", "attach_raw")
+__all__ = ("TopLevel", "WireModel", "attach_raw", "to_dict")
 
 _json_decode = msgspec.json.decode
 
 
 class WireModel(msgspec.Struct, kw_only=True, omit_defaults=True):
     """A JSON object on the wire; unknown fields are tolerated."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """This object as plain Python values (dicts, lists, str, numbers, None), unset fields omitted."""
+        out: dict[str, Any] = msgspec.to_builtins(self)
+        return out
+
+
+def to_dict(obj: Any) -> Any:
+    """Any result, event or list of them as plain Python values (``msgspec.to_builtins``).
+
+    Structs become dicts (fields left at their default omitted), lists stay lists; the fields
+    the gateway sent that the SDK does not model are in ``result.raw`` (whole bodies) instead.
+    """
+    return msgspec.to_builtins(obj)
 
 
 class TopLevel(WireModel, dict=True):

@@ -121,11 +121,11 @@ async def test_default_headers_secrets_stay_on_our_origin() -> None:
         ) as client,
     ):
         await client.models.list()
-        await client._transport.request("GET", foreign.url + "/files/out.png")
+        await client.requester.request("GET", foreign.url + "/files/out.png")
         view = client.with_options(max_retries=1)
         await view.models.list()
-        await view._transport.request("GET", foreign.url + "/files/out.png")
-        await client._transport.request(
+        await view.requester.request("GET", foreign.url + "/files/out.png")
+        await client.requester.request(
             "GET",
             foreign.url + "/files/x",
             options=RequestOptions.of(extra_headers={"X-Key": SECRET, "Authorization": "Bearer y"}),

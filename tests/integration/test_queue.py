@@ -420,7 +420,7 @@ async def test_emulator_stats_route(client: odr.AsyncOdiRouter, emu: Emulator) -
     """GET /_emu/stats (for benchmarks) reports per-job timings and poll counts, uncounted itself."""
     job = await client.queue.submit(EP, fast())
     await job.result()
-    resp = await client._transport.request("GET", "/_emu/stats")
+    resp = await client.requester.request("GET", "/_emu/stats")
     data = resp.json()
     rows = [dict(zip(data["job_fields"], row, strict=True)) for row in data["jobs"]]
     assert rows[0]["request_id"] == job.request_id
@@ -428,4 +428,4 @@ async def test_emulator_stats_route(client: odr.AsyncOdiRouter, emu: Emulator) -
     assert rows[0]["requests"] == job.polls
     assert sum(data["poll_seconds"].values()) == job.polls
     assert data["routes"] == {"queue.submit": 1, "queue.response": job.polls}
-    assert "jobs" not in (await client._transport.request("GET", "/_emu/stats?jobs=0")).json()
+    assert "jobs" not in (await client.requester.request("GET", "/_emu/stats?jobs=0")).json()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
@@ -10,6 +11,7 @@ import anyio.lowlevel
 import pytest
 
 import odirouter_async as odr
+from odirouter_async._core.retry import RetryPolicy
 from odirouter_async._llm.stream import AsyncStream
 from odirouter_async.testing import Emulator
 from odirouter_async.types.chat import ChatCompletionChunk
@@ -20,20 +22,29 @@ MESSAGES = [{"role": "user", "content": "hello there"}]
 LONG = {"x-emu-chunks": "100000", "x-emu-chunk-text": "tok"}  # far more than a test reads
 
 
-def pool(client: odr.AsyncOdiRouter) -> tuple[int, int]:
-    """(connections in use, idle connections kept for reuse) of the client's aiohttp connector."""
-    session = client._transport.pool.session
-    assert session is not None
-    connector: Any = session.connector
-    return len(connector._acquired), sum(len(q) for q in connector._conns.values())
+@pytest.fixture
+async def client(emu: Emulator) -> AsyncIterator[odr.AsyncOdiRouter]:
+    """A client with ONE connection in its pool: a stream that kept it would block the next call."""
+    policy = RetryPolicy(max_retries=2, initial_delay=0.01, max_delay=0.05)
+    limits = odr.Limits(max_connections=1)
+    async with odr.AsyncOdiRouter(
+        api_key=emu.api_key, base_url=emu.url, retry_policy=policy, limits=limits
+    ) as c:
+        yield c
 
 
-def idle_protocols(client: odr.AsyncOdiRouter) -> list[object]:
-    """The idle connections' protocol objects (identity tells a reused connection)."""
-    session = client._transport.pool.session
-    assert session is not None
-    connector: Any = session.connector
-    return [proto for q in connector._conns.values() for proto, _ in q]
+async def connection_after(client: odr.AsyncOdiRouter, emu: Emulator) -> str:
+    """Send one more call and say, from the server's side, whether it reused the last stream's
+    connection ("reused": it went back to the pool) or needed a new one ("new": it was dropped).
+
+    With one connection in the pool the call can only be sent once the stream freed it.
+    """
+    last = emu.stats.records("chat")[-1].connection
+    await client.models.list()
+    return "reused" if emu.stats.records("models")[-1].connection == last else "new"
+
+
+FREED = ("reused", "new")
 
 
 async def chat_stream(client: odr.AsyncOdiRouter, **kwargs: Any) -> AsyncStream[ChatCompletionChunk]:
@@ -88,7 +99,7 @@ async def test_stream_tool_call_fragments(client: odr.AsyncOdiRouter) -> None:
     assert len(json.loads(args)["data"]) == 500 - len('{"data":""}')
 
 
-async def test_manual_anext(client: odr.AsyncOdiRouter) -> None:
+async def test_manual_anext(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
     """A stream can be driven with __anext__ and closed with aclose()."""
     stream = await chat_stream(client, extra_headers=LONG)
     first = await stream.__anext__()
@@ -96,7 +107,7 @@ async def test_manual_anext(client: odr.AsyncOdiRouter) -> None:
     assert first.choices[0].delta.role == "assistant" and second.choices[0].delta.content == "tok"
     await stream.aclose()
     assert stream.closed and not stream.completed
-    assert pool(client)[0] == 0
+    assert await connection_after(client, emu) in FREED
 
 
 async def test_iterating_again(client: odr.AsyncOdiRouter) -> None:
@@ -172,7 +183,7 @@ async def test_truncated_stream(client: odr.AsyncOdiRouter, emu: Emulator) -> No
         async for chunk in await chat_stream(client):
             got.append(chunk)
     assert len(got) == 3
-    assert pool(client)[0] == 0
+    assert await connection_after(client, emu) in FREED
 
 
 async def test_connection_cut_mid_stream(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
@@ -185,7 +196,7 @@ async def test_connection_cut_mid_stream(client: odr.AsyncOdiRouter, emu: Emulat
     assert got == 2
     assert isinstance(info.value.__cause__, odr.APIConnectionError)
     assert info.value.x_request_id == emu.stats.records("chat")[-1].request_id
-    assert emu.stats.count("chat") == 1 and pool(client) == (0, 0)
+    assert emu.stats.count("chat") == 1 and await connection_after(client, emu) == "new"
     # The transport error's own cause is aiohttp's words only: no request (headers, key) inside.
     detail = info.value.__cause__.__cause__
     assert type(detail).__name__ == "NetworkErrorDetail" and detail.__context__ is None
@@ -201,7 +212,7 @@ async def test_idle_timeout_mid_stream(client: odr.AsyncOdiRouter, emu: Emulator
             got += 1
     assert got == 2
     assert info.value.x_request_id == emu.stats.records("chat")[-1].request_id
-    assert emu.stats.count("chat") == 1 and pool(client) == (0, 0)
+    assert emu.stats.count("chat") == 1 and await connection_after(client, emu) == "new"
 
 
 async def test_error_chunk_raises_with_payload(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
@@ -226,7 +237,7 @@ async def test_malformed_event_is_validation_error(client: odr.AsyncOdiRouter, e
     assert "chatcmpl-broken" in str(info.value.body)
     assert info.value.status_code == 200
     assert info.value.x_request_id == emu.stats.records("chat")[-1].request_id
-    assert pool(client)[0] == 0
+    assert await connection_after(client, emu) in FREED
 
 
 async def test_non_sse_answer_raises(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
@@ -237,7 +248,7 @@ async def test_non_sse_answer_raises(client: odr.AsyncOdiRouter, emu: Emulator) 
     assert "application/json" in str(info.value)
     assert "chat.completion" in str(info.value.body)
     assert info.value.x_request_id == emu.stats.records("chat")[-1].request_id
-    assert pool(client)[0] == 0
+    assert await connection_after(client, emu) in FREED
 
 
 async def test_stream_status_errors_raise_before_streaming(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
@@ -253,33 +264,33 @@ async def test_stream_status_errors_raise_before_streaming(client: odr.AsyncOdiR
 # -- closing ---------------------------------------------------------------------------------
 
 
-async def test_break_closes_without_async_with(client: odr.AsyncOdiRouter) -> None:
+async def test_break_closes_without_async_with(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
     """Leaving `async for` by break frees the connection at once, without `async with`."""
     stream = await chat_stream(client, extra_headers=LONG)
     async for chunk in stream:
         assert chunk.choices
         break
-    assert pool(client) == (0, 0)  # dropped, not pooled: the body was not read to its end
+    assert await connection_after(client, emu) == "new"  # dropped: the body was not read to its end
     assert stream.closed and not stream.completed
 
 
-async def test_leaving_async_with_early_closes(client: odr.AsyncOdiRouter) -> None:
+async def test_leaving_async_with_early_closes(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
     """Leaving `async with` in the middle of a stream closes it at once."""
     async with await chat_stream(client, extra_headers=LONG) as stream:
         await stream.__anext__()
-        assert pool(client)[0] == 1
-    assert pool(client) == (0, 0)
+        assert not stream.closed
+    assert stream.closed and await connection_after(client, emu) == "new"
 
 
-async def test_exception_in_the_loop_closes(client: odr.AsyncOdiRouter) -> None:
+async def test_exception_in_the_loop_closes(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
     """An exception raised by the loop body frees the connection at once."""
     with pytest.raises(KeyError):
         async for _ in await chat_stream(client, extra_headers=LONG):
             raise KeyError("boom")
-    assert pool(client)[0] == 0
+    assert await connection_after(client, emu) in FREED
 
 
-async def test_cancel_scope_around_the_loop_closes(client: odr.AsyncOdiRouter) -> None:
+async def test_cancel_scope_around_the_loop_closes(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
     """Cancelling the consuming code (a cancel scope around the loop) closes the response."""
     stream = await chat_stream(client, extra_headers=LONG)
     with anyio.CancelScope() as scope:
@@ -287,7 +298,7 @@ async def test_cancel_scope_around_the_loop_closes(client: odr.AsyncOdiRouter) -
             scope.cancel()
             await anyio.lowlevel.checkpoint()
     assert scope.cancelled_caught
-    assert pool(client)[0] == 0 and stream.closed
+    assert stream.closed and await connection_after(client, emu) in FREED
 
 
 async def test_cancelling_a_task_waiting_for_data_closes(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
@@ -304,37 +315,46 @@ async def test_cancelling_a_task_waiting_for_data_closes(client: odr.AsyncOdiRou
         tg.start_soon(consume)
         await first.wait()
         tg.cancel_scope.cancel()
-    assert pool(client)[0] == 0 and stream.closed
+    assert stream.closed and await connection_after(client, emu) in FREED
 
 
-async def test_sequential_streams_reuse_one_connection(client: odr.AsyncOdiRouter) -> None:
+async def test_sequential_streams_reuse_one_connection(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
     """A stream read to its end is drained and its connection goes back to the pool."""
     for _ in range(3):
         async for _ in await chat_stream(client, extra_headers={"x-emu-chunks": "200"}):
             pass
-    assert pool(client) == (0, 1)
-    (proto,) = idle_protocols(client)
+    assert len({r.connection for r in emu.stats.records("chat")}) == 1
+    assert await connection_after(client, emu) == "reused"
     async with client.chat.completions.stream(model="m", messages=MESSAGES) as s:
         await s.get_final_completion()
-    assert idle_protocols(client) == [proto]
+    assert len({r.connection for r in emu.stats.log}) == 1
 
 
-async def test_many_concurrent_streams(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
-    """200 streams at once on one client all arrive whole and in order."""
+async def test_many_concurrent_streams(emu: Emulator) -> None:
+    """200 streams at once over 50 connections all arrive whole and in order, each freeing its own."""
     texts: dict[int, str] = {}
+    limits = odr.Limits(max_connections=50)
+    async with odr.AsyncOdiRouter(api_key=emu.api_key, base_url=emu.url, limits=limits) as client:
 
-    async def one(i: int) -> None:
-        async with client.chat.completions.stream(
-            model="m",
-            messages=[{"role": "user", "content": f"stream {i}"}],
-            extra_headers={"x-emu-chunks": "40"},
-        ) as s:
-            texts[i] = "".join([t async for t in s.text_deltas()])
+        async def one(i: int) -> None:
+            async with client.chat.completions.stream(
+                model="m",
+                messages=[{"role": "user", "content": f"stream {i}"}],
+                extra_headers={"x-emu-chunks": "40"},
+            ) as s:
+                texts[i] = "".join([t async for t in s.text_deltas()])
 
-    async with anyio.create_task_group() as tg:
-        for i in range(200):
-            tg.start_soon(one, i)
+        async with anyio.create_task_group() as tg:
+            for i in range(200):
+                tg.start_soon(one, i)
+
+        async def follow_up() -> None:
+            await client.models.list()
+
+        async with anyio.create_task_group() as tg:  # all 50 connections free again
+            for _ in range(50):
+                tg.start_soon(follow_up)
     for i in range(200):
         assert texts[i] == f"You said: stream {i}" * 10
     assert emu.stats.count("chat", 200) == 200
-    assert pool(client)[0] == 0
+    assert len({r.connection for r in emu.stats.log}) <= 50

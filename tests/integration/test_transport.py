@@ -139,7 +139,7 @@ async def test_paid_post_not_retried_after_read_timeout(client: odr.AsyncOdiRout
     """A paid POST that timed out reading is never sent twice."""
     emu.faults.add("queue.submit", delay=2.0, times=1)
     with pytest.raises(odr.APITimeoutError):
-        await client._transport.request(
+        await client.requester.request(
             "POST",
             "/model/v1/queue/nano_banana_2",
             json={"prompt": "x"},
@@ -153,7 +153,7 @@ async def test_paid_post_not_retried_after_drop(client: odr.AsyncOdiRouter, emu:
     """A paid POST whose connection was cut after sending is not repeated."""
     emu.faults.add("queue.submit", drop=True, times=1)
     with pytest.raises(odr.APIConnectionError):
-        await client._transport.request("POST", "/model/v1/queue/nano_banana_2", json={"p": 1}, paid=True)
+        await client.requester.request("POST", "/model/v1/queue/nano_banana_2", json={"p": 1}, paid=True)
     assert emu.stats.count("queue.submit") == 1
 
 
@@ -161,12 +161,12 @@ async def test_paid_post_retried_on_429_and_503(client: odr.AsyncOdiRouter, emu:
     """429 and 503 mean the work was refused, so a paid POST is retried; 500 is not."""
     emu.faults.add("queue.submit", status=429, times=1)
     emu.faults.add("queue.submit", status=503, times=1)
-    resp = await client._transport.request("POST", "/model/v1/queue/nano_banana_2", json={"p": 1}, paid=True)
+    resp = await client.requester.request("POST", "/model/v1/queue/nano_banana_2", json={"p": 1}, paid=True)
     assert resp.status == 200
     assert emu.stats.count("queue.submit") == 3
     emu.faults.add("queue.submit", status=500, times=1)
     with pytest.raises(odr.InternalServerError):
-        await client._transport.request("POST", "/model/v1/queue/nano_banana_2", json={"p": 2}, paid=True)
+        await client.requester.request("POST", "/model/v1/queue/nano_banana_2", json={"p": 2}, paid=True)
     assert emu.stats.count("queue.submit") == 4
 
 
@@ -235,7 +235,7 @@ async def test_wrong_key_is_authentication_error(emu: Emulator) -> None:
 async def test_key_never_in_repr_or_logs(emu: Emulator, caplog: pytest.LogCaptureFixture) -> None:
     """The key appears in no repr and no log record, even at debug level."""
     async with odr.AsyncOdiRouter(api_key=SECRET, base_url=emu.url) as c:
-        assert SECRET not in repr(c) and SECRET not in repr(c._transport)
+        assert SECRET not in repr(c) and SECRET not in repr(c.requester)
         assert SECRET not in repr(c.with_options(max_retries=5))
         emu.faults.add("models", status=503, times=1)
         with caplog.at_level(logging.DEBUG, logger="odirouter_async"), pytest.raises(odr.AuthenticationError):
@@ -258,9 +258,7 @@ async def test_debug_log_line_per_attempt(
 
 async def test_no_authorization_to_foreign_origin(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
     """An absolute URL on another origin is fetched without the key."""
-    resp = await client._transport.request(
-        "GET", emu.cdn_url + "/files/x_0.png", ok_statuses=frozenset({404})
-    )
+    resp = await client.requester.request("GET", emu.cdn_url + "/files/x_0.png", ok_statuses=frozenset({404}))
     assert resp.status == 404
     rec = emu.stats.records("files")[-1]
     assert rec.has_auth is False
@@ -269,7 +267,7 @@ async def test_no_authorization_to_foreign_origin(client: odr.AsyncOdiRouter, em
 
 async def test_caller_cannot_leak_key_to_foreign_origin(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
     """Even an explicit Authorization in extra_headers is not sent to a foreign origin."""
-    await client._transport.request(
+    await client.requester.request(
         "GET",
         emu.cdn_url + "/files/x_0.png",
         options=RequestOptions.of(extra_headers={"Authorization": "Bearer x"}),
@@ -282,13 +280,13 @@ async def test_strict_origins_refuses(emu: Emulator) -> None:
     """With strict_origins a foreign URL is refused instead of fetched."""
     async with odr.AsyncOdiRouter(api_key=emu.api_key, base_url=emu.url, strict_origins=True) as c:
         with pytest.raises(odr.InsecureURLError):
-            await c._transport.request("GET", emu.cdn_url + "/files/x_0.png")
+            await c.requester.request("GET", emu.cdn_url + "/files/x_0.png")
     assert emu.stats.count("files") == 0
 
 
 async def test_same_origin_gets_the_key(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
     """An absolute URL on the configured origin carries the key."""
-    await client._transport.request("GET", emu.url + "/v1/models")
+    await client.requester.request("GET", emu.url + "/v1/models")
     rec = emu.stats.records("models")[-1]
     assert rec.has_auth and rec.auth_ok
 
@@ -326,16 +324,8 @@ async def test_with_options_shares_the_pool(client: odr.AsyncOdiRouter, emu: Emu
     await view.aclose()
     assert not client.is_closed
     await client.models.list()
-    assert view._shared.pool.session is client._shared.pool.session
-
-
-async def test_closed_client_refuses_work(emu: Emulator) -> None:
-    """After aclose() a call fails clearly instead of opening a new pool."""
-    c = odr.AsyncOdiRouter(api_key=emu.api_key, base_url=emu.url)
-    await c.models.list()
-    await c.aclose()
-    with pytest.raises(RuntimeError, match="closed"):
-        await c.models.list()
+    first, second = emu.stats.records("models")[-2:]
+    assert first.connection == second.connection  # one pool: the connection was reused
 
 
 async def test_unclosed_client_warns(emu: Emulator) -> None:

@@ -83,3 +83,10 @@ def test_core_module_loads_no_io_library(path: Path) -> None:
     module = _module(path)
     out = subprocess.run([sys.executable, "-c", code, module], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "", f"{module} imports {out.stdout.strip()}"
+
+
+@pytest.mark.parametrize("path", [PKG / "_exceptions.py", PKG / "_config.py"], ids=lambda p: p.name)
+def test_vocabulary_imports_nothing_from_the_package(path: Path) -> None:
+    """The error tree and the config values, which every floor uses, import nothing of the package."""
+    own = [n for n in _imports(path) if n.split(".")[0] == "odirouter_async"]
+    assert own == [], f"{path.name} imports {own}"

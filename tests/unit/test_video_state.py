@@ -9,6 +9,7 @@ import msgspec
 import pytest
 from hypothesis import given, strategies as st
 
+from odirouter_async._core.error_body import make_status_error
 from odirouter_async._core.poll_schedule import Outcome, RateLimited
 from odirouter_async._core.video_state import MAX_BAD_BODIES, VideoWatch, classify_video, id_problem
 from odirouter_async._exceptions import (
@@ -17,7 +18,6 @@ from odirouter_async._exceptions import (
     JobFailed,
     NotFoundError,
     ResponseValidationError,
-    make_status_error,
 )
 from odirouter_async.types._base import attach_raw
 from odirouter_async.types.videos import VIDEO_DECODER, Video, VideoError

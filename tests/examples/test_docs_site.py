@@ -8,11 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import msgspec
 import pytest
 
 import odirouter_async as odr
 import odirouter_async.testing as testing
 import odirouter_async.types as types
+from odirouter_async.testing import Emulator
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = {odr: "client", types: "types", testing: "testing"}
@@ -52,3 +54,26 @@ def test_testing_page_example_passes(tmp_path: Path) -> None:
     out = _run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "error", "."], tmp_path)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
     assert "3 passed" in out.stdout
+
+
+def test_readme_recipes_point_at_every_example() -> None:
+    """The README's recipes link every file of examples/, and docs/recipes.md names each one."""
+    readme = (ROOT / "README.md").read_text()
+    recipes = (ROOT / "docs" / "recipes.md").read_text()
+    for path in sorted((ROOT / "examples").glob("*.py")):
+        assert f"(examples/{path.name})" in readme, path.name
+        assert f"examples/{path.name}" in recipes, path.name
+
+
+@pytest.mark.anyio
+async def test_readme_dict_conversion_claims(env: Emulator) -> None:
+    """What the migration table promises: ``.raw`` is plain JSON, ``msgspec.to_builtins`` gives dicts."""
+    async with odr.AsyncOdiRouter() as client:
+        completion = await client.chat.completions.create(
+            model="gpt-4.1", messages=[{"role": "user", "content": "hi"}]
+        )
+        result = await client.queue.run("nano_banana_2", {"prompt": "x"})
+    plain = msgspec.to_builtins(completion)
+    assert plain["choices"][0]["message"]["content"] == completion.choices[0].message.content
+    assert completion.raw["choices"][0]["message"]["content"] == completion.choices[0].message.content
+    assert result.raw["outputs"][0]["url"] == result.outputs[0].url

@@ -77,3 +77,20 @@ async def test_readme_dict_conversion_claims(env: Emulator) -> None:
     assert plain["choices"][0]["message"]["content"] == completion.choices[0].message.content
     assert completion.raw["choices"][0]["message"]["content"] == completion.choices[0].message.content
     assert result.raw["outputs"][0]["url"] == result.outputs[0].url
+
+
+def test_one_default_concurrency_everywhere() -> None:
+    """queue.map, ``odirouter batch`` and every number the README states share DEFAULT_CONCURRENCY."""
+    import inspect
+
+    from odirouter_async._config import DEFAULT_CONCURRENCY
+    from odirouter_async.cli import build_parser
+    from odirouter_async.resources.queue import Queue
+
+    assert inspect.signature(Queue.map).parameters["concurrency"].default == DEFAULT_CONCURRENCY
+    args = build_parser().parse_args(["batch", "nano_banana_2", "in.jsonl", "--out", "o"])
+    assert args.concurrency == DEFAULT_CONCURRENCY
+    readme = (ROOT / "README.md").read_text()
+    stated = re.findall(r"concurrency=(\d+)|(\d+) jobs at once|default concurrency, (\d+)", readme)
+    numbers = {int(n) for groups in stated for n in groups if n}
+    assert len(stated) >= 3 and numbers == {DEFAULT_CONCURRENCY}, stated

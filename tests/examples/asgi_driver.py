@@ -1,6 +1,6 @@
 """A tiny ASGI driver for the web example's tests: lifespan startup/shutdown and HTTP requests,
-straight into the app (no server, no extra dependency).  Disconnects are signalled only after the
-whole response was sent, as a patient browser would."""
+straight into the app (no server, no extra dependency).  A disconnect is signalled once the whole
+response was sent (a patient browser), or after ``leave_after`` body messages (one that leaves)."""
 
 from __future__ import annotations
 
@@ -37,8 +37,10 @@ class Driver:
     def __init__(self, app: ASGIApp, state: dict[str, Any]) -> None:
         self.app, self.state = app, state
 
-    async def request(self, method: str, path: str, query: str = "", body: bytes = b"") -> Answer:
-        """One request, read to its end."""
+    async def request(
+        self, method: str, path: str, query: str = "", body: bytes = b"", *, leave_after: int | None = None
+    ) -> Answer:
+        """One request, read to its end (or until ``leave_after`` body messages arrived)."""
         answer, finished = Answer(), asyncio.Event()
         scope = {
             "type": "http",
@@ -72,7 +74,7 @@ class Driver:
             elif message["type"] == "http.response.body":
                 if message.get("body"):
                     answer.chunks.append(message["body"])
-                if not message.get("more_body", False):
+                if not message.get("more_body", False) or len(answer.chunks) == leave_after:
                     finished.set()
 
         await self.app(scope, receive, send)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from endless_chat import endless_chat
 from examples_support import load_example, run_example
 
 import odirouter_async as odr
@@ -36,6 +37,19 @@ async def test_stream_stops_early_and_closes() -> None:
         assert pool(client) == (0, 0)  # the connection was dropped, not kept for reuse
         (record,) = emu.stats.records("chat")
     assert record.status == 0  # the emulator's log: the answer was never completed
+
+
+async def test_the_server_sees_the_connection_close() -> None:
+    """Against a server that never stops, stopping after 20 words hangs up the TCP connection."""
+    example = load_example("stream_tokens")
+    async with (
+        endless_chat() as endless,
+        odr.AsyncOdiRouter(api_key="k", base_url=endless.server.url) as client,
+    ):
+        text, _ = await example.first_words(client, "go on forever", 20)
+        assert text.split() == ["word"] * 20
+        await endless.hung_up.wait()  # set by the server when its next write fails
+        assert endless.chunks < 1000
 
 
 async def test_stream_example_runs_as_a_script(emu: Emulator) -> None:

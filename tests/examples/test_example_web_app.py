@@ -7,6 +7,7 @@ import json
 import anyio
 import pytest
 from asgi_driver import lifespan
+from endless_chat import endless_chat
 from examples_support import load_example
 
 import odirouter_async as odr
@@ -50,6 +51,20 @@ async def test_streaming_route_sends_text_as_it_arrives() -> None:
     assert got.status == 200 and got.headers["content-type"].startswith("text/plain")
     assert len(got.chunks) > 5
     assert got.body.decode() == json.loads(whole.body)["answer"]  # the same (deterministic) answer
+
+
+async def test_a_browser_that_leaves_closes_the_upstream_stream(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The browser leaves after 5 fragments: the app closes its stream to a gateway that never stops."""
+    web = load_example("web_app")
+    async with endless_chat() as endless:
+        monkeypatch.setenv("ODIROUTER_BASE_URL", endless.server.url)
+        monkeypatch.setenv("ODIROUTER_API_KEY", "k")
+        async with lifespan(web.app) as app:
+            got = await app.request("GET", "/stream", query="prompt=go+on", leave_after=5)
+            await endless.hung_up.wait()  # set by the server when its next write fails
+    words = got.body.decode().split()
+    assert got.status == 200 and len(words) >= 5 and set(words) == {"word"}
+    assert endless.chunks < 1000
 
 
 async def test_bad_requests_and_gateway_errors(env: Emulator) -> None:

@@ -1,10 +1,10 @@
-"""Developer sessions: tests, lint, typecheck, bench, demo.  ``nox -l`` lists them."""
+"""Developer sessions: tests, lint, typecheck, docs, bench, demo.  ``nox -l`` lists them."""
 
 from __future__ import annotations
 
 import nox
 
-nox.options.sessions = ["tests", "lint", "typecheck"]
+nox.options.sessions = ["tests", "lint", "typecheck", "docs"]
 nox.options.reuse_existing_virtualenvs = True
 
 
@@ -22,15 +22,27 @@ def tests(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """ruff lint and format check."""
     session.install("ruff")
-    session.run("ruff", "check", "odirouter_async", "tests", "benchmarks", "tools")
-    session.run("ruff", "format", "--check", "odirouter_async", "tests", "benchmarks", "tools")
+    session.run("ruff", "check", "odirouter_async", "tests", "benchmarks", "tools", "examples")
+    session.run("ruff", "format", "--check", "odirouter_async", "tests", "benchmarks", "tools", "examples")
 
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict over the package."""
-    session.install("-e", ".[test,lint]")
+    """mypy --strict over the package and the examples; pyright over the examples."""
+    session.install("-e", ".[test,lint,examples]")
     session.run("mypy", "--strict", "odirouter_async")
+    session.run("mypy", "--strict", "examples")
+    session.run("pyright", "examples")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """The documentation site (mkdocs + mkdocstrings); warnings are errors.  ``-- serve`` to preview."""
+    session.install("-e", ".[docs]")
+    if session.posargs[:1] == ["serve"]:
+        session.run("mkdocs", "serve")
+    else:
+        session.run("mkdocs", "build", "--strict")
 
 
 @nox.session

@@ -219,6 +219,7 @@ def run_soak(config: SoakConfig) -> dict[str, Any]:
         "job_duration": span / 2,
         "job_jitter": (config.max_duration - config.min_duration) / span if span else 0.0,
         "seed": config.seed,
+        "permissive": True,  # the soak's own endpoint id, outside the emulator's catalogue
     }
     if config.variant is not None:
         options["variant"] = config.variant

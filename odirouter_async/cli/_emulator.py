@@ -54,7 +54,11 @@ def add_emulator_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--tokens-per-second", type=float, default=60.0, metavar="N", help="LLM stream pace (0: all at once)"
     )
-    p.add_argument("--permissive", action="store_true", help="accept any LLM model id (otherwise: 404)")
+    p.add_argument(
+        "--permissive",
+        action="store_true",
+        help="accept any model id and queue endpoint (otherwise: 404, as the gateway)",
+    )
     p.add_argument("--foreign-urls", action="store_true", help="job URLs on the second origin")
     p.add_argument("--accept-key-scheme", action="store_true", help="also accept 'Authorization: Key'")
     p.add_argument("--tls", action="store_true", help="serve HTTPS with a throwaway CA (needs trustme)")

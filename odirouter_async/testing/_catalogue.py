@@ -6,9 +6,9 @@ emulator is permissive), and what does ``GET /v1/models`` list.  The LLM ids are
 realistic names; the queue endpoints are the ones documented on OdiRouter's model pages
 (``/work/shared/reference/odirouter-api.md`` section 8) with the kind of file each produces.
 
-``QUEUE_ENDPOINTS`` is data only for now: the queue route (``_queue``) does not check it yet (an
-unknown queue endpoint is accepted unless listed in ``emu.unknown_endpoints``).  Wiring it is
-``endpoint in QUEUE_ENDPOINT_KINDS or endpoint in configured`` -> else 404 ``App not found``.
+The queue route (``_queue``) asks ``accepts_endpoint``: a catalogue endpoint, or one configured
+with ``emu.set_endpoint(...)``, is served; any other submit answers 404 ``{"detail": "App not
+found: <id>"}`` as the gateway does, unless the emulator is permissive.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ class ModelCatalogue:
     """The LLM ids an emulator accepts and the ``/v1/models`` listing.
 
     ``extra``: more LLM ids to accept and list (owned by ``"odirouter"``).  ``permissive``: accept
-    any model id on chat and Responses (the listing is unchanged).
+    any model id on chat and Responses and any queue endpoint (the listing is unchanged).
     """
 
     __slots__ = ("_llm", "permissive")
@@ -96,6 +96,10 @@ class ModelCatalogue:
     def accepts(self, model: str) -> bool:
         """May a chat / Responses request use ``model``?"""
         return self.permissive or model in self._llm
+
+    def accepts_endpoint(self, endpoint: str, configured: Iterable[str] = ()) -> bool:
+        """May a queue submit use ``endpoint``?  Catalogue ids, ``configured`` ones; any if permissive."""
+        return self.permissive or endpoint in QUEUE_ENDPOINT_KINDS or endpoint in configured
 
     def listing(self, extra_ids: Iterable[str] = ()) -> list[dict[str, Any]]:
         """The ``data`` of ``GET /v1/models``: LLMs, queue endpoints, video models, then ``extra_ids``."""

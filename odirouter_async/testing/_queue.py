@@ -18,7 +18,9 @@ bodies and odd request ids.  The answers below are the ``documented`` variant (t
 Answers (the documented ones, plus the emulator's choices where the docs are silent):
 
 - submit: 200 ``{request_id, response_url, status_url, cancel_url, queue_position: 0}``;
-  unknown endpoint (``emu.unknown_endpoints``) 404 ``{"detail": "App not found: <id>"}``; bad
+  an endpoint outside the catalogue (``_catalogue.QUEUE_ENDPOINTS``) and never configured with
+  ``emu.set_endpoint`` (unless ``Emulator(permissive=True)``), or listed in
+  ``emu.unknown_endpoints``: 404 ``{"detail": "App not found: <id>"}``; bad
   JSON 400 and a non-object body 422 ``{"detail"}``; ``webhook_url`` / ``?fal_webhook`` 400
   ``{"detail": "webhook not supported"}``; no credit 402 ``INSUFFICIENT_BALANCE``.
 - status: 200 ``{status, request_id, response_url, queue_position (queued), metrics (done),
@@ -40,6 +42,7 @@ from urllib.parse import quote
 import msgspec
 from aiohttp import web
 
+from ._catalogue import QUEUE_ENDPOINT_KINDS, ModelCatalogue
 from ._common import Shared, current_request_id, detail_error, json_response, set_job_id, ulid
 from ._files import CONTENT_TYPES, FileInfo
 from ._variants import DEFAULT, QueueVariant, VariantPicker, loose_result, loose_status
@@ -108,6 +111,9 @@ def insufficient_balance(request_id: str) -> web.Response:
 
 
 def _guess_type(endpoint: str) -> str:
+    known = QUEUE_ENDPOINT_KINDS.get(endpoint)
+    if known is not None:
+        return known
     lowered = endpoint.lower()
     if "2v" in lowered or "video" in lowered or "sora" in lowered:
         return "video"
@@ -131,9 +137,14 @@ class QueueService:
     """Jobs and the queue routes."""
 
     def __init__(
-        self, shared: Shared, defaults: EndpointConfig, variants: VariantPicker | None = None
+        self,
+        shared: Shared,
+        defaults: EndpointConfig,
+        variants: VariantPicker | None = None,
+        catalogue: ModelCatalogue | None = None,
     ) -> None:
         self.shared = shared
+        self.catalogue = catalogue if catalogue is not None else ModelCatalogue(permissive=True)
         self.defaults = defaults
         self.variants = variants or VariantPicker(None, 0)
         self.jobs: dict[str, EmuJob] = {}
@@ -188,7 +199,8 @@ class QueueService:
     async def submit(self, request: web.Request) -> web.Response:
         """``POST /model/v1/queue/{endpoint}``."""
         endpoint = request.match_info["endpoint"]
-        if endpoint in self.unknown_endpoints:
+        known = self.catalogue.accepts_endpoint(endpoint, self.endpoints)
+        if endpoint in self.unknown_endpoints or not known:
             return detail_error(f"App not found: {endpoint}", 404)
         if "fal_webhook" in request.query or "webhook_url" in request.query:
             return detail_error("webhook not supported", 400)

@@ -72,7 +72,9 @@ class Emulator:
 
     LLM routes: ``tokens_per_second`` paces streamed chunks (and delays whole answers by their
     generation time; 0, the default, sends everything at once).  ``permissive``: accept any model
-    id (otherwise ids outside the catalogue answer 404 ``model_not_found``); ``models``: extra LLM
+    id and any queue endpoint (otherwise ids outside the catalogue answer 404 ``model_not_found``,
+    and queue submits to endpoints neither in the catalogue nor set with ``set_endpoint`` 404
+    ``App not found``); ``models``: extra LLM
     ids to accept and list.  ``echo``: answer ``"You said: <prompt>"`` and tool arguments
     ``{"query": <prompt>}`` instead of generated text and schema-shaped arguments.
     """
@@ -131,7 +133,7 @@ class Emulator:
         )
         defaults = EndpointConfig(job_duration, job_jitter, queue_delay, 1, output_bytes)
         self._variants = VariantPicker(variant, seed)
-        self._queue = QueueService(self._shared, defaults, self._variants)
+        self._queue = QueueService(self._shared, defaults, self._variants, llm.catalogue)
         self._videos = VideoService(
             self._shared,
             queue_delay=queue_delay,

@@ -39,7 +39,9 @@ def no_server_errors(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
 @pytest.fixture
 async def emu() -> AsyncIterator[Emulator]:
     """A started emulator with fast jobs and videos; echo answers, so texts are exact."""
-    async with Emulator(job_duration=0.05, job_jitter=0.0, video_duration=0.05, echo=True) as e:
+    async with Emulator(
+        job_duration=0.05, job_jitter=0.0, video_duration=0.05, echo=True, permissive=True
+    ) as e:
         yield e
 
 
@@ -604,7 +606,7 @@ async def test_queue_result_status_control(emu: Emulator, http: aiohttp.ClientSe
 
 async def test_queue_cancel(http: aiohttp.ClientSession) -> None:
     """Cancel: 202 while pending (job ends CANCELED), 400 once completed, 404 when unknown."""
-    async with Emulator(job_duration=60.0) as emu:
+    async with Emulator(job_duration=60.0, permissive=True) as emu:
         sub = await submit(http, emu, {"prompt": "x"})
         async with http.put(sub["cancel_url"], headers=auth(emu)) as r:
             assert (r.status, await r.json()) == (202, {"status": "CANCELLATION_REQUESTED"})
@@ -718,7 +720,7 @@ async def test_cdn_file_truncate_fault(emu: Emulator, http: aiohttp.ClientSessio
 
 async def test_balance_errors(http: aiohttp.ClientSession) -> None:
     """With no credit: LLM routes 403, queue submits and videos 402; each paid call costs one."""
-    async with Emulator(balance=1, job_duration=60.0) as emu:
+    async with Emulator(balance=1, job_duration=60.0, permissive=True) as emu:
         await submit(http, emu, {"prompt": "x"})
         assert emu.balance == 0
         status, text = await chat(http, emu, {"model": "gpt-4.1", "messages": MESSAGES})

@@ -27,7 +27,7 @@ async def one_job(emu: Emulator, history: Path) -> int:
 async def test_second_client_starts_warm_from_the_history_file(tmp_path: Path) -> None:
     """The first client saves the endpoint's durations on close; the second polls its job less."""
     history = tmp_path / "cache" / "poll-history.json"
-    async with Emulator(job_duration=1.0, job_jitter=0.0) as emu:
+    async with Emulator(job_duration=1.0, job_jitter=0.0, permissive=True) as emu:
         cold = await one_job(emu, history)
         saved = json.loads(history.read_bytes())["endpoints"]
         assert set(saved) == {"my-model"}
@@ -40,6 +40,6 @@ async def test_corrupt_history_file_does_not_break_jobs(tmp_path: Path) -> None:
     """A garbage history file is ignored (logged): the job completes and the file is rewritten."""
     history = tmp_path / "poll-history.json"
     history.write_bytes(b"\x00garbage")
-    async with Emulator(job_duration=0.3, job_jitter=0.0) as emu:
+    async with Emulator(job_duration=0.3, job_jitter=0.0, permissive=True) as emu:
         await one_job(emu, history)
     assert "my-model" in json.loads(history.read_bytes())["endpoints"]

@@ -17,7 +17,9 @@ from odirouter_async.testing import Emulator, variant_emulator_fixture
 pytestmark = pytest.mark.anyio
 
 #: Every test here runs once per queue gateway variant (the SDK must not depend on which one).
-emu = variant_emulator_fixture(name="emu", job_duration=0.2, job_jitter=0.25, video_duration=0.2)
+emu = variant_emulator_fixture(
+    name="emu", permissive=True, job_duration=0.2, job_jitter=0.25, video_duration=0.2
+)
 
 EP = "flux_pro_11"
 CLOCK = "clock_model"  # short jobs that let time pass (another endpoint: its own duration model)
@@ -358,7 +360,7 @@ async def test_cancelled_run_during_submit_still_cancels_the_job(
 async def test_poll_rate_limit_slows_everyone() -> None:
     """Behind a 20 polls/s limit every job completes; the client lowers its rate after 429s."""
     async with (
-        Emulator(job_duration=0.3, job_jitter=0.25, poll_rate_limit=20) as emu,
+        Emulator(job_duration=0.3, job_jitter=0.25, poll_rate_limit=20, permissive=True) as emu,
         odr.AsyncOdiRouter(api_key=emu.api_key, base_url=emu.url) as client,
     ):
         async with client.queue.map(EP, ({"prompt": str(i)} for i in range(60)), concurrency=60) as res:
@@ -374,7 +376,7 @@ async def test_poll_rate_limit_slows_everyone() -> None:
 async def test_foreign_urls_never_get_the_key() -> None:
     """Job URLs on another origin are polled without the key; the jobs still complete."""
     async with (
-        Emulator(job_duration=0.2, foreign_urls=True) as emu,
+        Emulator(job_duration=0.2, foreign_urls=True, permissive=True) as emu,
         odr.AsyncOdiRouter(api_key=emu.api_key, base_url=emu.url) as client,
     ):
         job = await client.queue.submit(EP, fast())
@@ -390,7 +392,7 @@ async def test_foreign_urls_never_get_the_key() -> None:
 async def test_strict_origins_refuses_foreign_urls() -> None:
     """With strict_origins=True a job URL on another origin is refused (InsecureURLError)."""
     async with (
-        Emulator(job_duration=0.2, foreign_urls=True) as emu,
+        Emulator(job_duration=0.2, foreign_urls=True, permissive=True) as emu,
         odr.AsyncOdiRouter(api_key=emu.api_key, base_url=emu.url, strict_origins=True) as client,
     ):
         job = await client.queue.submit(EP, fast())

@@ -13,7 +13,7 @@ from odirouter_async.testing import QUEUE_VARIANTS, Emulator, variant_emulator_f
 pytestmark = pytest.mark.anyio
 
 EP = "variant_model"
-emu = variant_emulator_fixture(name="emu", job_duration=0.1, job_jitter=0.25)
+emu = variant_emulator_fixture(name="emu", permissive=True, job_duration=0.1, job_jitter=0.25)
 
 
 def job_args(i: int, **controls: object) -> dict[str, object]:
@@ -82,7 +82,7 @@ async def test_random_variant_is_seeded() -> None:
     """variant="random" picks per job, reproducibly for one seed, and covers several variants."""
     picked: list[list[str]] = []
     for _ in range(2):
-        async with Emulator(variant="random", seed=11, job_duration=0.05) as e:
+        async with Emulator(variant="random", seed=11, job_duration=0.05, permissive=True) as e:
             async with odr.AsyncOdiRouter(api_key=e.api_key, base_url=e.url) as c:
                 jobs = [await c.queue.submit(EP, {"prompt": str(i)}) for i in range(24)]
             picked.append([e.jobs[j.request_id].variant.name for j in jobs])
@@ -94,7 +94,10 @@ async def test_per_job_variant_and_unknown_names() -> None:
     """A job may name its variant in _emu; an unknown name is refused (422 at submit, ValueError here)."""
     with pytest.raises(ValueError, match="unknown queue variant"):
         Emulator(variant="nope")
-    async with Emulator(job_duration=0.05) as e, odr.AsyncOdiRouter(api_key=e.api_key, base_url=e.url) as c:
+    async with (
+        Emulator(job_duration=0.05, permissive=True) as e,
+        odr.AsyncOdiRouter(api_key=e.api_key, base_url=e.url) as c,
+    ):
         job = await c.queue.submit(EP, {"prompt": "x", "_emu": {"variant": "detail_422"}})
         assert e.jobs[job.request_id].variant.name == "detail_422" and len(job.request_id) > 100
         with pytest.raises(odr.UnprocessableEntityError):
@@ -118,7 +121,10 @@ async def test_variants_really_answer_differently(variant: str) -> None:
     """Each variant's /response of a failed and a cancelled job has its own status (raw HTTP, no SDK)."""
     assert set(FAILED_STATUS) == set(QUEUE_VARIANTS)
     auth = {"Authorization": "Bearer emu-test-key"}
-    async with Emulator(variant=variant, job_duration=0.0) as e, aiohttp.ClientSession(headers=auth) as http:
+    async with (
+        Emulator(variant=variant, job_duration=0.0, permissive=True) as e,
+        aiohttp.ClientSession(headers=auth) as http,
+    ):
         codes = []
         for controls in ({"fail": "INFERENCE_FAILURE"}, {"duration": 60}):
             async with http.post(f"{e.url}/model/v1/queue/{EP}", json={"_emu": controls}) as resp:

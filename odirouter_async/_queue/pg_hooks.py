@@ -154,8 +154,9 @@ class PgJournalHooks(MapHooks):
         """Open the store (for a DSN) and load the inputs (once per batch)."""
         if self._journal is None:
             assert self._dsn is not None
-            self._journal = await PgJournal.open(self._dsn, endpoint=endpoint, batch=self._batch,
-                                                 lease=self._lease)  # fmt: skip
+            self._journal = await PgJournal.open(
+                self._dsn, endpoint=endpoint, batch=self._batch, lease=self._lease
+            )
         elif self._journal.endpoint != endpoint:
             raise JournalError(f"the journal is for endpoint {self._journal.endpoint!r}, not {endpoint!r}")
         if self._inputs is not None:
@@ -178,8 +179,15 @@ class PgJournalHooks(MapHooks):
         if row.key not in moved:  # another worker took it over (this one stalled): never submit
             self.lost += 1
             self._keys.pop(index, None)
-            return MapOutcome(index, input, None, None, JournalError(
-                f"input {row.index}: this worker lost its claim to another worker (lease expired)"))  # fmt: skip
+            return MapOutcome(
+                index,
+                input,
+                None,
+                None,
+                JournalError(
+                    f"input {row.index}: this worker lost its claim to another worker (lease expired)"
+                ),
+            )
         self.submitted += 1
         return journal.request_id_for(row.key, row.attempt)
 
@@ -240,5 +248,13 @@ class PgJournalHooks(MapHooks):
         mono = None
         if row.submitted_at is not None:
             mono = time.monotonic() - max(0.0, time.time() - row.submitted_at)
-        return Job(self._client, endpoint, row.request_id, status_url=status_url, response_url=response_url,
-                   cancel_url=cancel_url, submitted_at=row.submitted_at, submitted_mono=mono)  # fmt: skip
+        return Job(
+            self._client,
+            endpoint,
+            row.request_id,
+            status_url=status_url,
+            response_url=response_url,
+            cancel_url=cancel_url,
+            submitted_at=row.submitted_at,
+            submitted_mono=mono,
+        )

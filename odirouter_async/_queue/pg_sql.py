@@ -40,13 +40,11 @@ SCHEMA: Final = (
     " submitted_at double precision, finished_at timestamptz,"
     " updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (batch, key))"
     " WITH (fillfactor = 80, autovacuum_vacuum_scale_factor = 0.02)",
-    "CREATE INDEX IF NOT EXISTS odirouter_inputs_open ON odirouter_inputs (batch, idx)"
-    " WHERE state <> 'done'",
+    "CREATE INDEX IF NOT EXISTS odirouter_inputs_open ON odirouter_inputs (batch, idx) WHERE state <> 'done'",
 )
 
 NEW_BATCH: Final = (
-    "INSERT INTO odirouter_batches (name, endpoint, run_id) VALUES (%s, %s, %s)"
-    " ON CONFLICT (name) DO NOTHING"
+    "INSERT INTO odirouter_batches (name, endpoint, run_id) VALUES (%s, %s, %s) ON CONFLICT (name) DO NOTHING"
 )
 GET_BATCH: Final = "SELECT endpoint, run_id FROM odirouter_batches WHERE name = %s"
 LOCK_BATCH: Final = "SELECT inputs_digest FROM odirouter_batches WHERE name = %s FOR UPDATE"

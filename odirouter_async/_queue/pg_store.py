@@ -29,6 +29,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from itertools import groupby
 from operator import itemgetter
 from typing import Any, Final, TypeVar
@@ -62,8 +63,15 @@ class ClaimedRow:
 class PgJournal:
     """A worker's handle on a shared batch (see the module docstring); ``await close()`` it."""
 
-    def __init__(self, dsn: str, endpoint: str, batch: str, lease: float, flush_interval: float,
-                 reconnect_timeout: float) -> None:  # fmt: skip
+    def __init__(
+        self,
+        dsn: str,
+        endpoint: str,
+        batch: str,
+        lease: float,
+        flush_interval: float,
+        reconnect_timeout: float,
+    ) -> None:
         """Internal: use :meth:`open`."""
         self._dsn = dsn
         self.endpoint = endpoint
@@ -134,9 +142,10 @@ class PgJournal:
                 )
             self.run_id = run_id
             cur = await self._exec(
-                conn, sql.REGISTER + " RETURNING started_at",
+                conn,
+                sql.REGISTER + " RETURNING started_at",
                 (self.worker_id, self.batch, socket.gethostname(), os.getpid(), self.lease),
-            )  # fmt: skip
+            )
             row = await cur.fetchone()
             self.started_at = row[0] if row else None
 
@@ -177,7 +186,12 @@ class PgJournal:
     # -- claims -----------------------------------------------------------------------------------
 
     async def claim(
-        self, n: int, *, held: Iterable[str] = (), resubmit_uncertain: bool = False, retry_failed: bool = False
+        self,
+        n: int,
+        *,
+        held: Iterable[str] = (),
+        resubmit_uncertain: bool = False,
+        retry_failed: bool = False,
     ) -> list[ClaimedRow]:
         """Claim up to ``n`` inputs (one statement); ``held``: keys this worker holds claimed."""
         self._check()
@@ -227,8 +241,14 @@ class PgJournal:
 
     # -- batched records (all fenced by owner) ------------------------------------------------
 
-    def record_submitted(self, key: str, request_id: str, status_url: str | None = None,
-                         response_url: str | None = None, cancel_url: str | None = None) -> None:  # fmt: skip
+    def record_submitted(
+        self,
+        key: str,
+        request_id: str,
+        status_url: str | None = None,
+        response_url: str | None = None,
+        cancel_url: str | None = None,
+    ) -> None:
         """The job id of ``key`` (URLs are derived from the endpoint and id, not stored)."""
         self._put(sql.SUBMITTED, (request_id, time.time(), self.batch, self.worker_id, key))
 
@@ -316,7 +336,7 @@ class PgJournal:
             waiters, self._waiters = self._waiters, []
             keys = [k for batch, _ in intents for k in batch]
             try:
-                moved = await self._db(lambda conn: self._commit(conn, ops, keys))
+                moved = await self._db(partial(self._commit, ops=ops, keys=keys))
             except JournalError as exc:
                 self._fail(exc)
                 for _, fut in intents:
@@ -357,7 +377,7 @@ class PgJournal:
         self, conn: psycopg.AsyncConnection[Any], statement: str, params: Any = None
     ) -> psycopg.AsyncCursor[Any]:
         self.stats["statements"] += 1
-        return await conn.execute(statement, params)  # type: ignore[arg-type]
+        return await conn.execute(statement, params)
 
     async def _db(self, fn: Callable[[psycopg.AsyncConnection[Any]], Awaitable[T]]) -> T:
         """Run ``fn`` on the connection; reconnect and run it again after a connection failure."""
@@ -429,10 +449,11 @@ async def batch_status(dsn: str, batch: str | None) -> dict[str, Any]:
         names = [name for name, _ in batches]
         if batch is None:
             if len(names) != 1:
-                raise JournalError(f"{len(names)} batches in this database ({', '.join(names)}): pass --batch")
+                listed = ", ".join(names)
+                raise JournalError(f"{len(names)} batches in this database ({listed}): pass --batch")
             batch = names[0]
         elif batch not in names:
             raise JournalError(f"no batch {batch!r} in this database ({', '.join(names) or 'none'})")
         rows = await (await conn.execute(sql.STATUS, (batch,))).fetchall()
-    endpoint = dict(batches)[batch]
+    endpoint = {str(name): str(ep) for name, ep in batches}[batch]
     return {"batch": batch, "endpoint": endpoint, "rows": [tuple(r) for r in rows]}

@@ -99,7 +99,7 @@ def _videos_unavailable(subparsers: _Subparsers, error: ImportError) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """The ``odirouter`` argument parser with every subcommand."""
     from .. import __version__
-    from . import _batch, _commands, _demo, _emulator
+    from . import _batch, _batch_pg, _commands, _demo, _emulator
 
     parser = Parser(
         prog="odirouter",
@@ -114,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     _commands.add_parsers(subparsers)
     _emulator.add_parser(subparsers)
     _batch.add_parser(subparsers)
+    _batch_pg.add_parsers(subparsers)
     try:
         from . import _videos
     except ImportError as exc:

@@ -222,6 +222,11 @@ def _summary(
         + f" in {format_duration(elapsed)}",
         f"  results: {batch.results.path}",
     ]
+    st = store.stats
+    lines.append(
+        f"  journal database: {st['statements']} statements in {st['transactions']} commits, "
+        f"{st['claims']} claims"
+    )
     if store.stats["reconnects"]:
         lines.append(
             f"  the journal database was unreachable; {store.stats['reconnects']} reconnect attempts"

@@ -51,6 +51,14 @@ one transaction: the n-th entry with given arguments (by old index) gets the n-t
 which is what the unedited input file maps to; the old key is kept as ``Entry.legacy_key`` (the
 request ids of its submits were made from it; ``legacy_keys()`` maps old keys for the CLI's
 ``results.jsonl``).  Resume with the input file as it was before editing it.
+
+Storage (schema 3, #12).  About 280 bytes per finished job: content keys and argument hashes are
+stored as blobs (``journal_codec``), the table is clustered on the key (``WITHOUT ROWID``), result
+bodies of 96 bytes or more are deflated with a preset dictionary (stored ``\\x00`` + deflate;
+``load`` gives back the exact bytes), and job URLs are stored only when they differ from the
+documented ones (``journal_hooks`` derives those from the base URL, endpoint and request id).
+A schema-2 journal is rewritten in this form on open, in one transaction.  Another store, shared
+by many processes, is ``pg_store`` (the interface: ``journal_store``).
 """
 
 from __future__ import annotations

@@ -43,6 +43,7 @@ __all__ = ("ClaimedRow", "PgJournal", "batch_status")
 
 T = TypeVar("T")
 _MAX_DELAY: Final = 1.0
+_MAX_BATCH: Final = 512  # batched records that force a commit before ``flush_interval``
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,14 +324,16 @@ class PgJournal:
 
     async def _writer(self) -> None:
         while True:
-            if self._ops and not (self._intents or self._waiters):
+            await self._wake.wait()
+            self._wake.clear()
+            if self._ops and not (self._intents or self._waiters) and len(self._ops) < _MAX_BATCH:
+                # Only batched records: give them ``flush_interval`` to gather (an awaited call or
+                # a full batch sets the event again and commits at once).
                 try:
                     await asyncio.wait_for(self._wake.wait(), self.flush_interval)
                 except asyncio.TimeoutError:
                     pass
-            else:
-                await self._wake.wait()
-            self._wake.clear()
+                self._wake.clear()
             ops, self._ops = self._ops, []
             intents, self._intents = self._intents, []
             waiters, self._waiters = self._waiters, []
@@ -416,10 +419,8 @@ class PgJournal:
         if self._closed:
             raise JournalError("the journal is closed")
         self._ops.append((statement, params))
-        if len(self._ops) >= 512:
+        if len(self._ops) in (1, _MAX_BATCH):  # the first starts the flush_interval wait
             self._wake.set()
-        elif len(self._ops) == 1:
-            self._wake.set()  # starts the flush_interval wait
 
     def _fail(self, exc: JournalError) -> None:
         if self.failure is None:

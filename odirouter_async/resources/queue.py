@@ -256,6 +256,11 @@ class Queue:
         in flight when the earlier process died is *uncertain*: its outcome is an
         ``UncertainSubmit`` error unless ``resubmit_uncertain=True`` (which may pay twice).
         Details: ``odirouter_async._queue.journal_hooks``.
+
+        ``journal="postgresql://..."`` (the ``postgres`` extra) makes this process one worker of
+        a batch shared through that database: the inputs are loaded once, each worker claims
+        inputs, and the map yields only the outcomes this worker finished (``index`` counts its
+        claims); a dead worker's inputs are taken over (``odirouter_async._queue.pg_hooks``).
         """
         # -- journal (JournalHooks) ---------------------------------------------------------
         if journal is not None:

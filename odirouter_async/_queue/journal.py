@@ -51,6 +51,14 @@ one transaction: the n-th entry with given arguments (by old index) gets the n-t
 which is what the unedited input file maps to; the old key is kept as ``Entry.legacy_key`` (the
 request ids of its submits were made from it; ``legacy_keys()`` maps old keys for the CLI's
 ``results.jsonl``).  Resume with the input file as it was before editing it.
+
+Storage (schema 3, #12).  About 280 bytes per finished job: content keys and argument hashes are
+stored as blobs (``journal_codec``), the table is clustered on the key (``WITHOUT ROWID``), result
+bodies of 96 bytes or more are deflated with a preset dictionary (stored ``\\x00`` + deflate;
+``load`` gives back the exact bytes), and job URLs are stored only when they differ from the
+documented ones (``journal_hooks`` derives those from the base URL, endpoint and request id).
+A schema-2 journal is rewritten in this form on open, in one transaction.  Another store, shared
+by many processes, is ``pg_store`` (the interface: ``journal_store``).
 """
 
 from __future__ import annotations
@@ -67,6 +75,7 @@ from typing import Any, Final, Literal
 
 import msgspec
 
+from .journal_codec import pack_hash, pack_key, pack_outcome, unpack_hash, unpack_key, unpack_outcome
 from .journal_worker import SCHEMA_VERSION, JournalError, Msg, Worker, WriteOp, content_key
 
 __all__ = ("SCHEMA_VERSION", "Entry", "InputKeys", "Journal", "JournalError", "State", "content_key")
@@ -162,8 +171,29 @@ class Entry:
 
 
 def _select_all(conn: Any) -> dict[str, Entry]:
-    rows = conn.execute(f"SELECT {_COLUMNS} FROM entries ORDER BY idx, key").fetchall()
-    return {row[0]: Entry(*row) for row in rows}
+    rows = conn.execute(f"SELECT {_COLUMNS} FROM entries ORDER BY idx").fetchall()
+    entries = [
+        Entry(
+            unpack_key(r[0]),
+            r[1],
+            unpack_hash(r[2]),
+            r[3],
+            r[4],
+            r[5],
+            r[6],
+            r[7],
+            r[8],
+            unpack_outcome(r[9]),
+            r[10],
+            r[11],
+            r[12],
+            r[13],
+            r[14],
+        )
+        for r in rows
+    ]
+    entries.sort(key=lambda e: (e.index, e.key))
+    return {e.key: e for e in entries}
 
 
 class Journal:
@@ -267,7 +297,9 @@ class Journal:
         """
         self._check_open()
         now = time.time()
-        ops: list[WriteOp] = [(_INTENT, (key, index, h, now, now)) for key, index, h in items]
+        ops: list[WriteOp] = [
+            (_INTENT, (pack_key(key), index, pack_hash(h), now, now)) for key, index, h in items
+        ]
         if ops:
             await self._call(Msg.DURABLE, ops)
 
@@ -281,21 +313,21 @@ class Journal:
     ) -> None:
         """Record the gateway's answer to the submit of ``key`` (queued, committed in a batch)."""
         now = time.time()
-        self._write((_SUBMITTED, (request_id, status_url, response_url, cancel_url, now, now, key)))
+        self._write((_SUBMITTED, (request_id, status_url, response_url, cancel_url, now, now, pack_key(key))))
 
     def record_outcome(self, key: str, ok: bool, payload: bytes | None) -> None:
         """Record how ``key`` ended: ``ok`` with the raw result body, else the error JSON (batched)."""
         now = time.time()
-        self._write((_OUTCOME, ("done" if ok else "failed", payload, now, now, key)))
+        self._write((_OUTCOME, ("done" if ok else "failed", pack_outcome(payload), now, now, pack_key(key))))
 
     def record_cancelled(self, key: str) -> None:
         """Record that this client cancelled the ``submitted`` job of ``key`` (a resume reruns it)."""
         now = time.time()
-        self._write((_CANCELLED, (now, now, key)))
+        self._write((_CANCELLED, (now, now, pack_key(key))))
 
     def discard_intent(self, key: str) -> None:
         """Forget an ``intent`` whose submit provably created no job (never sent, or refused)."""
-        self._write((_DISCARD, (key,)))
+        self._write((_DISCARD, (pack_key(key),)))
 
     async def flush(self) -> None:
         """Commit (and fsync) everything recorded so far."""

@@ -241,7 +241,10 @@ class JournalHooks(MapHooks):
         key = self._keys[index]
         self._job_keys[job.request_id] = key
         self._running.add(job.request_id)
-        self.journal.record_submitted(key, job.request_id, job.status_url, job.response_url, job.cancel_url)
+        urls: tuple[str | None, ...] = (job.status_url, job.response_url, job.cancel_url)
+        if urls == job_urls(self._client.base_url, self.journal.endpoint, job.request_id):
+            urls = (None, None, None)  # the documented URLs: derived again on re-attach, not stored
+        self.journal.record_submitted(key, job.request_id, *urls)
 
     async def cancelled(self, job: Job, outcome: CancelOutcome | None) -> None:
         """The map cancelled ``job`` on its way out: record ``cancelled`` if the gateway accepted."""

@@ -11,8 +11,9 @@ all pending writes in ONE transaction (``synchronous=FULL``: sqlite's rollback j
 transaction is fsynced into the main file before ``COMMIT`` returns), then answer every waiter.
 Writes keep their arrival order, so a record can never overtake the intent it refers to.
 
-Opening also migrates a schema-1 journal (keys ``{index}-{hash16}``, WAL mode) to schema 2
-(content keys, see ``_journal``), in one transaction, and locks the file itself (``flock`` on
+Opening also migrates a schema-1 journal (keys ``{index}-{hash16}``, WAL mode) or a schema-2
+one (text keys, plain outcomes) to schema 3 (content keys in the compact encodings of
+``journal_codec``, see ``journal``), in one transaction, and locks the file itself (``flock`` on
 the database file's inode, so a symlink, a relative path or a hard link cannot open it twice).
 """
 
@@ -32,24 +33,28 @@ from pathlib import Path
 from typing import Any, Final
 
 from .._exceptions import JournalError
+from .journal_codec import pack_hash, pack_key, pack_outcome
 
 __all__ = ("SCHEMA_VERSION", "JournalError", "Msg", "Worker", "WriteOp")
 
 #: ``PRAGMA user_version`` of journals this version writes; newer files are refused, schema 1
-#: (position-based keys) is migrated on open.
-SCHEMA_VERSION: Final = 2
+#: (position-based keys) and schema 2 (text keys, plain outcomes) are migrated on open.
+SCHEMA_VERSION: Final = 3
 
 #: One SQL statement and its parameters.
 WriteOp = tuple[str, tuple[Any, ...]]
 
+# Schema 3: ``key`` and ``args_hash`` have no type affinity (a content key / hex hash is stored as
+# a BLOB, anything else as TEXT: ``journal_codec``), the table is clustered on the key (WITHOUT
+# ROWID: no second copy of the key in an index), outcomes are compressed when large.
 _ENTRIES: Final = (
     "CREATE TABLE {name} ("
-    " key TEXT PRIMARY KEY, idx INTEGER NOT NULL, args_hash TEXT NOT NULL,"
+    " key NOT NULL PRIMARY KEY, idx INTEGER NOT NULL, args_hash NOT NULL,"
     " state TEXT NOT NULL CHECK (state IN ('intent', 'submitted', 'done', 'failed', 'cancelled')),"
     " attempt INTEGER NOT NULL DEFAULT 1,"
     " request_id TEXT, status_url TEXT, response_url TEXT, cancel_url TEXT, outcome BLOB,"
     " created_at REAL NOT NULL, submitted_at REAL, finished_at REAL, updated_at REAL NOT NULL,"
-    " legacy_key TEXT)"
+    " legacy_key TEXT) WITHOUT ROWID"
 )
 _SCHEMA: Final = (
     "CREATE TABLE meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)",
@@ -64,6 +69,16 @@ _V1_COLUMNS: Final = (
 def content_key(args_hash: str, occurrence: int) -> str:
     """The key of the ``occurrence``-th (1-based) input whose arguments hash to ``args_hash``."""
     return f"{args_hash[:32]}-{occurrence}"
+
+
+def _rewrite(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
+    """Replace ``entries`` by a schema-3 table holding ``rows`` (schema-2 columns, plain values)."""
+    conn.execute(_ENTRIES.format(name="entries_v3"))
+    packed = [(pack_key(r[0]), r[1], pack_hash(r[2]), *r[3:9], pack_outcome(r[9]), *r[10:]) for r in rows]
+    conn.executemany(f"INSERT INTO entries_v3 VALUES ({', '.join('?' * 15)})", packed)
+    conn.execute("DROP TABLE entries")
+    conn.execute("ALTER TABLE entries_v3 RENAME TO entries")
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
 class Msg(enum.Enum):
@@ -291,6 +306,8 @@ class Worker:
             self._create(conn)
         elif version == 1:
             self._migrate_v1(conn)
+        elif version == 2:
+            self._migrate_v2(conn)
         elif version > SCHEMA_VERSION:
             raise JournalError(
                 f"the journal {self.path} has schema version {version}; this odirouter_async "
@@ -334,12 +351,18 @@ class Worker:
             for row in rows:
                 n = seen[row[2]] = seen.get(row[2], 0) + 1
                 new_rows.append((content_key(row[2], n), *row[1:], row[0]))
-            conn.execute(_ENTRIES.format(name="entries_v2"))
-            marks = ", ".join("?" * 15)
-            conn.executemany(f"INSERT INTO entries_v2 VALUES ({marks})", new_rows)
-            conn.execute("DROP TABLE entries")
-            conn.execute("ALTER TABLE entries_v2 RENAME TO entries")
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            _rewrite(conn, new_rows)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    def _migrate_v2(self, conn: sqlite3.Connection) -> None:
+        """Schema 2 -> 3 in one transaction: the same rows in the compact encodings."""
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            _rewrite(conn, conn.execute(f"SELECT {_V1_COLUMNS}, legacy_key FROM entries").fetchall())
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:

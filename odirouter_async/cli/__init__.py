@@ -6,7 +6,9 @@
     odirouter models
     odirouter chat "Explain SSE in one line" [--model gpt-4.1] [--system TEXT]
     odirouter run nano_banana_2 --json '{"prompt": "a red apple"}' [--out DIR]
-    odirouter batch nano_banana_2 inputs.jsonl --out DIR [--journal FILE] [--concurrency N]
+    odirouter batch nano_banana_2 inputs.jsonl --out DIR [--journal FILE|DSN] [--concurrency N]
+    odirouter batch-init postgresql://... nano_banana_2 inputs.jsonl      # a batch shared by workers
+    odirouter batch-status postgresql://...
     odirouter videos create --prompt "a paper boat" --wait --out clip.mp4
     odirouter emulator --port 8080
 
@@ -99,7 +101,7 @@ def _videos_unavailable(subparsers: _Subparsers, error: ImportError) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """The ``odirouter`` argument parser with every subcommand."""
     from .. import __version__
-    from . import _batch, _commands, _demo, _emulator
+    from . import _batch, _batch_pg, _commands, _demo, _emulator
 
     parser = Parser(
         prog="odirouter",
@@ -114,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     _commands.add_parsers(subparsers)
     _emulator.add_parser(subparsers)
     _batch.add_parser(subparsers)
+    _batch_pg.add_parsers(subparsers)
     try:
         from . import _videos
     except ImportError as exc:

@@ -37,6 +37,7 @@ from .._client import AsyncOdiRouter
 from .._config import DEFAULT_CONCURRENCY
 from .._queue.journal import Entry, Journal, JournalError
 from .._queue.journal_hooks import JournalHooks, submit_created_no_job
+from .._queue.journal_store import is_postgres_dsn
 from .._queue.map import MapOutcome
 from ..types.queue import JobOutput, JobResult
 from ._batch_io import InputLine, ResultsFile, output_names, read_inputs
@@ -97,7 +98,20 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument(
         "--out", required=True, type=Path, metavar="DIR", help="results.jsonl and outputs/ go here"
     )
-    p.add_argument("--journal", type=Path, metavar="FILE", help="journal file (default: DIR/journal.sqlite)")
+    p.add_argument(
+        "--journal",
+        metavar="FILE|DSN",
+        help="journal file (default: DIR/journal.sqlite), or postgresql://... to share the batch "
+        "between workers on many machines (see batch-init, batch-status)",
+    )
+    p.add_argument("--batch", metavar="NAME", help="PostgreSQL journal: the batch name (default: ENDPOINT)")
+    p.add_argument(
+        "--lease",
+        type=_positive_float,
+        default=30.0,
+        metavar="SECONDS",
+        help="PostgreSQL journal: a worker silent this long is taken over by the others (default 30)",
+    )
     p.add_argument(
         "--concurrency", type=_positive_int, default=DEFAULT_CONCURRENCY, metavar="N", help="jobs at once"
     )
@@ -253,21 +267,24 @@ def msgspec_replace(result: JobResult, outputs: list[JobOutput]) -> JobResult:
     return copy
 
 
-async def _run_map(batch: _Batch, journal: Journal) -> None:
+async def _run_map(
+    batch: _Batch, journal: Journal, *, hooks: JournalHooks | None = None, inputs: Any = None
+) -> None:
     args, plan = batch.args, batch.plan
-    hooks = JournalHooks(
-        journal,
-        client=batch.client,
-        positions=[item.index for item in plan.todo],
-        keys=plan.keys,
-        resubmit_uncertain=args.resubmit_uncertain,
-        retry_failed=args.retry_failed,
-    )
+    if hooks is None:
+        hooks = JournalHooks(
+            journal,
+            client=batch.client,
+            positions=[item.index for item in plan.todo],
+            keys=plan.keys,
+            resubmit_uncertain=args.resubmit_uncertain,
+            retry_failed=args.retry_failed,
+        )
     batch.hooks = hooks
     slots = anyio.Semaphore(max(4, min(args.concurrency, 32)))
     jobs = batch.client.queue.map(
         args.endpoint,
-        [item.arguments for item in plan.todo],
+        [item.arguments for item in plan.todo] if inputs is None else inputs,
         concurrency=args.concurrency,
         cancel_on_exit=args.cancel_on_interrupt,
         wait_timeout=args.timeout,
@@ -293,6 +310,10 @@ async def _run_map(batch: _Batch, journal: Journal) -> None:
 
 async def run(args: argparse.Namespace) -> int:
     """The ``batch`` command."""
+    if is_postgres_dsn(args.journal):
+        from ._batch_pg import run_shared
+
+        return await run_shared(args)
     try:
         inputs, malformed = read_inputs(args.inputs)
     except OSError as exc:
@@ -309,7 +330,8 @@ async def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     async with client:
         try:
-            journal = await Journal.open(args.journal or args.out / "journal.sqlite", endpoint=args.endpoint)
+            path = Path(args.journal) if args.journal else args.out / "journal.sqlite"
+            journal = await Journal.open(path, endpoint=args.endpoint)
         except JournalError as exc:
             raise UsageError(str(exc)) from None
         try:

@@ -19,7 +19,7 @@ from .._exceptions import RateLimitError, ResponseValidationError
 from .._http.download import download_outputs
 from .._queue.jobs import QUEUE_PATH, Job, endpoint_segment, job_urls, submit_protected
 from .._queue.journal import Journal
-from .._queue.journal_hooks import JournalHooks
+from .._queue.journal_store import journal_hooks_for
 from .._queue.map import JobMap, MapHooks, MapProgress
 from ..types.queue import QUEUE_SUBMIT_DECODER, JobResult, QueueSubmitResponse
 
@@ -256,12 +256,19 @@ class Queue:
         in flight when the earlier process died is *uncertain*: its outcome is an
         ``UncertainSubmit`` error unless ``resubmit_uncertain=True`` (which may pay twice).
         Details: ``odirouter_async._queue.journal_hooks``.
+
+        ``journal="postgresql://..."`` (the ``postgres`` extra) makes this process one worker of
+        a batch shared through that database: the inputs are loaded once, each worker claims
+        inputs, and the map yields only the outcomes this worker finished (``index`` counts its
+        claims); a dead worker's inputs are taken over (``odirouter_async._queue.pg_hooks``).
         """
         # -- journal (JournalHooks) ---------------------------------------------------------
         if journal is not None:
             if hooks is not None:
                 raise ValueError("pass either hooks or journal, not both")
-            hooks = JournalHooks(journal, client=self._client, resubmit_uncertain=resubmit_uncertain)
+            hooks, inputs = journal_hooks_for(
+                journal, inputs, client=self._client, resubmit_uncertain=resubmit_uncertain
+            )
         elif resubmit_uncertain:
             raise ValueError("resubmit_uncertain needs a journal")
         return JobMap(

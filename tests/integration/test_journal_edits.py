@@ -130,25 +130,70 @@ def test_batch_deleting_malformed_lines_pays_nothing_again(thread_emu: Emulator,
     assert thread_emu.stats.count("queue.submit") == 10 and thread_emu.stats.duplicate_submits == 0
 
 
-def test_batch_migrates_a_schema_1_journal(thread_emu: Emulator, tmp_path: Path) -> None:
-    """A journal written by schema 1 (position keys) resumes: nothing finished or running is paid again."""
+def downgrade(journal: Path, version: int) -> list[tuple[str, int, str]]:
+    """Rewrite a journal as schema ``version`` wrote it (1: position keys, 2: text keys, plain
+    outcomes and URLs, a rowid table); returns ``(key, idx, args_hash)`` of its entries."""
     import sqlite3
     from contextlib import closing
 
+    from odirouter_async._queue.journal_codec import unpack_hash, unpack_key, unpack_outcome
+
+    with closing(sqlite3.connect(journal, isolation_level=None)) as conn:
+        rows = [list(r) for r in conn.execute("SELECT * FROM entries").fetchall()]
+        found = []
+        for r in rows:
+            r[0], r[2], r[9] = unpack_key(r[0]), unpack_hash(r[2]), unpack_outcome(r[9])
+            found.append((r[0], r[1], r[2]))
+            if version == 1:
+                r[0] = f"{r[1]}-{r[2][:16]}"
+        columns = (
+            "key TEXT PRIMARY KEY, idx INTEGER NOT NULL, args_hash TEXT NOT NULL, state TEXT NOT NULL,"
+            " attempt INTEGER NOT NULL DEFAULT 1, request_id TEXT, status_url TEXT, response_url TEXT,"
+            " cancel_url TEXT, outcome BLOB, created_at REAL NOT NULL, submitted_at REAL,"
+            " finished_at REAL, updated_at REAL NOT NULL"
+        )
+        conn.execute("DROP TABLE entries")
+        if version == 1:
+            conn.execute(f"CREATE TABLE entries ({columns})")
+            conn.executemany(f"INSERT INTO entries VALUES ({', '.join('?' * 14)})", [r[:14] for r in rows])
+        else:
+            conn.execute(f"CREATE TABLE entries ({columns}, legacy_key TEXT)")
+            conn.executemany(f"INSERT INTO entries VALUES ({', '.join('?' * 15)})", rows)
+        conn.execute(f"PRAGMA user_version = {version}")
+    return found
+
+
+def test_batch_migrates_a_schema_2_journal(thread_emu: Emulator, tmp_path: Path) -> None:
+    """A schema-2 journal (text keys, plain outcomes) resumes and replays exactly after migration."""
+    inputs, out = tmp_path / "in.jsonl", tmp_path / "out"
+    write_lines(inputs, list(BASE))
+    assert batch(inputs, out) == 0
+    journal = out / "journal.sqlite"
+    downgrade(journal, 2)
+    (out / "results.jsonl").unlink()  # the outcomes come back from the migrated journal
+    assert batch(inputs, out) == 0
+    assert thread_emu.stats.count("queue.submit") == 5
+    records = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    assert len(records) == 5 and all(r["status"] == "ok" and r["urls"] for r in records)
+    import sqlite3
+    from contextlib import closing
+
+    with closing(sqlite3.connect(journal)) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone() == (3,)
+
+
+def test_batch_migrates_a_schema_1_journal(thread_emu: Emulator, tmp_path: Path) -> None:
+    """A journal written by schema 1 (position keys) resumes: nothing finished or running is paid again."""
     inputs, out = tmp_path / "in.jsonl", tmp_path / "out"
     write_lines(inputs, list(BASE))
     assert batch(inputs, out) == 0
     journal = out / "journal.sqlite"
     results = out / "results.jsonl"
-    # Turn the schema-2 journal and results.jsonl back into what schema 1 wrote (key = index-hash16).
+    # Turn the journal and results.jsonl back into what schema 1 wrote (key = index-hash16).
     old_keys = {}
-    with closing(sqlite3.connect(journal, isolation_level=None)) as conn:
-        rows = conn.execute("SELECT key, idx, args_hash FROM entries").fetchall()
-        for key, idx, digest in rows:
-            old_keys[key] = f"{idx}-{digest[:16]}"
-            conn.execute("UPDATE entries SET key = ? WHERE key = ?", (old_keys[key], key))
-        conn.execute("ALTER TABLE entries DROP COLUMN legacy_key")
-        conn.execute("PRAGMA user_version = 1")
+    rows = downgrade(journal, 1)
+    for key, idx, digest in rows:
+        old_keys[key] = f"{idx}-{digest[:16]}"
     records = [json.loads(line) for line in results.read_text().splitlines()]
     results.write_text("".join(json.dumps({**r, "key": old_keys[r["key"]]}) + "\n" for r in records))
     assert batch(inputs, out) == 0

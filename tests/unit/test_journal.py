@@ -17,6 +17,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from odirouter_async._queue.journal import SCHEMA_VERSION, InputKeys, Journal, JournalError, content_key
+from odirouter_async._queue.journal_codec import pack_key, unpack_key
 
 pytestmark = pytest.mark.anyio
 
@@ -228,7 +229,9 @@ async def test_unawaited_records_land_without_flush(tmp_path: Path) -> None:
         reader = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
             for _ in range(2000):
-                row = reader.execute("SELECT request_id FROM entries WHERE key = ?", (k,)).fetchone()
+                row = reader.execute(
+                    "SELECT request_id FROM entries WHERE key = ?", (pack_key(k),)
+                ).fetchone()
                 if row[0] == "req-0":
                     break
                 await anyio.sleep(0.005)
@@ -409,6 +412,6 @@ def test_sigkill_keeps_every_acknowledged_intent(tmp_path: Path) -> None:
     assert proc.returncode == -signal.SIGKILL
     with closing(sqlite3.connect(path)) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        keys = {row[0] for row in conn.execute("SELECT key FROM entries")}
+        keys = {unpack_key(row[0]) for row in conn.execute("SELECT key FROM entries")}
     assert len(acknowledged) >= 2000
     assert set(acknowledged) <= keys

@@ -242,7 +242,7 @@ class JournalHooks(MapHooks):
         self._job_keys[job.request_id] = key
         self._running.add(job.request_id)
         urls: tuple[str | None, ...] = (job.status_url, job.response_url, job.cancel_url)
-        if urls == job_urls(self._client.base_url, self.journal.endpoint, job.request_id):
+        if urls == job_urls(self._client.requester.base_url, self.journal.endpoint, job.request_id):
             urls = (None, None, None)  # the documented URLs: derived again on re-attach, not stored
         self.journal.record_submitted(key, job.request_id, *urls)
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from .map_types import MapHooks
 
 if TYPE_CHECKING:
-    from .._client import AsyncOdiRouter
+    from .._http.requester import ClientHandle
     from .journal import Journal
 
 __all__ = ("JournalStore", "is_postgres_dsn", "journal_hooks_for")
@@ -79,7 +79,7 @@ def journal_hooks_for(
     journal: Journal | str | os.PathLike[str],
     inputs: Iterable[Mapping[str, Any]] | AsyncIterable[Mapping[str, Any]],
     *,
-    client: AsyncOdiRouter,
+    client: ClientHandle,
     resubmit_uncertain: bool,
 ) -> tuple[MapHooks, Iterable[Any] | AsyncIterable[Any]]:
     """The hooks for ``queue.map(..., journal=...)`` and the inputs the map should read.

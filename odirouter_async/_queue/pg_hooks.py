@@ -36,7 +36,7 @@ from .map import MapHooks, MapOutcome
 from .pg_store import ClaimedRow, PgJournal
 
 if TYPE_CHECKING:
-    from .._client import AsyncOdiRouter
+    from .._http.requester import ClientHandle
 
 __all__ = ("PgJournalHooks", "input_rows")
 
@@ -73,7 +73,7 @@ class PgJournalHooks(MapHooks):
         journal: PgJournal | str,
         inputs: Iterable[Mapping[str, Any]] | None,
         *,
-        client: AsyncOdiRouter,
+        client: ClientHandle,
         resubmit_uncertain: bool = False,
         retry_failed: bool = False,
         batch: str | None = None,
@@ -244,7 +244,8 @@ class PgJournalHooks(MapHooks):
     def _reattach(self, row: ClaimedRow) -> Job:
         assert row.request_id is not None
         endpoint = self.journal.endpoint
-        status_url, response_url, cancel_url = job_urls(self._client.base_url, endpoint, row.request_id)
+        base_url = self._client.requester.base_url
+        status_url, response_url, cancel_url = job_urls(base_url, endpoint, row.request_id)
         mono = None
         if row.submitted_at is not None:
             mono = time.monotonic() - max(0.0, time.time() - row.submitted_at)

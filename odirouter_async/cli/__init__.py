@@ -115,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     _demo.add_parser(subparsers)
     _commands.add_parsers(subparsers)
     _emulator.add_parser(subparsers)
-    _batch.add_parser(subparsers)
+    _batch.add_parser(subparsers).set_defaults(func=_batch_pg.run_batch)
     _batch_pg.add_parsers(subparsers)
     try:
         from . import _videos

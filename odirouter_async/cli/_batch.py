@@ -37,7 +37,6 @@ from .._client import AsyncOdiRouter
 from .._config import DEFAULT_CONCURRENCY
 from .._queue.journal import Entry, Journal, JournalError
 from .._queue.journal_hooks import JournalHooks, submit_created_no_job
-from .._queue.journal_store import is_postgres_dsn
 from .._queue.map import MapOutcome
 from ..types.queue import JobOutput, JobResult
 from ._batch_io import InputLine, ResultsFile, output_names, read_inputs
@@ -82,8 +81,8 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def add_parser(subparsers: Any) -> None:
-    """Register ``batch``."""
+def add_parser(subparsers: Any) -> Any:
+    """Register ``batch``; returns its parser (``_batch_pg`` routes a ``postgresql://`` journal)."""
     p = subparsers.add_parser(
         "batch",
         help="run one queue job per line of a JSONL file (resumable)",
@@ -129,6 +128,7 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--no-download", action="store_true", help="record output URLs, do not download files")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress display")
     p.set_defaults(func=run)
+    return p
 
 
 @dataclass
@@ -310,10 +310,6 @@ async def _run_map(
 
 async def run(args: argparse.Namespace) -> int:
     """The ``batch`` command."""
-    if is_postgres_dsn(args.journal):
-        from ._batch_pg import run_shared
-
-        return await run_shared(args)
     try:
         inputs, malformed = read_inputs(args.inputs)
     except OSError as exc:

@@ -136,6 +136,16 @@ def _read(path: str) -> list[InputLine]:
     return inputs
 
 
+async def run_batch(args: argparse.Namespace) -> int:
+    """The ``batch`` command: a ``postgresql://`` journal runs as a shared-batch worker."""
+    from .._queue.journal_store import is_postgres_dsn
+    from ._batch import run
+
+    if is_postgres_dsn(args.journal):
+        return await run_shared(args)
+    return await run(args)
+
+
 async def run_shared(args: argparse.Namespace) -> int:
     """``odirouter batch ENDPOINT INPUTS --out DIR --journal postgresql://...``: one worker."""
     _driver()

@@ -69,7 +69,8 @@ def test_a_sigkilled_worker_is_taken_over_by_the_others(
     assert final["done"] <= len(stats["jobs"]) <= 400
     reattached = sum(int("re-attached" in w.log(n)) for n in (1, 2))
     assert reattached >= 1, w.log(1) + w.log(2)
-    assert codes == [1 if final["uncertain"] else 0] * 2
+    # A survivor exits 1 when it reports uncertain inputs; the other may have finished its share first.
+    assert set(codes) <= {0, 1} and (1 in codes) == bool(final["uncertain"]), codes
     # Downloads went to the surviving workers' own directories.
     for n in (1, 2):
         for row in w.results(n):

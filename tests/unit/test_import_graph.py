@@ -35,6 +35,7 @@ FLOORS = {
     "types": 0,
     "_config": 0,
     "_exceptions": 0,
+    "_closing": 0,
 }
 #: known arrows, each to be removed by the branch that owns it (issue #10):
 KNOWN = {

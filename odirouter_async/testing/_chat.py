@@ -136,12 +136,13 @@ class ChatService(LLMRoute[ChatRequest]):
 
     route = "chat"
 
-    async def handle(self, request: web.Request) -> web.StreamResponse:
+    decoder = _DECODER
+
+    def validate(self, req: ChatRequest) -> web.Response | None:
+        return _validate(req)
+
+    async def respond(self, request: web.Request, req: ChatRequest, controls: Controls) -> web.StreamResponse:
         """``POST /v1/chat/completions``."""
-        admitted = await self.admit(request, _DECODER, _validate)
-        if isinstance(admitted, web.StreamResponse):
-            return admitted
-        req, controls = admitted
         answer = self._answer(req, controls)
         tps = self.options.tokens_per_second
         if not req.stream:

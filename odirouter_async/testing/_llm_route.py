@@ -32,26 +32,41 @@ _R = TypeVar("_R", bound=LLMRequest)
 
 
 class LLMRoute(Generic[_R]):
-    """One LLM route: its settings, and the steps before and around a generated answer."""
+    """One LLM route: its settings, the steps before a generated answer, and the stream faults.
+
+    A route names its fault-registry ``route``, its request ``decoder`` and ``validate`` rule, and
+    answers an admitted request in ``respond``.
+    """
 
     route: str  # the fault-registry route name ("chat", "responses")
+    decoder: msgspec.json.Decoder[_R]
 
     def __init__(self, shared: Shared, options: LLMOptions | None = None) -> None:
         self.shared = shared
         self.options = options or LLMOptions()
 
-    async def admit(
-        self,
-        request: web.Request,
-        decoder: msgspec.json.Decoder[_R],
-        validate: Callable[[_R], web.Response | None],
-    ) -> tuple[_R, Controls] | web.Response:
+    def validate(self, req: _R) -> web.Response | None:
+        """The 400 answer for a request the gateway would refuse, else ``None``."""
+        raise NotImplementedError
+
+    async def respond(self, request: web.Request, req: _R, controls: Controls) -> web.StreamResponse:
+        """The answer to an admitted request (whole or streamed)."""
+        raise NotImplementedError
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        """The route's handler: admit the request, then ``respond``."""
+        admitted = await self.admit(request)
+        if isinstance(admitted, web.StreamResponse):
+            return admitted
+        return await self.respond(request, *admitted)
+
+    async def admit(self, request: web.Request) -> tuple[_R, Controls] | web.Response:
         """The decoded request and its controls, or the error answer (400, 404, 403 balance)."""
         try:
-            req = decoder.decode(await request.read())
+            req = self.decoder.decode(await request.read())
         except msgspec.DecodeError as exc:
             return openai_error(f"Invalid JSON body: {exc}", code="invalid_json")
-        problem = validate(req)
+        problem = self.validate(req)
         if problem is None:
             problem = check_model(self.options, req.model)
         if problem is not None:

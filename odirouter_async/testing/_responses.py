@@ -98,12 +98,15 @@ class ResponsesService(LLMRoute[ResponsesRequest]):
 
     route = "responses"
 
-    async def handle(self, request: web.Request) -> web.StreamResponse:
+    decoder = _DECODER
+
+    def validate(self, req: ResponsesRequest) -> web.Response | None:
+        return _validate(req)
+
+    async def respond(
+        self, request: web.Request, req: ResponsesRequest, controls: Controls
+    ) -> web.StreamResponse:
         """``POST /v1/responses``."""
-        admitted = await self.admit(request, _DECODER, _validate)
-        if isinstance(admitted, web.StreamResponse):
-            return admitted
-        req, controls = admitted
         stream = req.stream is True or request.query.get("stream", "").lower() in ("true", "1")
         items = [req.input] if isinstance(req.input, str) else req.input
         user_text = req.input if isinstance(req.input, str) else last_user_text(items)

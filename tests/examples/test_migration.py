@@ -35,6 +35,14 @@ def test_docs_and_readme_tables_are_the_same() -> None:
     assert docs == readme
 
 
+def test_test_files_named_in_the_docs_exist() -> None:
+    """Every ``tests/...py`` file that README.md or docs/ names as the proof of a claim exists."""
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    named = {m for page in pages for m in re.findall(r"tests/[\w/]+\.py", page.read_text())}
+    assert named
+    assert sorted(n for n in named if not (ROOT / n).exists()) == []
+
+
 def test_the_known_openai_conventions_are_in_the_table() -> None:
     """close()/aclose(), async iteration of list calls, dict conversion and error headers are listed."""
     table = "\n".join(_rows((ROOT / "README.md").read_text()))

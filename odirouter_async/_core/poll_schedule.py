@@ -50,6 +50,9 @@ The shell's contract (one task per client):
 
 1. ``add(key, endpoint, now)`` right after a submit returned (or ``age=`` seconds since the submit
    when re-attaching; ``age=None`` if unknown: polled at once, then on the prior, never learned).
+   ``every=`` seconds instead polls the job at that fixed interval (first at ``now + every``, then
+   ``every`` after each answer), outside the endpoint's learning: no scout, no model placement, no
+   sample; errors and 429s back off as for any job.
 2. ``keys = due(now, limit)`` returns the jobs to poll *now*, at most ``limit`` (free connection
    slots) and within the budget.  Each returned key is exactly one poll the shell must send.
 3. For each, ``observe(key, outcome, now)`` when the answer (or the error) arrives.  ``DONE`` and
@@ -118,6 +121,7 @@ class _Mode(enum.Enum):
     MODEL = "model"  # inside the likely window
     TAIL = "tail"  # beyond the window: backoff
     UNTIMED = "untimed"  # age unknown
+    FIXED = "fixed"  # ``add(..., every=)``: a fixed interval, never learned
 
 
 class _Endpoint:
@@ -179,6 +183,7 @@ class _Job(Generic[K]):
     sent_at: float = 0.0
     waits: Iterator[float] | None = None  # prior / tail backoff
     errors: Iterator[float] | None = None
+    every: float = 0.0  # > 0: a fixed-interval job (``add(..., every=)``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,10 +297,21 @@ class PollSchedule(Generic[K]):
     def __contains__(self, key: object) -> bool:
         return key in self._jobs
 
-    def add(self, key: K, endpoint: str, now: float, *, age: float | None = 0.0) -> None:
-        """Start scheduling a submitted job; ``age`` = seconds since its submit (``None``: unknown)."""
+    def add(
+        self, key: K, endpoint: str, now: float, *, age: float | None = 0.0, every: float | None = None
+    ) -> None:
+        """Start scheduling a submitted job; ``age`` = seconds since its submit (``None``: unknown).
+
+        ``every``: poll this job every ``every`` seconds instead (first poll at ``now + every``,
+        then ``every`` after each answer); it is not learned into ``endpoint``'s duration model
+        (no scout, no model placement, no sample) and does not count among its jobs; errors and
+        429s still back off like other jobs.
+        """
         if key in self._jobs:
             raise ValueError(f"job {key!r} is already scheduled")
+        if every is not None:
+            self._add_fixed(key, endpoint, now, age, every)
+            return
         ep = self._endpoint(endpoint)
         timed = age is not None
         start = now - max(0.0, age or 0.0)
@@ -320,6 +336,15 @@ class PollSchedule(Generic[K]):
         else:
             job.mode = _Mode.UNTIMED
             self._push(job, now)
+
+    def _add_fixed(self, key: K, endpoint: str, now: float, age: float | None, every: float) -> None:
+        """``add(..., every=)``: a job on its own fixed interval, invisible to the endpoint's learning."""
+        if not (math.isfinite(every) and every > 0):
+            raise ValueError(f"every must be a positive number of seconds, not {every!r}")
+        start = now - max(0.0, age or 0.0)
+        job = _Job(key, self._endpoint(endpoint), start, False, False, 0.0, _Mode.FIXED, every=every)
+        self._jobs[key] = job  # not in ep.jobs: no scout share, no dense scouting, no re-plan
+        self._plan(job, now)
 
     def observe(
         self, key: K, outcome: Observation, now: float, *, inference_time: float | None = None
@@ -353,7 +378,8 @@ class PollSchedule(Generic[K]):
             job.known = max(job.known, sent - job.start)
             if outcome is Outcome.QUEUED:  # it starts after the server said so (>= sent)
                 job.queued = max(job.queued, sent - job.start)
-                job.ep.queues = True
+                if job.mode is not _Mode.FIXED:  # a fixed-interval job teaches its endpoint nothing
+                    job.ep.queues = True
             elif outcome is Outcome.RUNNING:  # it started before the answer came (<= now)
                 job.running = min(job.running, now - job.start)
             job.errors = None
@@ -533,6 +559,9 @@ class PollSchedule(Generic[K]):
     def _plan(self, job: _Job[K], now: float, not_before: float = -math.inf) -> None:
         """Plan the next poll from what is known now."""
         age_now, known, ep = now - job.start, job.known, job.ep
+        if job.mode is _Mode.FIXED:  # ``every`` after this answer (or after the add)
+            self._push(job, max(now + job.every, not_before))
+            return
         if job.mode is _Mode.SCOUT:
             if len(ep.jobs) - len(ep.scout_starts) >= _BATCH:  # others wait on this scout: dense
                 at = known + max(self._scout_interval, self._scout_fraction * known) * self._rng.uniform(
@@ -658,6 +687,8 @@ class PollSchedule(Generic[K]):
         job.version += 1
         job.in_flight = False
         del self._jobs[job.key]
+        if job.mode is _Mode.FIXED:
+            return
         del ep.jobs[job.key]
         if job.scout:
             i = bisect_right(ep.scout_starts, job.start) - 1

@@ -11,9 +11,11 @@ import json
 import os
 import platform
 import resource
+import ssl
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -89,6 +91,15 @@ def emulator_process(api_key: str = "bench-key", **options: Any) -> Iterator[Run
             proc.kill()
         if proc.stdout:
             proc.stdout.close()
+
+
+def emu_stats(emu: RunningEmulator, jobs: bool = True) -> dict[str, Any]:
+    """The emulator's ``GET /_emu/stats`` (``jobs=False``: without the per-job rows)."""
+    ctx = ssl.create_default_context(cafile=emu.ca_cert_path) if emu.ca_cert_path else None
+    url = f"{emu.url}/_emu/stats" + ("" if jobs else "?jobs=0")
+    with urllib.request.urlopen(url, context=ctx, timeout=60) as resp:
+        data: dict[str, Any] = json.loads(resp.read())
+    return data
 
 
 def peak_rss_mb() -> float:

@@ -89,6 +89,8 @@ class ScheduleLearning(SchedulePlacement[K]):
         ep.replans += 1
         self._c.replans += 1
         ready = self._ready(ep)
+        # the window is fixed for the whole loop unless it recruits scouts (which moves ``hi``)
+        window = self._window(ep) if ready and not ep.rescout else None
         for job in ep.jobs.values():
             if job.in_flight or job.mode in (Mode.SCOUT, Mode.UNTIMED):
                 continue
@@ -100,7 +102,7 @@ class ScheduleLearning(SchedulePlacement[K]):
             if job.mode is Mode.PRIOR or not ready:
                 self._plan(job, now)
                 continue
-            target = self._model_target(job, now - job.start, planned=True)
+            target = self._model_target(job, now - job.start, planned=True, window=window)
             if target is not None and job.start + target < job.due - 1e-9:
                 job.mode, job.waits = Mode.MODEL, None
                 self._push(job, max(job.start + target, now))

@@ -87,20 +87,36 @@ class SchedulePlacement(Generic[K]):
         """Non-scouts are placed by the model once 8% of the scouts have finished."""
         return len(ep.model) >= max(1, math.ceil(_OPEN_SHARE * ep.recruited))
 
-    def _model_target(self, job: JobState[K], age_now: float, *, planned: bool = False) -> float | None:
+    def _window(self, ep: EndpointState) -> tuple[float, float, float] | None:
+        """``(lo, hi, spacing(lo))`` of the endpoint's likely window; ``None`` until it is ready."""
+        if not self._ready(ep):
+            return None
+        lo = ep.model.lo
+        return lo, self._hi(ep), self._spacing(lo)
+
+    def _model_target(
+        self,
+        job: JobState[K],
+        age_now: float,
+        *,
+        planned: bool = False,
+        window: tuple[float, float, float] | None = None,
+    ) -> float | None:
         """Age of the next poll inside the likely window; ``None`` when the job is past it.
 
         A job not yet polled inside the window polls at ``lo + (0.5 + phase) spacing``; one that is
         already past that point and has no model-made plan (``planned``) catches up within half a
-        spacing, spread by its phase.
+        spacing, spread by its phase.  ``window``: ``_window(job.ep)`` when the caller has it.
         """
-        ep, known = job.ep, job.known
-        lo = ep.model.lo
-        if not self._ready(ep) or known >= self._hi(ep):
+        known = job.known
+        if window is None:
+            window = self._window(job.ep)
+        if window is None or known >= window[1]:
             return None
+        lo, _, spacing_lo = window
         if known >= lo:
             return known + self._spacing(known)
-        first = lo + (0.5 + job.phase) * self._spacing(lo)
+        first = lo + (0.5 + job.phase) * spacing_lo
         if age_now <= lo or (planned and first >= age_now):
             return first
         return age_now + self._catch_up * job.phase * self._spacing(age_now)

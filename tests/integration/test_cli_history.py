@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from anyio.from_thread import start_blocking_portal
+from thread_emulator import threaded_emulator
 
 from odirouter_async.cli import main
 from odirouter_async.testing import Emulator
@@ -18,13 +18,7 @@ def test_second_run_reads_the_history_the_first_run_wrote(
     """Run 1 writes $XDG_CACHE_HOME/odirouter_async/poll-history.json; run 2 polls its job less."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     history = tmp_path / "odirouter_async" / "poll-history.json"
-    emulator = Emulator(job_duration=1.0, job_jitter=0.0, permissive=True)
-    with (
-        start_blocking_portal(backend="asyncio") as portal,
-        portal.wrap_async_context_manager(emulator) as emu,
-    ):
-        monkeypatch.setenv("ODIROUTER_API_KEY", emu.api_key)
-        monkeypatch.setenv("ODIROUTER_BASE_URL", emu.url)
+    with threaded_emulator(Emulator(job_duration=1.0, job_jitter=0.0, permissive=True), monkeypatch) as emu:
         assert not history.exists()
         assert main(["run", "my-model", "--json", '{"prompt": "cold"}']) == 0
         saved = json.loads(history.read_bytes())["endpoints"]

@@ -42,6 +42,7 @@ class ScheduleLearning(SchedulePlacement[K]):
     _endpoints: dict[str, EndpointState]
 
     def _learn(self, job: JobState[K], age: float, now: float, inference_time: float | None = None) -> None:
+        """A finish (seen done at ``age``) into the model: a surprise resets it; a re-plan is due."""
         ep = job.ep
         model = ep.model
         lower = job.known
@@ -79,6 +80,7 @@ class ScheduleLearning(SchedulePlacement[K]):
             ep.dirty_at = at if ep.dirty_at is None else min(ep.dirty_at, at)
 
     def _flush(self, now: float) -> None:
+        """Run the re-plans that have come due."""
         for ep in self._endpoints.values():
             if ep.dirty_at is not None and ep.dirty_at <= now:
                 self._replan(ep, now)

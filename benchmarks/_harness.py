@@ -7,6 +7,7 @@ benchmark process) excludes the server's work.  Results are written as JSON unde
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import platform
@@ -100,6 +101,23 @@ def emu_stats(emu: RunningEmulator, jobs: bool = True) -> dict[str, Any]:
     with urllib.request.urlopen(url, context=ctx, timeout=60) as resp:
         data: dict[str, Any] = json.loads(resp.read())
     return data
+
+
+class GCTimer:
+    """Wall time spent in the cyclic garbage collector while installed (``gc.callbacks``)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.collections = [0, 0, 0]
+        self._started = 0.0
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.seconds += time.perf_counter() - self._started
+            self.collections[info["generation"]] += 1
 
 
 def peak_rss_mb() -> float:

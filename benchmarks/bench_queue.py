@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import resource
@@ -50,7 +51,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ._harness import RunningEmulator, emu_stats, emulator_process, save
+from ._harness import GCTimer, RunningEmulator, emu_stats, emulator_process, save
 from .bench_cli_warm import cli_warm
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,6 +94,9 @@ async def _ours(spec: dict[str, Any]) -> dict[str, Any]:
         sampler = asyncio.create_task(sample())
         inputs = ({"prompt": f"job {i}"} for i in range(n))
         concurrency = spec.get("concurrency") or n
+        gc_timer = GCTimer()
+        if spec.get("gc_threshold"):  # an experiment: the collector's thresholds for this run
+            gc.set_threshold(*spec["gc_threshold"])
         profiler = None
         if spec.get("profile"):
             import cProfile
@@ -120,6 +124,8 @@ async def _ours(spec: dict[str, Any]) -> dict[str, Any]:
         "client_429s": stats.rate_limited,
         "client_poll_errors": stats.errors,
         "rate_samples": rates if spec.get("sample") else None,
+        "gc_seconds": gc_timer.seconds,
+        "gc_collections": gc_timer.collections,
     }
 
 

@@ -7,13 +7,16 @@ benchmark process) excludes the server's work.  Results are written as JSON unde
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import platform
 import resource
+import ssl
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -89,6 +92,32 @@ def emulator_process(api_key: str = "bench-key", **options: Any) -> Iterator[Run
             proc.kill()
         if proc.stdout:
             proc.stdout.close()
+
+
+def emu_stats(emu: RunningEmulator, jobs: bool = True) -> dict[str, Any]:
+    """The emulator's ``GET /_emu/stats`` (``jobs=False``: without the per-job rows)."""
+    ctx = ssl.create_default_context(cafile=emu.ca_cert_path) if emu.ca_cert_path else None
+    url = f"{emu.url}/_emu/stats" + ("" if jobs else "?jobs=0")
+    with urllib.request.urlopen(url, context=ctx, timeout=60) as resp:
+        data: dict[str, Any] = json.loads(resp.read())
+    return data
+
+
+class GCTimer:
+    """Wall time spent in the cyclic garbage collector while installed (``gc.callbacks``)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.collections = [0, 0, 0]
+        self._started = 0.0
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.seconds += time.perf_counter() - self._started
+            self.collections[info["generation"]] += 1
 
 
 def peak_rss_mb() -> float:

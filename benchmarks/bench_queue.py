@@ -2,8 +2,9 @@
 
 Run from the repository root: ``python -m benchmarks.bench_queue`` (``--quick`` for smaller N,
 ``--skip-fal``, ``--only NAME[,NAME]``: 2s (= 2s1k + 2s10k), 20s, fal, limit, lone, warm, curve,
-and ``scale100k`` (run only when named).  Results: ``benchmarks/out/queue.json``
-(``queue_<names>.json`` with ``--only``).
+cli_warm (``odirouter run`` twice, ``bench_cli_warm.py``), 2s10kj (10 000 through map + a journal,
+concurrency 8 000) and scale100k (2s10kj, then the same with 100 000, in one session).
+Results: ``benchmarks/out/queue.json`` (``queue_<names>.json`` with ``--only``).
 
 Each scenario gets a fresh emulator in a child process (``_harness.emulator_process``), and each
 client run is a fresh ``python -m benchmarks.bench_queue --child SPEC`` process, so CPU time
@@ -37,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import resource
@@ -46,11 +48,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
-from ._harness import RunningEmulator, emulator_process, save
+from ._harness import GCTimer, RunningEmulator, emu_stats, emulator_process, save
+from .bench_cli_warm import cli_warm
 
 ROOT = Path(__file__).resolve().parent.parent
 EP = "flux_pro_11"
@@ -92,6 +94,9 @@ async def _ours(spec: dict[str, Any]) -> dict[str, Any]:
         sampler = asyncio.create_task(sample())
         inputs = ({"prompt": f"job {i}"} for i in range(n))
         concurrency = spec.get("concurrency") or n
+        gc_timer = GCTimer()
+        if spec.get("gc_threshold"):  # an experiment: the collector's thresholds for this run
+            gc.set_threshold(*spec["gc_threshold"])
         profiler = None
         if spec.get("profile"):
             import cProfile
@@ -119,6 +124,8 @@ async def _ours(spec: dict[str, Any]) -> dict[str, Any]:
         "client_429s": stats.rate_limited,
         "client_poll_errors": stats.errors,
         "rate_samples": rates if spec.get("sample") else None,
+        "gc_seconds": gc_timer.seconds,
+        "gc_collections": gc_timer.collections,
     }
 
 
@@ -196,14 +203,6 @@ def child(spec_json: str) -> int:
 # ----------------------------------------------------------------------------------------------
 
 
-def _emu_stats(emu: RunningEmulator, jobs: bool = True) -> dict[str, Any]:
-    ctx = ssl.create_default_context(cafile=emu.ca_cert_path) if emu.ca_cert_path else None
-    url = f"{emu.url}/_emu/stats" + ("" if jobs else "?jobs=0")
-    with urllib.request.urlopen(url, context=ctx, timeout=60) as resp:
-        data: dict[str, Any] = json.loads(resp.read())
-    return data
-
-
 def _quantile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
@@ -238,7 +237,7 @@ def _measure(kind: str, n: int, emu_options: dict[str, Any], **extra: Any) -> di
         emu_cpu0 = emu.cpu_seconds()
         result = _run_client(kind, emu, n, **extra)
         emu_cpu1 = emu.cpu_seconds()
-        stats = _emu_stats(emu)
+        stats = emu_stats(emu)
     if emu_cpu0 is not None and emu_cpu1 is not None:
         stats["cpu"] = emu_cpu1 - emu_cpu0
     fields = stats["job_fields"]
@@ -408,15 +407,17 @@ def main(argv: list[str] | None = None) -> int:
                     flush=True,
                 )
         results["lone_2s"] = lone
-    if want("scale100k"):  # only when named: 100 000 jobs through map + a journal, one process
-        n = 20_000 if quick else 100_000
-        with tempfile.TemporaryDirectory() as tmp:
-            journal = str(Path(tmp) / "scale.journal")
-            r = _measure("ours", n, two, concurrency=8000, journal=journal)
-            r["journal_mb"] = sum(p.stat().st_size for p in Path(tmp).iterdir()) / 2**20
-        record(f"scale 2s x {n} map+journal c=8000", "ours", r)
-        emu_cpu = r.get("emu_cpu") or float("nan")
-        print(f"    journal file {r['journal_mb']:.1f} MB; emulator CPU {emu_cpu:.1f} s")
+    if want("2s10kj") or want("scale100k"):  # map + a journal, one process: 10 000 (then 100 000)
+        for n in [big] + ([20_000 if quick else 100_000] if want("scale100k") else []):
+            with tempfile.TemporaryDirectory() as tmp:
+                journal = str(Path(tmp) / "scale.journal")
+                r = _measure("ours", n, two, concurrency=8000, journal=journal)
+                r["journal_mb"] = sum(p.stat().st_size for p in Path(tmp).iterdir()) / 2**20
+            record(f"scale 2s x {n} map+journal c=8000", "ours", r)
+            emu_cpu = r.get("emu_cpu") or float("nan")
+            print(f"    journal file {r['journal_mb']:.1f} MB; emulator CPU {emu_cpu:.1f} s", flush=True)
+    if want("cli_warm"):
+        results["cli_warm"] = cli_warm(2 if quick else 10)
     if want("curve"):
         curve = results.setdefault("curve_lag_target", {})
         for target in (0.05, 0.1, 0.25, 0.5, 1.0):

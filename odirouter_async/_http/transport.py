@@ -164,7 +164,6 @@ class Transport:
         self,
         method: str,
         url: str,
-        *,
         json: object,
         content: bytes | None,
         data: Any,
@@ -174,8 +173,12 @@ class Transport:
         extra: Mapping[str, str] | None,
         paid: bool,
         ok_statuses: frozenset[int],
+        /,
     ) -> _Request:
-        """One call, prepared once: the origin rule (headers, key), body, query, timeout, budget."""
+        """One call, prepared once: the origin rule (headers, key), body, query, timeout, budget.
+
+        Positional only, in the order of ``request``'s parameters (``extra``: its ``headers``).
+        """
         own = self.is_own_origin(url)
         full = join_url(self.base_url, url)
         if not own and self.strict_origins and auth:
@@ -328,19 +331,7 @@ class Transport:
 
         ``data`` may be a zero-argument callable: a body factory, called once per attempt.
         """
-        req = self._build(
-            method,
-            url,
-            json=json,
-            content=content,
-            data=data,
-            query=query,
-            options=options,
-            auth=auth,
-            extra=headers,
-            paid=paid,
-            ok_statuses=ok_statuses,
-        )
+        req = self._build(method, url, json, content, data, query, options, auth, headers, paid, ok_statuses)
         resp, elapsed = await self._send(req)
         rid = resp.headers.get("x-request-id") or req.rid
         limit = self.pool.limits.max_body_bytes
@@ -376,18 +367,6 @@ class Transport:
 
         Retries happen only before the first body byte is read.
         """
-        req = self._build(
-            method,
-            url,
-            json=json,
-            content=None,
-            data=data,
-            query=query,
-            options=options,
-            auth=auth,
-            extra=headers,
-            paid=paid,
-            ok_statuses=ok_statuses,
-        )
+        req = self._build(method, url, json, None, data, query, options, auth, headers, paid, ok_statuses)
         resp, _ = await self._send(req)
         return StreamResponse(resp, resp.headers.get("x-request-id") or req.rid, req.url)

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from anyio.from_thread import start_blocking_portal
+from thread_emulator import threaded_emulator
 
 from odirouter_async import AsyncOdiRouter
 from odirouter_async._config import DEFAULT_CONCURRENCY
@@ -41,13 +41,7 @@ ERROR_LINE = re.compile(r"^odirouter: error: \S")
 @pytest.fixture
 def emu(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
     """An emulator on its own thread and loop; the environment points the CLI at it."""
-    emulator = Emulator(job_duration=0.1, job_jitter=0.0, echo=True)
-    with (
-        start_blocking_portal(backend="asyncio") as portal,
-        portal.wrap_async_context_manager(emulator) as e,
-    ):
-        monkeypatch.setenv("ODIROUTER_API_KEY", e.api_key)
-        monkeypatch.setenv("ODIROUTER_BASE_URL", e.url)
+    with threaded_emulator(Emulator(job_duration=0.1, job_jitter=0.0, echo=True), monkeypatch) as e:
         yield e
 
 

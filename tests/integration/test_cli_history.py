@@ -1,0 +1,31 @@
+"""``odirouter run`` keeps a poll history under ``$XDG_CACHE_HOME`` by default: a second run starts warm."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from thread_emulator import threaded_emulator
+
+from odirouter_async.cli import main
+from odirouter_async.testing import Emulator
+
+
+def test_second_run_reads_the_history_the_first_run_wrote(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Run 1 writes $XDG_CACHE_HOME/odirouter_async/poll-history.json; run 2 polls its job less."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    history = tmp_path / "odirouter_async" / "poll-history.json"
+    with threaded_emulator(Emulator(job_duration=1.0, job_jitter=0.0, permissive=True), monkeypatch) as emu:
+        assert not history.exists()
+        assert main(["run", "my-model", "--json", '{"prompt": "cold"}']) == 0
+        saved = json.loads(history.read_bytes())["endpoints"]
+        assert set(saved) == {"my-model"}
+        assert main(["run", "my-model", "--json", '{"prompt": "warm"}']) == 0
+        cold_id, warm_id = emu.jobs
+        cold, warm = emu.stats.job_requests[cold_id], emu.stats.job_requests[warm_id]
+    printed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(printed) == 2  # both runs printed their result
+    assert warm <= 2 < cold

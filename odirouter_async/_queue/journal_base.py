@@ -12,7 +12,7 @@ created no job, :func:`submit_created_no_job`); :func:`reattach_job` rebuilds a 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, Final, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 
 import msgspec
 
@@ -26,6 +26,7 @@ from .._exceptions import (
     ResponseValidationError,
 )
 from .jobs import Job, job_urls
+from .journal_store import JournalStore
 from .map_types import MapHooks, MapOutcome
 from .scheduler import ClientClosedError
 
@@ -110,21 +111,7 @@ def reattach_job(
     )
 
 
-class _Store(Protocol):
-    endpoint: str
-
-    def record_outcome(self, key: str, ok: bool, payload: bytes | None) -> None: ...
-
-    def record_cancelled(self, key: str) -> None: ...
-
-    def discard_intent(self, key: str) -> None: ...
-
-    async def flush(self) -> None: ...
-
-    async def close(self) -> None: ...
-
-
-S = TypeVar("S", bound=_Store)
+S = TypeVar("S", bound=JournalStore)
 
 
 class StoreHooks(MapHooks, Generic[S]):

@@ -10,8 +10,9 @@ Two stores implement :class:`JournalStore`:
 
 Both keep the same promises: keys from content (``journal.InputKeys``), the intent durable before
 the paid submit, the job id recorded right after it, outcomes before the caller sees them, and an
-uncertain submit reported, never resent silently.  :func:`is_postgres_dsn` decides which store a
-``journal=`` string names; :func:`journal_hooks_for` builds the matching map hooks.
+uncertain submit reported, never resent silently (``journal_base.StoreHooks`` is generic over
+this protocol, so mypy checks that both stores satisfy it).  :func:`is_postgres_dsn` decides
+which store a ``journal=`` string names; :func:`journal_hooks_for` builds the matching hooks.
 """
 
 from __future__ import annotations

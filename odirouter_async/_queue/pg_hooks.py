@@ -99,7 +99,7 @@ class PgJournalHooks(StoreHooks[PgJournal]):
         self.loaded = self.reattached = self.submitted = self.lost = 0
 
     def row_of(self, index: int) -> ClaimedRow | None:
-        """The claimed row behind map input ``index``."""
+        """The claimed row behind map input ``index`` (until its outcome is delivered)."""
         return self._rows.get(index)
 
     async def claimed_inputs(self) -> AsyncIterator[dict[str, Any]]:
@@ -191,7 +191,7 @@ class PgJournalHooks(StoreHooks[PgJournal]):
 
     def delivered(self, outcome: MapOutcome) -> MapOutcome:
         """``outcome`` with the position (and object) of its input in the caller's ``inputs``."""
-        row = self._rows.get(outcome.index)
+        row = self._rows.pop(outcome.index, None)  # the row's last use: not kept for the whole batch
         if self._positions is None or self._inputs is None or row is None:
             return outcome
         position = self._positions.get(row.key)

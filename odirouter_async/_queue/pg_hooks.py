@@ -17,7 +17,10 @@ gives the claimed row).  The caller sees each outcome with the position of its i
 ``inputs`` it passed (``delivered``: ``index`` and ``input`` are that position and that object,
 as with the sqlite journal); an input another worker loaded that is not in this caller's list
 keeps ``index = -1`` and the claimed arguments as ``input``.  Without ``inputs`` (loaded earlier,
-e.g. the CLI after ``batch-init``) outcomes keep the claim count.
+e.g. the CLI after ``batch-init``) outcomes keep the claim count.  A submit that provably
+created no job (429 / 503 after the retries, a refused connection) puts its input back to
+``pending``: that error outcome is delivered with ``is_final`` false, and the input comes back
+later (from this worker or another), so one position can be seen twice.
 """
 
 from __future__ import annotations

@@ -84,6 +84,23 @@ async def test_outcomes_carry_the_position_of_their_input_in_the_callers_list(
     assert emu.stats.count("queue.submit") == len(inputs)
 
 
+async def test_an_input_only_another_worker_loaded_has_index_minus_one(
+    emu_client: tuple[Emulator, odr.AsyncOdiRouter], dsn: str
+) -> None:
+    """A batch holding an input this caller did not pass: its outcome has index -1 and the claimed
+    arguments as input; the caller's own inputs keep their positions."""
+    _, client = emu_client
+    other = await PgJournal.open(dsn, endpoint=EP)
+    try:
+        await other.load_inputs(input_rows([{"prompt": "theirs"}, {"prompt": "ours"}]))
+    finally:
+        await other.close()
+    inputs = [{"prompt": "first"}, {"prompt": "ours"}]
+    async with client.queue.map(EP, inputs, journal=dsn) as results:
+        got = {o.index: o.input async for o in results}
+    assert got == {-1: {"prompt": "theirs"}, 0: inputs[0], 1: inputs[1]}
+
+
 async def test_a_stalled_worker_cannot_submit_what_another_took_over(dsn: str) -> None:
     """A worker whose lease expired loses its claimed rows: its intent is refused, so it never submits."""
     a = await PgJournal.open(dsn, endpoint=EP, lease=30)

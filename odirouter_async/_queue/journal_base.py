@@ -1,5 +1,5 @@
-"""What the map hooks of both journal stores share: which outcomes are final, how they are
-recorded, and the bookkeeping of the jobs a map submitted or re-attached.
+"""What the map hooks of both journal stores share: the store protocol (``JournalStore``), which
+outcomes are final, how they are recorded, and the bookkeeping of the jobs a map follows.
 
 ``JournalHooks`` (sqlite, ``journal_hooks``) and ``PgJournalHooks`` (PostgreSQL, ``pg_hooks``)
 differ in where the inputs come from (the caller's list vs the rows a worker claims) and in what
@@ -12,7 +12,8 @@ created no job, :func:`submit_created_no_job`); :func:`reattach_job` rebuilds a 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Final, Generic, Protocol, TypeVar
 
 import msgspec
 
@@ -26,14 +27,20 @@ from .._exceptions import (
     ResponseValidationError,
 )
 from .jobs import Job, job_urls
-from .journal_store import JournalStore
 from .map_types import MapHooks, MapOutcome
 from .scheduler import ClientClosedError
 
 if TYPE_CHECKING:
     from .._http.requester import ClientHandle
 
-__all__ = ("StoreHooks", "error_payload", "is_final_outcome", "reattach_job", "submit_created_no_job")
+__all__ = (
+    "JournalStore",
+    "StoreHooks",
+    "error_payload",
+    "is_final_outcome",
+    "reattach_job",
+    "submit_created_no_job",
+)
 
 _encode: Final = msgspec.json.Encoder().encode
 _NO_JOB_STATUSES: Final = frozenset({429, 503})
@@ -109,6 +116,47 @@ def reattach_job(
         submitted_at=submitted_at,
         submitted_mono=mono,
     )
+
+
+class JournalStore(Protocol):
+    """What both journal stores offer (see ``journal.Journal`` for the precise semantics)."""
+
+    endpoint: str
+    run_id: str
+
+    def request_id_for(self, key: str, attempt: int = 1) -> str:
+        """The ``X-Request-Id`` of ``key``'s submit number ``attempt``."""
+
+    async def record_intents(self, items: Iterable[tuple[str, int, str]]) -> None:
+        """Durably record ``(key, index, args_hash)`` intents before the submits."""
+
+    def record_submitted(
+        self,
+        key: str,
+        request_id: str,
+        status_url: str | None = None,
+        response_url: str | None = None,
+        cancel_url: str | None = None,
+    ) -> None:
+        """The gateway's job id for ``key`` (batched)."""
+
+    def record_outcome(self, key: str, ok: bool, payload: bytes | None) -> None:
+        """How ``key`` ended (batched)."""
+
+    def record_cancelled(self, key: str) -> None:
+        """This client cancelled ``key``'s job (batched)."""
+
+    def discard_intent(self, key: str) -> None:
+        """The submit of ``key`` provably created no job (batched)."""
+
+    async def commit(self) -> None:
+        """Everything recorded so far survives this process."""
+
+    async def flush(self) -> None:
+        """Everything recorded so far is durable."""
+
+    async def close(self) -> None:
+        """Flush and release the store (idempotent)."""
 
 
 S = TypeVar("S", bound=JournalStore)

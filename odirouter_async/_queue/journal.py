@@ -76,7 +76,8 @@ from typing import Any, Final, Literal
 import msgspec
 
 from .journal_codec import pack_hash, pack_key, pack_outcome, unpack_hash, unpack_key, unpack_outcome
-from .journal_worker import SCHEMA_VERSION, JournalError, Msg, Worker, WriteOp, content_key
+from .journal_schema import SCHEMA_VERSION, content_key
+from .journal_worker import JournalError, Msg, Worker, WriteOp
 
 __all__ = ("SCHEMA_VERSION", "Entry", "InputKeys", "Journal", "JournalError", "State", "content_key")
 

@@ -32,84 +32,27 @@ pay for it twice.
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
 
 from .._core.job_answers import decide_response
-from .._core.jobstate import CancelOutcome, Succeeded
-from .._exceptions import (
-    APIConnectionError,
-    APIStatusError,
-    JobCancelled,
-    JobError,
-    JobFailed,
-    JobTimeout,
-    ResponseValidationError,
-    UncertainSubmit,
-)
+from .._core.jobstate import Succeeded
+from .._exceptions import JobCancelled, JobError, JobFailed, UncertainSubmit
 from ..types._base import attach_raw
 from ..types.queue import JobResult
 from .jobs import Job, job_urls
 from .journal import Entry, InputKeys, Journal, JournalError
-from .map import MapHooks, MapOutcome
-from .scheduler import ClientClosedError
+from .journal_base import StoreHooks, error_payload, is_final_outcome, reattach_job, submit_created_no_job
+from .map import MapOutcome
 
 if TYPE_CHECKING:
     from .._http.requester import ClientHandle
 
 __all__ = ("JournalHooks", "UncertainSubmit", "error_payload", "submit_created_no_job")
 
-_encode: Final = msgspec.json.Encoder().encode
 _ANY: Final = msgspec.json.Decoder()
-_NO_JOB_STATUSES: Final = frozenset({429, 503})
-_AMBIGUOUS_4XX: Final = frozenset({408, 409})
-
-
-def error_payload(exc: BaseException) -> bytes:
-    """An error as the JSON stored in the journal: message, type, error_type, ids, status."""
-    body: dict[str, Any] = {"error": getattr(exc, "message", None) or str(exc), "type": type(exc).__name__}
-    for name in ("request_id", "x_request_id", "error_type", "status_code", "endpoint"):
-        value = getattr(exc, name, None)
-        if value is not None:
-            body[name] = value
-    return _encode(body)
-
-
-def submit_created_no_job(exc: BaseException) -> bool | None:
-    """What a failed submit proves: ``True`` refused for good, ``False`` not started, ``None`` unknown.
-
-    ``True``: the gateway or the SDK refused the input (4xx other than 408/409/429, ``ValueError``,
-    ``TypeError``); ``False``: the request never left or was pushed back (connect error, 429,
-    503); ``None``: a job may exist (a ``ResponseValidationError``: the gateway answered 2xx,
-    but not with a usable job id).
-    """
-    if isinstance(exc, ResponseValidationError):
-        return None
-    if isinstance(exc, (ValueError, TypeError)):
-        return True
-    if isinstance(exc, APIStatusError):
-        if exc.status_code in _NO_JOB_STATUSES:
-            return False
-        if 400 <= exc.status_code < 500 and exc.status_code not in _AMBIGUOUS_4XX:
-            return True
-        return None
-    if isinstance(exc, APIConnectionError) and not exc.sent:
-        return False
-    return None
-
-
-def _final(outcome: MapOutcome) -> bool:
-    error = outcome.error
-    if error is None:
-        return True
-    if outcome.request_id is None:  # the submit failed
-        return submit_created_no_job(error) is True
-    if isinstance(error, (JobTimeout, ClientClosedError)):
-        return False  # the job may still finish: a resume re-attaches
-    return isinstance(error, (JobError, APIStatusError))
 
 
 def _replay_result(payload: bytes, request_id: str | None) -> JobResult:
@@ -120,7 +63,7 @@ def _replay_result(payload: bytes, request_id: str | None) -> JobResult:
     return attach_raw(JobResult(request_id=request_id), payload, None)
 
 
-class JournalHooks(MapHooks):
+class JournalHooks(StoreHooks[Journal]):
     """Make a ``map`` resumable with a :class:`Journal` (see the module docstring).
 
     Args:
@@ -139,7 +82,7 @@ class JournalHooks(MapHooks):
     Attributes:
         uncertain: entries found uncertain at the start (before any resubmission).
         replayed / reattached / submitted: how the inputs were served so far.
-        cancelled: jobs this map cancelled on the gateway (recorded ``cancelled``).
+        cancelled_jobs: jobs this map cancelled on the gateway (recorded ``cancelled``).
     """
 
     def __init__(
@@ -152,37 +95,21 @@ class JournalHooks(MapHooks):
         resubmit_uncertain: bool = False,
         retry_failed: bool = False,
     ) -> None:
-        self._journal = journal if isinstance(journal, Journal) else None
+        given = journal if isinstance(journal, Journal) else None
+        super().__init__(given, client, owned=given is None)
         self._path = None if isinstance(journal, Journal) else journal
-        self._client = client
         self._positions = positions
         self._given_keys = keys
         self._input_keys = InputKeys()
-        self._job_keys: dict[str, str] = {}  # request id -> key of the jobs not finished yet
-        self._running: set[str] = set()  # request ids of jobs submitted / re-attached, not ended
         self.resubmit_uncertain = resubmit_uncertain
         self.retry_failed = retry_failed
         self._entries: dict[str, Entry] = {}
-        self._keys: dict[int, str] = {}
-        self._replays: set[int] = set()
         self.uncertain: list[Entry] = []
-        self.replayed = self.reattached = self.submitted = self.cancelled_jobs = 0
-
-    @property
-    def journal(self) -> Journal:
-        """The journal (open once the map started)."""
-        if self._journal is None:
-            raise JournalError("the journal is opened when the map starts")
-        return self._journal
+        self.replayed = self.reattached = self.submitted = 0
 
     def key_of(self, index: int) -> str | None:
         """The journal key of map input ``index`` (known from its ``before_submit`` on)."""
         return self._keys.get(index)
-
-    @property
-    def running_jobs(self) -> int:
-        """Jobs submitted or re-attached by this map that neither ended nor were cancelled."""
-        return len(self._running)
 
     def is_replay(self, index: int) -> bool:
         """Whether the outcome of input ``index`` came from the journal, not from the gateway."""
@@ -220,10 +147,7 @@ class JournalHooks(MapHooks):
             id_key = entry.legacy_key or key
             if entry.state == "submitted" and entry.request_id:
                 self.reattached += 1
-                job = self._reattach(entry)
-                self._job_keys[job.request_id] = key
-                self._running.add(job.request_id)
-                return job
+                return self._follow(key, self._reattach(entry))
             if entry.state == "done" or (entry.state == "failed" and not self.retry_failed):
                 self.replayed += 1
                 self._replays.add(index)
@@ -239,42 +163,11 @@ class JournalHooks(MapHooks):
     async def after_submit(self, index: int, key: str | None, job: Job) -> None:
         """Record the job's id and URLs (batched, not awaited)."""
         key = self._keys[index]
-        self._job_keys[job.request_id] = key
-        self._running.add(job.request_id)
+        self._follow(key, job)
         urls: tuple[str | None, ...] = (job.status_url, job.response_url, job.cancel_url)
         if urls == job_urls(self._client.requester.base_url, self.journal.endpoint, job.request_id):
             urls = (None, None, None)  # the documented URLs: derived again on re-attach, not stored
         self.journal.record_submitted(key, job.request_id, *urls)
-
-    async def cancelled(self, job: Job, outcome: CancelOutcome | None) -> None:
-        """The map cancelled ``job`` on its way out: record ``cancelled`` if the gateway accepted."""
-        key = self._job_keys.pop(job.request_id, None)
-        if outcome is not CancelOutcome.REQUESTED:
-            return
-        self._running.discard(job.request_id)
-        if key is not None:
-            self.cancelled_jobs += 1
-            self.journal.record_cancelled(key)
-
-    async def finished(self, outcome: MapOutcome) -> None:
-        """Record a final outcome (batched); leave non-final ones for the resume."""
-        key = self._keys.pop(outcome.index, None)
-        if outcome.request_id is not None:
-            self._running.discard(outcome.request_id)
-            if not isinstance(outcome.error, JobTimeout):  # a timed-out job may still be cancelled
-                self._job_keys.pop(outcome.request_id, None)
-        if key is None or outcome.index in self._replays:
-            return
-        journal = self.journal
-        error = outcome.error
-        if error is None:
-            result = outcome.result
-            assert result is not None
-            journal.record_outcome(key, True, result.raw_bytes or _encode(result.raw))
-        elif outcome.request_id is None and submit_created_no_job(error) is False:
-            journal.discard_intent(key)
-        elif _final(outcome):
-            journal.record_outcome(key, False, error_payload(error))
 
     def is_final(self, outcome: MapOutcome) -> bool:
         """Whether the journal holds (or now records) ``outcome`` as the input's last word.
@@ -284,39 +177,14 @@ class JournalHooks(MapHooks):
         """
         if outcome.index in self._replays:
             return not isinstance(outcome.error, UncertainSubmit)
-        return _final(outcome)
-
-    async def stop(self) -> None:
-        """Flush; close the journal if this object opened it."""
-        journal = self._journal
-        if journal is None:
-            return
-        if self._path is not None:
-            await journal.close()
-        else:
-            await journal.flush()
+        return is_final_outcome(outcome)
 
     # -- helpers ----------------------------------------------------------------------------
 
     def _reattach(self, entry: Entry) -> Job:
         assert entry.request_id is not None
-        endpoint = self.journal.endpoint
-        status_url, response_url, cancel_url = job_urls(
-            self._client.requester.base_url, endpoint, entry.request_id
-        )
-        mono = None
-        if entry.submitted_at is not None:
-            mono = time.monotonic() - max(0.0, time.time() - entry.submitted_at)
-        return Job(
-            self._client,
-            endpoint,
-            entry.request_id,
-            status_url=entry.status_url or status_url,
-            response_url=entry.response_url or response_url,
-            cancel_url=entry.cancel_url or cancel_url,
-            submitted_at=entry.submitted_at,
-            submitted_mono=mono,
-        )
+        urls = (entry.status_url, entry.response_url, entry.cancel_url)
+        return reattach_job(self._client, self.journal.endpoint, entry.request_id, entry.submitted_at, urls)
 
     def _replay(self, index: int, input: Any, entry: Entry) -> MapOutcome:
         payload = entry.outcome or b"{}"

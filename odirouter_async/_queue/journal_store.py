@@ -1,6 +1,7 @@
-"""The journal as a small interface: what ``map``'s hooks and the CLI need from a store.
+"""The journal as a small interface, and which store a ``journal=`` argument names.
 
-Two stores implement :class:`JournalStore`:
+Two stores implement ``JournalStore`` (the protocol of what ``map``'s hooks and the CLI need;
+defined in ``journal_base``, whose ``StoreHooks`` is generic over it, so mypy checks both):
 
 - ``journal.Journal``: the embedded default, one sqlite file, one process at a time (resume
   after a crash).
@@ -11,15 +12,15 @@ Two stores implement :class:`JournalStore`:
 Both keep the same promises: keys from content (``journal.InputKeys``), the intent durable before
 the paid submit, the job id recorded right after it, outcomes before the caller sees them, and an
 uncertain submit reported, never resent silently.  :func:`is_postgres_dsn` decides which store a
-``journal=`` string names; :func:`journal_hooks_for` builds the matching map hooks.
-"""
+``journal=`` string names; :func:`journal_hooks_for` builds the matching map hooks."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
+from .journal_base import JournalStore
 from .map_types import MapHooks
 
 if TYPE_CHECKING:
@@ -27,47 +28,6 @@ if TYPE_CHECKING:
     from .journal import Journal
 
 __all__ = ("JournalStore", "is_postgres_dsn", "journal_hooks_for")
-
-
-class JournalStore(Protocol):
-    """What both journal stores offer (see ``journal.Journal`` for the precise semantics)."""
-
-    endpoint: str
-    run_id: str
-
-    def request_id_for(self, key: str, attempt: int = 1) -> str:
-        """The ``X-Request-Id`` of ``key``'s submit number ``attempt``."""
-
-    async def record_intents(self, items: Iterable[tuple[str, int, str]]) -> None:
-        """Durably record ``(key, index, args_hash)`` intents before the submits."""
-
-    def record_submitted(
-        self,
-        key: str,
-        request_id: str,
-        status_url: str | None = None,
-        response_url: str | None = None,
-        cancel_url: str | None = None,
-    ) -> None:
-        """The gateway's job id for ``key`` (batched)."""
-
-    def record_outcome(self, key: str, ok: bool, payload: bytes | None) -> None:
-        """How ``key`` ended (batched)."""
-
-    def record_cancelled(self, key: str) -> None:
-        """This client cancelled ``key``'s job (batched)."""
-
-    def discard_intent(self, key: str) -> None:
-        """The submit of ``key`` provably created no job (batched)."""
-
-    async def commit(self) -> None:
-        """Everything recorded so far survives this process."""
-
-    async def flush(self) -> None:
-        """Everything recorded so far is durable."""
-
-    async def close(self) -> None:
-        """Flush and release the store (idempotent)."""
 
 
 def is_postgres_dsn(journal: object) -> bool:

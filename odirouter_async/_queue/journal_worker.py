@@ -1,6 +1,6 @@
 """The journal's worker thread: it owns the sqlite3 connection and does group commits.
 
-Only ``_journal.py`` uses this module.  The event loop talks to the thread through one
+Only ``journal.py`` uses this module.  The event loop talks to the thread through one
 ``queue.SimpleQueue`` of ``(Msg, payload, future)`` tuples; the thread answers by resolving
 asyncio futures with ``loop.call_soon_threadsafe`` (one wake-up per commit, not per caller).
 
@@ -11,10 +11,9 @@ all pending writes in ONE transaction (``synchronous=FULL``: sqlite's rollback j
 transaction is fsynced into the main file before ``COMMIT`` returns), then answer every waiter.
 Writes keep their arrival order, so a record can never overtake the intent it refers to.
 
-Opening also migrates a schema-1 journal (keys ``{index}-{hash16}``, WAL mode) or a schema-2
-one (text keys, plain outcomes) to schema 3 (content keys in the compact encodings of
-``journal_codec``, see ``journal``), in one transaction, and locks the file itself (``flock`` on
-the database file's inode, so a symlink, a relative path or a hard link cannot open it twice).
+Opening locks the file itself (``flock`` on the database file's inode, so a symlink, a relative
+path or a hard link cannot open it twice), then checks, creates or migrates it
+(``journal_schema.prepare``).
 """
 
 from __future__ import annotations
@@ -30,55 +29,15 @@ import time
 from itertools import groupby
 from operator import itemgetter
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 from .._exceptions import JournalError
-from .journal_codec import pack_hash, pack_key, pack_outcome
+from .journal_schema import SCHEMA_VERSION, prepare
 
 __all__ = ("SCHEMA_VERSION", "JournalError", "Msg", "Worker", "WriteOp")
 
-#: ``PRAGMA user_version`` of journals this version writes; newer files are refused, schema 1
-#: (position-based keys) and schema 2 (text keys, plain outcomes) are migrated on open.
-SCHEMA_VERSION: Final = 3
-
 #: One SQL statement and its parameters.
 WriteOp = tuple[str, tuple[Any, ...]]
-
-# Schema 3: ``key`` and ``args_hash`` have no type affinity (a content key / hex hash is stored as
-# a BLOB, anything else as TEXT: ``journal_codec``), the table is clustered on the key (WITHOUT
-# ROWID: no second copy of the key in an index), outcomes are compressed when large.
-_ENTRIES: Final = (
-    "CREATE TABLE {name} ("
-    " key NOT NULL PRIMARY KEY, idx INTEGER NOT NULL, args_hash NOT NULL,"
-    " state TEXT NOT NULL CHECK (state IN ('intent', 'submitted', 'done', 'failed', 'cancelled')),"
-    " attempt INTEGER NOT NULL DEFAULT 1,"
-    " request_id TEXT, status_url TEXT, response_url TEXT, cancel_url TEXT, outcome BLOB,"
-    " created_at REAL NOT NULL, submitted_at REAL, finished_at REAL, updated_at REAL NOT NULL,"
-    " legacy_key TEXT) WITHOUT ROWID"
-)
-_SCHEMA: Final = (
-    "CREATE TABLE meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)",
-    _ENTRIES.format(name="entries"),
-)
-_V1_COLUMNS: Final = (
-    "key, idx, args_hash, state, attempt, request_id, status_url, response_url, cancel_url,"
-    " outcome, created_at, submitted_at, finished_at, updated_at"
-)
-
-
-def content_key(args_hash: str, occurrence: int) -> str:
-    """The key of the ``occurrence``-th (1-based) input whose arguments hash to ``args_hash``."""
-    return f"{args_hash[:32]}-{occurrence}"
-
-
-def _rewrite(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
-    """Replace ``entries`` by a schema-3 table holding ``rows`` (schema-2 columns, plain values)."""
-    conn.execute(_ENTRIES.format(name="entries_v3"))
-    packed = [(pack_key(r[0]), r[1], pack_hash(r[2]), *r[3:9], pack_outcome(r[9]), *r[10:]) for r in rows]
-    conn.executemany(f"INSERT INTO entries_v3 VALUES ({', '.join('?' * 15)})", packed)
-    conn.execute("DROP TABLE entries")
-    conn.execute("ALTER TABLE entries_v3 RENAME TO entries")
-    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
 class Msg(enum.Enum):
@@ -282,7 +241,7 @@ class Worker:
             self._unlock()
             raise JournalError(f"cannot open the journal {self.path}: {exc}") from None
         try:
-            return conn, self._prepare(conn)
+            return conn, prepare(conn, self.path, self.endpoint)
         except sqlite3.Error as exc:
             conn.close()
             self._unlock()
@@ -290,83 +249,6 @@ class Worker:
         except JournalError:
             conn.close()
             self._unlock()
-            raise
-
-    def _prepare(self, conn: sqlite3.Connection) -> str:
-        # ONE file: in rollback-journal mode every committed transaction is in the main file
-        # (a schema-1 journal in WAL mode is checkpointed into it here, and its -wal removed).
-        mode = conn.execute("PRAGMA journal_mode = DELETE").fetchone()[0]
-        if str(mode).lower() != "delete":
-            raise JournalError(f"the journal {self.path} cannot leave {mode} mode (is it read-only?)")
-        conn.execute("PRAGMA synchronous = FULL")
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if version == 0:
-            if conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
-                raise JournalError(f"{self.path} is an SQLite database but not an odirouter journal")
-            self._create(conn)
-        elif version == 1:
-            self._migrate_v1(conn)
-        elif version == 2:
-            self._migrate_v2(conn)
-        elif version > SCHEMA_VERSION:
-            raise JournalError(
-                f"the journal {self.path} has schema version {version}; this odirouter_async "
-                f"reads up to {SCHEMA_VERSION}: upgrade odirouter_async"
-            )
-        meta = dict(conn.execute("SELECT k, v FROM meta").fetchall())
-        if meta.get("endpoint") != self.endpoint:
-            raise JournalError(
-                f"the journal {self.path} belongs to a batch on endpoint {meta.get('endpoint')!r}, "
-                f"not {self.endpoint!r}: use another journal file"
-            )
-        return str(meta["run_id"])
-
-    def _create(self, conn: sqlite3.Connection) -> None:
-        conn.execute("BEGIN IMMEDIATE")
-        for statement in _SCHEMA:
-            conn.execute(statement)
-        conn.executemany(
-            "INSERT INTO meta (k, v) VALUES (?, ?)",
-            [
-                ("endpoint", self.endpoint),
-                ("run_id", os.urandom(4).hex()),
-                ("created_at", repr(time.time())),
-            ],
-        )
-        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        conn.execute("COMMIT")
-
-    def _migrate_v1(self, conn: sqlite3.Connection) -> None:
-        """Schema 1 -> 2 in one transaction: position keys become content keys.
-
-        The n-th entry (by old index) with given arguments gets ``content_key(hash, n)`` -- the
-        key the unedited input file gives that input now -- and keeps its old key in
-        ``legacy_key`` (its ``X-Request-Id`` was made from it, and ``results.jsonl`` names it).
-        """
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            rows = conn.execute(f"SELECT {_V1_COLUMNS} FROM entries ORDER BY idx, key").fetchall()
-            seen: dict[str, int] = {}
-            new_rows = []
-            for row in rows:
-                n = seen[row[2]] = seen.get(row[2], 0) + 1
-                new_rows.append((content_key(row[2], n), *row[1:], row[0]))
-            _rewrite(conn, new_rows)
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-
-    def _migrate_v2(self, conn: sqlite3.Connection) -> None:
-        """Schema 2 -> 3 in one transaction: the same rows in the compact encodings."""
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            _rewrite(conn, conn.execute(f"SELECT {_V1_COLUMNS}, legacy_key FROM entries").fetchall())
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
             raise
 
     def _lock(self) -> None:

@@ -316,7 +316,7 @@ class _Runner:
         if self.hooks is not None and self.tg is not None:
             self.tg.start_soon(self._deliver_hooked, outcome)
             return
-        self.channel.put(outcome)
+        self.channel.put(outcome if self.hooks is None else self.hooks.delivered(outcome))
         self.busy -= 1
         self._touch()
         self._check_idle()
@@ -327,7 +327,7 @@ class _Runner:
             await self.hooks.finished(outcome)
         except Exception as exc:
             self._fail(exc)
-        self.channel.put(outcome)
+        self.channel.put(self.hooks.delivered(outcome))
         self.busy -= 1
         self._touch()
         self._check_idle()

@@ -92,6 +92,11 @@ class MapHooks:
     async def finished(self, outcome: MapOutcome) -> None:
         """Called when an outcome is final, before the caller sees it."""
 
+    def delivered(self, outcome: MapOutcome) -> MapOutcome:
+        """The outcome as the caller sees it (default: as is; a shared journal gives the position
+        of the input in the caller's ``inputs``, not the order this worker claimed it in)."""
+        return outcome
+
     async def stop(self) -> None:
         """Called once when the map has ended and cleaned up (shielded): flush or close here."""
 

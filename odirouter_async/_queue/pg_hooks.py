@@ -12,27 +12,33 @@ worker left as an ``intent`` come back as ``uncertain``: counted in :attr:`uncer
 ``odirouter batch-status``, and submitted again only with ``resubmit_uncertain`` (the same
 request id).  Outcomes are recorded as with the sqlite journal (``journal_hooks``).
 
-The map's ``MapOutcome.index`` counts claims (0, 1, 2, ... in this worker), not input positions;
-``row_of(index)`` gives the claimed row (its key and input position).
+Positions.  Inside the map an index counts this worker's claims (0, 1, 2, ...; ``row_of(index)``
+gives the claimed row).  The caller sees each outcome with the position of its input in the
+``inputs`` it passed (``delivered``: ``index`` and ``input`` are that position and that object,
+as with the sqlite journal); an input another worker loaded that is not in this caller's list
+keeps ``index = -1`` and the claimed arguments as ``input``.  Without ``inputs`` (loaded earlier,
+e.g. the CLI after ``batch-init``) outcomes keep the claim count.  A submit that provably
+created no job (429 / 503 after the retries, a refused connection) puts its input back to
+``pending``: that error outcome is delivered with ``is_final`` false, and the input comes back
+later (from this worker or another), so one position can be seen twice.
 """
 
 from __future__ import annotations
 
 import random
-import time
 from collections import deque
 from collections.abc import AsyncIterator, Iterable, Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Final
 
 import anyio
 import msgspec
 
-from .._core.jobstate import CancelOutcome
-from .._exceptions import JobTimeout, JournalError
-from .jobs import Job, job_urls
+from .._exceptions import JournalError
+from .jobs import Job
 from .journal import InputKeys
-from .journal_hooks import _final, error_payload, submit_created_no_job
-from .map import MapHooks, MapOutcome
+from .journal_base import StoreHooks, is_final_outcome, reattach_job
+from .map import MapOutcome
 from .pg_store import ClaimedRow, PgJournal
 
 if TYPE_CHECKING:
@@ -56,14 +62,14 @@ def input_rows(inputs: Iterable[Mapping[str, Any]]) -> list[tuple[str, int, byte
     return rows
 
 
-class PgJournalHooks(MapHooks):
+class PgJournalHooks(StoreHooks[PgJournal]):
     """Run a map as one worker of a shared batch (see the module docstring).
 
     Args:
         journal: an open ``PgJournal`` (the caller closes it), or a DSN (opened at the start of the
             map, closed at its end).
         inputs: loaded into the database at the start (once per batch; ``None``: already loaded,
-            e.g. by ``odirouter batch-init``).
+            e.g. by ``odirouter batch-init``); outcomes carry their positions in this list.
         lease, poll_interval: the worker lease (seconds) for a DSN; how often an idle worker
             looks for inputs to take over while others still run.
     """
@@ -80,10 +86,11 @@ class PgJournalHooks(MapHooks):
         lease: float = 30.0,
         poll_interval: float | None = None,
     ) -> None:
-        self._journal = journal if isinstance(journal, PgJournal) else None
+        given = journal if isinstance(journal, PgJournal) else None
+        super().__init__(given, client, owned=given is None)
         self._dsn = None if isinstance(journal, PgJournal) else journal
-        self._inputs = inputs
-        self._client = client
+        self._inputs = None if inputs is None else list(inputs)
+        self._positions: dict[str, int] | None = None  # content key -> position in ``inputs``
         self.resubmit_uncertain = resubmit_uncertain
         self.retry_failed = retry_failed
         self._batch = batch
@@ -91,27 +98,12 @@ class PgJournalHooks(MapHooks):
         self._poll = poll_interval
         self._rows: dict[int, ClaimedRow] = {}
         self._held: set[str] = set()
-        self._keys: dict[int, str] = {}
-        self._job_keys: dict[str, str] = {}
-        self._running: set[str] = set()
         self.uncertain: list[ClaimedRow] = []
-        self.loaded = self.reattached = self.submitted = self.cancelled_jobs = self.lost = 0
-
-    @property
-    def journal(self) -> PgJournal:
-        """The store (open once the map started)."""
-        if self._journal is None:
-            raise JournalError("the journal is opened when the map starts")
-        return self._journal
+        self.loaded = self.reattached = self.submitted = self.lost = 0
 
     def row_of(self, index: int) -> ClaimedRow | None:
-        """The claimed row behind map input ``index``."""
+        """The claimed row behind map input ``index`` (until its outcome is delivered)."""
         return self._rows.get(index)
-
-    @property
-    def running_jobs(self) -> int:
-        """Jobs submitted or re-attached by this worker that neither ended nor were cancelled."""
-        return len(self._running)
 
     async def claimed_inputs(self) -> AsyncIterator[dict[str, Any]]:
         """The map's inputs: the arguments of each row this worker claims, in claim order."""
@@ -160,7 +152,9 @@ class PgJournalHooks(MapHooks):
         elif self._journal.endpoint != endpoint:
             raise JournalError(f"the journal is for endpoint {self._journal.endpoint!r}, not {endpoint!r}")
         if self._inputs is not None:
-            self.loaded = await self._journal.load_inputs(input_rows(self._inputs))
+            rows = input_rows(self._inputs)
+            self._positions = {key: position for key, position, _ in rows}
+            self.loaded = await self._journal.load_inputs(rows)
 
     async def before_submit(self, index: int, input: Any) -> str | Job | MapOutcome | None:
         """Re-attach a dead worker's job, or commit the intent and return the request id."""
@@ -170,10 +164,8 @@ class PgJournalHooks(MapHooks):
         if row.state == "submitted" and row.request_id:
             self._held.discard(row.key)
             self.reattached += 1
-            job = self._reattach(row)
-            self._job_keys[job.request_id] = row.key
-            self._running.add(job.request_id)
-            return job
+            job = reattach_job(self._client, journal.endpoint, row.request_id, row.submitted_at)
+            return self._follow(row.key, job)
         moved = await journal.claim_intents([row.key])
         self._held.discard(row.key)
         if row.key not in moved:  # another worker took it over (this one stalled): never submit
@@ -194,68 +186,18 @@ class PgJournalHooks(MapHooks):
     async def after_submit(self, index: int, key: str | None, job: Job) -> None:
         """Record the job's id (batched)."""
         key = self._keys[index]
-        self._job_keys[job.request_id] = key
-        self._running.add(job.request_id)
-        self.journal.record_submitted(key, job.request_id)
-
-    async def cancelled(self, job: Job, outcome: CancelOutcome | None) -> None:
-        """The map cancelled ``job``: record ``cancelled`` if the gateway accepted."""
-        key = self._job_keys.pop(job.request_id, None)
-        if outcome is not CancelOutcome.REQUESTED:
-            return
-        self._running.discard(job.request_id)
-        if key is not None:
-            self.cancelled_jobs += 1
-            self.journal.record_cancelled(key)
-
-    async def finished(self, outcome: MapOutcome) -> None:
-        """Record a final outcome (batched); leave the others for a later worker."""
-        key = self._keys.pop(outcome.index, None)
-        if outcome.request_id is not None:
-            self._running.discard(outcome.request_id)
-            if not isinstance(outcome.error, JobTimeout):
-                self._job_keys.pop(outcome.request_id, None)
-        if key is None:
-            return
-        error = outcome.error
-        if error is None:
-            result = outcome.result
-            assert result is not None
-            self.journal.record_outcome(key, True, result.raw_bytes or _encode(result.raw))
-        elif outcome.request_id is None and submit_created_no_job(error) is False:
-            self.journal.discard_intent(key)
-        elif _final(outcome):
-            self.journal.record_outcome(key, False, error_payload(error))
+        self.journal.record_submitted(key, self._follow(key, job).request_id)
 
     def is_final(self, outcome: MapOutcome) -> bool:
         """Whether the database now holds ``outcome`` as the input's last word."""
-        return not isinstance(outcome.error, JournalError) and _final(outcome)
+        return not isinstance(outcome.error, JournalError) and is_final_outcome(outcome)
 
-    async def stop(self) -> None:
-        """Commit; close the store if these hooks opened it (which gives back unsent claims)."""
-        journal = self._journal
-        if journal is None:
-            return
-        if self._dsn is not None:
-            await journal.close()
-        else:
-            await journal.commit()
-
-    def _reattach(self, row: ClaimedRow) -> Job:
-        assert row.request_id is not None
-        endpoint = self.journal.endpoint
-        base_url = self._client.requester.base_url
-        status_url, response_url, cancel_url = job_urls(base_url, endpoint, row.request_id)
-        mono = None
-        if row.submitted_at is not None:
-            mono = time.monotonic() - max(0.0, time.time() - row.submitted_at)
-        return Job(
-            self._client,
-            endpoint,
-            row.request_id,
-            status_url=status_url,
-            response_url=response_url,
-            cancel_url=cancel_url,
-            submitted_at=row.submitted_at,
-            submitted_mono=mono,
-        )
+    def delivered(self, outcome: MapOutcome) -> MapOutcome:
+        """``outcome`` with the position (and object) of its input in the caller's ``inputs``."""
+        row = self._rows.pop(outcome.index, None)  # the row's last use: not kept for the whole batch
+        if self._positions is None or self._inputs is None or row is None:
+            return outcome
+        position = self._positions.get(row.key)
+        if position is None:  # loaded by a worker whose input list has it; this caller's has not
+            return replace(outcome, index=-1)
+        return replace(outcome, index=position, input=self._inputs[position])

@@ -12,8 +12,8 @@ a poll.  :meth:`claim_intents` moves claimed rows to ``intent`` -- awaited, comm
 submit is sent -- and returns the keys it could move: a key missing there was lost to another
 worker (this one stalled past its lease) and must not be submitted.
 
-Reconnects.  Every database call runs through :meth:`_db`: on a connection failure (the server
-restarted, the network dropped) it reconnects with exponential backoff for up to
+Reconnects.  Every database call runs through ``pg_conn.PgConnection``: on a connection failure
+(the server restarted, the network dropped) it reconnects with exponential backoff for up to
 ``reconnect_timeout`` seconds and runs the whole transaction again.  Every statement is
 idempotent for this worker (fenced by owner and state), so running one twice after a lost
 ``COMMIT`` answer changes nothing.
@@ -26,23 +26,22 @@ import hashlib
 import os
 import socket
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from itertools import groupby
 from operator import itemgetter
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
 import psycopg
 
 from .._exceptions import JournalError
 from . import pg_sql as sql
+from .pg_conn import PgConnection
 
-__all__ = ("ClaimedRow", "PgJournal", "batch_status")
+__all__ = ("ClaimedRow", "PgJournal")
 
-T = TypeVar("T")
-_MAX_DELAY: Final = 1.0
 _MAX_BATCH: Final = 512  # batched records that force a commit before ``flush_interval``
 
 
@@ -74,7 +73,6 @@ class PgJournal:
         reconnect_timeout: float,
     ) -> None:
         """Internal: use :meth:`open`."""
-        self._dsn = dsn
         self.endpoint = endpoint
         self.batch = batch
         self.lease = lease
@@ -84,8 +82,6 @@ class PgJournal:
         self.worker_id = f"{socket.gethostname()}-{os.getpid()}-{os.urandom(3).hex()}"
         self.started_at: datetime | None = None
         self.failure: JournalError | None = None
-        self._conn: psycopg.AsyncConnection[Any] | None = None
-        self._lock = asyncio.Lock()
         self._ops: list[tuple[str, tuple[Any, ...]]] = []
         self._intents: list[tuple[list[str], asyncio.Future[set[str]]]] = []
         self._waiters: list[asyncio.Future[None]] = []
@@ -93,6 +89,7 @@ class PgJournal:
         self._tasks: list[asyncio.Task[None]] = []
         self._closed = False
         self.stats = {"statements": 0, "transactions": 0, "reconnects": 0, "claims": 0}
+        self._pg = PgConnection(dsn, reconnect_timeout, self.stats)
 
     @classmethod
     async def open(
@@ -117,9 +114,9 @@ class PgJournal:
             raise ValueError("lease must be > 0 and flush_interval >= 0")
         self = cls(dsn, endpoint, batch or endpoint, lease, flush_interval, reconnect_timeout)
         try:
-            await self._db(self._join)
+            await self._pg.run(self._join)
         except BaseException:
-            await self._disconnect()
+            await self._pg.close()
             raise
         loop = asyncio.get_running_loop()
         self._tasks = [
@@ -130,11 +127,11 @@ class PgJournal:
 
     async def _join(self, conn: psycopg.AsyncConnection[Any]) -> None:
         async with conn.transaction():
-            await self._exec(conn, "SELECT pg_advisory_xact_lock(%s)", (sql.SCHEMA_LOCK,))
+            await self._pg.exec(conn, "SELECT pg_advisory_xact_lock(%s)", (sql.SCHEMA_LOCK,))
             for statement in sql.SCHEMA:
-                await self._exec(conn, statement)
-            await self._exec(conn, sql.NEW_BATCH, (self.batch, self.endpoint, os.urandom(4).hex()))
-            cur = await self._exec(conn, sql.GET_BATCH, (self.batch,))
+                await self._pg.exec(conn, statement)
+            await self._pg.exec(conn, sql.NEW_BATCH, (self.batch, self.endpoint, os.urandom(4).hex()))
+            cur = await self._pg.exec(conn, sql.GET_BATCH, (self.batch,))
             endpoint, run_id = await cur.fetchone() or ("", "")
             if endpoint != self.endpoint:
                 raise JournalError(
@@ -142,7 +139,7 @@ class PgJournal:
                     f"{self.endpoint!r}: use another batch name"
                 )
             self.run_id = run_id
-            cur = await self._exec(
+            cur = await self._pg.exec(
                 conn,
                 sql.REGISTER + " RETURNING started_at",
                 (self.worker_id, self.batch, socket.gethostname(), os.getpid(), self.lease),
@@ -167,22 +164,22 @@ class PgJournal:
 
         async def load(conn: psycopg.AsyncConnection[Any]) -> int:
             async with conn.transaction():
-                cur = await self._exec(conn, sql.LOCK_BATCH, (self.batch,))
+                cur = await self._pg.exec(conn, sql.LOCK_BATCH, (self.batch,))
                 found = await cur.fetchone()
                 if found is not None and found[0] == digest:
                     return 0
-                await self._exec(conn, sql.LOAD_TEMP)
+                await self._pg.exec(conn, sql.LOAD_TEMP)
                 async with conn.cursor() as cur, cur.copy(sql.LOAD_COPY) as copy:
                     for row in rows:
                         await copy.write_row(row)
                 self.stats["statements"] += 1
-                cur = await self._exec(conn, sql.LOAD_INSERT, (self.batch,))
+                cur = await self._pg.exec(conn, sql.LOAD_INSERT, (self.batch,))
                 added = cur.rowcount
-                await self._exec(conn, sql.SET_DIGEST, (digest, self.batch))
+                await self._pg.exec(conn, sql.SET_DIGEST, (digest, self.batch))
                 return added
 
         self._check()
-        return await self._db(load)
+        return await self._pg.run(load)
 
     # -- claims -----------------------------------------------------------------------------------
 
@@ -207,10 +204,10 @@ class PgJournal:
         }
 
         async def run(conn: psycopg.AsyncConnection[Any]) -> list[ClaimedRow]:
-            cur = await self._exec(conn, sql.CLAIM, params)
+            cur = await self._pg.exec(conn, sql.CLAIM, params)
             return [ClaimedRow(*row) for row in await cur.fetchall()]
 
-        rows = await self._db(run)
+        rows = await self._pg.run(run)
         self.stats["claims"] += 1
         return sorted(rows, key=lambda r: r.index)
 
@@ -219,11 +216,11 @@ class PgJournal:
         self._check()
 
         async def run(conn: psycopg.AsyncConnection[Any]) -> int:
-            cur = await self._exec(conn, sql.OTHERS_OPEN, (self.batch, self.worker_id))
+            cur = await self._pg.exec(conn, sql.OTHERS_OPEN, (self.batch, self.worker_id))
             row = await cur.fetchone()
             return int(row[0]) if row else 0
 
-        return await self._db(run)
+        return await self._pg.run(run)
 
     async def claim_intents(self, keys: list[str]) -> set[str]:
         """Move claimed ``keys`` to ``intent`` (committed when this returns); the keys moved."""
@@ -285,17 +282,17 @@ class PgJournal:
 
                 async def leave(conn: psycopg.AsyncConnection[Any]) -> None:
                     async with conn.transaction():
-                        await self._exec(conn, sql.RELEASE, (self.batch, self.worker_id))
-                        await self._exec(conn, sql.STOP_WORKER, (self.worker_id,))
+                        await self._pg.exec(conn, sql.RELEASE, (self.batch, self.worker_id))
+                        await self._pg.exec(conn, sql.STOP_WORKER, (self.worker_id,))
 
-                await self._db(leave)
+                await self._pg.run(leave)
         finally:
             self._closed = True
             for task in self._tasks:
                 task.cancel()
             if self._tasks:
                 await asyncio.wait(self._tasks)
-            await self._disconnect()
+            await self._pg.close()
 
     async def __aenter__(self) -> PgJournal:
         return self
@@ -310,11 +307,11 @@ class PgJournal:
             await asyncio.sleep(self.lease / 3)
 
             async def renew(conn: psycopg.AsyncConnection[Any]) -> int:
-                cur = await self._exec(conn, sql.RENEW, (self.lease, self.worker_id))
+                cur = await self._pg.exec(conn, sql.RENEW, (self.lease, self.worker_id))
                 return cur.rowcount
 
             try:
-                renewed = await self._db(renew)
+                renewed = await self._pg.run(renew)
             except JournalError as exc:
                 self._fail(exc)
                 return
@@ -339,7 +336,7 @@ class PgJournal:
             waiters, self._waiters = self._waiters, []
             keys = [k for batch, _ in intents for k in batch]
             try:
-                moved = await self._db(partial(self._commit, ops=ops, keys=keys))
+                moved = await self._pg.run(partial(self._commit, ops=ops, keys=keys))
             except JournalError as exc:
                 self._fail(exc)
                 for _, fut in intents:
@@ -374,47 +371,6 @@ class PgJournal:
         self.stats["transactions"] += 1
         return moved
 
-    # -- connection -------------------------------------------------------------------------------
-
-    async def _exec(
-        self, conn: psycopg.AsyncConnection[Any], statement: str, params: Any = None
-    ) -> psycopg.AsyncCursor[Any]:
-        self.stats["statements"] += 1
-        return await conn.execute(statement, params)
-
-    async def _db(self, fn: Callable[[psycopg.AsyncConnection[Any]], Awaitable[T]]) -> T:
-        """Run ``fn`` on the connection; reconnect and run it again after a connection failure."""
-        deadline: float | None = None
-        delay = 0.05
-        while True:
-            async with self._lock:
-                try:
-                    if self._conn is None or self._conn.closed:
-                        self._conn = await psycopg.AsyncConnection.connect(self._dsn, autocommit=True)
-                    return await fn(self._conn)
-                except psycopg.OperationalError as exc:
-                    error = exc
-                    await self._disconnect()
-                except psycopg.Error as exc:
-                    raise JournalError(f"the journal database refused a statement: {exc}") from None
-            now = time.monotonic()
-            deadline = now + self.reconnect_timeout if deadline is None else deadline
-            if now >= deadline:
-                raise JournalError(
-                    f"the journal database is unreachable for {self.reconnect_timeout:g} s: {error}"
-                ) from None
-            self.stats["reconnects"] += 1
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, _MAX_DELAY)
-
-    async def _disconnect(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            try:
-                await conn.close()
-            except psycopg.Error:
-                pass
-
     def _put(self, statement: str, params: tuple[Any, ...]) -> None:
         if self._closed:
             raise JournalError("the journal is closed")
@@ -434,27 +390,3 @@ class PgJournal:
 
     def __repr__(self) -> str:  # the DSN may hold a password: never shown
         return f"PgJournal(batch={self.batch!r}, endpoint={self.endpoint!r}, worker={self.worker_id!r})"
-
-
-async def batch_status(dsn: str, batch: str | None) -> dict[str, Any]:
-    """Counts by state, overall and per worker, of ``batch`` (the only batch if ``None``)."""
-    try:
-        conn = await psycopg.AsyncConnection.connect(dsn, autocommit=True)
-    except psycopg.Error as exc:
-        raise JournalError(f"cannot connect to the journal database: {exc}") from None
-    async with conn:
-        try:
-            batches = await (await conn.execute(sql.BATCHES)).fetchall()
-        except psycopg.errors.UndefinedTable:
-            raise JournalError("no odirouter batch in this database") from None
-        names = [name for name, _ in batches]
-        if batch is None:
-            if len(names) != 1:
-                listed = ", ".join(names)
-                raise JournalError(f"{len(names)} batches in this database ({listed}): pass --batch")
-            batch = names[0]
-        elif batch not in names:
-            raise JournalError(f"no batch {batch!r} in this database ({', '.join(names) or 'none'})")
-        rows = await (await conn.execute(sql.STATUS, (batch,))).fetchall()
-    endpoint = {str(name): str(ep) for name, ep in batches}[batch]
-    return {"batch": batch, "endpoint": endpoint, "rows": [tuple(r) for r in rows]}

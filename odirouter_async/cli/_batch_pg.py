@@ -93,7 +93,7 @@ async def batch_init(args: argparse.Namespace) -> int:
 async def batch_status(args: argparse.Namespace) -> int:
     """``odirouter batch-status DSN``."""
     _driver()
-    from .._queue.pg_store import batch_status as fetch
+    from .._queue.pg_conn import batch_status as fetch
 
     try:
         status = await fetch(args.dsn, args.batch)

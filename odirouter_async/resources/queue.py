@@ -259,8 +259,8 @@ class Queue:
 
         ``journal="postgresql://..."`` (the ``postgres`` extra) makes this process one worker of
         a batch shared through that database: the inputs are loaded once, each worker claims
-        inputs, and the map yields only the outcomes this worker finished (``index`` counts its
-        claims); a dead worker's inputs are taken over (``odirouter_async._queue.pg_hooks``).
+        inputs, and the map yields only the outcomes this worker finished (``index``: the input's
+        position in ``inputs``); a dead worker's inputs are taken over (``_queue.pg_hooks``).
         """
         # -- journal (JournalHooks) ---------------------------------------------------------
         if journal is not None:

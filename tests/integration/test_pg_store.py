@@ -59,6 +59,48 @@ async def test_two_maps_on_one_dsn_share_the_inputs(
     assert emu.stats.count("queue.submit") == 300
 
 
+async def test_outcomes_carry_the_position_of_their_input_in_the_callers_list(
+    emu_client: tuple[Emulator, odr.AsyncOdiRouter], dsn: str
+) -> None:
+    """Two workers on one DSN: each outcome's index is its input's position in ``inputs`` (the
+    emulator echoes the arguments), ``input`` is the caller's object, and the union covers each once."""
+    emu, client = emu_client
+    # Identical prompts twice: distinct inputs by occurrence, positions must still be told apart.
+    inputs = [{"prompt": f"p{i % 150}", "n": i} for i in range(200)] + [{"prompt": "same"}] * 2
+    seen: list[int] = []
+
+    async def worker() -> None:
+        async with client.queue.map(EP, inputs, concurrency=16, journal=dsn) as results:
+            async for outcome in results:
+                assert outcome.result is not None, outcome.error
+                assert outcome.input is inputs[outcome.index]
+                assert outcome.result.raw["metadata"] == inputs[outcome.index]
+                seen.append(outcome.index)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(worker)
+        tg.start_soon(worker)
+    assert sorted(seen) == list(range(len(inputs)))
+    assert emu.stats.count("queue.submit") == len(inputs)
+
+
+async def test_an_input_only_another_worker_loaded_has_index_minus_one(
+    emu_client: tuple[Emulator, odr.AsyncOdiRouter], dsn: str
+) -> None:
+    """A batch holding an input this caller did not pass: its outcome has index -1 and the claimed
+    arguments as input; the caller's own inputs keep their positions."""
+    _, client = emu_client
+    other = await PgJournal.open(dsn, endpoint=EP)
+    try:
+        await other.load_inputs(input_rows([{"prompt": "theirs"}, {"prompt": "ours"}]))
+    finally:
+        await other.close()
+    inputs = [{"prompt": "first"}, {"prompt": "ours"}]
+    async with client.queue.map(EP, inputs, journal=dsn) as results:
+        got = {o.index: o.input async for o in results}
+    assert got == {-1: {"prompt": "theirs"}, 0: inputs[0], 1: inputs[1]}
+
+
 async def test_a_stalled_worker_cannot_submit_what_another_took_over(dsn: str) -> None:
     """A worker whose lease expired loses its claimed rows: its intent is refused, so it never submits."""
     a = await PgJournal.open(dsn, endpoint=EP, lease=30)

@@ -1,0 +1,240 @@
+"""What the map hooks of both journal stores share: the store protocol (``JournalStore``), which
+outcomes are final, how they are recorded, and the bookkeeping of the jobs a map follows.
+
+``JournalHooks`` (sqlite, ``journal_hooks``) and ``PgJournalHooks`` (PostgreSQL, ``pg_hooks``)
+differ in where the inputs come from (the caller's list vs the rows a worker claims) and in what
+``before_submit`` decides; once a job exists they behave the same, here: ``StoreHooks`` records
+the job id, a cancel the gateway accepted, and each final outcome (``done`` with the raw result
+body, ``failed`` with :func:`error_payload`, or the intent discarded when the submit provably
+created no job, :func:`submit_created_no_job`); :func:`reattach_job` rebuilds a recorded job.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Final, Generic, Protocol, TypeVar
+
+import msgspec
+
+from .._core.jobstate import CancelOutcome
+from .._exceptions import (
+    APIConnectionError,
+    APIStatusError,
+    JobError,
+    JobTimeout,
+    JournalError,
+    ResponseValidationError,
+)
+from .jobs import Job, job_urls
+from .map_types import MapHooks, MapOutcome
+from .scheduler import ClientClosedError
+
+if TYPE_CHECKING:
+    from .._http.requester import ClientHandle
+
+__all__ = (
+    "JournalStore",
+    "StoreHooks",
+    "error_payload",
+    "is_final_outcome",
+    "reattach_job",
+    "submit_created_no_job",
+)
+
+_encode: Final = msgspec.json.Encoder().encode
+_NO_JOB_STATUSES: Final = frozenset({429, 503})
+_AMBIGUOUS_4XX: Final = frozenset({408, 409})
+
+
+def error_payload(exc: BaseException) -> bytes:
+    """An error as the JSON stored in the journal: message, type, error_type, ids, status."""
+    body: dict[str, Any] = {"error": getattr(exc, "message", None) or str(exc), "type": type(exc).__name__}
+    for name in ("request_id", "x_request_id", "error_type", "status_code", "endpoint"):
+        value = getattr(exc, name, None)
+        if value is not None:
+            body[name] = value
+    return _encode(body)
+
+
+def submit_created_no_job(exc: BaseException) -> bool | None:
+    """What a failed submit proves: ``True`` refused for good, ``False`` not started, ``None`` unknown.
+
+    ``True``: the gateway or the SDK refused the input (4xx other than 408/409/429, ``ValueError``,
+    ``TypeError``); ``False``: the request never left or was pushed back (connect error, 429,
+    503); ``None``: a job may exist (a ``ResponseValidationError``: the gateway answered 2xx,
+    but not with a usable job id).
+    """
+    if isinstance(exc, ResponseValidationError):
+        return None
+    if isinstance(exc, (ValueError, TypeError)):
+        return True
+    if isinstance(exc, APIStatusError):
+        if exc.status_code in _NO_JOB_STATUSES:
+            return False
+        if 400 <= exc.status_code < 500 and exc.status_code not in _AMBIGUOUS_4XX:
+            return True
+        return None
+    if isinstance(exc, APIConnectionError) and not exc.sent:
+        return False
+    return None
+
+
+def is_final_outcome(outcome: MapOutcome) -> bool:
+    """Whether ``outcome`` is the input's last word (a rerun would not change it)."""
+    error = outcome.error
+    if error is None:
+        return True
+    if outcome.request_id is None:  # the submit failed
+        return submit_created_no_job(error) is True
+    if isinstance(error, (JobTimeout, ClientClosedError)):
+        return False  # the job may still finish: a resume re-attaches
+    return isinstance(error, (JobError, APIStatusError))
+
+
+def reattach_job(
+    client: ClientHandle,
+    endpoint: str,
+    request_id: str,
+    submitted_at: float | None,
+    urls: tuple[str | None, str | None, str | None] = (None, None, None),
+) -> Job:
+    """The ``Job`` an earlier run (or another worker) submitted, from its recorded id and time.
+
+    ``urls``: the recorded status, response and cancel URLs; a missing one is the documented URL.
+    """
+    documented = job_urls(client.requester.base_url, endpoint, request_id)
+    status_url, response_url, cancel_url = (url or doc for url, doc in zip(urls, documented, strict=True))
+    mono = None if submitted_at is None else time.monotonic() - max(0.0, time.time() - submitted_at)
+    return Job(
+        client,
+        endpoint,
+        request_id,
+        status_url=status_url,
+        response_url=response_url,
+        cancel_url=cancel_url,
+        submitted_at=submitted_at,
+        submitted_mono=mono,
+    )
+
+
+class JournalStore(Protocol):
+    """What both journal stores offer (see ``journal.Journal`` for the precise semantics)."""
+
+    endpoint: str
+    run_id: str
+
+    def request_id_for(self, key: str, attempt: int = 1) -> str:
+        """The ``X-Request-Id`` of ``key``'s submit number ``attempt``."""
+
+    async def record_intents(self, items: Iterable[tuple[str, int, str]]) -> None:
+        """Durably record ``(key, index, args_hash)`` intents before the submits."""
+
+    def record_submitted(
+        self,
+        key: str,
+        request_id: str,
+        status_url: str | None = None,
+        response_url: str | None = None,
+        cancel_url: str | None = None,
+    ) -> None:
+        """The gateway's job id for ``key`` (batched)."""
+
+    def record_outcome(self, key: str, ok: bool, payload: bytes | None) -> None:
+        """How ``key`` ended (batched)."""
+
+    def record_cancelled(self, key: str) -> None:
+        """This client cancelled ``key``'s job (batched)."""
+
+    def discard_intent(self, key: str) -> None:
+        """The submit of ``key`` provably created no job (batched)."""
+
+    async def commit(self) -> None:
+        """Everything recorded so far survives this process."""
+
+    async def flush(self) -> None:
+        """Everything recorded so far is durable."""
+
+    async def close(self) -> None:
+        """Flush and release the store (idempotent)."""
+
+
+S = TypeVar("S", bound=JournalStore)
+
+
+class StoreHooks(MapHooks, Generic[S]):
+    """The part of a journal's map hooks that follows jobs and records outcomes (see above).
+
+    ``store``: an open store (the caller closes it) or ``None`` with ``owned=True`` (``start``
+    opens one and sets ``_journal``; ``stop`` closes it).  Subclasses map each map index to its
+    journal key in ``_keys`` (from ``before_submit`` on) and put indices whose outcome is already
+    recorded (replays) in ``_replays``.
+    """
+
+    def __init__(self, store: S | None, client: ClientHandle, *, owned: bool) -> None:
+        self._journal = store
+        self._owned = owned
+        self._client = client
+        self._keys: dict[int, str] = {}
+        self._replays: set[int] = set()
+        self._job_keys: dict[str, str] = {}  # request id -> key of the jobs not finished yet
+        self._running: set[str] = set()  # request ids of jobs submitted / re-attached, not ended
+        self.cancelled_jobs = 0
+
+    @property
+    def journal(self) -> S:
+        """The store (open once the map started)."""
+        if self._journal is None:
+            raise JournalError("the journal is opened when the map starts")
+        return self._journal
+
+    @property
+    def running_jobs(self) -> int:
+        """Jobs submitted or re-attached by this map that neither ended nor were cancelled."""
+        return len(self._running)
+
+    def _follow(self, key: str, job: Job) -> Job:
+        """Remember that ``job`` (submitted or re-attached) runs for ``key``."""
+        self._job_keys[job.request_id] = key
+        self._running.add(job.request_id)
+        return job
+
+    async def cancelled(self, job: Job, outcome: CancelOutcome | None) -> None:
+        """The map cancelled ``job`` on its way out: record ``cancelled`` if the gateway accepted."""
+        key = self._job_keys.pop(job.request_id, None)
+        if outcome is not CancelOutcome.REQUESTED:
+            return
+        self._running.discard(job.request_id)
+        if key is not None:
+            self.cancelled_jobs += 1
+            self.journal.record_cancelled(key)
+
+    async def finished(self, outcome: MapOutcome) -> None:
+        """Record a final outcome (batched); leave non-final ones for a later run or worker."""
+        key = self._keys.pop(outcome.index, None)
+        if outcome.request_id is not None:
+            self._running.discard(outcome.request_id)
+            if not isinstance(outcome.error, JobTimeout):  # a timed-out job may still be cancelled
+                self._job_keys.pop(outcome.request_id, None)
+        if key is None or outcome.index in self._replays:
+            return
+        journal = self.journal
+        error = outcome.error
+        if error is None:
+            result = outcome.result
+            assert result is not None
+            journal.record_outcome(key, True, result.raw_bytes or _encode(result.raw))
+        elif outcome.request_id is None and submit_created_no_job(error) is False:
+            journal.discard_intent(key)
+        elif is_final_outcome(outcome):
+            journal.record_outcome(key, False, error_payload(error))
+
+    async def stop(self) -> None:
+        """Flush; close the store if these hooks opened it."""
+        journal = self._journal
+        if journal is None:
+            return
+        if self._owned:
+            await journal.close()
+        else:
+            await journal.flush()

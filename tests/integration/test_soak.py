@@ -27,10 +27,13 @@ def test_every_outcome_once_no_duplicate_submit_nothing_leaked() -> None:
     assert summary["session_closed"] and summary["server_connections_left"] == 0
     faults = summary["faults_injected"]
     assert faults["queue.submit 429 burst"] >= 10
-    for route in ("queue.submit", "queue.response"):
-        assert faults[f"{route} 503"] > 0 and faults[f"{route} drop"] > 0
-    # Only a submit whose connection dropped (the gateway may have started it) ends in an error.
-    assert set(summary["errors"]) <= {"APIConnectionError"}
-    assert sum(summary["errors"].values()) <= faults["queue.submit drop"]
+    # Faults are drawn at random (1 % drops): each kind must have fired somewhere, not on every route.
+    assert faults["queue.submit 503"] > 0 and faults["queue.response 503"] > 0
+    assert sum(n for name, n in faults.items() if name.endswith(" drop")) > 0
+    # Only a submit that may have reached the gateway (its connection dropped) or that 503'd through
+    # its whole retry budget (3 in a row: rare, but the draw is random) ends in an error.
+    assert set(summary["errors"]) <= {"APIConnectionError", "InternalServerError"}
+    assert summary["errors"].get("APIConnectionError", 0) <= faults["queue.submit drop"]
+    assert summary["errors"].get("InternalServerError", 0) <= faults["queue.submit 503"] // 3
     assert summary["ok_results"] == 300 - sum(summary["errors"].values())
     assert summary["ok"]

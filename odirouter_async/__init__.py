@@ -70,7 +70,12 @@ from ._queue.map import (
 from .types._base import to_dict as to_dict
 from .types.chat import ChatCompletion as ChatCompletion, ChatCompletionChunk as ChatCompletionChunk
 from .types.models import Model as Model, ModelList as ModelList
-from .types.queue import JobOutput as JobOutput, JobResult as JobResult, QueueStatus as QueueStatus
+from .types.queue import (
+    JobOutput as JobOutput,
+    JobResult as JobResult,
+    QueueStatus as QueueStatus,
+    StatusUpdate as StatusUpdate,
+)
 from .types.response_events import (
     ResponseStreamEvent as ResponseStreamEvent,
     UnknownEvent as UnknownEvent,
@@ -142,6 +147,7 @@ __all__ = (
     "ResponseValidationError",
     "RetryPolicy",
     "SSEProtocolError",
+    "StatusUpdate",
     "StreamError",
     "StreamEventError",
     "StreamInterrupted",

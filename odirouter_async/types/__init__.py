@@ -42,6 +42,7 @@ from .queue import (
     QueueMetrics as QueueMetrics,
     QueueStatus as QueueStatus,
     QueueSubmitResponse as QueueSubmitResponse,
+    StatusUpdate as StatusUpdate,
 )
 from .response_events import (
     KNOWN_EVENT_TYPES as KNOWN_EVENT_TYPES,
@@ -221,6 +222,7 @@ __all__ = (
     "ResponseWebSearchCallCompletedEvent",
     "ResponseWebSearchCallInProgressEvent",
     "ResponseWebSearchCallSearchingEvent",
+    "StatusUpdate",
     "TerminalEvent",
     "UnknownEvent",
     "Video",

@@ -67,6 +67,7 @@ from ._queue.map import (
     MapOutcome as MapOutcome,
     MapProgress as MapProgress,
 )
+from ._queue.scheduler import SchedulerStats as SchedulerStats
 from .types._base import to_dict as to_dict
 from .types.chat import ChatCompletion as ChatCompletion, ChatCompletionChunk as ChatCompletionChunk
 from .types.models import Model as Model, ModelList as ModelList
@@ -147,6 +148,7 @@ __all__ = (
     "ResponseValidationError",
     "RetryPolicy",
     "SSEProtocolError",
+    "SchedulerStats",
     "StatusUpdate",
     "StreamError",
     "StreamEventError",

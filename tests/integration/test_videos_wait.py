@@ -247,12 +247,25 @@ async def test_failed_download_keeps_the_old_file(
     dest.write_bytes(b"previous")
     emu.faults.add("videos.content", truncate_after=2000, drop=True)
     with pytest.raises(odr.APIConnectionError):
-        await client.videos.download_content(video.id, dest, max_retries=0)
+        await client.videos.download_content(video.id, dest, max_retries=0, overwrite=True)
     assert emu.stats.count("videos.content") == 1
     assert dest.read_bytes() == b"previous"
     assert [p.name for p in tmp_path.iterdir()] == ["clip.mp4"]
-    await client.videos.download_content(video.id, dest)
+    await client.videos.download_content(video.id, dest, overwrite=True)
     assert dest.read_bytes() == file_bytes(f"{video.id}_video", "mp4", 4096)
+
+
+async def test_download_refuses_to_overwrite(
+    client: odr.AsyncOdiRouter, emu: Emulator, tmp_path: Path
+) -> None:
+    """An existing destination is a FileExistsError naming overwrite=True, before any request."""
+    video = await completed(client)
+    dest = tmp_path / "clip.mp4"
+    dest.write_bytes(b"previous")
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        await client.videos.download_content(video.id, dest)
+    assert emu.stats.count("videos.content") == 0
+    assert dest.read_bytes() == b"previous"
 
 
 async def test_download_before_completion(

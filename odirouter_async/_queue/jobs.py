@@ -24,6 +24,7 @@ import asyncio
 import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Mapping
+from contextlib import aclosing
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import quote
@@ -257,17 +258,17 @@ class Job:
 
         The last update says ``COMPLETED``; how it ended (result, ``JobFailed``...) is then
         ``await job.result()``.  ``JobTimeout`` when ``wait_timeout`` runs out; other errors
-        (``NotFoundError``, a closed client) are raised here.  Leaving early stops the polling.
+        (``NotFoundError``, a closed client) are raised here.  Closing it early
+        (``contextlib.aclosing``) stops the polling.
         """
         check_wait_timeout(wait_timeout)
         if self._interp.final is not None:
             return
-        deadline = deadline_after(wait_timeout)
+        sched, target = get_scheduler(self._client), job_target(self, logs=True)
         try:
-            async for update in follow(
-                get_scheduler(self._client), job_target(self, logs=True), deadline=deadline
-            ):
-                yield update
+            async with aclosing(follow(sched, target, deadline=deadline_after(wait_timeout))) as updates:
+                async for update in updates:
+                    yield update
         except (JobFailed, JobCancelled) as exc:
             self._interp.settle(exc)
         except TimeoutError:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import AsyncIterator, Callable
+from contextlib import aclosing
 from typing import Any
 
 from .scheduler import Scheduler, Target
@@ -53,10 +54,11 @@ async def wait(
     if on_update is None:
         return await sched.wait(target, deadline=deadline)
     end: list[Any] = []
-    async for update in follow(sched, target, deadline=deadline, end=end):
-        result = on_update(update)
-        if inspect.isawaitable(result):
-            await result
+    async with aclosing(follow(sched, target, deadline=deadline, end=end)) as updates:
+        async for update in updates:
+            result = on_update(update)
+            if inspect.isawaitable(result):
+                await result
     return end[0]
 
 
@@ -66,7 +68,8 @@ async def follow(
     """Yield each status update of ``target`` until it ends; its value is appended to ``end``.
 
     An ending error (or ``TimeoutError`` at ``deadline``) is raised after the updates before it.
-    Leaving the iteration early withdraws the wait (the last waiter stops the polling).
+    Closing the iterator early (``contextlib.aclosing``) withdraws the wait (the last waiter
+    stops the polling).
     """
     queue: asyncio.Queue[tuple[bool, object, BaseException | None]] = asyncio.Queue()
 

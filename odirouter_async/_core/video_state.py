@@ -34,12 +34,13 @@ from __future__ import annotations
 
 import logging
 from typing import Any, Final
+from urllib.parse import quote
 
 import msgspec
 
 from .._exceptions import JobFailed, OdiRouterError, ResponseValidationError
 from ..types._base import attach_raw
-from ..types.videos import VIDEO_DECODER, Video
+from ..types.videos import VIDEO_DECODER, VIDEO_LIST_DECODER, Video, VideoList
 from .job_answers import unusable
 from .observation import Answer, Ask, Observation, Outcome, PollResult, RateLimited, observe_error
 from .retry import parse_retry_after
@@ -52,7 +53,9 @@ __all__ = (
     "invalid_answer",
     "parse_lenient",
     "parse_video",
+    "parse_video_list",
     "video_failed",
+    "video_path",
 )
 
 logger: Final = logging.getLogger("odirouter_async")
@@ -63,6 +66,7 @@ _STATUS: Final = {"queued": Outcome.QUEUED, "in_progress": Outcome.RUNNING}
 _MAX_LOGGED: Final = 64
 #: Second-chance decoder: numbers sent as numeric strings (``"progress": "45"``) are accepted.
 _LENIENT_VIDEO: Final = msgspec.json.Decoder(Video, strict=False)
+_LENIENT_LIST: Final = msgspec.json.Decoder(VideoList, strict=False)
 _DECODE_ERRORS: Final = (msgspec.DecodeError, RecursionError)
 
 
@@ -83,6 +87,16 @@ def id_problem(video_id: object) -> str | None:
             f"must not contain {bad!r} ('/', '?', '#', backslash, spaces and control characters are refused)"
         )
     return None
+
+
+def video_path(video_id: str, suffix: str = "") -> str:
+    """``/v1/videos/{id}{suffix}`` for a caller's id; ``TypeError`` / ``ValueError`` when unusable."""
+    problem = id_problem(video_id)
+    if problem is not None:
+        if not isinstance(video_id, str):
+            raise TypeError(f"video_id {problem}")
+        raise ValueError(f"video_id {video_id!r} {problem}")
+    return f"/v1/videos/{quote(video_id, safe='')}{suffix}"
 
 
 def video_failed(video: Video) -> JobFailed:
@@ -138,6 +152,16 @@ def parse_video(answer: Answer, expected_id: str | None = None) -> Video:
             answer, f"asked for video {expected_id!r}, the gateway answered video {video.id!r}"
         )
     return video
+
+
+def parse_video_list(answer: Answer) -> VideoList:
+    """A page of videos; ``ResponseValidationError`` when one of their ids is unusable."""
+    page: VideoList = parse_lenient(answer, VIDEO_LIST_DECODER, _LENIENT_LIST)
+    for video in page.data:
+        problem = id_problem(video.id)
+        if problem is not None:
+            raise invalid_answer(answer, f"the gateway listed a video whose id {video.id!r} {problem}")
+    return page
 
 
 def classify_video(video: Video, seen: set[str] | None = None) -> tuple[Outcome, JobFailed | None]:

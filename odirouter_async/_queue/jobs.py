@@ -2,12 +2,10 @@
 queue's URL rules (I/O shell).
 
 A job is waited for through the client's scheduler: ``job_target(job)`` registers it as data (a
-``poll.PollTarget``: key, endpoint, its URLs, its pure interpreter ``_core.job_poll.JobPoll``, its
-age), and ``waiting.wait`` applies the one deadline rule.  Each poll is one ``GET`` of its
-``response_url``, which answers 202 + a status while the job is pending and the result once it is
-done (``JobPoll`` says what every answer means, asks the status URL when one is unusable, and
-keeps the job's state).  With ``on_update=`` / ``updates()`` the status URL is polled with
-``?logs=1`` instead, then the response URL once the job is ``COMPLETED``.
+``poll.PollTarget`` whose interpreter, ``_core.job_poll.JobPoll``, reads every answer and keeps
+the job's state); ``wait_job`` applies the one deadline rule (``waiting.py``).  Each poll is one
+``GET response_url`` (202 + a status while pending, the result once done); with ``on_update=`` /
+``updates()`` the status URL is polled with ``?logs=1`` first.
 
 A job is cancelled remotely only when the caller cancels or a deadline runs out and the caller
 asked for it (``cancel_on_exit``, ``cancel_on_timeout``), never because of an answer.
@@ -248,16 +246,10 @@ class Job:
         )
 
     async def updates(self, *, wait_timeout: float | None = None) -> AsyncIterator[StatusUpdate]:
-        """The job's status changes as they happen (fal-style), ending when the job ends.
-
-        ::
-
-            async for update in job.updates():
-                print(update.status, update.queue_position, update.logs)
-            result = await job.result()   # the kept outcome: no request
+        """The job's ``StatusUpdate``s as they happen (fal-style), ending when the job ends.
 
         The last update says ``COMPLETED``; how it ended (result, ``JobFailed``...) is then
-        ``await job.result()``.  ``JobTimeout`` when ``wait_timeout`` runs out; other errors
+        ``await job.result()``, the kept outcome (no request).  ``JobTimeout`` when ``wait_timeout`` runs out; other errors
         (``NotFoundError``, a closed client) are raised here.  Closing it early
         (``contextlib.aclosing``) stops the polling.
         """

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
 from typing import Any
 
@@ -64,7 +64,7 @@ async def wait(
 
 async def follow(
     sched: Scheduler, target: Target, *, deadline: float | None = None, end: list[Any] | None = None
-) -> AsyncIterator[Any]:
+) -> AsyncGenerator[Any, None]:
     """Yield each status update of ``target`` until it ends; its value is appended to ``end``.
 
     An ending error (or ``TimeoutError`` at ``deadline``) is raised after the updates before it.

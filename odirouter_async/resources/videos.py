@@ -40,21 +40,19 @@ from collections.abc import Callable, Mapping
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, cast
-from urllib.parse import quote
 
 import anyio
-import msgspec
 
 from .._config import NOT_GIVEN, NotGiven, RequestOptions, TimeoutLike
 from .._core.observation import Answer, Ask, Outcome, job_timeout
-from .._core.video_state import VideoWatch, id_problem, invalid_answer, parse_lenient, parse_video
+from .._core.video_state import VideoWatch, parse_video, parse_video_list, video_path as _video_path
 from .._exceptions import APIConnectionError, JobTimeout
 from .._http.atomic_write import SizeMismatch, fetch_to_file, refuse_existing
 from .._http.multipart import FileInput, build_form
 from .._queue.poll import PollTarget
 from .._queue.scheduler import get_scheduler
 from .._queue.waiting import check_wait_timeout, deadline_after, wait
-from ..types.videos import VIDEO_DELETED_DECODER, VIDEO_LIST_DECODER, Video, VideoDeleted, VideoList
+from ..types.videos import VIDEO_DELETED_DECODER, Video, VideoDeleted, VideoList
 
 if TYPE_CHECKING:
     from .._http.requester import ClientHandle
@@ -68,18 +66,6 @@ ProgressCallback = Callable[[Video], object]
 _wait_ids = itertools.count(1)
 #: Form fields that are always file parts (a ``str`` there is a mistake, not a text field).
 FILE_FIELDS: Final = frozenset({"input_reference"})
-#: Second-chance decoder: numbers sent as numeric strings are accepted.
-_LENIENT_LIST: Final = msgspec.json.Decoder(VideoList, strict=False)
-
-
-def _video_path(video_id: str, suffix: str = "") -> str:
-    """``/v1/videos/{id}{suffix}`` for a caller's id; ``TypeError`` / ``ValueError`` when unusable."""
-    problem = id_problem(video_id)
-    if problem is not None:
-        if not isinstance(video_id, str):
-            raise TypeError(f"video_id {problem}")
-        raise ValueError(f"video_id {video_id!r} {problem}")
-    return f"{PATH}/{quote(video_id, safe='')}{suffix}"
 
 
 def _answer(resp: Response) -> Answer:
@@ -89,16 +75,6 @@ def _answer(resp: Response) -> Answer:
 def _parse_video(resp: Response, expected_id: str | None = None) -> Video:
     """The video in ``resp``; ``ResponseValidationError`` when its id is unusable (or not ``expected_id``)."""
     return parse_video(_answer(resp), expected_id)
-
-
-def _parse_list(resp: Response) -> VideoList:
-    answer = _answer(resp)
-    page = cast(VideoList, parse_lenient(answer, VIDEO_LIST_DECODER, _LENIENT_LIST))
-    for video in page.data:
-        problem = id_problem(video.id)
-        if problem is not None:
-            raise invalid_answer(answer, f"the gateway listed a video whose id {video.id!r} {problem}")
-    return page
 
 
 class Videos:
@@ -209,7 +185,7 @@ class Videos:
         resp = await self._client.requester.request(
             "GET", PATH, query={k: v for k, v in query.items() if v is not NOT_GIVEN}, options=opts
         )
-        return _parse_list(resp)
+        return parse_video_list(_answer(resp))
 
     async def delete(
         self,

@@ -24,7 +24,7 @@ import logging
 from typing import Final
 
 from .._exceptions import JobCancelled, JobFailed, OdiRouterError
-from ..types.queue import JobResult, QueueStatus, StatusUpdate, status_update
+from ..types.queue import JobResult, QueueStatus, StatusUpdate
 from .job_answers import (
     DEFAULT_MAX_POLL_ERRORS,
     GiveUp,
@@ -48,10 +48,24 @@ from .jobstate import (
 from .observation import Answer, Ask, Outcome, PollResult, RateLimited, error_result
 from .retry import parse_retry_after
 
-__all__ = ("JobPoll",)
+__all__ = ("JobPoll", "status_update")
 
 logger: Final = logging.getLogger("odirouter_async")
 _NOT_ASKED: Final = object()
+
+
+def status_update(request_id: str, body: QueueStatus | None, status: str | None = None) -> StatusUpdate:
+    """The ``StatusUpdate`` for a status body (or, with ``body=None``, just a status word)."""
+    if body is None:
+        return StatusUpdate(request_id=request_id, status=status or "COMPLETED")
+    logs = body.logs if isinstance(body.logs, list) else []
+    return StatusUpdate(
+        request_id=request_id,
+        status=body.status,
+        queue_position=body.queue_position,
+        logs=logs,
+        raw=body.raw,
+    )
 
 
 class JobPoll:

@@ -249,9 +249,9 @@ class Job:
         """The job's ``StatusUpdate``s as they happen (fal-style), ending when the job ends.
 
         The last update says ``COMPLETED``; how it ended (result, ``JobFailed``...) is then
-        ``await job.result()``, the kept outcome (no request).  ``JobTimeout`` when ``wait_timeout`` runs out; other errors
-        (``NotFoundError``, a closed client) are raised here.  Closing it early
-        (``contextlib.aclosing``) stops the polling.
+        ``await job.result()``, the kept outcome (no request).  ``JobTimeout`` when
+        ``wait_timeout`` runs out; other errors (``NotFoundError``, a closed client) are raised
+        here.  Closing it early (``contextlib.aclosing``) stops the polling.
         """
         check_wait_timeout(wait_timeout)
         if self._interp.final is not None:

@@ -42,7 +42,6 @@ __all__ = (
     "decode_job_result",
     "decode_loose",
     "decode_status",
-    "status_update",
 )
 
 
@@ -145,20 +144,6 @@ class StatusUpdate(msgspec.Struct, frozen=True, kw_only=True):
     queue_position: int | float | None = None
     logs: list[Any] = msgspec.field(default_factory=list)
     raw: Any = None
-
-
-def status_update(request_id: str, body: QueueStatus | None, status: str | None = None) -> StatusUpdate:
-    """The ``StatusUpdate`` for a status body (or, with ``body=None``, just a status word)."""
-    if body is None:
-        return StatusUpdate(request_id=request_id, status=status or "COMPLETED")
-    logs = body.logs if isinstance(body.logs, list) else []
-    return StatusUpdate(
-        request_id=request_id,
-        status=body.status,
-        queue_position=body.queue_position,
-        logs=logs,
-        raw=body.raw,
-    )
 
 
 QUEUE_SUBMIT_DECODER = msgspec.json.Decoder(QueueSubmitResponse)

@@ -12,7 +12,6 @@ from video_variant_fixtures import emu, video_variant
 import odirouter_async as odr
 from odirouter_async._core.retry import RetryPolicy
 from odirouter_async._core.video_state import MAX_BAD_BODIES
-from odirouter_async._queue.scheduler import get_scheduler
 from odirouter_async.testing import Emulator, file_bytes
 from odirouter_async.types.videos import Video
 
@@ -77,7 +76,7 @@ async def test_wait_timeout(slow_client: tuple[Emulator, odr.AsyncOdiRouter], in
     assert info.value.endpoint == "sora-2"
     assert f"last seen {emu.video_variant.status_words.get('in_progress', 'in_progress')}" in str(info.value)
     if interval is None:
-        assert len(get_scheduler(client)) == 0
+        assert client.queue.stats().jobs == 0
 
 
 async def test_wait_unknown_video_is_not_found(client: odr.AsyncOdiRouter) -> None:

@@ -38,7 +38,6 @@ from .jobstate import (
     Cancelled,
     Decision,
     Failed,
-    JobState,
     JobStateMachine,
     Pending,
     Phase,
@@ -104,11 +103,6 @@ class JobPoll:
         self._status_seen: object = _NOT_ASKED
         self._last_update: tuple[object, ...] | None = None
         self._carry: StatusUpdate | None = None  # the status URL's COMPLETED, before the result
-
-    @property
-    def state(self) -> JobState:
-        """What the polls saw: submitted, queued, running, unknown, succeeded, failed, cancelled."""
-        return self.sm.state
 
     # -- the poll -----------------------------------------------------------------------------
 

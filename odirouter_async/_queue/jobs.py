@@ -148,7 +148,7 @@ class Job:
     @property
     def state(self) -> JobState:
         """What the client last saw: submitted, queued, running, unknown, succeeded, failed, cancelled."""
-        return self._interp.state
+        return self._interp.sm.state
 
     @property
     def done(self) -> bool:

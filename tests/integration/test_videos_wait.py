@@ -240,10 +240,13 @@ async def test_download_truncated_leaves_nothing(
 async def test_failed_download_keeps_the_old_file(
     client: odr.AsyncOdiRouter, emu: Emulator, tmp_path: Path
 ) -> None:
-    """An existing destination is untouched when the new download fails."""
+    """An existing destination is refused without overwrite=True, and untouched when a download fails."""
     video = await completed(client)
     dest = tmp_path / "clip.mp4"
     dest.write_bytes(b"previous")
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        await client.videos.download_content(video.id, dest)
+    assert emu.stats.count("videos.content") == 0 and dest.read_bytes() == b"previous"
     emu.faults.add("videos.content", truncate_after=2000, drop=True)
     with pytest.raises(odr.APIConnectionError):
         await client.videos.download_content(video.id, dest, max_retries=0, overwrite=True)
@@ -252,19 +255,6 @@ async def test_failed_download_keeps_the_old_file(
     assert [p.name for p in tmp_path.iterdir()] == ["clip.mp4"]
     await client.videos.download_content(video.id, dest, overwrite=True)
     assert dest.read_bytes() == file_bytes(f"{video.id}_video", "mp4", 4096)
-
-
-async def test_download_refuses_to_overwrite(
-    client: odr.AsyncOdiRouter, emu: Emulator, tmp_path: Path
-) -> None:
-    """An existing destination is a FileExistsError naming overwrite=True, before any request."""
-    video = await completed(client)
-    dest = tmp_path / "clip.mp4"
-    dest.write_bytes(b"previous")
-    with pytest.raises(FileExistsError, match="overwrite=True"):
-        await client.videos.download_content(video.id, dest)
-    assert emu.stats.count("videos.content") == 0
-    assert dest.read_bytes() == b"previous"
 
 
 async def test_download_before_completion(

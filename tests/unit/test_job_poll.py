@@ -64,7 +64,7 @@ def test_pending_answers_and_updates() -> None:
     assert one_poll(interp, [QUEUED]).update is None
     running = one_poll(interp, [RUNNING])
     assert running.outcome is Outcome.RUNNING and running.update is not None
-    assert interp.state is JobState.RUNNING and interp.requests == 3
+    assert interp.sm.state is JobState.RUNNING and interp.requests == 3
 
 
 def test_result_ends_done_with_a_completed_update() -> None:
@@ -73,7 +73,7 @@ def test_result_ends_done_with_a_completed_update() -> None:
     done = one_poll(interp, [RESULT])
     assert done.outcome is Outcome.DONE and isinstance(done.value, JobResult)
     assert isinstance(done.update, StatusUpdate) and done.update.status == "COMPLETED"
-    assert interp.final is done.value and interp.state is JobState.SUCCEEDED
+    assert interp.final is done.value and interp.sm.state is JobState.SUCCEEDED
 
 
 @pytest.mark.parametrize(("answer", "error"), [(FAILED, JobFailed), (CANCELLED, JobCancelled)])
@@ -144,7 +144,7 @@ def test_any_sequence_ends_in_exactly_one_terminal_outcome(answers: list[Answer]
     assert sum(r.terminal for r in results) == 1
     last = results[-1]
     if last.outcome is Outcome.DONE:
-        assert interp.final is last.value and interp.state is JobState.SUCCEEDED
+        assert interp.final is last.value and interp.sm.state is JobState.SUCCEEDED
     else:
         assert isinstance(last.error, odr.OdiRouterError)
 

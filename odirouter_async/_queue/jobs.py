@@ -29,7 +29,7 @@ from urllib.parse import quote
 
 import anyio
 
-from .._config import NOT_GIVEN, NotGiven, RequestOptions, TimeoutLike
+from .._config import NOT_GIVEN, NotGiven, PollingOptions, RequestOptions, TimeoutLike
 from .._core.job_answers import DEFAULT_MAX_POLL_ERRORS, Unusable, decide_status
 from .._core.job_poll import JobPoll
 from .._core.jobstate import CancelOutcome, JobState, Unknown, classify_cancel, classify_status
@@ -39,7 +39,7 @@ from .._http.download import download_result
 from .._http.transport import logger
 from ..types.queue import JobResult, QueueStatus, StatusUpdate
 from .poll import PollTarget
-from .scheduler import Scheduler, get_scheduler, report_rate_limit
+from .scheduler import get_scheduler, report_rate_limit
 from .waiting import UpdateCallback, check_wait_timeout, deadline_after, follow, wait
 
 if TYPE_CHECKING:
@@ -136,8 +136,8 @@ class Job:
         self.submitted_at = submitted_at
         self._mono = submitted_mono
         self._key = ("queue", request_id)
-        sched = client._shared.scheduler
-        limit = sched.options.max_poll_errors if isinstance(sched, Scheduler) else DEFAULT_MAX_POLL_ERRORS
+        polling = client._shared.polling
+        limit = polling.max_poll_errors if isinstance(polling, PollingOptions) else DEFAULT_MAX_POLL_ERRORS
         self._interp = JobPoll(request_id, endpoint, max_errors=limit)
 
     def __repr__(self) -> str:

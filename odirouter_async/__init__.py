@@ -43,17 +43,8 @@ from ._exceptions import (
     UncertainSubmit as UncertainSubmit,
     UnprocessableEntityError as UnprocessableEntityError,
 )
-from ._llm.chat_stream import (
-    ChatChunkEvent as ChatChunkEvent,
-    ChatCompletionStream as ChatCompletionStream,
-    ChatCompletionStreamEvent as ChatCompletionStreamEvent,
-    ChatCompletionStreamManager as ChatCompletionStreamManager,
-    ChatContentDeltaEvent as ChatContentDeltaEvent,
-    ChatFinishEvent as ChatFinishEvent,
-    ChatReasoningDeltaEvent as ChatReasoningDeltaEvent,
-    ChatRefusalDeltaEvent as ChatRefusalDeltaEvent,
-    ChatToolCallDeltaEvent as ChatToolCallDeltaEvent,
-)
+from ._llm import chat_stream as _chat_stream
+from ._llm.chat_stream import *  # noqa: F403  (the chat helper and its events: its __all__)
 from ._llm.responses_stream import (
     ResponseStream as ResponseStream,
     ResponseStreamManager as ResponseStreamManager,
@@ -91,7 +82,7 @@ from .types.videos import (
 
 __version__ = "0.1.0"
 
-__all__ = (
+__all__: tuple[str, ...] = (
     "NOT_GIVEN",
     "APIConnectionError",
     "APIStatusError",
@@ -101,17 +92,8 @@ __all__ = (
     "AuthenticationError",
     "BadRequestError",
     "CancelOutcome",
-    "ChatChunkEvent",
     "ChatCompletion",
     "ChatCompletionChunk",
-    "ChatCompletionStream",
-    "ChatCompletionStreamEvent",
-    "ChatCompletionStreamManager",
-    "ChatContentDeltaEvent",
-    "ChatFinishEvent",
-    "ChatReasoningDeltaEvent",
-    "ChatRefusalDeltaEvent",
-    "ChatToolCallDeltaEvent",
     "ClientClosedError",
     "ConflictError",
     "InsecureURLError",
@@ -164,3 +146,4 @@ __all__ = (
     "__version__",
     "to_dict",
 )
+__all__ += _chat_stream.__all__

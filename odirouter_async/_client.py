@@ -13,9 +13,9 @@ import os
 import ssl as _ssl
 from collections.abc import Mapping
 from dataclasses import replace
-from types import TracebackType
 from typing import Any
 
+from ._closing import AsyncClosing
 from ._config import (
     DEFAULT_LIMITS,
     DEFAULT_MAX_RETRIES,
@@ -81,7 +81,7 @@ class _Shared:
         self.scheduler: Any = None
 
 
-class AsyncOdiRouter:
+class AsyncOdiRouter(AsyncClosing):
     """The async client for the OdiRouter Model API.
 
     Args:
@@ -233,15 +233,4 @@ class AsyncOdiRouter:
 
     async def close(self) -> None:
         """The same as ``aclose()`` (the openai-python spelling)."""
-        await self.aclose()
-
-    async def __aenter__(self) -> AsyncOdiRouter:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
         await self.aclose()

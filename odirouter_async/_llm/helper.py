@@ -12,7 +12,6 @@ cheap to read when needed; what *arrives* (``text_deltas()``, ``until_done()``) 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from types import TracebackType
 from typing import Any, Generic, TypeVar
 
 from .stream import AsyncStream, ExchangeInfo
@@ -87,11 +86,6 @@ class StreamManager(Generic[_T, _H]):
         self._helper = self._wrap(await self._open())
         return self._helper
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         if self._helper is not None:
             await self._helper.close()

@@ -28,12 +28,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Iterable
-from types import TracebackType
 from typing import Any, Final, Generic, Protocol, TypeVar
 
 import anyio
 from multidict import CIMultiDictProxy
 
+from .._closing import AsyncClosing
 from .._config import RequestOptions
 from .._core.error_body import parse_error_body
 from .._core.responses_protocol import ResponseStreamItem
@@ -152,7 +152,7 @@ class ExchangeInfo:
         return self.response.headers
 
 
-class AsyncStream(ExchangeInfo, Generic[_T]):
+class AsyncStream(ExchangeInfo, AsyncClosing, Generic[_T]):
     """A streamed response: ``async for item in stream`` and ``async with stream``.
 
     Chat streams yield ``ChatCompletionChunk``; Responses streams yield a ``ResponseStreamEvent``
@@ -323,17 +323,6 @@ class AsyncStream(ExchangeInfo, Generic[_T]):
                 pass
 
     close = aclose
-
-    async def __aenter__(self) -> AsyncStream[_T]:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
 
 class _Iterator(AsyncIterator[_T]):

@@ -25,9 +25,9 @@ after a submit, and when an outcome is final (before the caller sees it).
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from .._closing import AsyncClosing
 from .jobs import endpoint_segment
 from .map_runner import PROGRESS_INTERVAL as PROGRESS_INTERVAL, _Runner
 from .map_types import MapHooks as MapHooks, MapOutcome as MapOutcome, MapProgress as MapProgress
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 __all__ = ("JobMap", "MapHooks", "MapOutcome", "MapProgress")
 
 
-class JobMap:
+class JobMap(AsyncClosing):
     """The async iterator (and async context manager) ``client.queue.map(...)`` returns.
 
     ::
@@ -113,14 +113,6 @@ class JobMap:
         if not self._closed:
             self._runner.start()
         return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     async def aclose(self) -> None:
         """Stop: cancel unfinished jobs (``cancel_on_exit``) and wait until that is done."""

@@ -22,21 +22,19 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
-from ._common import Shared, encode, json_response, openai_error
+from ._common import encode, json_response, openai_error
 from ._llm import (
     Controls,
-    LLMOptions,
     answer_pieces,
-    check_model,
     count_words,
     last_user_text,
-    parse_controls,
     pick_tool,
     reasoning_pieces,
     split_fragments,
     tool_arguments,
 )
-from ._sse_out import fault_body_answer, pace_whole, plan_events, stream_events, stream_script
+from ._llm_route import LLMRequest, LLMRoute
+from ._sse_out import pace_whole, plan_events, stream_events
 
 __all__ = ("ChatService",)
 
@@ -49,16 +47,12 @@ MALFORMED_EVENT = b'data: {"id":"chatcmpl-broken","choices":[{"delta":{"content"
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 
 
-class ChatRequest(msgspec.Struct):
-    """The fields the emulator reads; others are accepted and ignored."""
+class ChatRequest(LLMRequest):
+    """The fields the emulator reads (beside ``LLMRequest``'s); others are accepted and ignored."""
 
-    model: Any = None
     messages: Any = None
-    stream: Any = None
     stream_options: Any = None
     n: Any = None
-    tools: Any = None
-    tool_choice: Any = None
 
 
 _DECODER = msgspec.json.Decoder(ChatRequest)
@@ -137,41 +131,26 @@ def _validate(req: ChatRequest) -> web.Response | None:
     return None
 
 
-class ChatService:
+class ChatService(LLMRoute[ChatRequest]):
     """The chat completions route."""
 
-    def __init__(self, shared: Shared, options: LLMOptions | None = None) -> None:
-        self.shared = shared
-        self.options = options or LLMOptions()
+    route = "chat"
 
-    async def handle(self, request: web.Request) -> web.StreamResponse:
+    decoder = _DECODER
+
+    def validate(self, req: ChatRequest) -> web.Response | None:
+        return _validate(req)
+
+    async def respond(self, request: web.Request, req: ChatRequest, controls: Controls) -> web.StreamResponse:
         """``POST /v1/chat/completions``."""
-        try:
-            req = _DECODER.decode(await request.read())
-        except msgspec.DecodeError as exc:
-            return openai_error(f"Invalid JSON body: {exc}", code="invalid_json")
-        problem = _validate(req)
-        if problem is None:
-            problem = check_model(self.options, req.model)
-        if problem is not None:
-            return problem
-        try:
-            controls = parse_controls(request.headers)
-        except ValueError as exc:
-            return openai_error(str(exc), code="invalid_control_header")
-        if not self.shared.wallet.charge():
-            return json_response({"error": "insufficient balance"}, 403)
         answer = self._answer(req, controls)
         tps = self.options.tokens_per_second
         if not req.stream:
             await pace_whole(answer.completion_tokens // answer.n, tps)
             return json_response(self._completion(answer))
-        script = self.shared.faults.take_script("chat")
-        if script is not None:
-            return await stream_script(request, script)
-        fault = self.shared.take_fault("chat", stream=True)
-        if fault is not None and fault.content_type is not None:
-            return fault_body_answer(fault, self._completion(answer))
+        replaced, fault = await self.stream_fault(request, lambda: self._completion(answer))
+        if replaced is not None:
+            return replaced
         include_usage = bool(req.stream_options and req.stream_options.get("include_usage"))
         events = self._events(answer, include_usage)
         plan, abort = plan_events(events, fault, error_event=ERROR_EVENT, malformed=MALFORMED_EVENT)

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from ..cli._emulator import DESCRIPTION, add_emulator_options
+from ._options import DESCRIPTION, add_emulator_options
 from ._server import Emulator
 
 __all__ = ("build_parser", "main", "run_emulator", "serve_emulator")

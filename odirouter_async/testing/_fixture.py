@@ -17,8 +17,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
-from ._variants import QUEUE_VARIANTS
-
 if TYPE_CHECKING:
     from ._server import Emulator
 
@@ -58,7 +56,7 @@ def emulator_fixture(
 
 
 def variant_emulator_fixture(
-    *, name: str | None = None, variants: tuple[str, ...] = (*QUEUE_VARIANTS, "random"), **options: Any
+    *, name: str | None = None, variants: tuple[str, ...] | None = None, **options: Any
 ) -> Any:
     """A pytest fixture yielding a started ``Emulator(variant=v, **options)``, parametrized over
     ``variants`` (every preset and ``"random"`` by default): each test using it runs once per
@@ -67,6 +65,10 @@ def variant_emulator_fixture(
     import pytest
 
     from ._server import Emulator
+    from ._variants import QUEUE_VARIANTS
+
+    if variants is None:
+        variants = (*QUEUE_VARIANTS, "random")
 
     async def fixture(request: Any) -> Any:
         async with Emulator(variant=request.param, **options) as emu:

@@ -26,16 +26,15 @@ from ._llm import (
     Controls,
     LLMOptions,
     answer_pieces,
-    check_model,
     count_words,
     last_user_text,
-    parse_controls,
     pick_tool,
     reasoning_pieces,
     split_fragments,
     tool_arguments,
 )
-from ._sse_out import fault_body_answer, pace_whole, plan_events, stream_events, stream_script
+from ._llm_route import LLMRequest, LLMRoute
+from ._sse_out import pace_whole, plan_events, stream_events
 
 __all__ = ("ResponsesService",)
 
@@ -44,17 +43,30 @@ MALFORMED_EVENT = (
 )
 
 
-class ResponsesRequest(msgspec.Struct):
-    """The fields the emulator reads; others are accepted and ignored."""
+class ResponsesRequest(LLMRequest):
+    """The fields the emulator reads (beside ``LLMRequest``'s); others are accepted and ignored."""
 
-    model: Any = None
     input: Any = None
-    stream: Any = None
-    tools: Any = None
-    tool_choice: Any = None
 
 
 _DECODER = msgspec.json.Decoder(ResponsesRequest)
+
+
+def _validate(req: ResponsesRequest) -> web.Response | None:
+    if not isinstance(req.model, str) or not req.model:
+        return openai_error("you must provide a model parameter", param="model")
+    if req.input is None:
+        return openai_error("Missing required parameter: 'input'", param="input")
+    if not (isinstance(req.input, str) or (isinstance(req.input, list) and req.input)):
+        return openai_error("'input' must be a string or a non-empty array", param="input")
+    if isinstance(req.input, list):
+        for i, item in enumerate(req.input):
+            if not isinstance(item, dict):
+                where = f"input[{i}]"
+                return openai_error(f"Invalid type for '{where}': expected an object", param=where)
+    if req.tools is not None and not isinstance(req.tools, list):
+        return openai_error("'tools' must be an array", param="tools")
+    return None
 
 
 def _event(kind: str, seq: int, payload: dict[str, Any]) -> bytes:
@@ -81,41 +93,20 @@ def error_event(seq: int) -> bytes:
     return _event("error", seq, payload)
 
 
-class ResponsesService:
+class ResponsesService(LLMRoute[ResponsesRequest]):
     """The Responses route."""
 
-    def __init__(self, shared: Shared, options: LLMOptions | None = None) -> None:
-        self.shared = shared
-        self.options = options or LLMOptions()
+    route = "responses"
 
-    async def handle(self, request: web.Request) -> web.StreamResponse:
+    decoder = _DECODER
+
+    def validate(self, req: ResponsesRequest) -> web.Response | None:
+        return _validate(req)
+
+    async def respond(
+        self, request: web.Request, req: ResponsesRequest, controls: Controls
+    ) -> web.StreamResponse:
         """``POST /v1/responses``."""
-        try:
-            req = _DECODER.decode(await request.read())
-        except msgspec.DecodeError as exc:
-            return openai_error(f"Invalid JSON body: {exc}", code="invalid_json")
-        if not isinstance(req.model, str) or not req.model:
-            return openai_error("you must provide a model parameter", param="model")
-        if req.input is None:
-            return openai_error("Missing required parameter: 'input'", param="input")
-        if not (isinstance(req.input, str) or (isinstance(req.input, list) and req.input)):
-            return openai_error("'input' must be a string or a non-empty array", param="input")
-        if isinstance(req.input, list):
-            for i, item in enumerate(req.input):
-                if not isinstance(item, dict):
-                    where = f"input[{i}]"
-                    return openai_error(f"Invalid type for '{where}': expected an object", param=where)
-        if req.tools is not None and not isinstance(req.tools, list):
-            return openai_error("'tools' must be an array", param="tools")
-        problem = check_model(self.options, req.model)
-        if problem is not None:
-            return problem
-        try:
-            controls = parse_controls(request.headers)
-        except ValueError as exc:
-            return openai_error(str(exc), code="invalid_control_header")
-        if not self.shared.wallet.charge():
-            return json_response({"error": "insufficient balance"}, 403)
         stream = req.stream is True or request.query.get("stream", "").lower() in ("true", "1")
         items = [req.input] if isinstance(req.input, str) else req.input
         user_text = req.input if isinstance(req.input, str) else last_user_text(items)
@@ -124,12 +115,9 @@ class ResponsesService:
         if not stream:
             await pace_whole(answer.output_tokens, tps)
             return json_response(answer.response("completed"))
-        script = self.shared.faults.take_script("responses")
-        if script is not None:
-            return await stream_script(request, script)
-        fault = self.shared.take_fault("responses", stream=True)
-        if fault is not None and fault.content_type is not None:
-            return fault_body_answer(fault, answer.response("completed"))
+        replaced, fault = await self.stream_fault(request, lambda: answer.response("completed"))
+        if replaced is not None:
+            return replaced
         events = answer.events()
         if controls.done:
             events.append(b"data: [DONE]\n\n")

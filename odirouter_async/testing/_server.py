@@ -14,10 +14,10 @@ import socket
 import ssl
 from collections.abc import Iterable
 from random import Random
-from types import TracebackType
 
 from aiohttp import web
 
+from .._closing import AsyncClosing
 from ._app import Gate, Services, build_cdn_app, build_main_app
 from ._catalogue import ModelCatalogue
 from ._chat import ChatService
@@ -54,7 +54,7 @@ def _base_url(scheme: str, host: str, port: int) -> str:
     return f"{scheme}://{host}:{port}"
 
 
-class Emulator:
+class Emulator(AsyncClosing):
     """A real aiohttp server speaking the OdiRouter API, scripted by tests.
 
     ``job_duration`` / ``job_jitter``: a job runs a uniform ``[d*(1-j), d*(1+j)]`` seconds after
@@ -216,12 +216,8 @@ class Emulator:
     async def __aenter__(self) -> Emulator:
         return await self.start()
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def aclose(self) -> None:
+        """The same as ``stop()`` (``async with Emulator() as emu`` calls it on exit)."""
         await self.stop()
 
     def _started(self) -> tuple[str, str]:

@@ -5,9 +5,10 @@ other projects' pytest runs).  Load it from your ``conftest.py``::
 
     pytest_plugins = ["odirouter_async.testing.pytest_plugin"]
 
-Loading it imports the SDK package (aiohttp, msgspec) and registers the marker; the emulator
-itself is imported when the fixture first runs, and nothing optional is imported at all
-(``trustme`` only for ``tls=True``).
+Loading it imports the SDK package (aiohttp's client, msgspec) and registers the marker; the
+emulator (``aiohttp.web``, the server and its routes) is imported when a fixture first runs, and
+nothing optional is imported at all (``trustme`` only for ``tls=True``).  A test checks both:
+no entry point, and nothing of the emulator loaded by the plugin alone.
 
 Usage::
 

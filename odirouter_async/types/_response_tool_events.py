@@ -1,5 +1,7 @@
 """Responses stream events of the built-in tools: audio, code interpreter, file and web search,
 image generation, MCP, compaction and the shell tool (members of ``ResponseStreamEvent``).
+
+One class per event type, alike by design: see ``response_events.py`` (why a factory would not do).
 """
 
 from __future__ import annotations

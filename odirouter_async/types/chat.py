@@ -170,6 +170,9 @@ class ChunkChoice(WireModel, gc=False):
     logprobs: Any = None
 
 
+# ChatCompletion and ChatCompletionChunk share their top-level fields by name (OpenAI's two
+# shapes), not by a base class: their ``choices`` differ in type, and the chunk is the hot decode
+# path (a base with generic ``choices`` changes every chunk's decode for eight lines).
 class ChatCompletionChunk(TopLevel):
     """A ``chat.completion.chunk``; ``error`` is the in-band error member some providers send."""
 

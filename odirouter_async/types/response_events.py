@@ -14,6 +14,12 @@ never into a wrong class.  ``UnknownEvent.type`` is the literal ``"unknown"`` (s
 an ``UnknownEvent`` never carries a documented type); the server's type string is
 ``UnknownEvent.event_type`` and the JSON object ``UnknownEvent.raw``.
 
+The classes look alike on purpose (``duplicates`` lists them by shape): a class per tag is what
+makes ``event.type == "..."`` narrow, and msgspec needs each tag on its own class.  What they
+share is already shared: ``ResponseStreamEventBase`` and the ``_Item`` / ``_Content`` /
+``_Summary`` bases carry the common fields.  A class factory would hide the classes from
+mypy and pyright, which is the point of having them.
+
 ``sequence_number`` is optional (recordings from early 2025 lack it).  The payload field of an
 event (``delta`` of a delta event, ``response`` of a lifecycle event, ``item`` of an output-item
 event) is required, so a known type with a broken shape fails to decode instead of passing as

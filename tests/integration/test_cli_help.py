@@ -189,20 +189,76 @@ def test_tls_emulator_prints_a_trust_hint_that_works(tmp_path: Path) -> None:
             server.communicate()
 
 
-@pytest.mark.parametrize("command", [["models", "--help"], ["batch", "--help"], ["emulator", "--help"]])
-def test_commands_that_do_not_run_the_emulator_do_not_import_it(command: list[str]) -> None:
-    """Building the parser and --help never import odirouter_async.testing (the emulator)."""
-    script = (
-        "import sys, contextlib, io\n"
-        "from odirouter_async.cli import main\n"
-        "with contextlib.redirect_stdout(io.StringIO()):\n"
-        f"    code = main({command!r})\n"
-        "loaded = [m for m in sys.modules if m.startswith('odirouter_async.testing')]\n"
-        "print(code, loaded)\n"
+#: what a command that does not run the emulator may load of ``odirouter_async.testing``: the
+#: package (its names are lazy) and the emulator's argparse options (the parser is built every run)
+LIGHT_TESTING = {"odirouter_async.testing", "odirouter_async.testing._options"}
+_LOADED_SCRIPT = (
+    "import sys, contextlib, io\n"
+    "from odirouter_async.cli import main\n"
+    "sys.stdin = io.StringIO('hello')\n"
+    "with contextlib.redirect_stdout(io.StringIO()):\n"
+    "    code = main(sys.argv[1:])\n"
+    "loaded = sorted(m for m in sys.modules if m.startswith('odirouter_async.testing'))\n"
+    "print(code, 'aiohttp.web' in sys.modules, ','.join(loaded))\n"
+)
+
+
+def _loaded_by(command: list[str], env: dict[str, str] | None = None) -> tuple[int, bool, set[str]]:
+    """Run ``odirouter <command>`` in a fresh interpreter: exit code, aiohttp.web loaded, testing modules."""
+    proc = subprocess.run(
+        [sys.executable, "-c", _LOADED_SCRIPT, *command], capture_output=True, text=True, env=env, check=False
     )
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == "0 []"
+    code, web, loaded = proc.stdout.strip().split(" ") + [""] * (3 - len(proc.stdout.split()))
+    assert code, proc.stderr
+    return int(code), web == "True", set(filter(None, loaded.split(",")))
+
+
+@pytest.mark.parametrize(
+    "command",
+    [[], ["demo"], ["models"], ["chat"], ["run"], ["batch"], ["videos"], ["videos", "list"], ["emulator"]],
+    ids=lambda c: " ".join(c) or "odirouter",
+)
+def test_help_never_imports_the_emulator(command: list[str]) -> None:
+    """Building the parser and --help of every command import no emulator module and no aiohttp.web."""
+    code, web, loaded = _loaded_by([*command, "--help"])
+    assert code == 0
+    assert not web and loaded <= LIGHT_TESTING, loaded
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["models"],
+        ["chat", "--model", "gpt-4.1"],
+        ["run", "nano_banana_2", "--json", '{"prompt": "a red apple"}'],
+        ["batch", "nano_banana_2", "{inputs}", "--out", "{out}", "-q"],
+        ["videos", "list"],
+    ],
+    ids=lambda c: " ".join(c[:2]),
+)
+def test_commands_that_do_not_run_the_emulator_do_not_import_it(command: list[str], tmp_path: Path) -> None:
+    """Each command that talks to a gateway runs to exit 0 against one without importing the emulator."""
+    (tmp_path / "in.jsonl").write_text('{"prompt": "one"}\n')
+    places = {"{inputs}": str(tmp_path / "in.jsonl"), "{out}": str(tmp_path / "out")}
+    argv = [places.get(a, a) for a in command]
+    with (
+        start_blocking_portal(backend="asyncio") as portal,
+        portal.wrap_async_context_manager(
+            Emulator(job_duration=0.05, job_jitter=0.0, video_duration=0.05)
+        ) as emu,
+    ):
+        env = {**os.environ, "ODIROUTER_API_KEY": emu.api_key, "ODIROUTER_BASE_URL": emu.url}
+        code, web, loaded = _loaded_by(argv, env)
+        assert code == 0
+        assert not web and loaded <= LIGHT_TESTING, loaded
+        assert emu.stats.total > 0  # it did talk to the gateway
+
+
+def test_the_emulator_command_is_what_imports_it() -> None:
+    """The check above can fail: ``emulator`` with a bad option value imports the emulator to run it."""
+    code, _, loaded = _loaded_by(["emulator", "--port", "0", "--job-duration", "-1"])
+    assert code == 2
+    assert "odirouter_async.testing._server" in loaded
 
 
 def test_pytest_plugin_is_opt_in() -> None:
@@ -211,6 +267,25 @@ def test_pytest_plugin_is_opt_in() -> None:
     assert "[project.entry-points.pytest11]" not in pyproject  # tomllib: Python 3.11+ only
     conftest = (Path(__file__).parents[1] / "conftest.py").read_text()
     assert 'pytest_plugins = ["odirouter_async.testing.pytest_plugin"]' in conftest
+
+
+def test_loading_the_pytest_plugin_imports_no_emulator() -> None:
+    """Loading the plugin (a conftest's pytest_plugins) imports no emulator until a fixture runs."""
+    script = (
+        "import sys\n"
+        "import odirouter_async.testing.pytest_plugin\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith('odirouter_async.testing'))\n"
+        "print('aiohttp.web' in sys.modules, ','.join(loaded))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
+    web, loaded = proc.stdout.split()
+    assert web == "False", proc.stderr
+    light = {
+        "odirouter_async.testing",
+        "odirouter_async.testing._fixture",
+        "odirouter_async.testing.pytest_plugin",
+    }
+    assert set(loaded.split(",")) == light
 
 
 @pytest.mark.parametrize(

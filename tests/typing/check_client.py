@@ -32,6 +32,18 @@ async def client_lifecycle() -> None:
         print(ids)
 
 
+async def conventions() -> None:
+    """openai-python's spellings: ``close()``, ``async for`` over a list call, plain dicts."""
+    client = odr.AsyncOdiRouter()
+    async for model in client.models.list():
+        assert_type(model, odr.Model)
+    completion = await client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
+    plain: dict[str, object] = completion.to_dict()
+    also = odr.to_dict(completion)
+    print(plain, also)
+    await client.close()
+
+
 async def errors(client: odr.AsyncOdiRouter) -> None:
     """The error tree: what each ``except`` clause gives."""
     try:
@@ -40,7 +52,8 @@ async def errors(client: odr.AsyncOdiRouter) -> None:
         retry_after: float | None = e.retry_after
         status: int = e.status_code
         traced: str | None = e.x_request_id
-        print(retry_after, status, e.body, e.headers, traced)
+        headers: dict[str, str] = e.headers
+        print(retry_after, status, e.body, headers, traced)
     except odr.APIStatusError as e:
         code: str | None = e.code
         print(code, e.error_type, e.message)

@@ -13,7 +13,12 @@ import pytest
 PKG = Path(__file__).resolve().parents[2] / "odirouter_async"
 #: the core folder, and the vocabulary below it that every floor may use
 CORE_FILES = sorted((PKG / "_core").glob("*.py"))
-BELOW_CORE = [*sorted((PKG / "types").glob("*.py")), PKG / "_exceptions.py", PKG / "_config.py"]
+BELOW_CORE = [
+    *sorted((PKG / "types").glob("*.py")),
+    PKG / "_exceptions.py",
+    PKG / "_config.py",
+    PKG / "_closing.py",
+]
 FORBIDDEN_LIBS = {"aiohttp", "anyio", "asyncio"}
 #: the floors above the core (relative to the package)
 ABOVE = {"_http", "_llm", "_queue", "resources", "_client", "cli", "testing"}

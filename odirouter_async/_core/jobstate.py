@@ -16,8 +16,8 @@ Whole HTTP answers (status code + bytes) become decisions in ``_job_answers``.
 The status words are data (``_STATUS_WORDS``, matched case-insensitively, ``-`` and spaces read as
 ``_``); so are the state transitions (``_TRANSITIONS``), h11-style: a non-terminal state follows
 every decision, a terminal state absorbs everything after it.  ``classify_cancel`` maps the
-cancel route's answers to ``CancelOutcome``; ``schedule_outcome`` maps a decision to the
-``PollSchedule`` observation the shell reports.
+cancel route's answers to ``CancelOutcome``; ``_core/job_poll.JobPoll`` maps decisions to the
+``PollSchedule`` observations the shell reports.
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ import msgspec
 
 from .._exceptions import JobCancelled, JobFailed
 from ..types.queue import JobResult, QueueStatus
-from .poll_schedule import Outcome
 
 __all__ = (
     "TERMINAL_STATES",
@@ -47,7 +46,6 @@ __all__ = (
     "Unknown",
     "classify_cancel",
     "classify_status",
-    "schedule_outcome",
 )
 
 
@@ -333,17 +331,6 @@ class JobStateMachine:
             return False
         self._unknown_seen.add(status)
         return True
-
-
-def schedule_outcome(decision: Decision) -> Outcome:
-    """The ``PollSchedule`` observation for a decision (failures are not duration samples)."""
-    if isinstance(decision, Pending):
-        return Outcome.QUEUED if decision.phase is Phase.QUEUED else Outcome.RUNNING
-    if isinstance(decision, Unknown):
-        return Outcome.PENDING
-    if isinstance(decision, Succeeded):
-        return Outcome.DONE
-    return Outcome.ENDED
 
 
 # ----------------------------------------------------------------------------------------------

@@ -43,7 +43,7 @@ from urllib.parse import unquote, unquote_to_bytes, urljoin, urlsplit
 import anyio
 
 from .._exceptions import ResponseValidationError
-from .atomic_write import SizeMismatch, fetch_to_file, write_atomic
+from .atomic_write import SizeMismatch, fetch_to_file, refuse_existing, write_atomic
 from .requester import Requester
 from .response import StreamResponse
 
@@ -227,10 +227,8 @@ async def download_outputs(
     directory = Path(dest)
     await anyio.to_thread.run_sync(partial(directory.mkdir, parents=True, exist_ok=True))
     plans = _plan(outputs, directory)
-    if not overwrite:
-        for plan in plans:
-            if plan.target.exists():
-                raise FileExistsError(f"{plan.target} exists; pass overwrite=True to replace it")
+    for plan in plans:
+        refuse_existing(plan.target, overwrite)
     errors: list[BaseException] = []
     limiter = anyio.Semaphore(concurrency)
 
@@ -255,16 +253,16 @@ async def download_outputs(
 
 
 async def download_result(
-    result: JobResult, dest: str | os.PathLike[str], *, concurrency: int = 8, overwrite: bool = False
+    requester: Requester,
+    result: JobResult,
+    dest: str | os.PathLike[str],
+    *,
+    concurrency: int = 8,
+    overwrite: bool = False,
 ) -> list[Path]:
-    """``JobResult.download``: the result must come from a client (``job.result()``, ``run``, ``map``)."""
-    client = result.__dict__.get("_client")
-    if client is None:
-        raise RuntimeError(
-            "this JobResult is not bound to a client; use `await client.queue.download(result, dir)`"
-        )
+    """``client.queue.download`` / ``job.download``: every output of ``result`` under ``dest``."""
     return await download_outputs(
-        client.requester,
+        requester,
         result.outputs,
         dest,
         concurrency=concurrency,

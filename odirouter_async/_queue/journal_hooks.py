@@ -190,7 +190,6 @@ class JournalHooks(StoreHooks[Journal]):
         payload = entry.outcome or b"{}"
         if entry.state == "done":
             result = _replay_result(payload, entry.request_id)
-            result.__dict__["_client"] = self._client
             return MapOutcome(index, input, entry.request_id, result, None)
         return MapOutcome(index, input, entry.request_id, None, self._stored_error(entry, payload))
 

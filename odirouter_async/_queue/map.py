@@ -46,7 +46,7 @@ class JobMap(AsyncClosing):
         async with client.queue.map("flux_pro_11", inputs, concurrency=64) as results:
             async for done in results:         # MapOutcome, as jobs finish
                 if done.error is None:
-                    await done.result.download("out/")
+                    await client.queue.download(done.result, "out/")
 
     - At most ``concurrency`` inputs are in the window (submits in flight + jobs running +
       outcomes finished but not taken yet); inputs are read only when a slot frees, so a

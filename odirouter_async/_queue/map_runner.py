@@ -20,12 +20,13 @@ import anyio
 from anyio.abc import TaskGroup
 
 from .._core.jobstate import CancelOutcome
-from .._exceptions import JobTimeout
+from .._core.observation import job_timeout
 from .._http.transport import logger
 from ..types.queue import JobResult
-from .jobs import CANCEL_GRACE, SUBMIT_GRACE, Job
+from .jobs import CANCEL_GRACE, SUBMIT_GRACE, Job, job_target
 from .map_types import MapHooks, MapOutcome, MapProgress, _Channel
 from .scheduler import Watch, get_scheduler
+from .waiting import deadline_after
 
 if TYPE_CHECKING:
     from ..resources.queue import Queue
@@ -277,13 +278,10 @@ class _Runner:
             self._touch()
 
     def _watch(self, index: int, item: Any, job: Job) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = None
-        if self.wait_timeout is not None:
-            deadline = loop.time() + self.wait_timeout - (job.age or 0.0)
+        deadline = deadline_after(self.wait_timeout, job.age or 0.0)
         sched = get_scheduler(self.queue._client)
         callback = partial(self._finished, index, item, job)
-        watch = sched.watch(job._key, job.endpoint, job._poll, callback, age=job.age, deadline=deadline)
+        watch = sched.watch(job_target(job), callback, deadline=deadline)
         self.live[index] = (job, watch)
 
     def _finished(self, index: int, item: Any, job: Job, value: object, error: BaseException | None) -> None:
@@ -293,11 +291,12 @@ class _Runner:
         self.polls_done += job.polls
         if isinstance(error, TimeoutError):
             cancel = self.cancel_on_timeout and self.tg is not None
-            error = JobTimeout(
-                f"Job {job.request_id} on {job.endpoint} did not finish within {self.wait_timeout} s; "
-                + ("a remote cancel was sent" if cancel else "it was not cancelled and may still run"),
+            error = job_timeout(
+                "Job",
                 request_id=job.request_id,
                 endpoint=job.endpoint,
+                wait_timeout=self.wait_timeout,
+                cancel="sent" if cancel else None,
             )
             if cancel and self.tg is not None:
                 self.busy += 1

@@ -26,6 +26,7 @@ from typing import Any
 
 import msgspec
 
+from .._exceptions import OdiRouterError
 from ._base import TopLevel, WireModel, attach_raw
 
 __all__ = (
@@ -37,6 +38,7 @@ __all__ = (
     "QueueMetrics",
     "QueueStatus",
     "QueueSubmitResponse",
+    "StatusUpdate",
     "decode_job_result",
     "decode_loose",
     "decode_status",
@@ -119,21 +121,29 @@ class JobResult(TopLevel):
     outputs: list[JobOutput] = msgspec.field(default_factory=list)
     metadata: dict[str, Any] = msgspec.field(default_factory=dict)
 
-    async def download(
-        self, dir: str | os.PathLike[str], *, concurrency: int = 8, overwrite: bool = False
-    ) -> list[Path]:
-        """Save every output under ``dir`` and return the paths, in output order.
+    async def download(self, dir: str | os.PathLike[str], **_: Any) -> list[Path]:
+        """Removed: wire types hold no client.  Use ``await client.queue.download(result, dir)``
+        or ``await job.download(dir)``; this raises ``OdiRouterError`` saying so."""
+        raise OdiRouterError(
+            "JobResult.download() was removed (results hold no client): use "
+            "`await client.queue.download(result, dir)` or `await job.download(dir)`"
+        )
 
-        Files are streamed (bounded memory), written to a temporary file and renamed into place,
-        checked against ``file_size`` / Content-Length, and fetched without the API key from any
-        host but the gateway's.  ``data:`` URLs are decoded; text outputs are written as ``.txt``.
-        An existing file is a ``FileExistsError`` unless ``overwrite=True``.  Details:
-        ``odirouter_async._http.download``.  The result must come from a client (``job.result()``,
-        ``queue.run``, ``queue.map``); otherwise use ``client.queue.download(result, dir)``.
-        """
-        from .._http.download import download_result  # the I/O shell; this module stays sans-IO
 
-        return await download_result(self, dir, concurrency=concurrency, overwrite=overwrite)
+class StatusUpdate(msgspec.Struct, frozen=True, kw_only=True):
+    """A change in a queue job's status while waiting (``on_update=``, ``job.updates()``).
+
+    ``status``: ``IN_QUEUE`` / ``IN_PROGRESS`` / ``COMPLETED`` (or whatever the gateway said);
+    ``queue_position`` and ``logs`` when the gateway sends them (logs are asked with
+    ``?logs=1``; each item as received); ``raw``: the status body as received (``None`` when
+    the job's end was seen on its result, not on a status body).
+    """
+
+    request_id: str
+    status: str
+    queue_position: int | float | None = None
+    logs: list[Any] = msgspec.field(default_factory=list)
+    raw: Any = None
 
 
 QUEUE_SUBMIT_DECODER = msgspec.json.Decoder(QueueSubmitResponse)

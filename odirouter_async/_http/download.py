@@ -50,7 +50,7 @@ from .response import StreamResponse
 if TYPE_CHECKING:
     from ..types.queue import JobOutput, JobResult
 
-__all__ = ("download_outputs", "download_result", "safe_file_name")
+__all__ = ("bind_downloads", "download_outputs", "download_result", "safe_file_name")
 
 _REDIRECTS: Final = frozenset({301, 302, 303, 307, 308})
 _MAX_HOPS: Final = 5
@@ -269,3 +269,10 @@ async def download_result(
         overwrite=overwrite,
         request_id=result.request_id,
     )
+
+
+def bind_downloads(result: JobResult, requester: Requester) -> JobResult:
+    """Let ``result.download(dir)`` work: the result keeps ``download_result`` bound to the requester
+    that produced it (a function, not the client: wire types hold data, the I/O stays here)."""
+    result.__dict__["_downloader"] = partial(download_result, requester)
+    return result

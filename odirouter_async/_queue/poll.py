@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Final, Protocol
 from .._config import RequestOptions
 from .._core.observation import Answer, Ask, PollResult, error_result
 from .._exceptions import OdiRouterError
+from .._http.download import bind_downloads
+from ..types.queue import JobResult
 
 if TYPE_CHECKING:
     from .._http.requester import Requester
@@ -82,6 +84,8 @@ async def run_poll(target: PollTarget) -> PollResult:
             answer = Answer(resp.status, resp.headers, resp.content, resp.request_id, resp.url)
             step = interp.feed(ask, answer, time.time())
         if isinstance(step, PollResult):
+            if isinstance(step.value, JobResult):  # result.download(dir) through this requester
+                bind_downloads(step.value, target.requester)
             return step
         ask = step
     return error_result(OdiRouterError(f"the poll of {target.key!r} did not settle"))  # cannot happen

@@ -121,13 +121,27 @@ class JobResult(TopLevel):
     outputs: list[JobOutput] = msgspec.field(default_factory=list)
     metadata: dict[str, Any] = msgspec.field(default_factory=dict)
 
-    async def download(self, dir: str | os.PathLike[str], **_: Any) -> list[Path]:
-        """Removed: wire types hold no client.  Use ``await client.queue.download(result, dir)``
-        or ``await job.download(dir)``; this raises ``OdiRouterError`` saying so."""
-        raise OdiRouterError(
-            "JobResult.download() was removed (results hold no client): use "
-            "`await client.queue.download(result, dir)` or `await job.download(dir)`"
-        )
+    async def download(
+        self, dir: str | os.PathLike[str], *, concurrency: int = 8, overwrite: bool = False
+    ) -> list[Path]:
+        """Save every output under ``dir`` and return the paths, in output order.
+
+        The same as ``await client.queue.download(result, dir)`` with the client that produced
+        this result (``job.result()``, ``queue.run``, ``queue.map``, a journal replay): the result
+        holds that client's download function, never the client itself, and this module does no
+        I/O.  Files are streamed to a temporary file and renamed into place, sizes checked, no key
+        sent to foreign hosts; an existing file is a ``FileExistsError`` unless ``overwrite=True``.
+        A result decoded by hand holds no download function: ``OdiRouterError`` names the call
+        to use instead.
+        """
+        downloader = self.__dict__.get("_downloader")
+        if downloader is None:
+            raise OdiRouterError(
+                "this JobResult did not come from a client (decoded by hand?), so it cannot "
+                "download: use `await client.queue.download(result, dir)` or `await job.download(dir)`"
+            )
+        paths: list[Path] = await downloader(self, dir, concurrency=concurrency, overwrite=overwrite)
+        return paths
 
 
 class StatusUpdate(msgspec.Struct, frozen=True, kw_only=True):

@@ -139,8 +139,20 @@ async def test_job_download_waits_and_saves(
     assert len(await job.download(tmp_path, overwrite=True)) == 2
 
 
-async def test_result_download_was_removed(tmp_path: Path) -> None:
-    """Wire types hold no client: JobResult.download() raises, naming the calls to use instead."""
+async def test_result_download_uses_the_client_that_produced_it(
+    client: odr.AsyncOdiRouter, emu: Emulator, tmp_path: Path
+) -> None:
+    """result.download(dir) (public-api.md) saves through the producing client; the result holds no client."""
+    result = await client.queue.run(EP, {"prompt": "x", "_emu": {"duration": 0.05, "outputs": 2}})
+    assert not any(isinstance(v, odr.AsyncOdiRouter) for v in vars(result).values())
+    paths = await result.download(tmp_path)
+    assert len(paths) == 2 and all(p.stat().st_size == 2048 for p in paths)
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        await result.download(tmp_path)
+
+
+async def test_hand_made_result_download_names_the_client_call(tmp_path: Path) -> None:
+    """A JobResult decoded by hand has no client: download() raises, naming the calls to use instead."""
     with pytest.raises(
         odr.OdiRouterError, match=r"client\.queue\.download\(result, dir\).*job\.download\(dir\)"
     ):

@@ -67,6 +67,8 @@ async def test_left_early_then_resumed_pays_nothing_twice(
     assert replayed is not None
     files = await client.queue.download(replayed, tmp_path / "files")
     assert files[0].stat().st_size == replayed.outputs[0].file_size
+    (again_file,) = await replayed.download(tmp_path / "again")  # a replayed result downloads too
+    assert again_file.read_bytes() == files[0].read_bytes()
 
 
 async def test_uncertain_input_needs_explicit_resubmission(

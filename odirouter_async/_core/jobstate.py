@@ -25,7 +25,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 import msgspec
 
@@ -101,6 +101,30 @@ def _error_text(error: object, error_type: str | None, fallback: str) -> str:
     return f"{error_type}: {text}" if error_type else text
 
 
+_E = TypeVar("_E", JobFailed, JobCancelled)
+
+
+def _job_error(
+    cls: type[_E],
+    prefix: str,
+    fallback: str,
+    end: Failed | Cancelled,
+    request_id: str | None,
+    endpoint: str | None,
+) -> _E:
+    """The exception of a failed or cancelled job: message, the gateway's error, its status body."""
+    body = end.body
+    return cls(
+        prefix + _error_text(end.error, end.error_type, fallback),
+        request_id=request_id,
+        endpoint=endpoint,
+        error=end.error,
+        error_type=end.error_type,
+        status=body.raw if body is not None else None,
+        x_request_id=body.x_request_id if body is not None else None,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Failed:
     """Finished with an error (``error`` as the gateway sent it: a string or an object)."""
@@ -112,17 +136,7 @@ class Failed:
 
     def exception(self, *, request_id: str | None, endpoint: str | None) -> JobFailed:
         """The ``JobFailed`` to raise for this decision."""
-        message = "Job failed: " + _error_text(self.error, self.error_type, "no error message")
-        raw = self.body.raw if self.body is not None else None
-        return JobFailed(
-            message,
-            request_id=request_id,
-            endpoint=endpoint,
-            error=self.error,
-            error_type=self.error_type,
-            status=raw,
-            x_request_id=self.body.x_request_id if self.body is not None else None,
-        )
+        return _job_error(JobFailed, "Job failed: ", "no error message", self, request_id, endpoint)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,17 +150,7 @@ class Cancelled:
 
     def exception(self, *, request_id: str | None, endpoint: str | None) -> JobCancelled:
         """The ``JobCancelled`` to raise for this decision."""
-        message = "Job cancelled: " + _error_text(self.error, self.error_type, "canceled")
-        raw = self.body.raw if self.body is not None else None
-        return JobCancelled(
-            message,
-            request_id=request_id,
-            endpoint=endpoint,
-            error=self.error,
-            error_type=self.error_type,
-            status=raw,
-            x_request_id=self.body.x_request_id if self.body is not None else None,
-        )
+        return _job_error(JobCancelled, "Job cancelled: ", "canceled", self, request_id, endpoint)
 
 
 Decision = Pending | Unknown | Succeeded | Failed | Cancelled

@@ -180,13 +180,7 @@ class Job:
 
         A status value the SDK does not know is returned as is (and logged once per job).
         """
-        opts = RequestOptions.of(
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            timeout=timeout,
-            max_retries=max_retries,
-            x_request_id=x_request_id,
-        )
+        opts = RequestOptions.of_params(locals())
         resp = await self._client.requester.request("GET", self.status_url, options=opts)
         decision = decide_status(
             resp.status, resp.content, http_request_id=resp.request_id, headers=resp.headers
@@ -297,13 +291,7 @@ class Job:
         After ``REQUESTED`` the job ends with ``JobCancelled`` (stopping upstream work and billing
         is up to the provider).
         """
-        opts = RequestOptions.of(
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            timeout=timeout,
-            max_retries=max_retries,
-            x_request_id=x_request_id,
-        )
+        opts = RequestOptions.of_params(locals())
         try:
             resp = await self._client.requester.request(
                 "PUT", self.cancel_url, options=opts, ok_statuses=_CANCEL_OK

@@ -20,8 +20,9 @@ from .._exceptions import RateLimitError, ResponseValidationError
 from .._http.download import download_result
 from .._queue.jobs import QUEUE_PATH, Job, endpoint_segment, job_urls, submit_protected, wait_job
 from .._queue.journal import Journal
+from .._queue.journal_base import reattach_job
 from .._queue.journal_store import journal_hooks_for
-from .._queue.map import JobMap, MapHooks, MapProgress
+from .._queue.map import JobMap, MapHooks, MapProgress, MapSpec
 from .._queue.scheduler import SchedulerStats, get_scheduler, report_rate_limit
 from .._queue.waiting import UpdateCallback, check_wait_timeout, deadline_after
 from ..types.queue import QUEUE_SUBMIT_DECODER, JobResult, QueueSubmitResponse
@@ -121,13 +122,7 @@ class Queue:
         body = _check_arguments(arguments)
         if extra_query:
             _check_arguments(extra_query)
-        opts = RequestOptions.of(
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            timeout=timeout,
-            max_retries=max_retries,
-            x_request_id=x_request_id,
-        )
+        opts = RequestOptions.of_params(locals())
         transport = self._client.requester
         try:
             resp = await transport.request(
@@ -157,21 +152,7 @@ class Queue:
         ``time.time()`` of the submit), when known, lets the scheduler poll it as well as a fresh
         job; without it the job is polled at once, then on a sparse backoff.
         """
-        base_url = self._client.requester.base_url
-        status_url, response_url, cancel_url = job_urls(base_url, endpoint, request_id)
-        mono = None
-        if submitted_at is not None:
-            mono = time.monotonic() - max(0.0, time.time() - submitted_at)
-        return Job(
-            self._client,
-            endpoint,
-            request_id,
-            status_url=status_url,
-            response_url=response_url,
-            cancel_url=cancel_url,
-            submitted_at=submitted_at,
-            submitted_mono=mono,
-        )
+        return reattach_job(self._client, endpoint, request_id, submitted_at)
 
     async def run(
         self,
@@ -276,16 +257,19 @@ class Queue:
         elif resubmit_uncertain:
             raise ValueError("resubmit_uncertain needs a journal")
         return JobMap(
-            self,
-            endpoint,
-            inputs,
-            concurrency=concurrency,
-            cancel_on_exit=cancel_on_exit,
-            progress=progress,
-            wait_timeout=wait_timeout,
-            cancel_on_timeout=cancel_on_timeout,
-            extra_headers=extra_headers,
-            hooks=hooks,
+            MapSpec(
+                self._client,
+                self.submit,
+                endpoint,
+                inputs,
+                concurrency,
+                cancel_on_exit,
+                progress,
+                wait_timeout,
+                cancel_on_timeout,
+                extra_headers,
+                hooks,
+            )
         )
 
     async def download(

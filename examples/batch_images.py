@@ -79,7 +79,9 @@ async def run_batch(client: odr.AsyncOdiRouter, count: int, out: Path) -> Summar
             target = out / f"{done.index:05d}"
             if _has_files(target):
                 continue  # downloaded by an earlier run
-            await done.result.download(target, overwrite=True)  # a half-written folder is redone
+            await client.queue.download(
+                done.result, target, overwrite=True
+            )  # a half-written folder is redone
             summary.downloaded += 1
     print(file=sys.stderr)
     return summary

@@ -58,10 +58,16 @@ from ._queue.map import (
     MapOutcome as MapOutcome,
     MapProgress as MapProgress,
 )
+from ._queue.scheduler import SchedulerStats as SchedulerStats
 from .types._base import to_dict as to_dict
 from .types.chat import ChatCompletion as ChatCompletion, ChatCompletionChunk as ChatCompletionChunk
 from .types.models import Model as Model, ModelList as ModelList
-from .types.queue import JobOutput as JobOutput, JobResult as JobResult, QueueStatus as QueueStatus
+from .types.queue import (
+    JobOutput as JobOutput,
+    JobResult as JobResult,
+    QueueStatus as QueueStatus,
+    StatusUpdate as StatusUpdate,
+)
 from .types.response_events import (
     ResponseStreamEvent as ResponseStreamEvent,
     UnknownEvent as UnknownEvent,
@@ -124,6 +130,8 @@ __all__: tuple[str, ...] = (
     "ResponseValidationError",
     "RetryPolicy",
     "SSEProtocolError",
+    "SchedulerStats",
+    "StatusUpdate",
     "StreamError",
     "StreamEventError",
     "StreamInterrupted",

@@ -142,6 +142,10 @@ class Limits:
 DEFAULT_LIMITS: Final = Limits()
 
 
+#: The per-call options every resource method takes (``RequestOptions.of`` keywords), in order.
+OPTION_NAMES: Final = ("extra_headers", "extra_query", "extra_body", "timeout", "max_retries", "x_request_id")
+
+
 @dataclass(frozen=True, slots=True)
 class RequestOptions:
     """Per-call escape hatches, the same on every method.
@@ -186,6 +190,11 @@ class RequestOptions:
         if not isinstance(max_retries, NotGiven) and (isinstance(max_retries, bool) or max_retries < 0):
             raise ValueError("max_retries must be a non-negative integer")
         return cls(extra_headers, extra_query, extra_body, timeout, max_retries, x_request_id)
+
+    @classmethod
+    def of_params(cls, given: Mapping[str, Any]) -> RequestOptions:
+        """The options among a resource method's parameters (its ``locals()``): those it has."""
+        return cls.of(**{name: given[name] for name in OPTION_NAMES if name in given})
 
     def merge_body(self, body: dict[str, Any]) -> dict[str, Any]:
         """The JSON body with ``extra_body`` merged over it (the caller's dict is not modified)."""

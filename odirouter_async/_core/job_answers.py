@@ -46,6 +46,7 @@ from ..types._base import attach_raw
 from ..types.queue import QueueStatus, decode_job_result, decode_status
 from .error_body import make_status_error
 from .jobstate import Cancelled, Decision, Failed, Pending, Succeeded, Unknown, classify_status
+from .observation import TRANSIENT_STATUS
 
 __all__ = (
     "DEFAULT_MAX_POLL_ERRORS",
@@ -61,7 +62,7 @@ __all__ = (
 
 DEFAULT_MAX_POLL_ERRORS: Final = 5
 _GONE: Final = frozenset({404, 410})
-_TRANSIENT_4XX: Final = frozenset({408, 409, 425, 429})
+_TRANSIENT_4XX: Final = TRANSIENT_STATUS | {429}  # the one transient set, and 429
 
 
 # ----------------------------------------------------------------------------------------------

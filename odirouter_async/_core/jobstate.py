@@ -16,8 +16,8 @@ Whole HTTP answers (status code + bytes) become decisions in ``_job_answers``.
 The status words are data (``_STATUS_WORDS``, matched case-insensitively, ``-`` and spaces read as
 ``_``); so are the state transitions (``_TRANSITIONS``), h11-style: a non-terminal state follows
 every decision, a terminal state absorbs everything after it.  ``classify_cancel`` maps the
-cancel route's answers to ``CancelOutcome``; ``schedule_outcome`` maps a decision to the
-``PollSchedule`` observation the shell reports.
+cancel route's answers to ``CancelOutcome``; ``_core/job_poll.JobPoll`` maps decisions to the
+``PollSchedule`` observations the shell reports.
 """
 
 from __future__ import annotations
@@ -25,13 +25,12 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 import msgspec
 
 from .._exceptions import JobCancelled, JobFailed
 from ..types.queue import JobResult, QueueStatus
-from .poll_schedule import Outcome
 
 __all__ = (
     "TERMINAL_STATES",
@@ -47,7 +46,6 @@ __all__ = (
     "Unknown",
     "classify_cancel",
     "classify_status",
-    "schedule_outcome",
 )
 
 
@@ -103,6 +101,30 @@ def _error_text(error: object, error_type: str | None, fallback: str) -> str:
     return f"{error_type}: {text}" if error_type else text
 
 
+_E = TypeVar("_E", JobFailed, JobCancelled)
+
+
+def _job_error(
+    cls: type[_E],
+    prefix: str,
+    fallback: str,
+    end: Failed | Cancelled,
+    request_id: str | None,
+    endpoint: str | None,
+) -> _E:
+    """The exception of a failed or cancelled job: message, the gateway's error, its status body."""
+    body = end.body
+    return cls(
+        prefix + _error_text(end.error, end.error_type, fallback),
+        request_id=request_id,
+        endpoint=endpoint,
+        error=end.error,
+        error_type=end.error_type,
+        status=body.raw if body is not None else None,
+        x_request_id=body.x_request_id if body is not None else None,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Failed:
     """Finished with an error (``error`` as the gateway sent it: a string or an object)."""
@@ -114,17 +136,7 @@ class Failed:
 
     def exception(self, *, request_id: str | None, endpoint: str | None) -> JobFailed:
         """The ``JobFailed`` to raise for this decision."""
-        message = "Job failed: " + _error_text(self.error, self.error_type, "no error message")
-        raw = self.body.raw if self.body is not None else None
-        return JobFailed(
-            message,
-            request_id=request_id,
-            endpoint=endpoint,
-            error=self.error,
-            error_type=self.error_type,
-            status=raw,
-            x_request_id=self.body.x_request_id if self.body is not None else None,
-        )
+        return _job_error(JobFailed, "Job failed: ", "no error message", self, request_id, endpoint)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,17 +150,7 @@ class Cancelled:
 
     def exception(self, *, request_id: str | None, endpoint: str | None) -> JobCancelled:
         """The ``JobCancelled`` to raise for this decision."""
-        message = "Job cancelled: " + _error_text(self.error, self.error_type, "canceled")
-        raw = self.body.raw if self.body is not None else None
-        return JobCancelled(
-            message,
-            request_id=request_id,
-            endpoint=endpoint,
-            error=self.error,
-            error_type=self.error_type,
-            status=raw,
-            x_request_id=self.body.x_request_id if self.body is not None else None,
-        )
+        return _job_error(JobCancelled, "Job cancelled: ", "canceled", self, request_id, endpoint)
 
 
 Decision = Pending | Unknown | Succeeded | Failed | Cancelled
@@ -333,17 +335,6 @@ class JobStateMachine:
             return False
         self._unknown_seen.add(status)
         return True
-
-
-def schedule_outcome(decision: Decision) -> Outcome:
-    """The ``PollSchedule`` observation for a decision (failures are not duration samples)."""
-    if isinstance(decision, Pending):
-        return Outcome.QUEUED if decision.phase is Phase.QUEUED else Outcome.RUNNING
-    if isinstance(decision, Unknown):
-        return Outcome.PENDING
-    if isinstance(decision, Succeeded):
-        return Outcome.DONE
-    return Outcome.ENDED
 
 
 # ----------------------------------------------------------------------------------------------

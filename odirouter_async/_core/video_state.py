@@ -21,38 +21,53 @@ or another video's id          ``ResponseValidationError``): never a hang, no re
 404 and other 4xx              fatal: the wait raises that error (``NotFoundError`` ...)
 ============================== ================================================================
 
+``VideoWatch`` is also the video's poll interpreter for the one wait pipeline (``start`` /
+``feed`` / ``feed_error``, as ``_core/job_poll.JobPoll``): the shell GETs ``/v1/videos/{id}``
+and feeds the answer; ``parse_video`` reads a video body (strict, then lenient; its id checked).
 ``VideoWatch.observe`` also says whether the video's status or progress changed since the last
-look, which is when ``on_progress`` is called.  ``id_problem`` says whether an id can be one
+look, which is when ``on_progress`` is called (the video is offered as ``PollResult.update``).
+``id_problem`` says whether an id can be one
 path segment of ``/v1/videos/{id}`` (callers' ids and the gateway's are both checked with it).
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Final
+from typing import Any, Final
+from urllib.parse import quote
 
-from .._exceptions import (
-    APIConnectionError,
-    APIStatusError,
-    InternalServerError,
-    JobFailed,
-    OdiRouterError,
-    RateLimitError,
-    ResponseValidationError,
+import msgspec
+
+from .._exceptions import JobFailed, OdiRouterError, ResponseValidationError
+from ..types._base import attach_raw
+from ..types.videos import VIDEO_DECODER, VIDEO_LIST_DECODER, Video, VideoList
+from .job_answers import unusable
+from .observation import Answer, Ask, Observation, Outcome, PollResult, RateLimited, observe_error
+from .retry import parse_retry_after
+
+__all__ = (
+    "MAX_BAD_BODIES",
+    "VideoWatch",
+    "classify_video",
+    "id_problem",
+    "invalid_answer",
+    "parse_lenient",
+    "parse_video",
+    "parse_video_list",
+    "video_failed",
+    "video_path",
 )
-from ..types.videos import Video
-from .poll_schedule import Observation, Outcome, RateLimited
-
-__all__ = ("MAX_BAD_BODIES", "VideoWatch", "classify_video", "id_problem", "video_failed")
 
 logger: Final = logging.getLogger("odirouter_async")
 
 #: Consecutive unreadable poll bodies tolerated before the wait gives up.
 MAX_BAD_BODIES: Final = 3
-_RETRYABLE_STATUS: Final = frozenset({408, 409, 425})
 _STATUS: Final = {"queued": Outcome.QUEUED, "in_progress": Outcome.RUNNING}
 _MAX_LOGGED: Final = 64
-_logged_unknown: set[str] = set()
+#: Second-chance decoder: numbers sent as numeric strings (``"progress": "45"``) are accepted.
+_LENIENT_VIDEO: Final = msgspec.json.Decoder(Video, strict=False)
+_LENIENT_LIST: Final = msgspec.json.Decoder(VideoList, strict=False)
+_DECODE_ERRORS: Final = (msgspec.DecodeError, RecursionError)
 
 
 _BAD_ID_CHARS: Final = frozenset("/?#\\") | frozenset(map(chr, (*range(0x21), *range(0x7F, 0xA1))))
@@ -74,6 +89,16 @@ def id_problem(video_id: object) -> str | None:
     return None
 
 
+def video_path(video_id: str, suffix: str = "") -> str:
+    """``/v1/videos/{id}{suffix}`` for a caller's id; ``TypeError`` / ``ValueError`` when unusable."""
+    problem = id_problem(video_id)
+    if problem is not None:
+        if not isinstance(video_id, str):
+            raise TypeError(f"video_id {problem}")
+        raise ValueError(f"video_id {video_id!r} {problem}")
+    return f"/v1/videos/{quote(video_id, safe='')}{suffix}"
+
+
 def video_failed(video: Video) -> JobFailed:
     """The error a ``failed`` video raises from ``wait``."""
     reason = video.error_message or video.error_code or "no reason given"
@@ -89,8 +114,61 @@ def video_failed(video: Video) -> JobFailed:
     )
 
 
-def classify_video(video: Video) -> tuple[Outcome, JobFailed | None]:
-    """The outcome of one look at a video, and the error when it failed."""
+def invalid_answer(answer: Answer, message: str) -> ResponseValidationError:
+    """A ``ResponseValidationError`` for an answer (its status, ``X-Request-Id``, body excerpt)."""
+    return ResponseValidationError(
+        f"{message} (from {answer.url.split('?')[0]})",
+        x_request_id=answer.x_request_id,
+        body=answer.body[:2000].decode("utf-8", "replace"),
+        status_code=answer.status,
+    )
+
+
+def parse_lenient(
+    answer: Answer, strict: msgspec.json.Decoder[Any], lenient: msgspec.json.Decoder[Any]
+) -> Any:
+    """The body decoded strictly, else leniently (numbers as strings); the raw JSON attached."""
+    error: Exception | None = None
+    for decoder in (strict, lenient):
+        try:
+            obj = decoder.decode(answer.body)
+        except _DECODE_ERRORS as exc:
+            error = error or exc
+            continue
+        return attach_raw(obj, answer.body, answer.x_request_id)
+    why = "JSON nested too deeply to decode" if isinstance(error, RecursionError) else str(error)
+    raise invalid_answer(answer, f"unexpected response body: {why}")
+
+
+def parse_video(answer: Answer, expected_id: str | None = None) -> Video:
+    """The video in a 2xx answer; ``ResponseValidationError`` when its id is unusable (or not
+    ``expected_id``) or the body is not a video."""
+    video: Video = parse_lenient(answer, VIDEO_DECODER, _LENIENT_VIDEO)
+    problem = id_problem(video.id)
+    if problem is not None:
+        raise invalid_answer(answer, f"the gateway answered a video whose id {video.id!r} {problem}")
+    if expected_id is not None and video.id != expected_id:
+        raise invalid_answer(
+            answer, f"asked for video {expected_id!r}, the gateway answered video {video.id!r}"
+        )
+    return video
+
+
+def parse_video_list(answer: Answer) -> VideoList:
+    """A page of videos; ``ResponseValidationError`` when one of their ids is unusable."""
+    page: VideoList = parse_lenient(answer, VIDEO_LIST_DECODER, _LENIENT_LIST)
+    for video in page.data:
+        problem = id_problem(video.id)
+        if problem is not None:
+            raise invalid_answer(answer, f"the gateway listed a video whose id {video.id!r} {problem}")
+    return page
+
+
+def classify_video(video: Video, seen: set[str] | None = None) -> tuple[Outcome, JobFailed | None]:
+    """The outcome of one look at a video, and the error when it failed.
+
+    ``seen``: the unknown status words already logged (by this wait); ``None`` logs every time.
+    """
     status = video.status
     if status == "completed":
         return Outcome.DONE, None
@@ -101,8 +179,9 @@ def classify_video(video: Video) -> tuple[Outcome, JobFailed | None]:
         return outcome, None
     if video.error_message or video.error_code:
         return Outcome.ENDED, video_failed(video)
-    if status not in _logged_unknown and len(_logged_unknown) < _MAX_LOGGED:
-        _logged_unknown.add(status)
+    if seen is None or (status not in seen and len(seen) < _MAX_LOGGED):
+        if seen is not None:
+            seen.add(status)
         logger.warning("video %s has an unknown status %r; still waiting", video.id, status)
     return Outcome.PENDING, None
 
@@ -110,10 +189,11 @@ def classify_video(video: Video) -> tuple[Outcome, JobFailed | None]:
 class VideoWatch:
     """The state of one ``wait``: the last video seen and the run of unreadable bodies."""
 
-    __slots__ = ("_bad_bodies", "_seen", "last", "video_id")
+    __slots__ = ("_bad_bodies", "_seen", "_unknown", "last", "video_id")
 
     def __init__(self, video_id: str) -> None:
         self.video_id = video_id
+        self._unknown: set[str] = set()
         #: the last video object read (``None`` before the first).
         self.last: Video | None = None
         self._seen: tuple[str, object] | None = None
@@ -134,20 +214,42 @@ class VideoWatch:
         key = (video.status, video.progress)
         changed = key != self._seen
         self._seen = key
-        outcome, error = classify_video(video)
+        outcome, error = classify_video(video, self._unknown)
         return outcome, error, changed
 
     def observe_error(self, exc: OdiRouterError) -> Observation | None:
         """The observation for a poll that raised; ``None`` means the wait must raise ``exc``."""
-        if isinstance(exc, RateLimitError):
-            return RateLimited(exc.retry_after)
         if isinstance(exc, ResponseValidationError):
             self._bad_bodies += 1
             return Outcome.ERROR if self._bad_bodies < MAX_BAD_BODIES else None
-        if isinstance(exc, InternalServerError) or (
-            isinstance(exc, APIStatusError) and exc.status_code in _RETRYABLE_STATUS
-        ):
-            return Outcome.ERROR
-        if isinstance(exc, APIConnectionError):
-            return Outcome.ERROR
-        return None
+        return observe_error(exc)
+
+    # -- the interpreter of the one wait pipeline ----------------------------------------------
+
+    def look(self, video: Video) -> PollResult:
+        """One look at a video: its ``PollResult`` (the video as ``update`` when it moved)."""
+        outcome, error, changed = self.observe(video)
+        value = video if outcome is Outcome.DONE else None
+        return PollResult(outcome, value=value, error=error, update=video if changed else None)
+
+    def start(self) -> Ask:
+        """A poll begins: ``GET /v1/videos/{id}``."""
+        return Ask.PRIMARY
+
+    def feed(self, ask: Ask, answer: Answer, now: float) -> PollResult:
+        """The answer of the poll (any status; ``now``: wall clock, for Retry-After dates)."""
+        if answer.status == 429:
+            return PollResult(RateLimited(parse_retry_after(answer.headers, now)))
+        if not 200 <= answer.status < 300:
+            status = unusable(answer.status, answer.body, answer.headers, answer.x_request_id)
+            return self.feed_error(ask, status.error)
+        try:
+            video = parse_video(answer, self.video_id)
+        except OdiRouterError as exc:
+            return self.feed_error(ask, exc)
+        return self.look(video)
+
+    def feed_error(self, ask: Ask, exc: OdiRouterError) -> PollResult:
+        """The poll met ``exc`` (a transport error, or the answer's own)."""
+        observation = self.observe_error(exc)
+        return PollResult(Outcome.ENDED if observation is None else observation, error=exc)

@@ -38,7 +38,14 @@ from .transport import logger
 if TYPE_CHECKING:
     from .._core.retry import RetryPolicy
 
-__all__ = ("WRITE_BLOCK", "SizeMismatch", "content_length", "fetch_to_file", "write_atomic")
+__all__ = (
+    "WRITE_BLOCK",
+    "SizeMismatch",
+    "content_length",
+    "fetch_to_file",
+    "refuse_existing",
+    "write_atomic",
+)
 
 #: Bytes buffered in memory before one write to disk.
 WRITE_BLOCK: Final = 1 << 20
@@ -68,6 +75,17 @@ def _create(path: Path) -> IO[bytes]:
     return open(path, "xb")  # O_EXCL: concurrent downloads to one target never share it
 
 
+def refuse_existing(target: Path, overwrite: bool) -> None:
+    """The one overwrite rule of every download: an existing ``target`` is a ``FileExistsError``
+    naming the ``overwrite=True`` flag, unless ``overwrite``."""
+    if not overwrite and target.exists():
+        raise _exists(target)
+
+
+def _exists(target: Path) -> FileExistsError:
+    return FileExistsError(f"{target} exists; pass overwrite=True to replace it")
+
+
 def _publish(tmp: Path, target: Path, overwrite: bool) -> None:
     if overwrite:
         os.replace(tmp, target)
@@ -75,10 +93,9 @@ def _publish(tmp: Path, target: Path, overwrite: bool) -> None:
     try:
         os.link(tmp, target)  # fails if the target exists: never clobbers
     except FileExistsError:
-        raise FileExistsError(f"{target} exists; pass overwrite=True to replace it") from None
+        raise _exists(target) from None
     except OSError:  # no hard links on this file system
-        if target.exists():
-            raise FileExistsError(f"{target} exists; pass overwrite=True to replace it") from None
+        refuse_existing(target, overwrite)
         os.replace(tmp, target)
         return
     os.unlink(tmp)

@@ -43,14 +43,14 @@ from urllib.parse import unquote, unquote_to_bytes, urljoin, urlsplit
 import anyio
 
 from .._exceptions import ResponseValidationError
-from .atomic_write import SizeMismatch, fetch_to_file, write_atomic
+from .atomic_write import SizeMismatch, fetch_to_file, refuse_existing, write_atomic
 from .requester import Requester
 from .response import StreamResponse
 
 if TYPE_CHECKING:
     from ..types.queue import JobOutput, JobResult
 
-__all__ = ("download_outputs", "download_result", "safe_file_name")
+__all__ = ("bind_downloads", "download_outputs", "download_result", "safe_file_name")
 
 _REDIRECTS: Final = frozenset({301, 302, 303, 307, 308})
 _MAX_HOPS: Final = 5
@@ -227,10 +227,8 @@ async def download_outputs(
     directory = Path(dest)
     await anyio.to_thread.run_sync(partial(directory.mkdir, parents=True, exist_ok=True))
     plans = _plan(outputs, directory)
-    if not overwrite:
-        for plan in plans:
-            if plan.target.exists():
-                raise FileExistsError(f"{plan.target} exists; pass overwrite=True to replace it")
+    for plan in plans:
+        refuse_existing(plan.target, overwrite)
     errors: list[BaseException] = []
     limiter = anyio.Semaphore(concurrency)
 
@@ -255,19 +253,26 @@ async def download_outputs(
 
 
 async def download_result(
-    result: JobResult, dest: str | os.PathLike[str], *, concurrency: int = 8, overwrite: bool = False
+    requester: Requester,
+    result: JobResult,
+    dest: str | os.PathLike[str],
+    *,
+    concurrency: int = 8,
+    overwrite: bool = False,
 ) -> list[Path]:
-    """``JobResult.download``: the result must come from a client (``job.result()``, ``run``, ``map``)."""
-    client = result.__dict__.get("_client")
-    if client is None:
-        raise RuntimeError(
-            "this JobResult is not bound to a client; use `await client.queue.download(result, dir)`"
-        )
+    """``client.queue.download`` / ``job.download``: every output of ``result`` under ``dest``."""
     return await download_outputs(
-        client.requester,
+        requester,
         result.outputs,
         dest,
         concurrency=concurrency,
         overwrite=overwrite,
         request_id=result.request_id,
     )
+
+
+def bind_downloads(result: JobResult, requester: Requester) -> JobResult:
+    """Let ``result.download(dir)`` work: the result keeps ``download_result`` bound to the requester
+    that produced it (a function, not the client: wire types hold data, the I/O stays here)."""
+    result.__dict__["_downloader"] = partial(download_result, requester)
+    return result

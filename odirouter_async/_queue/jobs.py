@@ -1,20 +1,14 @@
-"""``Job``: the handle of one queue job (status, result, cancel), and the queue's URL rules (I/O shell).
+"""``Job``: the handle of one queue job (status, result, updates, cancel, download), and the
+queue's URL rules (I/O shell).
 
-A job is waited for through the client's scheduler (``_scheduler``): each poll is one ``GET`` of
-its ``response_url``, which answers 202 + a status while the job is pending and the result once
-it is done, so the poll that finds a job done is also its result fetch.  ``_jobstate`` decides
-what each answer means; this module only sends and maps:
+A job is waited for through the client's scheduler: ``job_target(job)`` registers it as data (a
+``poll.PollTarget`` whose interpreter, ``_core.job_poll.JobPoll``, reads every answer and keeps
+the job's state); ``wait_job`` applies the one deadline rule (``waiting.py``).  Each poll is one
+``GET response_url`` (202 + a status while pending, the result once done); with ``on_update=`` /
+``updates()`` the status URL is polled with ``?logs=1`` first.
 
-- 202 / 2xx / a failure body on any status -> the decision (pending, unknown, result, failed,
-  cancelled); an unknown status is pending and logged once per job;
-- 429 -> ``RateLimited`` (slows all polling); connection errors -> ``ERROR`` (backed off);
-- anything else (5xx, 404, other 4xx, HTML, malformed or too-deep JSON) is ``Unusable``: the
-  status URL is asked (``_job_answers.ResponseGuard`` decides): failed/cancelled there ends the
-  job, pending keeps polling, ``COMPLETED`` re-fetches the result a bounded number of times
-  (``PollingOptions.max_poll_errors``), then the job ends with the last typed error.
-
-A job is cancelled remotely only when the caller cancels or a deadline runs out, never because
-of an answer (``result(cancel_on_exit=True)``).
+A job is cancelled remotely only when the caller cancels or a deadline runs out and the caller
+asked for it (``cancel_on_exit``, ``cancel_on_timeout``), never because of an answer.
 
 URLs: the ones the gateway returned are used as given; a URL on another origin is fetched without
 the key (``Transport`` decides), or refused with ``strict_origins=True``.  Re-attached jobs get the
@@ -25,56 +19,42 @@ an empty id, ``.``/``..`` and ``/`` are refused, other unsafe characters are per
 from __future__ import annotations
 
 import asyncio
+import os
 import time
-from collections.abc import Awaitable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Mapping
+from contextlib import aclosing
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import quote
 
 import anyio
 
-from .._config import NOT_GIVEN, NotGiven, RequestOptions, TimeoutLike
-from .._core.job_answers import (
-    DEFAULT_MAX_POLL_ERRORS,
-    GiveUp,
-    ResponseGuard,
-    Retry,
-    Unusable,
-    decide_response,
-    decide_status,
-)
-from .._core.jobstate import (
-    Cancelled,
-    CancelOutcome,
-    Decision,
-    Failed,
-    JobState,
-    JobStateMachine,
-    Pending,
-    Phase,
-    Succeeded,
-    Unknown,
-    classify_cancel,
-    classify_status,
-)
-from .._core.retry import parse_retry_after
-from .._exceptions import (
-    APIConnectionError,
-    JobCancelled,
-    JobError,
-    JobFailed,
-    JobTimeout,
-    OdiRouterError,
-    RateLimitError,
-    ResponseValidationError,
-)
+from .._config import NOT_GIVEN, NotGiven, PollingOptions, RequestOptions, TimeoutLike
+from .._core.job_answers import DEFAULT_MAX_POLL_ERRORS, Unusable, decide_status
+from .._core.job_poll import JobPoll
+from .._core.jobstate import CancelOutcome, JobState, Unknown, classify_cancel, classify_status
+from .._core.observation import Ask, job_timeout
+from .._exceptions import JobCancelled, JobError, JobFailed, RateLimitError, ResponseValidationError
+from .._http.download import download_result
 from .._http.transport import logger
-from ..types.queue import JobResult, QueueStatus
-from .scheduler import Outcome, PollResult, RateLimited, Scheduler, get_scheduler
+from ..types.queue import JobResult, QueueStatus, StatusUpdate
+from .poll import PollTarget
+from .scheduler import get_scheduler, report_rate_limit
+from .waiting import UpdateCallback, check_wait_timeout, deadline_after, follow, wait
 
 if TYPE_CHECKING:
     from .._http.requester import ClientHandle
 
-__all__ = ("CANCEL_GRACE", "QUEUE_PATH", "Job", "endpoint_segment", "job_urls", "submit_protected")
+__all__ = (
+    "CANCEL_GRACE",
+    "QUEUE_PATH",
+    "Job",
+    "endpoint_segment",
+    "job_target",
+    "job_urls",
+    "submit_protected",
+    "wait_job",
+)
 
 QUEUE_PATH: Final = "/model/v1/queue"
 #: How long a remote cancel sent on the way out (timeout, cancellation) may take, seconds.
@@ -83,12 +63,7 @@ CANCEL_GRACE: Final = 5.0
 SUBMIT_GRACE: Final = 5.0
 
 _SAFE: Final = "-._~!$&'()*+,;=:@"
-_POLL_OPTIONS: Final = RequestOptions(max_retries=0, timeout=30.0)
-_ANY_ERROR: Final = frozenset(range(300, 600))
 _CANCEL_OK: Final = frozenset({202, 400, 404, 405, 409, 410, 422, 501})
-_PENDING: Final = PollResult(Outcome.PENDING)
-_QUEUED: Final = PollResult(Outcome.QUEUED)
-_RUNNING: Final = PollResult(Outcome.RUNNING)
 
 
 def _segment(value: str, what: str) -> str:
@@ -113,10 +88,6 @@ def job_urls(base_url: str, endpoint: str, request_id: str) -> tuple[str, str, s
     return f"{base}/status", f"{base}/response", f"{base}/cancel"
 
 
-def _lower(headers: Mapping[str, str]) -> dict[str, str]:
-    return {k.lower(): v for k, v in headers.items()}
-
-
 class Job:
     """One queue job: ``await job.result()``, ``await job.status()``, ``await job.cancel()``.
 
@@ -133,12 +104,9 @@ class Job:
     __slots__ = (
         "__weakref__",
         "_client",
-        "_final",
-        "_guard",
+        "_interp",
         "_key",
         "_mono",
-        "_polls",
-        "_sm",
         "cancel_url",
         "endpoint",
         "request_id",
@@ -168,10 +136,9 @@ class Job:
         self.submitted_at = submitted_at
         self._mono = submitted_mono
         self._key = ("queue", request_id)
-        self._sm = JobStateMachine()
-        self._final: JobResult | JobError | None = None
-        self._polls = 0
-        self._guard: ResponseGuard | None = None
+        polling = client._shared.polling
+        limit = polling.max_poll_errors if isinstance(polling, PollingOptions) else DEFAULT_MAX_POLL_ERRORS
+        self._interp = JobPoll(request_id, endpoint, max_errors=limit)
 
     def __repr__(self) -> str:
         return f"Job(endpoint={self.endpoint!r}, request_id={self.request_id!r}, state={self.state.value!r})"
@@ -181,17 +148,17 @@ class Job:
     @property
     def state(self) -> JobState:
         """What the client last saw: submitted, queued, running, unknown, succeeded, failed, cancelled."""
-        return self._sm.state
+        return self._interp.sm.state
 
     @property
     def done(self) -> bool:
         """True once the client has seen the job finish (successfully or not)."""
-        return self._sm.terminal
+        return self._interp.sm.terminal
 
     @property
     def polls(self) -> int:
         """Poll requests this handle has sent (the result fetch included)."""
-        return self._polls
+        return self._interp.requests
 
     @property
     def age(self) -> float | None:
@@ -213,13 +180,7 @@ class Job:
 
         A status value the SDK does not know is returned as is (and logged once per job).
         """
-        opts = RequestOptions.of(
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            timeout=timeout,
-            max_retries=max_retries,
-            x_request_id=x_request_id,
-        )
+        opts = RequestOptions.of_params(locals())
         resp = await self._client.requester.request("GET", self.status_url, options=opts)
         decision = decide_status(
             resp.status, resp.content, http_request_id=resp.request_id, headers=resp.headers
@@ -231,8 +192,8 @@ class Job:
             raise ResponseValidationError("no status body", x_request_id=resp.request_id)
         decision = classify_status(body)
         if isinstance(decision, Unknown):
-            self._log_unknown(decision.status)
-        self._sm.feed(decision)
+            self._interp.log_unknown(decision.status)
+        self._interp.sm.feed(decision)
         return body
 
     async def result(
@@ -241,6 +202,7 @@ class Job:
         wait_timeout: float | None = None,
         cancel_on_timeout: bool = False,
         cancel_on_exit: bool = False,
+        on_update: UpdateCallback | None = None,
     ) -> JobResult:
         """Wait for the job (through the client's scheduler) and return its ``JobResult``.
 
@@ -252,6 +214,9 @@ class Job:
             cancel_on_exit: send a remote cancel when this call is cancelled (the awaiting task,
                 or a cancel scope around it); ``wait_timeout`` running out is not such a
                 cancellation.  An error (a bad answer, a closed client) never cancels the job.
+            on_update: called with a ``StatusUpdate`` whenever the job's status, queue position
+                or logs changed (the status URL is polled with ``?logs=1``); may be a coroutine
+                function.  If it raises, the wait raises that (the job is left alone).
 
         Raises:
             JobFailed: the job ended with an error.
@@ -264,50 +229,51 @@ class Job:
         Cancelling the awaiting task (or a cancel scope around it) stops polling this job.
         The outcome is kept: a second call returns (or raises) it without a request.
         """
-        if wait_timeout is not None and not wait_timeout > 0:
-            raise ValueError("wait_timeout must be a positive number of seconds or None")
-        return await self._wait(
-            wait_timeout, cancel_on_timeout=cancel_on_timeout, cancel_on_exit=cancel_on_exit
+        check_wait_timeout(wait_timeout)
+        return await wait_job(
+            self,
+            deadline_after(wait_timeout),
+            wait_timeout,
+            cancel_on_timeout=cancel_on_timeout,
+            cancel_on_exit=cancel_on_exit,
+            on_update=on_update,
         )
 
-    async def _wait(
-        self,
-        wait_timeout: float | None,
-        *,
-        cancel_on_timeout: bool,
-        cancel_on_exit: bool,
-        shown_timeout: float | None = None,
-    ) -> JobResult:
-        """``result()``; ``shown_timeout`` is the caller's total (``queue.run``), for the message."""
-        final = self._final
-        if final is not None:
-            if isinstance(final, JobError):
-                raise final
-            return final
-        sched = get_scheduler(self._client)
-        if wait_timeout is None or wait_timeout > 0:
-            with anyio.move_on_after(wait_timeout) as scope:
-                try:
-                    value: JobResult = await sched.wait(self._key, self.endpoint, self._poll, age=self.age)
-                except (JobFailed, JobCancelled) as exc:  # another handle of this job may have polled it
-                    self._record(exc)
-                    raise
-                except anyio.get_cancelled_exc_class():
-                    # our own deadline is not the caller's cancellation: only cancel_on_timeout
-                    if cancel_on_exit and not self.done and not scope.cancel_called:
-                        await self.cancel_quietly()
-                    raise
-                self._record(value)
-                return value
-        how = "it was not cancelled and may still run"
-        if cancel_on_timeout and not self.done:
-            outcome = await self.cancel_quietly()
-            how = f"a remote cancel was sent ({outcome.value})" if outcome else "the remote cancel failed"
-        shown = wait_timeout if shown_timeout is None else shown_timeout
-        raise JobTimeout(
-            f"Job {self.request_id} on {self.endpoint} did not finish within {shown} s; {how}",
-            request_id=self.request_id,
-            endpoint=self.endpoint,
+    async def updates(self, *, wait_timeout: float | None = None) -> AsyncIterator[StatusUpdate]:
+        """The job's ``StatusUpdate``s as they happen (fal-style), ending when the job ends.
+
+        The last update says ``COMPLETED``; how it ended (result, ``JobFailed``...) is then
+        ``await job.result()``, the kept outcome (no request).  ``JobTimeout`` when
+        ``wait_timeout`` runs out; other errors (``NotFoundError``, a closed client) are raised
+        here.  Closing it early (``contextlib.aclosing``) stops the polling.
+        """
+        check_wait_timeout(wait_timeout)
+        if self._interp.final is not None:
+            return
+        sched, target = get_scheduler(self._client), job_target(self, logs=True)
+        try:
+            async with aclosing(follow(sched, target, deadline=deadline_after(wait_timeout))) as updates:
+                async for update in updates:
+                    yield update
+        except (JobFailed, JobCancelled) as exc:
+            self._interp.settle(exc)
+        except TimeoutError:
+            raise job_timeout(
+                "Job", request_id=self.request_id, endpoint=self.endpoint, wait_timeout=wait_timeout
+            ) from None
+
+    async def download(
+        self, dir: str | os.PathLike[str], *, concurrency: int = 8, overwrite: bool = False
+    ) -> list[Path]:
+        """Wait for the result (``result()``) and save every output under ``dir``.
+
+        The same as ``client.queue.download(await job.result(), dir)``: files streamed to a
+        temporary file and renamed into place, sizes checked, no key sent to foreign hosts.  An
+        existing file is a ``FileExistsError`` unless ``overwrite=True``.
+        """
+        result = await self.result()
+        return await download_result(
+            self._client.requester, result, dir, concurrency=concurrency, overwrite=overwrite
         )
 
     async def cancel(
@@ -325,21 +291,13 @@ class Job:
         After ``REQUESTED`` the job ends with ``JobCancelled`` (stopping upstream work and billing
         is up to the provider).
         """
-        opts = RequestOptions.of(
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            timeout=timeout,
-            max_retries=max_retries,
-            x_request_id=x_request_id,
-        )
+        opts = RequestOptions.of_params(locals())
         try:
             resp = await self._client.requester.request(
                 "PUT", self.cancel_url, options=opts, ok_statuses=_CANCEL_OK
             )
         except RateLimitError as exc:
-            sched = self._client._shared.scheduler
-            if sched is not None:
-                sched.on_rate_limited(exc.retry_after)
+            report_rate_limit(self._client, exc.retry_after)
             raise
         return classify_cancel(resp.status, resp.content)
 
@@ -352,98 +310,53 @@ class Job:
                 logger.info("could not cancel job %s: %s", self.request_id, exc)
         return None
 
-    # -- the poll ---------------------------------------------------------------------------
 
-    def _record(self, final: JobResult | JobFailed | JobCancelled) -> None:
-        """Keep the outcome (also when a poll of another handle of this job found it)."""
-        if self._final is not None:
-            return
-        self._final = final
-        if isinstance(final, JobResult):
-            self._sm.feed(Succeeded(final))
-        elif isinstance(final, JobCancelled):
-            self._sm.feed(Cancelled(final.error, final.error_type))
-        else:
-            self._sm.feed(Failed(final.error, final.error_type))
+def job_target(job: Job, *, logs: bool = False) -> PollTarget:
+    """The job as the scheduler holds it (``logs``: poll the status URL with ``?logs=1`` first)."""
+    interp = job._interp
+    interp.logs = interp.logs or logs
+    urls = {Ask.PRIMARY: job.response_url, Ask.STATUS: job.status_url}
+    client = job._client
+    return PollTarget(job._key, job.endpoint, client.requester, urls, interp, age=job.age, logs=interp.logs)
 
-    def _log_unknown(self, status: str) -> None:
-        if self._sm.first_unknown(status):
-            logger.warning(
-                "job %s on %s reports an unknown status %r; treating it as pending",
-                self.request_id,
-                self.endpoint,
-                status,
-            )
 
-    async def _poll(self) -> PollResult:
-        """One ``GET response_url``; what it means for the scheduler (see the module docstring)."""
-        self._polls += 1
-        resp = await self._client.requester.request(
-            "GET", self.response_url, options=_POLL_OPTIONS, ok_statuses=_ANY_ERROR
+async def wait_job(
+    job: Job,
+    deadline: float | None,
+    wait_timeout: float | None,
+    *,
+    cancel_on_timeout: bool,
+    cancel_on_exit: bool,
+    on_update: UpdateCallback | None = None,
+) -> JobResult:
+    """``Job.result`` and ``queue.run``: the one wait of a job (``wait_timeout``: for the message)."""
+    final = job._interp.final
+    if isinstance(final, JobResult):
+        return final
+    if isinstance(final, JobError):
+        raise final
+    target = job_target(job, logs=on_update is not None)
+    try:
+        value: JobResult = await wait(
+            get_scheduler(job._client), target, deadline=deadline, on_update=on_update
         )
-        if resp.status == 429:
-            return PollResult(RateLimited(parse_retry_after(resp.headers, time.time())))
-        decision = decide_response(
-            resp.status, resp.content, http_request_id=resp.request_id, headers=resp.headers
-        )
-        if isinstance(decision, Unusable):
-            return await self._recover(decision)
-        if self._guard is not None:
-            self._guard.usable()
-        return self._apply(decision)
-
-    async def _recover(self, answer: Unusable) -> PollResult:
-        """An unusable ``/response`` answer: ask the status URL, then retry or end (``_job_answers``)."""
-        guard = self._guard
-        if guard is None:
-            sched = self._client._shared.scheduler
-            limit = sched.options.max_poll_errors if isinstance(sched, Scheduler) else DEFAULT_MAX_POLL_ERRORS
-            guard = self._guard = ResponseGuard(limit)
-        status: Decision | Unusable | None = None
-        if guard.needs_status:
-            self._polls += 1
-            try:
-                resp = await self._client.requester.request(
-                    "GET", self.status_url, options=_POLL_OPTIONS, ok_statuses=_ANY_ERROR
-                )
-            except APIConnectionError as exc:
-                status = Unusable(0, exc)
-            else:
-                if resp.status == 429:
-                    return PollResult(RateLimited(parse_retry_after(resp.headers, time.time())))
-                status = decide_status(
-                    resp.status, resp.content, http_request_id=resp.request_id, headers=resp.headers
-                )
-        step = guard.recover(answer, status)
-        if isinstance(step, Retry):
-            logger.debug("job %s: unusable answer, will retry: %s", self.request_id, step.error)
-            return PollResult(Outcome.ERROR, error=step.error)
-        if isinstance(step, GiveUp):
-            return PollResult(Outcome.ENDED, error=step.error)
-        return self._apply(step, cause=answer.error)
-
-    def _apply(self, decision: Decision, cause: OdiRouterError | None = None) -> PollResult:
-        if isinstance(decision, Pending):
-            self._sm.feed(decision)
-            return _QUEUED if decision.phase is Phase.QUEUED else _RUNNING
-        if isinstance(decision, Unknown):
-            self._log_unknown(decision.status)
-            self._sm.feed(decision)
-            return _PENDING
-        if isinstance(decision, Succeeded):
-            result = decision.result
-            if result is None:  # a status said COMPLETED, not the result: poll again (defensive)
-                self._log_unknown("COMPLETED (HTTP 202)")
-                return _PENDING
-            self._sm.feed(decision)
-            result.__dict__["_client"] = self._client
-            self._final = result
-            return PollResult(Outcome.DONE, value=result)
-        self._sm.feed(decision)
-        exc = decision.exception(request_id=self.request_id, endpoint=self.endpoint)
-        exc.__cause__ = cause  # the /response answer (its body), when the status URL decided
-        self._final = exc
-        return PollResult(Outcome.ENDED, error=exc)
+    except (JobFailed, JobCancelled) as exc:  # another handle of this job may have polled it
+        job._interp.settle(exc)
+        raise
+    except TimeoutError:
+        cancel = None
+        if cancel_on_timeout and not job.done:
+            outcome = await job.cancel_quietly()
+            cancel = outcome.value if outcome is not None else "failed"
+        raise job_timeout(
+            "Job", request_id=job.request_id, endpoint=job.endpoint, wait_timeout=wait_timeout, cancel=cancel
+        ) from None
+    except anyio.get_cancelled_exc_class():
+        if cancel_on_exit and not job.done:
+            await job.cancel_quietly()
+        raise
+    job._interp.settle(value)
+    return value
 
 
 async def submit_protected(submit: Awaitable[Job], sink: list[Job] | None = None) -> Job:

@@ -40,6 +40,7 @@ import msgspec
 from .._core.job_answers import decide_response
 from .._core.jobstate import Succeeded
 from .._exceptions import JobCancelled, JobError, JobFailed, UncertainSubmit
+from .._http.download import bind_downloads
 from ..types._base import attach_raw
 from ..types.queue import JobResult
 from .jobs import Job, job_urls
@@ -189,8 +190,7 @@ class JournalHooks(StoreHooks[Journal]):
     def _replay(self, index: int, input: Any, entry: Entry) -> MapOutcome:
         payload = entry.outcome or b"{}"
         if entry.state == "done":
-            result = _replay_result(payload, entry.request_id)
-            result.__dict__["_client"] = self._client
+            result = bind_downloads(_replay_result(payload, entry.request_id), self._client.requester)
             return MapOutcome(index, input, entry.request_id, result, None)
         return MapOutcome(index, input, entry.request_id, None, self._stored_error(entry, payload))
 

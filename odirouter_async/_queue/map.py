@@ -24,18 +24,19 @@ after a submit, and when an outcome is final (before the caller sees it).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterable, Iterable
 
 from .._closing import AsyncClosing
 from .jobs import endpoint_segment
 from .map_runner import PROGRESS_INTERVAL as PROGRESS_INTERVAL, _Runner
-from .map_types import MapHooks as MapHooks, MapOutcome as MapOutcome, MapProgress as MapProgress
+from .map_types import (
+    MapHooks as MapHooks,
+    MapOutcome as MapOutcome,
+    MapProgress as MapProgress,
+    MapSpec as MapSpec,
+)
 
-if TYPE_CHECKING:
-    from ..resources.queue import Queue
-
-__all__ = ("JobMap", "MapHooks", "MapOutcome", "MapProgress")
+__all__ = ("JobMap", "MapHooks", "MapOutcome", "MapProgress", "MapSpec")
 
 
 class JobMap(AsyncClosing):
@@ -46,7 +47,7 @@ class JobMap(AsyncClosing):
         async with client.queue.map("flux_pro_11", inputs, concurrency=64) as results:
             async for done in results:         # MapOutcome, as jobs finish
                 if done.error is None:
-                    await done.result.download("out/")
+                    await client.queue.download(done.result, "out/")
 
     - At most ``concurrency`` inputs are in the window (submits in flight + jobs running +
       outcomes finished but not taken yet); inputs are read only when a slot frees, so a
@@ -60,39 +61,18 @@ class JobMap(AsyncClosing):
       ``MapProgress`` at most every 0.25 s while things change, and once at the end.
     """
 
-    def __init__(
-        self,
-        queue: Queue,
-        endpoint: str,
-        inputs: Iterable[Any] | AsyncIterable[Any],
-        *,
-        concurrency: int,
-        cancel_on_exit: bool,
-        progress: Callable[[MapProgress], Awaitable[None] | None] | None,
-        wait_timeout: float | None,
-        cancel_on_timeout: bool,
-        extra_headers: Mapping[str, str] | None,
-        hooks: MapHooks | None,
-    ) -> None:
-        endpoint_segment(endpoint)
+    def __init__(self, spec: MapSpec) -> None:
+        endpoint_segment(spec.endpoint)
+        concurrency = spec.concurrency
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
             raise ValueError("concurrency must be a positive integer")
-        if not isinstance(inputs, (Iterable, AsyncIterable)):
-            raise TypeError(f"inputs must be an iterable or an async iterable, not {type(inputs).__name__}")
-        if wait_timeout is not None and not wait_timeout > 0:
+        if not isinstance(spec.inputs, (Iterable, AsyncIterable)):
+            raise TypeError(
+                f"inputs must be an iterable or an async iterable, not {type(spec.inputs).__name__}"
+            )
+        if spec.wait_timeout is not None and not spec.wait_timeout > 0:
             raise ValueError("wait_timeout must be a positive number of seconds or None")
-        self._runner = _Runner(
-            queue,
-            endpoint,
-            inputs,
-            concurrency=concurrency,
-            cancel_on_exit=cancel_on_exit,
-            progress=progress,
-            wait_timeout=wait_timeout,
-            cancel_on_timeout=cancel_on_timeout,
-            extra_headers=extra_headers,
-            hooks=hooks,
-        )
+        self._runner = _Runner(spec)
         self._closed = False
 
     def __aiter__(self) -> JobMap:

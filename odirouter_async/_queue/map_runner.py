@@ -12,23 +12,21 @@ from __future__ import annotations
 import asyncio
 import inspect
 import time
-from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterable
 from functools import partial
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 import anyio
 from anyio.abc import TaskGroup
 
 from .._core.jobstate import CancelOutcome
-from .._exceptions import JobTimeout
+from .._core.observation import job_timeout
 from .._http.transport import logger
 from ..types.queue import JobResult
-from .jobs import CANCEL_GRACE, SUBMIT_GRACE, Job
-from .map_types import MapHooks, MapOutcome, MapProgress, _Channel
+from .jobs import CANCEL_GRACE, SUBMIT_GRACE, Job, job_target
+from .map_types import MapHooks, MapOutcome, MapProgress, MapSpec, _Channel
 from .scheduler import Watch, get_scheduler
-
-if TYPE_CHECKING:
-    from ..resources.queue import Queue
+from .waiting import deadline_after
 
 __all__ = ("PROGRESS_INTERVAL", "RUNNING")
 
@@ -46,30 +44,18 @@ MAX_SUBMITS_IN_FLIGHT = 128
 class _Runner:
     """The state of one map and its background task.  It never references the ``JobMap``."""
 
-    def __init__(
-        self,
-        queue: Queue,
-        endpoint: str,
-        inputs: Iterable[Any] | AsyncIterable[Any],
-        *,
-        concurrency: int,
-        cancel_on_exit: bool,
-        progress: Callable[[MapProgress], Awaitable[None] | None] | None,
-        wait_timeout: float | None,
-        cancel_on_timeout: bool,
-        extra_headers: Mapping[str, str] | None,
-        hooks: MapHooks | None,
-    ) -> None:
-        self.queue = queue
-        self.endpoint = endpoint
-        self.inputs = inputs
-        self.concurrency = concurrency
-        self.cancel_on_exit = cancel_on_exit
-        self.progress = progress
-        self.wait_timeout = wait_timeout
-        self.cancel_on_timeout = cancel_on_timeout
-        self.extra_headers = extra_headers
-        self.hooks = hooks
+    def __init__(self, spec: MapSpec) -> None:
+        self.client = spec.client
+        self.submit = spec.submit
+        self.endpoint = spec.endpoint
+        self.inputs = spec.inputs
+        self.concurrency = spec.concurrency
+        self.cancel_on_exit = spec.cancel_on_exit
+        self.progress = spec.progress
+        self.wait_timeout = spec.wait_timeout
+        self.cancel_on_timeout = spec.cancel_on_timeout
+        self.extra_headers = spec.extra_headers
+        self.hooks = spec.hooks
         self.channel = _Channel()
         self.task: asyncio.Task[None] | None = None
         self.window: anyio.Semaphore | None = None
@@ -235,7 +221,7 @@ class _Runner:
                     assert self.submit_slots is not None
                     try:
                         async with self.submit_slots:
-                            job = await self.queue.submit(
+                            job = await self.submit(
                                 self.endpoint, item, extra_headers=self.extra_headers, x_request_id=key
                             )
                     except Exception as exc:
@@ -277,13 +263,10 @@ class _Runner:
             self._touch()
 
     def _watch(self, index: int, item: Any, job: Job) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = None
-        if self.wait_timeout is not None:
-            deadline = loop.time() + self.wait_timeout - (job.age or 0.0)
-        sched = get_scheduler(self.queue._client)
+        deadline = deadline_after(self.wait_timeout, job.age or 0.0)
+        sched = get_scheduler(self.client)
         callback = partial(self._finished, index, item, job)
-        watch = sched.watch(job._key, job.endpoint, job._poll, callback, age=job.age, deadline=deadline)
+        watch = sched.watch(job_target(job), callback, deadline=deadline)
         self.live[index] = (job, watch)
 
     def _finished(self, index: int, item: Any, job: Job, value: object, error: BaseException | None) -> None:
@@ -293,11 +276,12 @@ class _Runner:
         self.polls_done += job.polls
         if isinstance(error, TimeoutError):
             cancel = self.cancel_on_timeout and self.tg is not None
-            error = JobTimeout(
-                f"Job {job.request_id} on {job.endpoint} did not finish within {self.wait_timeout} s; "
-                + ("a remote cancel was sent" if cancel else "it was not cancelled and may still run"),
+            error = job_timeout(
+                "Job",
                 request_id=job.request_id,
                 endpoint=job.endpoint,
+                wait_timeout=self.wait_timeout,
+                cancel="sent" if cancel else None,
             )
             if cancel and self.tg is not None:
                 self.busy += 1

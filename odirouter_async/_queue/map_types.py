@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..types.queue import JobResult
 
 if TYPE_CHECKING:
     from .._core.jobstate import CancelOutcome
+    from .._http.requester import ClientHandle
     from .jobs import Job
 
 __all__ = ("MapHooks", "MapOutcome", "MapProgress")
@@ -139,3 +141,33 @@ class _Channel:
             finally:
                 self._waiter = None
         return self._items.popleft()
+
+
+class Submit(Protocol):
+    """``client.queue.submit`` as the map needs it (the map never imports ``resources``)."""
+
+    def __call__(
+        self,
+        endpoint: str,
+        arguments: Mapping[str, Any],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        x_request_id: str | None = None,
+    ) -> Awaitable[Job]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class MapSpec:
+    """What one ``client.queue.map(...)`` runs, as ``resources/queue.py`` builds it."""
+
+    client: ClientHandle
+    submit: Submit
+    endpoint: str
+    inputs: Iterable[Any] | AsyncIterable[Any]
+    concurrency: int
+    cancel_on_exit: bool
+    progress: Callable[[MapProgress], Awaitable[None] | None] | None
+    wait_timeout: float | None
+    cancel_on_timeout: bool
+    extra_headers: Mapping[str, str] | None
+    hooks: MapHooks | None

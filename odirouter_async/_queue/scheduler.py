@@ -1,24 +1,26 @@
 """The one polling task per client: runs ``PollSchedule`` against the network (I/O shell).
 
-Everything that waits for a remote job (queue jobs, videos) registers here instead of running its
-own sleep loop.  One *driver* task per client sleeps until the schedule's next wakeup (or until a
-job is added or an answer arrives), takes ``due(now, free_slots)`` and starts each poll as a short
-task; at most ``PollingOptions.max_in_flight`` polls run at once, one at a time per job.  Each
-answer is fed back with ``observe``.  Waiters are callbacks (``watch``) or futures (``wait``), so
-a waiting job costs a few small objects, not a task.
+Everything that waits for a remote job (queue jobs, ``queue.run``, ``queue.map``, videos) registers
+here as data, a ``PollTarget`` (``_queue/poll.py``: key, endpoint label, URLs, the pure
+interpreter, age, optional fixed spacing ``every``), never as a callback.  One *driver* task per
+client sleeps until the schedule's next wakeup (or until a job is added or an answer arrives),
+takes ``due(now, free_slots)`` and starts each poll (``run_poll(target)``, the scheduler's one poll
+function) as a short task; at most ``PollingOptions.max_in_flight`` polls run at once, one at a
+time per job.  Each ``PollResult`` is fed back with ``observe``: the only route by which a poll's
+429 reaches the poll budget (``report_rate_limit`` is the route of submits and cancels).
 
-The contract other resources use::
+The contract::
 
     sched = get_scheduler(client)            # the client's scheduler (the task starts on first use)
-    value = await sched.wait(key, endpoint_label, poll, age=0.0)
+    value = await sched.wait(target, deadline=None, on_update=None)
 
-``poll`` is called each time the schedule says the job is due and returns a ``PollResult``:
-``DONE`` -> ``wait`` returns ``value``; ``ENDED`` -> ``wait`` raises ``error``;
-``QUEUED``/``RUNNING``/``PENDING`` -> keep waiting; ``ERROR`` -> back off, keep waiting;
-``RateLimited`` -> slows all polling.  If ``poll`` raises, transient errors (connection, timeout,
-408, 5xx) count as ``ERROR``, a ``RateLimitError`` as ``RateLimited``, anything else ends the wait
-with that exception.  Cancelling ``wait`` removes the key from the schedule (and cancels its poll in
-flight).  Several waiters of one key share its polls.
+``DONE`` -> ``wait`` returns the value; ``ENDED`` -> it raises the error; pending -> keep
+waiting; ``ERROR`` -> back off; ``RateLimited`` -> slows all polling.  ``deadline`` (``loop.time()``
+units) raises ``TimeoutError`` (the callers make it a ``JobTimeout``, ``_core.observation.job_timeout``);
+``watch`` is the same with a callback and no task per job (``queue.map``), and may take an
+``on_update`` sink for the status updates the interpreter offers (``waiting.py`` builds
+``on_update=`` callbacks and ``job.updates()`` on it).  Cancelling ``wait`` removes the key from
+the schedule (and cancels its poll in flight).  Several waiters of one key share its polls.
 
 Implementation notes (measured on CPython 3.11): poll tasks are plain ``asyncio`` tasks (about
 13 us each against 55 us for ``anyio`` ``start_soon``) and the driver sleeps on a future armed with
@@ -34,20 +36,16 @@ import logging
 import random
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import anyio
 
 from .._config import PollingOptions
+from .._core.observation import PollResult, error_result
 from .._core.poll_schedule import Observation, Outcome, PollSchedule, RateLimited, ScheduleStats
-from .._exceptions import (
-    APIConnectionError,
-    APIStatusError,
-    ClientClosedError,
-    OdiRouterError,
-    RateLimitError,
-)
+from .._exceptions import ClientClosedError, OdiRouterError
 from .history import HistoryStore, open_history, restore, save_quietly, store_snapshot  # h/polling
+from .poll import run_poll
 
 if TYPE_CHECKING:
     from .._http.requester import ClientHandle
@@ -60,25 +58,36 @@ __all__ = (
     "RateLimited",
     "Scheduler",
     "SchedulerStats",
+    "Target",
     "Watch",
     "get_scheduler",
+    "report_rate_limit",
 )
 
 logger: Final = logging.getLogger("odirouter_async")
 
 Callback = Callable[[object, "BaseException | None"], None]
-Poll = Callable[[], Awaitable["PollResult"]]
-_TRANSIENT_STATUS: Final = frozenset({408, 409, 425})
+UpdateSink = Callable[[object], None]
 
 
-@dataclass(frozen=True, slots=True)
-class PollResult:
-    """What one poll found: an ``Outcome`` or ``RateLimited``, the final value, or the error."""
+class Target(Protocol):
+    """What the scheduler reads of a registered job (``poll.PollTarget``)."""
 
-    outcome: Outcome | RateLimited
-    value: object = None
-    error: BaseException | None = None
-    inference_time: float | None = None  # h/polling: metrics.inference_time of a DONE job, if known
+    @property
+    def key(self) -> Hashable: ...
+
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def age(self) -> float | None: ...
+
+    @property
+    def every(self) -> float | None: ...
+
+
+#: The scheduler's one poll function (``run_poll``; tests inject a scripted one).
+Poll = Callable[[Any], Awaitable[PollResult]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,12 +105,11 @@ class SchedulerStats:
 
 
 class _Entry:
-    __slots__ = ("endpoint", "key", "poll", "task", "watchers")
+    __slots__ = ("key", "target", "task", "watchers")
 
-    def __init__(self, key: Hashable, endpoint: str, poll: Poll) -> None:
-        self.key = key
-        self.endpoint = endpoint
-        self.poll = poll
+    def __init__(self, target: Target) -> None:
+        self.key = target.key
+        self.target = target
         self.watchers: list[Watch] = []
         self.task: asyncio.Task[None] | None = None
 
@@ -109,12 +117,15 @@ class _Entry:
 class Watch:
     """One registered interest in a key; ``cancel()`` withdraws it (the last one stops the polling)."""
 
-    __slots__ = ("_entry", "_sched", "active", "callback")
+    __slots__ = ("_entry", "_sched", "active", "callback", "on_update")
 
-    def __init__(self, sched: Scheduler, entry: _Entry, callback: Callback) -> None:
+    def __init__(
+        self, sched: Scheduler, entry: _Entry, callback: Callback, on_update: UpdateSink | None
+    ) -> None:
         self._sched = sched
         self._entry = entry
         self.callback = callback
+        self.on_update = on_update
         self.active = True
 
     def cancel(self) -> None:
@@ -122,17 +133,6 @@ class Watch:
         if self.active:
             self.active = False
             self._sched._detach(self)
-
-
-def _from_error(exc: OdiRouterError) -> PollResult:
-    """A poll that raised: transient -> ERROR, 429 -> RateLimited, else the end of the wait."""
-    if isinstance(exc, RateLimitError):
-        return PollResult(RateLimited(exc.retry_after), error=exc)
-    if isinstance(exc, APIConnectionError):
-        return PollResult(Outcome.ERROR, error=exc)
-    if isinstance(exc, APIStatusError) and (exc.status_code >= 500 or exc.status_code in _TRANSIENT_STATUS):
-        return PollResult(Outcome.ERROR, error=exc)
-    return PollResult(Outcome.ENDED, error=exc)
 
 
 def _set_future(fut: asyncio.Future[None]) -> None:
@@ -143,13 +143,14 @@ def _set_future(fut: asyncio.Future[None]) -> None:
 class Scheduler:
     """Polls every waiting job of one client through a ``PollSchedule`` (see the module docstring)."""
 
-    def __init__(self, options: PollingOptions | None = None) -> None:
+    def __init__(self, options: PollingOptions | None = None, *, poll: Poll = run_poll) -> None:
         opts = options or PollingOptions()
         if opts.max_in_flight < 1:
             raise ValueError("max_in_flight must be >= 1")
         if opts.max_poll_errors < 1:
             raise ValueError("max_poll_errors must be >= 1")
         self.options = opts
+        self._poll = poll
         self._sched: PollSchedule[Hashable] = PollSchedule(
             random.Random(opts.seed),
             lag_target=opts.lag_target,
@@ -170,11 +171,11 @@ class Scheduler:
 
     # ------------------------------------------------------------------ the contract
 
-    async def wait(self, key: Hashable, endpoint: str, poll: Poll, age: float | None = 0.0) -> Any:
-        """Poll ``key`` until it is done and return its value (see the module docstring).
+    async def wait(self, target: Target, *, deadline: float | None = None) -> Any:
+        """Poll ``target`` until it is done and return its value (see the module docstring).
 
-        ``endpoint`` groups jobs whose durations are alike (learned together); ``age`` is the
-        seconds since the job was submitted (``None``: unknown).
+        ``deadline`` (``loop.time()`` units): ``TimeoutError`` then.  With status updates:
+        ``waiting.wait`` / ``waiting.follow`` (built on ``watch``).
         """
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
 
@@ -186,7 +187,7 @@ class Scheduler:
             else:
                 fut.set_result(value)
 
-        watch = self.watch(key, endpoint, poll, done, age=age)
+        watch = self.watch(target, done, deadline=deadline)
         try:
             return await fut
         finally:
@@ -194,28 +195,28 @@ class Scheduler:
 
     def watch(
         self,
-        key: Hashable,
-        endpoint: str,
-        poll: Poll,
+        target: Target,
         callback: Callback,
         *,
-        age: float | None = 0.0,
         deadline: float | None = None,
+        on_update: UpdateSink | None = None,
     ) -> Watch:
-        """Call ``callback(value, error)`` once ``key`` ends; no task is needed per waiting job.
+        """Call ``callback(value, error)`` once ``target`` ends; no task is needed per waiting job.
 
         ``deadline`` (``loop.time()`` units): the callback gets ``TimeoutError()`` then, and the
-        watch ends.  The callback runs inside the scheduler: it must not block or raise.
+        watch ends.  ``on_update(update)`` gets each status update.  Both run inside the
+        scheduler: they must not block or raise.
         """
         loop = self._bind_loop()
+        key = target.key
         entry = self._entries.get(key)
         if entry is None:
-            entry = self._entries[key] = _Entry(key, endpoint, poll)
+            entry = self._entries[key] = _Entry(target)
             if self._history is not None:  # h/polling: warm start on an endpoint's first job
-                restore(self._history, self._sched, endpoint, loop.time())
-            self._sched.add(key, endpoint, loop.time(), age=age)
+                restore(self._history, self._sched, target.label, loop.time())
+            self._sched.add(key, target.label, loop.time(), age=target.age, every=target.every)
             self._wake()
-        watch = Watch(self, entry, callback)
+        watch = Watch(self, entry, callback, on_update)
         entry.watchers.append(watch)
         if deadline is not None:
             self._seq += 1
@@ -386,9 +387,9 @@ class Scheduler:
     async def _run_poll(self, entry: _Entry) -> None:
         try:
             try:
-                result = await entry.poll()
+                result = await self._poll(entry.target)
             except OdiRouterError as exc:
-                result = _from_error(exc)
+                result = error_result(exc)
             except Exception as exc:  # not ours (a bug, a closed pool): end the wait, never hang
                 result = PollResult(Outcome.ENDED, error=exc)
         finally:
@@ -402,6 +403,8 @@ class Scheduler:
         loop = self._loop
         assert loop is not None
         now = loop.time()
+        if result.update is not None:
+            self._offer(entry, result.update)
         outcome = result.outcome
         observation: Observation = outcome
         if outcome is Outcome.DONE or outcome is Outcome.ENDED:
@@ -416,6 +419,18 @@ class Scheduler:
         if outcome is Outcome.ERROR and result.error is not None:
             logger.debug("poll of %r failed, will retry: %s", entry.key, result.error)
         self._sched.observe(entry.key, observation, now)
+
+    def _offer(self, entry: _Entry, update: object) -> None:
+        for watch in entry.watchers:
+            if watch.active and watch.on_update is not None:
+                watch.on_update(update)
+
+
+def report_rate_limit(client: ClientHandle, retry_after: float | None) -> None:
+    """A request that is not a poll (a submit, a cancel) was answered 429: slow polling down."""
+    sched = client._shared.scheduler
+    if isinstance(sched, Scheduler):
+        sched.on_rate_limited(retry_after)
 
 
 def get_scheduler(client: ClientHandle) -> Scheduler:

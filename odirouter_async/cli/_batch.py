@@ -261,7 +261,7 @@ class _Batch:
 
 
 def msgspec_replace(result: JobResult, outputs: list[JobOutput]) -> JobResult:
-    """A copy of a ``JobResult`` with other outputs, still bound to its client."""
+    """A copy of a ``JobResult`` with other outputs (its raw JSON and request id kept)."""
     copy = msgspec.structs.replace(result, outputs=outputs)
     copy.__dict__.update(result.__dict__)
     return copy

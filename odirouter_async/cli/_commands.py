@@ -161,7 +161,7 @@ async def run(args: argparse.Namespace) -> int:
         sys.stdout.write(msgspec.json.encode(result.raw).decode() + "\n")
         sys.stdout.flush()
         if args.out is not None:
-            paths = await result.download(args.out, overwrite=True)
+            paths = await client.queue.download(result, args.out, overwrite=True)
             for path in paths:
                 warn(f"saved {path}")
     return EXIT_OK

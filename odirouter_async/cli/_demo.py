@@ -181,7 +181,7 @@ async def _steps(args: argparse.Namespace, client: AsyncOdiRouter, counter: Requ
             tg.start_soon(ticker)
             async for done in results:
                 if done.result is not None:
-                    files += await done.result.download(args.out, overwrite=True)
+                    files += await client.queue.download(done.result, args.out, overwrite=True)
                     progress.done += 1
                 else:
                     failures.append(f"image {done.index}: {describe_error(done.error or Exception())}")

@@ -233,7 +233,7 @@ async def _create(client: AsyncOdiRouter, args: argparse.Namespace) -> int:
 
 
 async def _download(client: AsyncOdiRouter, video_id: str, out: Path, variant: str) -> None:
-    path = await client.videos.download_content(video_id, out, variant=variant)
+    path = await client.videos.download_content(video_id, out, variant=variant, overwrite=True)
     print(f"saved {path} ({path.stat().st_size} bytes)", file=sys.stderr)
 
 

@@ -10,19 +10,16 @@ the fields that were given (``NOT_GIVEN`` left out).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Final
+from typing import Any
 
-from .._config import NOT_GIVEN, RequestOptions
+from .._config import NOT_GIVEN, OPTION_NAMES, RequestOptions
 
 __all__ = ("OPTION_NAMES", "request_body", "request_options")
-
-#: The per-call options (``RequestOptions.of`` keywords), in signature order.
-OPTION_NAMES: Final = ("extra_headers", "extra_query", "extra_body", "timeout", "max_retries", "x_request_id")
 
 
 def request_options(given: Mapping[str, Any]) -> RequestOptions:
     """The ``RequestOptions`` of a method's parameters (its ``locals()``): the options it has."""
-    return RequestOptions.of(**{name: given[name] for name in OPTION_NAMES if name in given})
+    return RequestOptions.of_params(given)
 
 
 def request_body(

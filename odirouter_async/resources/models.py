@@ -36,13 +36,7 @@ class Models:
     ) -> ListCall[ModelList, Model]:
         """``GET /v1/models``: ``await`` it for a ``ModelList`` (``.data[i].id``), or
         ``async for model in client.models.list()`` over the ``Model`` items."""
-        opts = RequestOptions.of(
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            timeout=timeout,
-            max_retries=max_retries,
-            x_request_id=x_request_id,
-        )
+        opts = RequestOptions.of_params(locals())
         requester = self._client.requester
 
         async def fetch() -> ModelList:

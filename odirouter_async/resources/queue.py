@@ -1,9 +1,10 @@
 """``client.queue``: image, video and audio models through the gateway's job queue.
 
-``submit`` -> ``Job`` (``status``, ``result``, ``cancel``); ``run`` = submit + result, cancelling
-the remote job when the caller gives up; ``job`` re-attaches by id; ``map`` runs many inputs
-with bounded concurrency and yields outcomes as jobs finish; ``download`` saves a result's files.
-Every wait goes through the client's one poll scheduler (``_scheduler``).
+``submit`` -> ``Job`` (``status``, ``result``, ``updates``, ``cancel``, ``download``); ``run`` =
+submit + result, cancelling the remote job when the caller gives up; ``job`` re-attaches by id;
+``map`` runs many inputs with bounded concurrency and yields outcomes as jobs finish;
+``download`` saves a result's files; ``stats`` reads the client's poll scheduler.  Every wait
+goes through that one scheduler (``_queue/waiting.py``).
 """
 
 from __future__ import annotations
@@ -16,11 +17,14 @@ from typing import TYPE_CHECKING, Any
 
 from .._config import DEFAULT_CONCURRENCY, NOT_GIVEN, NotGiven, RequestOptions, TimeoutLike
 from .._exceptions import RateLimitError, ResponseValidationError
-from .._http.download import download_outputs
-from .._queue.jobs import QUEUE_PATH, Job, endpoint_segment, job_urls, submit_protected
+from .._http.download import download_result
+from .._queue.jobs import QUEUE_PATH, Job, endpoint_segment, job_urls, submit_protected, wait_job
 from .._queue.journal import Journal
+from .._queue.journal_base import reattach_job
 from .._queue.journal_store import journal_hooks_for
-from .._queue.map import JobMap, MapHooks, MapProgress
+from .._queue.map import JobMap, MapHooks, MapProgress, MapSpec
+from .._queue.scheduler import SchedulerStats, get_scheduler, report_rate_limit
+from .._queue.waiting import UpdateCallback, check_wait_timeout, deadline_after
 from ..types.queue import QUEUE_SUBMIT_DECODER, JobResult, QueueSubmitResponse
 
 if TYPE_CHECKING:
@@ -118,22 +122,14 @@ class Queue:
         body = _check_arguments(arguments)
         if extra_query:
             _check_arguments(extra_query)
-        opts = RequestOptions.of(
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            timeout=timeout,
-            max_retries=max_retries,
-            x_request_id=x_request_id,
-        )
+        opts = RequestOptions.of_params(locals())
         transport = self._client.requester
         try:
             resp = await transport.request(
                 "POST", f"{QUEUE_PATH}/{segment}", json=body, options=opts, paid=True
             )
         except RateLimitError as exc:
-            sched = self._client._shared.scheduler
-            if sched is not None:
-                sched.on_rate_limited(exc.retry_after)
+            report_rate_limit(self._client, exc.retry_after)
             raise
         sent = _parse_submit(resp)
         half = resp.elapsed / 2  # the gateway created the job mid-exchange
@@ -156,21 +152,7 @@ class Queue:
         ``time.time()`` of the submit), when known, lets the scheduler poll it as well as a fresh
         job; without it the job is polled at once, then on a sparse backoff.
         """
-        base_url = self._client.requester.base_url
-        status_url, response_url, cancel_url = job_urls(base_url, endpoint, request_id)
-        mono = None
-        if submitted_at is not None:
-            mono = time.monotonic() - max(0.0, time.time() - submitted_at)
-        return Job(
-            self._client,
-            endpoint,
-            request_id,
-            status_url=status_url,
-            response_url=response_url,
-            cancel_url=cancel_url,
-            submitted_at=submitted_at,
-            submitted_mono=mono,
-        )
+        return reattach_job(self._client, endpoint, request_id, submitted_at)
 
     async def run(
         self,
@@ -183,6 +165,7 @@ class Queue:
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         x_request_id: str | None = None,
+        on_update: UpdateCallback | None = None,
     ) -> JobResult:
         """Submit a job and wait for its result.
 
@@ -198,12 +181,12 @@ class Queue:
                 arrives during the submit still waits for the job id (a few seconds at most) to
                 cancel it.
             x_request_id: the submit's ``X-Request-Id``.
+            on_update: called with each ``StatusUpdate`` while waiting (``Job.result``).
 
         Raises:
             JobFailed / JobCancelled / JobTimeout, or the submit's error.
         """
-        if wait_timeout is not None and not wait_timeout > 0:
-            raise ValueError("wait_timeout must be a positive number of seconds or None")
+        check_wait_timeout(wait_timeout)
         start = time.monotonic()
         submit = self.submit(
             endpoint,
@@ -213,11 +196,13 @@ class Queue:
             x_request_id=x_request_id,
         )
         job = await (submit_protected(submit) if cancel_on_exit else submit)
-        return await job._wait(
-            None if wait_timeout is None else wait_timeout - (time.monotonic() - start),
+        return await wait_job(
+            job,
+            deadline_after(wait_timeout, time.monotonic() - start),
+            wait_timeout,
             cancel_on_timeout=cancel_on_timeout,
             cancel_on_exit=cancel_on_exit,
-            shown_timeout=wait_timeout,
+            on_update=on_update,
         )
 
     def map(
@@ -272,16 +257,19 @@ class Queue:
         elif resubmit_uncertain:
             raise ValueError("resubmit_uncertain needs a journal")
         return JobMap(
-            self,
-            endpoint,
-            inputs,
-            concurrency=concurrency,
-            cancel_on_exit=cancel_on_exit,
-            progress=progress,
-            wait_timeout=wait_timeout,
-            cancel_on_timeout=cancel_on_timeout,
-            extra_headers=extra_headers,
-            hooks=hooks,
+            MapSpec(
+                self._client,
+                self.submit,
+                endpoint,
+                inputs,
+                concurrency,
+                cancel_on_exit,
+                progress,
+                wait_timeout,
+                cancel_on_timeout,
+                extra_headers,
+                hooks,
+            )
         )
 
     async def download(
@@ -292,12 +280,18 @@ class Queue:
         concurrency: int = 8,
         overwrite: bool = False,
     ) -> list[Path]:
-        """Save every output of ``result`` under ``dir`` (the same as ``result.download(dir)``)."""
-        return await download_outputs(
-            self._client.requester,
-            result.outputs,
-            dir,
-            concurrency=concurrency,
-            overwrite=overwrite,
-            request_id=result.request_id,
+        """Save every output of ``result`` under ``dir``; the paths, in output order.
+
+        Files are streamed (bounded memory), written to a temporary file and renamed into place,
+        checked against ``file_size`` / Content-Length, and fetched without the API key from any
+        host but the gateway's.  ``data:`` URLs are decoded; text outputs are written as ``.txt``.
+        An existing file is a ``FileExistsError`` unless ``overwrite=True`` (the rule
+        ``videos.download_content`` follows too).  Details: ``odirouter_async._http.download``.
+        """
+        return await download_result(
+            self._client.requester, result, dir, concurrency=concurrency, overwrite=overwrite
         )
+
+    def stats(self) -> SchedulerStats:
+        """The client's poll scheduler: jobs waiting, polls in flight and sent, errors, 429s, rate."""
+        return get_scheduler(self._client).stats()

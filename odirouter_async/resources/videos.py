@@ -10,13 +10,15 @@ OdiRouter documents ``POST /v1/videos`` only as a separate multipart endpoint (`
   read whole (``_multipart.py``).  It is paid work: retried only when the gateway cannot have
   started it (connect failure, 429, 503), and then the whole file is sent again.  An unseekable
   stream cannot be re-sent, so that call is not retried at all.
-* ``wait`` polls through the client's one poll scheduler (``_scheduler.py``), or at a fixed
-  ``poll_interval`` when one is given; ``_video_state.py`` says what each answer means.
-  A ``failed`` video raises ``JobFailed``; the caller's ``wait_timeout`` raises ``JobTimeout``.
+* ``wait`` registers the video with the client's one poll scheduler as a ``PollTarget`` whose
+  interpreter is ``_core.video_state.VideoWatch`` (``poll_interval`` is the schedule's fixed
+  spacing, ``every``); the deadline rule is the queue's (``_queue/waiting.py``).  A ``failed``
+  video raises ``JobFailed``; the caller's ``wait_timeout`` raises ``JobTimeout``.
 * ``download_content`` streams to a temporary file next to the destination, checks the size
   against ``Content-Length``, then renames it into place (atomic); a body cut short is fetched
   again; on any error the temporary file is removed and the destination is left as it was
-  (the one atomic writer, ``_atomic_write.py``, shared with the queue's downloads).
+  (the one atomic writer, ``_atomic_write.py``, shared with the queue's downloads).  An existing
+  file is refused unless ``overwrite=True``, as for queue downloads.
 * Ids are checked at the boundary.  A caller's id that is not one usable path segment (empty,
   ``.``/``..``, containing ``/``, ``?``, ``#``, whitespace or control characters) raises
   ``ValueError`` (``TypeError`` when not a string) before any request, as the queue does for
@@ -38,26 +40,19 @@ from collections.abc import Callable, Mapping
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, cast
-from urllib.parse import quote
 
 import anyio
-import msgspec
 
 from .._config import NOT_GIVEN, NotGiven, RequestOptions, TimeoutLike
-from .._core.poll_schedule import Observation, Outcome, RateLimited
-from .._core.video_state import VideoWatch, id_problem
-from .._exceptions import APIConnectionError, JobTimeout, OdiRouterError, ResponseValidationError
-from .._http.atomic_write import SizeMismatch, fetch_to_file
+from .._core.observation import Answer, Ask, Outcome, job_timeout
+from .._core.video_state import VideoWatch, parse_video, parse_video_list, video_path as _video_path
+from .._exceptions import APIConnectionError, JobTimeout
+from .._http.atomic_write import SizeMismatch, fetch_to_file, refuse_existing
 from .._http.multipart import FileInput, build_form
-from .._queue.scheduler import PollResult, get_scheduler
-from ..types.videos import (
-    VIDEO_DECODER,
-    VIDEO_DELETED_DECODER,
-    VIDEO_LIST_DECODER,
-    Video,
-    VideoDeleted,
-    VideoList,
-)
+from .._queue.poll import PollTarget
+from .._queue.scheduler import get_scheduler
+from .._queue.waiting import check_wait_timeout, deadline_after, wait
+from ..types.videos import VIDEO_DELETED_DECODER, Video, VideoDeleted, VideoList
 
 if TYPE_CHECKING:
     from .._http.requester import ClientHandle
@@ -68,64 +63,18 @@ __all__ = ("ProgressCallback", "Videos")
 PATH: Final = "/v1/videos"
 #: ``on_progress(video)``: a plain function or a coroutine function.
 ProgressCallback = Callable[[Video], object]
-_MAX_ERROR_DELAY: Final = 30.0
 _wait_ids = itertools.count(1)
 #: Form fields that are always file parts (a ``str`` there is a mistake, not a text field).
 FILE_FIELDS: Final = frozenset({"input_reference"})
 
 
-#: Second-chance decoders: numbers sent as numeric strings (``"progress": "45"``) are accepted.
-_LENIENT_VIDEO: Final = msgspec.json.Decoder(Video, strict=False)
-_LENIENT_LIST: Final = msgspec.json.Decoder(VideoList, strict=False)
-
-
-def _video_path(video_id: str, suffix: str = "") -> str:
-    """``/v1/videos/{id}{suffix}`` for a caller's id; ``TypeError`` / ``ValueError`` when unusable."""
-    problem = id_problem(video_id)
-    if problem is not None:
-        if not isinstance(video_id, str):
-            raise TypeError(f"video_id {problem}")
-        raise ValueError(f"video_id {video_id!r} {problem}")
-    return f"{PATH}/{quote(video_id, safe='')}{suffix}"
-
-
-def _invalid(resp: Response, message: str) -> ResponseValidationError:
-    return ResponseValidationError(
-        f"{message} (from {resp.url.split('?')[0]})",
-        x_request_id=resp.request_id,
-        body=resp.content[:2000].decode("utf-8", "replace"),
-        status_code=resp.status,
-    )
-
-
-def _parse(resp: Response, strict: msgspec.json.Decoder[Any], lenient: msgspec.json.Decoder[Any]) -> Any:
-    try:
-        return resp.parse(strict)
-    except ResponseValidationError as exc:
-        try:
-            return resp.parse(lenient)
-        except ResponseValidationError:
-            raise exc from None
+def _answer(resp: Response) -> Answer:
+    return Answer(resp.status, resp.headers, resp.content, resp.request_id, resp.url)
 
 
 def _parse_video(resp: Response, expected_id: str | None = None) -> Video:
     """The video in ``resp``; ``ResponseValidationError`` when its id is unusable (or not ``expected_id``)."""
-    video = cast(Video, _parse(resp, VIDEO_DECODER, _LENIENT_VIDEO))
-    problem = id_problem(video.id)
-    if problem is not None:
-        raise _invalid(resp, f"the gateway answered a video whose id {video.id!r} {problem}")
-    if expected_id is not None and video.id != expected_id:
-        raise _invalid(resp, f"asked for video {expected_id!r}, the gateway answered video {video.id!r}")
-    return video
-
-
-def _parse_list(resp: Response) -> VideoList:
-    page = cast(VideoList, _parse(resp, VIDEO_LIST_DECODER, _LENIENT_LIST))
-    for video in page.data:
-        problem = id_problem(video.id)
-        if problem is not None:
-            raise _invalid(resp, f"the gateway listed a video whose id {video.id!r} {problem}")
-    return page
+    return parse_video(_answer(resp), expected_id)
 
 
 class Videos:
@@ -180,13 +129,7 @@ class Videos:
         form = build_form(values, file_fields=FILE_FIELDS)
         if not form.replayable:
             max_retries = 0  # an unseekable stream cannot be sent a second time
-        opts = RequestOptions.of(
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            timeout=timeout,
-            max_retries=max_retries,
-            x_request_id=x_request_id,
-        )
+        opts = RequestOptions.of_params(locals())
         resp = await self._client.requester.request("POST", PATH, data=form, options=opts, paid=True)
         return _parse_video(resp)
 
@@ -202,13 +145,7 @@ class Videos:
     ) -> Video:
         """``GET /v1/videos/{video_id}``: the video's current state."""
         path = _video_path(video_id)
-        opts = RequestOptions.of(
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            timeout=timeout,
-            max_retries=max_retries,
-            x_request_id=x_request_id,
-        )
+        opts = RequestOptions.of_params(locals())
         resp = await self._client.requester.request("GET", path, options=opts)
         return _parse_video(resp, video_id)
 
@@ -226,17 +163,11 @@ class Videos:
     ) -> VideoList:
         """``GET /v1/videos``: one page (``limit``, ``after`` a video id, ``order`` ``asc``/``desc``)."""
         query = {"limit": limit, "after": after, "order": order}
-        opts = RequestOptions.of(
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            timeout=timeout,
-            max_retries=max_retries,
-            x_request_id=x_request_id,
-        )
+        opts = RequestOptions.of_params(locals())
         resp = await self._client.requester.request(
             "GET", PATH, query={k: v for k, v in query.items() if v is not NOT_GIVEN}, options=opts
         )
-        return _parse_list(resp)
+        return parse_video_list(_answer(resp))
 
     async def delete(
         self,
@@ -250,13 +181,7 @@ class Videos:
     ) -> VideoDeleted:
         """``DELETE /v1/videos/{video_id}``."""
         path = _video_path(video_id)
-        opts = RequestOptions.of(
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            timeout=timeout,
-            max_retries=max_retries,
-            x_request_id=x_request_id,
-        )
+        opts = RequestOptions.of_params(locals())
         resp = await self._client.requester.request("DELETE", path, options=opts)
         return resp.parse(VIDEO_DELETED_DECODER)
 
@@ -280,14 +205,7 @@ class Videos:
         path = _video_path(video_id, "/remix")
         if not isinstance(prompt, str) or not prompt:
             raise ValueError("prompt must be a non-empty string")
-        opts = RequestOptions.of(
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-            max_retries=max_retries,
-            x_request_id=x_request_id,
-        )
+        opts = RequestOptions.of_params(locals())
         body = {"prompt": prompt, **extra_fields}
         resp = await self._client.requester.request("POST", path, json=body, options=opts, paid=True)
         return _parse_video(resp)
@@ -308,8 +226,8 @@ class Videos:
             video_id: a video id, or a ``Video`` (its state is the first look: no request).
             wait_timeout: seconds to wait in all; ``None`` (the default) waits as long as the
                 video lives.  When it runs out the video is left alone (no delete).
-            poll_interval: poll every this many seconds instead of through the client's
-                adaptive poll scheduler (errors and 429s still back off).
+            poll_interval: poll every this many seconds instead of on the client's adaptive
+                schedule (errors and 429s still back off).
             on_progress: called with the video whenever its status or progress changed (also
                 on the first look); may be a coroutine function.  If it raises, the wait
                 raises that.
@@ -321,91 +239,42 @@ class Videos:
         """
         video = video_id
         video_id = video.id if isinstance(video, Video) else video
-        _video_path(video_id)
-        if wait_timeout is not None and not wait_timeout > 0:
-            raise ValueError("wait_timeout must be a positive number of seconds or None")
+        path = _video_path(video_id)
+        check_wait_timeout(wait_timeout)
         if poll_interval is not None and not poll_interval > 0:
             raise ValueError("poll_interval must be a positive number of seconds or None")
         watch = VideoWatch(video_id)
+        start = time.monotonic()
+        first = video if isinstance(video, Video) else None
         with anyio.move_on_after(wait_timeout):
-            first = video if isinstance(video, Video) else await self.retrieve(video_id)
-            outcome, _, error = await self._look(watch, first, on_progress)
-            if outcome is Outcome.DONE:
-                return first
-            if error is not None:
-                raise error
-            if poll_interval is not None:
-                return await self._wait_fixed(watch, poll_interval, on_progress)
-            return await self._wait_scheduled(watch, first, on_progress)
-        last = watch.last
-        shown = f" (last seen {last.status}, progress {last.progress})" if last is not None else ""
-        raise JobTimeout(
-            f"video {video_id} did not complete within {wait_timeout:g} s{shown}; it was not cancelled",
-            request_id=video_id,
-            endpoint=watch.model,
-            status=last.raw if last is not None else None,
-        )
-
-    async def _look(
-        self, watch: VideoWatch, video: Video, on_progress: ProgressCallback | None
-    ) -> tuple[Observation, Video | None, BaseException | None]:
-        """Classify one video object; call ``on_progress`` when it moved."""
-        outcome, error, changed = watch.observe(video)
-        if changed and on_progress is not None:
-            try:
-                result = on_progress(video)
-                if inspect.isawaitable(result):
-                    await result
-            except Exception as exc:
-                return Outcome.ENDED, None, exc
-        return outcome, (video if outcome is Outcome.DONE else None), error
-
-    async def _poll(
-        self, watch: VideoWatch, on_progress: ProgressCallback | None
-    ) -> tuple[Observation, Video | None, BaseException | None]:
-        """One poll: ``(observation, video when done, error)``; never raises an SDK error."""
-        try:
-            video = await self.retrieve(watch.video_id, max_retries=0)
-        except OdiRouterError as exc:
-            observation = watch.observe_error(exc)
-            return (Outcome.ENDED if observation is None else observation), None, exc
-        return await self._look(watch, video, on_progress)
-
-    async def _wait_scheduled(
-        self, watch: VideoWatch, first: Video, on_progress: ProgressCallback | None
-    ) -> Video:
-        async def poll() -> PollResult:
-            observation, value, error = await self._poll(watch, on_progress)
-            return PollResult(observation, value=value, error=error)
-
+            first = first or await self.retrieve(video_id)
+        if first is None:
+            raise _timeout(watch, wait_timeout)
+        look = watch.look(first)
+        if look.update is not None and on_progress is not None:
+            result = on_progress(first)
+            if inspect.isawaitable(result):
+                await result
+        if look.outcome is Outcome.DONE:
+            return first
+        if look.error is not None:
+            raise look.error
         created = first.created_at
-        age = max(0.0, time.time() - created) if created else 0.0
-        key = ("video", watch.video_id, next(_wait_ids))
-        label = f"videos/{first.model or 'unknown'}"
-        value = await get_scheduler(self._client).wait(key, label, poll, age=age)
+        target = PollTarget(
+            ("video", video_id, next(_wait_ids)),
+            f"videos/{first.model or 'unknown'}",
+            self._client.requester,
+            {Ask.PRIMARY: path},
+            watch,
+            age=max(0.0, time.time() - created) if created else 0.0,
+            every=poll_interval,
+        )
+        deadline = deadline_after(wait_timeout, time.monotonic() - start)
+        try:
+            value = await wait(get_scheduler(self._client), target, deadline=deadline, on_update=on_progress)
+        except TimeoutError:
+            raise _timeout(watch, wait_timeout) from None
         return cast(Video, value)
-
-    async def _wait_fixed(
-        self, watch: VideoWatch, interval: float, on_progress: ProgressCallback | None
-    ) -> Video:
-        errors = 0
-        delay = interval
-        while True:
-            await anyio.sleep(delay)
-            observation, value, error = await self._poll(watch, on_progress)
-            if value is not None:
-                return value
-            if observation is Outcome.ENDED:
-                assert error is not None
-                raise error
-            delay = interval
-            if observation is Outcome.ERROR:
-                errors += 1
-                delay = min(interval * 2**errors, max(interval, _MAX_ERROR_DELAY))
-            else:
-                errors = 0
-            if isinstance(observation, RateLimited):
-                delay = max(interval, observation.retry_after or 2 * interval)
 
     # -- downloading --------------------------------------------------------------------------
 
@@ -420,12 +289,15 @@ class Videos:
         timeout: TimeoutLike | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         x_request_id: str | None = None,
+        overwrite: bool = False,
     ) -> Path:
         """``GET /v1/videos/{video_id}/content?variant=...`` streamed to ``path``.
 
         The bytes go to a hidden temporary ``.<name>.<random>.part`` file in the destination's
         directory (created when missing), are checked against ``Content-Length``, flushed to
-        disk, then renamed over ``path`` in one step (an existing file is replaced).  A body cut
+        disk, then renamed to ``path`` in one step.  An existing ``path`` is a
+        ``FileExistsError`` (before any request) unless ``overwrite=True`` (the rule of
+        ``client.queue.download`` too).  A body cut
         short is downloaded again (up to ``max_retries`` times), then raises
         ``APIConnectionError``.  On any error or cancellation the temporary file is removed and
         ``path`` is untouched.
@@ -439,13 +311,8 @@ class Videos:
         """
         url = _video_path(video_id, "/content")
         dest = Path(os.fspath(path))
-        opts = RequestOptions.of(
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            timeout=timeout,
-            max_retries=max_retries,
-            x_request_id=x_request_id,
-        )
+        refuse_existing(dest, overwrite)
+        opts = RequestOptions.of_params(locals())
         dest.parent.mkdir(parents=True, exist_ok=True)
         transport = self._client.requester
         budget = transport.retry.max_retries if isinstance(opts.max_retries, NotGiven) else opts.max_retries
@@ -462,10 +329,23 @@ class Videos:
                 dest,
                 retry=transport.retry,
                 refetches=budget,
-                overwrite=True,
+                overwrite=overwrite,
             )
         except SizeMismatch as exc:  # only Content-Length is checked: a cut (or overlong) body
             raise APIConnectionError(
                 f"download incomplete: got {exc.size} of {exc.expected} bytes", x_request_id=exc.request_id
             ) from None
         return dest
+
+
+def _timeout(watch: VideoWatch, wait_timeout: float | None) -> JobTimeout:
+    last = watch.last
+    shown = f" (last seen {last.status}, progress {last.progress})" if last is not None else ""
+    return job_timeout(
+        "video",
+        request_id=watch.video_id,
+        endpoint=watch.model,
+        wait_timeout=wait_timeout,
+        detail=shown,
+        status=last.raw if last is not None else None,
+    )

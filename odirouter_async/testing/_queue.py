@@ -24,7 +24,8 @@ Answers (the documented ones, plus the emulator's choices where the docs are sil
   JSON 400 and a non-object body 422 ``{"detail"}``; ``webhook_url`` / ``?fal_webhook`` 400
   ``{"detail": "webhook not supported"}``; no credit 402 ``INSUFFICIENT_BALANCE``.
 - status: 200 ``{status, request_id, response_url, queue_position (queued), metrics (done),
-  error + error_type (failed), logs: []}``.
+  error + error_type (failed), logs}``; ``logs`` is ``[]`` unless asked with ``?logs=1`` (then
+  one ``{message, level, timestamp}`` line per phase reached: queued, running, done).
 - result: 202 + the status body while pending; 200 ``{request_id, outputs, metadata}``; for a
   failed or cancelled job (undocumented) **400** ``{status: "COMPLETED", request_id, error,
   error_type}``.
@@ -175,7 +176,7 @@ class QueueService:
             return None
         return job
 
-    def _status_body(self, job: EmuJob, status: str) -> dict[str, Any]:
+    def _status_body(self, job: EmuJob, status: str, logs: bool = False) -> dict[str, Any]:
         body: dict[str, Any] = {
             "status": status,
             "request_id": job.request_id,
@@ -189,7 +190,7 @@ class QueueService:
                 body["error_type"] = job.error_type
             else:
                 body["metrics"] = {"inference_time": round(job.finished_at - job.started_at, 3)}
-        body["logs"] = []
+        body["logs"] = _logs(job, status) if logs else []
         return loose_status(body) if job.variant.loose else body
 
     def _seen(self, job: EmuJob, status: str, now: float) -> None:
@@ -273,7 +274,7 @@ class QueueService:
         now = self.shared.clock()
         status = job.status_at(now)
         self._seen(job, status, now)
-        return json_response(self._status_body(job, status))
+        return json_response(self._status_body(job, status, logs=request.query.get("logs") == "1"))
 
     async def response(self, request: web.Request) -> web.Response:
         """``GET .../requests/{request_id}/response``."""
@@ -333,3 +334,13 @@ class QueueService:
             return None
         set_job_id(job.request_id)
         return job.ext, job.output_bytes
+
+
+def _logs(job: EmuJob, status: str) -> list[dict[str, Any]]:
+    """fal-style runner logs (``?logs=1``): one line per phase the job has reached."""
+    lines = [{"message": "queued", "level": "INFO", "timestamp": job.created_at}]
+    if status != IN_QUEUE:
+        lines.append({"message": "running", "level": "INFO", "timestamp": job.started_at})
+    if status == COMPLETED:
+        lines.append({"message": "done", "level": "INFO", "timestamp": job.finished_at})
+    return lines

@@ -20,6 +20,7 @@ from .queue import (
     QueueMetrics as QueueMetrics,
     QueueStatus as QueueStatus,
     QueueSubmitResponse as QueueSubmitResponse,
+    StatusUpdate as StatusUpdate,
 )
 from .response_events import *  # noqa: F403
 from .responses import *  # noqa: F403
@@ -37,6 +38,7 @@ __all__: tuple[str, ...] = (
     "QueueMetrics",
     "QueueStatus",
     "QueueSubmitResponse",
+    "StatusUpdate",
     "Video",
     "VideoDeleted",
     "VideoError",

@@ -26,6 +26,7 @@ from typing import Any
 
 import msgspec
 
+from .._exceptions import OdiRouterError
 from ._base import TopLevel, WireModel, attach_raw
 
 __all__ = (
@@ -37,6 +38,7 @@ __all__ = (
     "QueueMetrics",
     "QueueStatus",
     "QueueSubmitResponse",
+    "StatusUpdate",
     "decode_job_result",
     "decode_loose",
     "decode_status",
@@ -124,16 +126,38 @@ class JobResult(TopLevel):
     ) -> list[Path]:
         """Save every output under ``dir`` and return the paths, in output order.
 
-        Files are streamed (bounded memory), written to a temporary file and renamed into place,
-        checked against ``file_size`` / Content-Length, and fetched without the API key from any
-        host but the gateway's.  ``data:`` URLs are decoded; text outputs are written as ``.txt``.
-        An existing file is a ``FileExistsError`` unless ``overwrite=True``.  Details:
-        ``odirouter_async._http.download``.  The result must come from a client (``job.result()``,
-        ``queue.run``, ``queue.map``); otherwise use ``client.queue.download(result, dir)``.
+        The same as ``await client.queue.download(result, dir)`` with the client that produced
+        this result (``job.result()``, ``queue.run``, ``queue.map``, a journal replay): the result
+        holds that client's download function, never the client itself, and this module does no
+        I/O.  Files are streamed to a temporary file and renamed into place, sizes checked, no key
+        sent to foreign hosts; an existing file is a ``FileExistsError`` unless ``overwrite=True``.
+        A result decoded by hand holds no download function: ``OdiRouterError`` names the call
+        to use instead.
         """
-        from .._http.download import download_result  # the I/O shell; this module stays sans-IO
+        downloader = self.__dict__.get("_downloader")
+        if downloader is None:
+            raise OdiRouterError(
+                "this JobResult did not come from a client (decoded by hand?), so it cannot "
+                "download: use `await client.queue.download(result, dir)` or `await job.download(dir)`"
+            )
+        paths: list[Path] = await downloader(self, dir, concurrency=concurrency, overwrite=overwrite)
+        return paths
 
-        return await download_result(self, dir, concurrency=concurrency, overwrite=overwrite)
+
+class StatusUpdate(msgspec.Struct, frozen=True, kw_only=True):
+    """A change in a queue job's status while waiting (``on_update=``, ``job.updates()``).
+
+    ``status``: ``IN_QUEUE`` / ``IN_PROGRESS`` / ``COMPLETED`` (or whatever the gateway said);
+    ``queue_position`` and ``logs`` when the gateway sends them (logs are asked with
+    ``?logs=1``; each item as received); ``raw``: the status body as received (``None`` when
+    the job's end was seen on its result, not on a status body).
+    """
+
+    request_id: str
+    status: str
+    queue_position: int | float | None = None
+    logs: list[Any] = msgspec.field(default_factory=list)
+    raw: Any = None
 
 
 QUEUE_SUBMIT_DECODER = msgspec.json.Decoder(QueueSubmitResponse)

@@ -28,7 +28,9 @@ CLASSES: dict[str, Any] = {
 CALLABLES: dict[str, Callable[..., Any]] = {
     "AsyncOdiRouter": odr.AsyncOdiRouter.__init__,
     "Job.result": odr.Job.result,
-    "JobResult.download": odr.JobResult.download,
+    "Job.download": odr.Job.download,
+    "client.queue.download": Queue.download,
+    "client.videos.download_content": Videos.download_content,
     "client.queue.run": Queue.run,
     "client.queue.map": Queue.map,
     "client.videos.wait": Videos.wait,

@@ -133,11 +133,17 @@ async def test_openai_row_videos(emu: Emulator, tmp_path: Path) -> None:
 
 
 async def test_fal_rows(env: Emulator, tmp_path: Path) -> None:
-    """run, submit/status/result/cancel, queue.job re-attach, map, outputs/download/raw, JobFailed."""
+    """run, on_update, updates(), submit/status/result/cancel, queue.job, map, download, JobFailed."""
     async with odr.AsyncOdiRouter() as client:
         result = await client.queue.run("nano_banana_2", {"prompt": "a red apple"})
         assert result.raw["outputs"][0]["url"] == result.outputs[0].url
-        assert await result.download(tmp_path)
+        assert await client.queue.download(result, tmp_path)
+        seen: list[odr.StatusUpdate] = []
+        assert await client.queue.run("nano_banana_2", {"prompt": "x"}, on_update=seen.append)
+        followed = await client.queue.submit("nano_banana_2", {"prompt": "x"})
+        updates = [update async for update in followed.updates()]
+        assert (await followed.result()).outputs
+        assert seen[-1].status == updates[-1].status == "COMPLETED"
         job = await client.queue.submit("nano_banana_2", {"prompt": "x"})
         status = await job.status()
         assert status.status in ("IN_QUEUE", "IN_PROGRESS", "COMPLETED")

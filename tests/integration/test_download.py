@@ -1,4 +1,4 @@
-"""result.download(): streamed, atomic, size-checked, key-safe, names sanitised."""
+"""client.queue.download(result, dir) and job.download(dir): streamed, atomic, size-checked, key-safe."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ async def test_download_saves_every_output(client: odr.AsyncOdiRouter, emu: Emul
     result = await client.queue.run(
         EP, {"prompt": "x", "_emu": {"duration": 0.05, "outputs": 3, "output_bytes": 300_000}}
     )
-    paths = await result.download(tmp_path / "out")
+    paths = await client.queue.download(result, tmp_path / "out")
     assert [p.name for p in paths] == [o.file_name for o in result.outputs]
     for path in paths:
         assert path.read_bytes() == file_bytes(path.name, "png", 300_000)
@@ -44,10 +44,10 @@ async def test_download_refuses_to_clobber(client: odr.AsyncOdiRouter, emu: Emul
     assert name is not None
     (tmp_path / name).write_bytes(b"mine")
     with pytest.raises(FileExistsError):
-        await result.download(tmp_path)
+        await client.queue.download(result, tmp_path)
     assert (tmp_path / name).read_bytes() == b"mine"
     assert emu.stats.count("files") == 0
-    (path,) = await result.download(tmp_path, overwrite=True)
+    (path,) = await client.queue.download(result, tmp_path, overwrite=True)
     assert path.read_bytes() == file_bytes(name, "png", 2048)
 
 
@@ -55,7 +55,7 @@ async def test_cut_download_is_retried(client: odr.AsyncOdiRouter, emu: Emulator
     """A body cut short is retried; the file is complete and no temporary file is left."""
     result = await client.queue.run(EP, {"prompt": "x", "_emu": {"duration": 0.05, "output_bytes": 100_000}})
     emu.faults.add("files", truncate_after=5000, times=2)
-    (path,) = await result.download(tmp_path)
+    (path,) = await client.queue.download(result, tmp_path)
     assert path.stat().st_size == 100_000
     assert emu.stats.count("files") == 3
     assert no_parts(tmp_path)
@@ -68,7 +68,7 @@ async def test_always_cut_download_fails_cleanly(
     result = await client.queue.run(EP, {"prompt": "x", "_emu": {"duration": 0.05, "output_bytes": 100_000}})
     emu.faults.add("files", truncate_after=5000, times=None)
     with pytest.raises(odr.APIConnectionError):
-        await result.download(tmp_path)
+        await client.queue.download(result, tmp_path)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -77,7 +77,7 @@ async def test_size_mismatch_is_an_error(client: odr.AsyncOdiRouter, emu: Emulat
     result = await client.queue.run(EP, {"prompt": "x", "_emu": {"duration": 0.05, "outputs": 2}})
     result.outputs[1].file_size = 999
     with pytest.raises(odr.ResponseValidationError, match="file_size"):
-        await result.download(tmp_path)
+        await client.queue.download(result, tmp_path)
     assert no_parts(tmp_path)
     assert not (tmp_path / str(result.outputs[1].file_name)).exists()
 
@@ -127,10 +127,37 @@ async def test_data_urls_and_text_outputs(client: odr.AsyncOdiRouter, emu: Emula
     assert emu.stats.total == 0
 
 
-async def test_unbound_result_needs_the_client(tmp_path: Path) -> None:
-    """A JobResult built by hand has no client: result.download says what to do instead."""
-    with pytest.raises(RuntimeError, match=r"client\.queue\.download"):
+async def test_job_download_waits_and_saves(
+    client: odr.AsyncOdiRouter, emu: Emulator, tmp_path: Path
+) -> None:
+    """job.download(dir) waits for the result and saves its outputs through the job's client."""
+    job = await client.queue.submit(EP, {"prompt": "x", "_emu": {"duration": 0.05, "outputs": 2}})
+    paths = await job.download(tmp_path)
+    assert len(paths) == 2 and all(p.stat().st_size == 2048 for p in paths)
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        await job.download(tmp_path)
+    assert len(await job.download(tmp_path, overwrite=True)) == 2
+
+
+async def test_result_download_uses_the_client_that_produced_it(
+    client: odr.AsyncOdiRouter, emu: Emulator, tmp_path: Path
+) -> None:
+    """result.download(dir) (public-api.md) saves through the producing client; the result holds no client."""
+    result = await client.queue.run(EP, {"prompt": "x", "_emu": {"duration": 0.05, "outputs": 2}})
+    assert not any(isinstance(v, odr.AsyncOdiRouter) for v in vars(result).values())
+    paths = await result.download(tmp_path)
+    assert len(paths) == 2 and all(p.stat().st_size == 2048 for p in paths)
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        await result.download(tmp_path)
+
+
+async def test_hand_made_result_download_names_the_client_call(tmp_path: Path) -> None:
+    """A JobResult decoded by hand has no client: download() raises, naming the calls to use instead."""
+    with pytest.raises(
+        odr.OdiRouterError, match=r"client\.queue\.download\(result, dir\).*job\.download\(dir\)"
+    ):
         await JobResult(outputs=[JobOutput(text="x")]).download(tmp_path)
+    assert list(tmp_path.iterdir()) == []
 
 
 async def test_download_with_foreign_job_urls(tmp_path: Path) -> None:
@@ -140,7 +167,7 @@ async def test_download_with_foreign_job_urls(tmp_path: Path) -> None:
         odr.AsyncOdiRouter(api_key=emu.api_key, base_url=emu.url) as client,
     ):
         result = await client.queue.run(EP, {"prompt": "x"})
-        (path,) = await result.download(tmp_path)
+        (path,) = await client.queue.download(result, tmp_path)
         assert path.stat().st_size == 2048
         assert emu.stats.auth_sent_to_cdn == 0
 
@@ -150,7 +177,7 @@ async def test_download_concurrency_is_bounded(
 ) -> None:
     """Many outputs with a small concurrency all arrive; concurrency must be positive."""
     result = await client.queue.run(EP, {"prompt": "x", "_emu": {"duration": 0.05, "outputs": 12}})
-    paths = await result.download(tmp_path, concurrency=2)
+    paths = await client.queue.download(result, tmp_path, concurrency=2)
     assert len(paths) == 12 and all(p.stat().st_size == 2048 for p in paths)
     with pytest.raises(ValueError):
-        await result.download(tmp_path, concurrency=0)
+        await client.queue.download(result, tmp_path, concurrency=0)

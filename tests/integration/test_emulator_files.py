@@ -104,7 +104,7 @@ async def test_downloaded_queue_outputs_are_valid_pngs(tmp_path: Path) -> None:
         emu.set_endpoint("big_images", output_bytes=5 << 20, outputs=1)
         for endpoint in ("nano_banana_2", "big_images"):
             result = await client.queue.run(endpoint, {"prompt": "a red fox in fresh snow"})
-            paths = await result.download(tmp_path / endpoint)
+            paths = await client.queue.download(result, tmp_path / endpoint)
             assert paths
             for path in paths:
                 data = path.read_bytes()

@@ -65,8 +65,10 @@ async def test_left_early_then_resumed_pays_nothing_twice(
     assert [o.request_id for o in again] == [o.request_id for o in outcomes]
     replayed = again[0].result
     assert replayed is not None
-    files = await replayed.download(tmp_path / "files")
+    files = await client.queue.download(replayed, tmp_path / "files")
     assert files[0].stat().st_size == replayed.outputs[0].file_size
+    (again_file,) = await replayed.download(tmp_path / "again")  # a replayed result downloads too
+    assert again_file.read_bytes() == files[0].read_bytes()
 
 
 async def test_uncertain_input_needs_explicit_resubmission(

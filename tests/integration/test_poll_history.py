@@ -9,7 +9,6 @@ import pytest
 
 import odirouter_async as odr
 from odirouter_async import PollingOptions
-from odirouter_async._queue.scheduler import get_scheduler
 from odirouter_async.testing import Emulator
 
 pytestmark = pytest.mark.anyio
@@ -21,7 +20,7 @@ async def one_job(emu: Emulator, history: Path) -> int:
     async with odr.AsyncOdiRouter(api_key=emu.api_key, base_url=emu.url, polling=polling) as client:
         result = await client.queue.run("my-model", {"prompt": "x"})
         assert result.outputs
-        return get_scheduler(client).stats().polls
+        return client.queue.stats().polls
 
 
 async def test_second_client_starts_warm_from_the_history_file(tmp_path: Path) -> None:

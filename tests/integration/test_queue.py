@@ -11,7 +11,7 @@ import pytest
 
 import odirouter_async as odr
 from odirouter_async._core.jobstate import CancelOutcome, JobState
-from odirouter_async._queue.scheduler import ClientClosedError, get_scheduler
+from odirouter_async._queue.scheduler import ClientClosedError
 from odirouter_async.testing import Emulator, variant_emulator_fixture
 
 pytestmark = pytest.mark.anyio
@@ -267,7 +267,7 @@ async def test_run_wait_timeout_leaves_the_job_running(client: odr.AsyncOdiRoute
     assert rid is not None and not emu.jobs[rid].cancelled
     assert emu.stats.count("queue.cancel") == 0
     assert "not cancelled" in str(info.value) and "within 0.3 s" in str(info.value)
-    assert ("queue", rid) not in get_scheduler(client)
+    assert client.queue.stats().jobs == 0
 
 
 async def test_run_wait_timeout_with_cancel_on_timeout(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
@@ -300,8 +300,7 @@ async def test_cancel_scope_stops_polling_and_cancels(client: odr.AsyncOdiRouter
     with anyio.move_on_after(0.5):
         await job.result(cancel_on_exit=True)
     assert emu.jobs[job.request_id].cancelled
-    sched = get_scheduler(client)
-    assert job._key not in sched
+    assert client.queue.stats().jobs == 0
     seen = emu.stats.job_requests[job.request_id]
     await client.queue.run(CLOCK, fast(duration=0.4))  # other polls go on meanwhile
     assert emu.stats.job_requests[job.request_id] == seen
@@ -320,7 +319,7 @@ async def test_cancelled_task_stops_polling_and_cancels(client: odr.AsyncOdiRout
     seen = emu.stats.job_requests[job.request_id]
     await client.queue.run(CLOCK, fast(duration=0.4))
     assert emu.stats.job_requests[job.request_id] == seen
-    assert job._key not in get_scheduler(client)
+    assert client.queue.stats().jobs == 0
 
 
 async def test_cancel_scope_without_cancel_on_exit_only_stops_polling(
@@ -331,7 +330,7 @@ async def test_cancel_scope_without_cancel_on_exit_only_stops_polling(
     with anyio.move_on_after(0.3):
         await job.result()
     assert not emu.jobs[job.request_id].cancelled
-    assert job._key not in get_scheduler(client)
+    assert client.queue.stats().jobs == 0
 
 
 async def test_cancelled_run_during_submit_still_cancels_the_job(
@@ -366,7 +365,7 @@ async def test_poll_rate_limit_slows_everyone() -> None:
         async with client.queue.map(EP, ({"prompt": str(i)} for i in range(60)), concurrency=60) as res:
             outcomes = [done async for done in res]
         assert all(o.error is None for o in outcomes) and len(outcomes) == 60
-        stats = get_scheduler(client).stats()
+        stats = client.queue.stats()
         assert stats.rate_limited >= 1
         assert stats.rate < 100
         accepted = emu.stats.count("queue.response") - emu.stats.rate_limited

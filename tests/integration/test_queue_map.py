@@ -13,7 +13,6 @@ import odirouter_async as odr
 from odirouter_async._queue.jobs import Job
 from odirouter_async._queue.map import MapHooks, MapOutcome, MapProgress
 from odirouter_async._queue.map_runner import RUNNING
-from odirouter_async._queue.scheduler import get_scheduler
 from odirouter_async.testing import Emulator, variant_emulator_fixture
 
 pytestmark = pytest.mark.anyio
@@ -116,7 +115,7 @@ async def test_break_cancels_the_rest(client: odr.AsyncOdiRouter, emu: Emulator)
     assert len(emu.jobs) == 8  # the window: no input was read beyond it
     unfinished = [j for j in emu.jobs.values() if j.duration == 60]
     assert len(unfinished) == 7 and all(j.cancelled for j in unfinished)
-    assert len(get_scheduler(client)) == 0
+    assert client.queue.stats().jobs == 0
 
 
 async def test_plain_async_for_break_cleans_up(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
@@ -127,7 +126,7 @@ async def test_plain_async_for_break_cleans_up(client: odr.AsyncOdiRouter, emu: 
         break
     await settle_runners()
     assert sum(j.cancelled for j in emu.jobs.values()) == 5
-    assert len(get_scheduler(client)) == 0
+    assert client.queue.stats().jobs == 0
 
 
 async def test_cancellation_cancels_remote_jobs(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
@@ -139,7 +138,7 @@ async def test_cancellation_cancels_remote_jobs(client: odr.AsyncOdiRouter, emu:
                 seen.append(done)
     assert seen == []
     assert len(emu.jobs) == 10 and all(j.cancelled for j in emu.jobs.values())
-    assert len(get_scheduler(client)) == 0
+    assert client.queue.stats().jobs == 0
 
 
 async def test_no_cancel_on_exit_leaves_jobs_running(client: odr.AsyncOdiRouter, emu: Emulator) -> None:

@@ -72,7 +72,7 @@ async def test_outputs_download_whatever_the_types(
 ) -> None:
     """Outputs of every variant (strings for numbers, odd ids in names) download with the right sizes."""
     result = await client.queue.run(EP, job_args(2, outputs=2, output_bytes=300))
-    paths = await result.download(tmp_path)
+    paths = await client.queue.download(result, tmp_path)
     assert [p.stat().st_size for p in paths] == [300, 300]
     assert len(result.raw["outputs"]) == len(result.outputs) == 2
     assert all(isinstance(out.raw, dict) and out.raw["url"] == out.url for out in result.outputs)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from dataclasses import dataclass
 
 import anyio
 import pytest
@@ -18,6 +19,7 @@ from odirouter_async._queue.scheduler import (
     Scheduler,
     get_scheduler,
 )
+from odirouter_async._queue.waiting import follow, wait
 from odirouter_async.testing import variant_emulator_fixture
 
 pytestmark = pytest.mark.anyio
@@ -29,7 +31,7 @@ emu = variant_emulator_fixture(name="emu", job_duration=0.2, job_jitter=0.25, vi
 @pytest.fixture
 async def sched() -> AsyncIterator[Scheduler]:
     """A scheduler on its own (no client), closed at the end."""
-    s = Scheduler(PollingOptions(seed=1))
+    s = Scheduler(PollingOptions(seed=1), poll=scripted)
     try:
         yield s
     finally:
@@ -62,12 +64,28 @@ class Script:
 PENDING = PollResult(Outcome.RUNNING)
 
 
+@dataclass(eq=False)
+class T:
+    """A scripted target: what the scheduler holds (key, label, age, every) plus its script."""
+
+    key: Hashable
+    poll: Callable[[], Awaitable[PollResult]]
+    age: float | None = 0.0
+    every: float | None = None
+    label: str = "ep"
+
+
+async def scripted(target: T) -> PollResult:
+    """The scheduler's poll function in these tests: run the target's script."""
+    return await target.poll()
+
+
 async def test_wait_returns_the_value_after_pending_polls(sched: Scheduler) -> None:
     """Pending answers keep the wait going; DONE returns its value; polls never overlap per key."""
     poll = Script(
         PollResult(Outcome.QUEUED), PENDING, PollResult(Outcome.PENDING), PollResult(Outcome.DONE, 42)
     )
-    assert await sched.wait("k", "ep", poll) == 42
+    assert await sched.wait(T("k", poll)) == 42
     assert poll.calls == 4
     assert poll.max_running == 1
     assert "k" not in sched
@@ -77,7 +95,7 @@ async def test_ended_raises_the_error(sched: Scheduler) -> None:
     """ENDED raises the error the poll reported."""
     poll = Script(PENDING, PollResult(Outcome.ENDED, error=odr.JobFailed("boom")))
     with pytest.raises(odr.JobFailed, match="boom"):
-        await sched.wait("k", "ep", poll)
+        await sched.wait(T("k", poll))
     assert "k" not in sched
 
 
@@ -90,7 +108,7 @@ async def test_errors_back_off_and_keep_waiting(sched: Scheduler) -> None:
         odr.APITimeoutError(),
         PollResult(Outcome.DONE, "ok"),
     )
-    assert await sched.wait("k", "ep", poll) == "ok"
+    assert await sched.wait(T("k", poll)) == "ok"
     assert poll.calls == 5
     assert sched.stats().errors == 4
 
@@ -107,7 +125,7 @@ async def test_fatal_poll_exceptions_end_the_wait(sched: Scheduler, error: Excep
     """A non-transient error (or a bug) raised by the poll is raised by wait(), never a hang."""
     poll = Script(PENDING, error)
     with pytest.raises(type(error)):
-        await sched.wait("k", "ep", poll)
+        await sched.wait(T("k", poll))
     assert "k" not in sched
 
 
@@ -118,7 +136,7 @@ async def test_rate_limited_slows_all_polling(sched: Scheduler) -> None:
         odr.RateLimitError("slow down", status_code=429, retry_after=0.01),
         PollResult(Outcome.DONE, 1),
     )
-    assert await sched.wait("k", "ep", poll) == 1
+    assert await sched.wait(T("k", poll)) == 1
     stats = sched.stats()
     assert stats.rate_limited == 2
     assert stats.rate < PollingOptions().max_rate
@@ -129,20 +147,20 @@ async def test_cancelling_wait_removes_the_key(sched: Scheduler) -> None:
     stuck = Script(PENDING)
     other = Script(PENDING, PENDING, PENDING, PENDING, PollResult(Outcome.DONE, "x"))
     with anyio.move_on_after(0.3):
-        await sched.wait("stuck", "ep", stuck)
+        await sched.wait(T("stuck", stuck))
     assert "stuck" not in sched
     calls = stuck.calls
-    assert await sched.wait("other", "ep", other) == "x"  # several poll rounds later
+    assert await sched.wait(T("other", other)) == "x"  # several poll rounds later
     assert stuck.calls == calls
 
 
 async def test_waiters_of_one_key_share_its_polls(sched: Scheduler) -> None:
     """Two waiters on one key share one poll stream; cancelling one keeps the other."""
     poll = Script(PENDING, PENDING, PENDING, PollResult(Outcome.DONE, "v"))
-    first = asyncio.create_task(sched.wait("k", "ep", poll))
+    first = asyncio.create_task(sched.wait(T("k", poll)))
     await anyio.lowlevel.checkpoint()
     with anyio.move_on_after(0.05):
-        await sched.wait("k", "ep", poll)
+        await sched.wait(T("k", poll))
     assert "k" in sched
     assert await first == "v"
     assert poll.calls == 4
@@ -151,7 +169,7 @@ async def test_waiters_of_one_key_share_its_polls(sched: Scheduler) -> None:
 
 async def test_polls_in_flight_are_bounded() -> None:
     """At most max_in_flight polls run at once, whatever the number of keys."""
-    s = Scheduler(PollingOptions(max_in_flight=3, seed=1))
+    s = Scheduler(PollingOptions(max_in_flight=3, seed=1), poll=scripted)
     gate = anyio.Event()
     running = 0
     peak = 0
@@ -172,7 +190,7 @@ async def test_polls_in_flight_are_bounded() -> None:
     try:
         async with anyio.create_task_group() as tg:
             for i in range(12):
-                tg.start_soon(s.wait, i, "ep", make())
+                tg.start_soon(s.wait, T(i, make()))
             while s.stats().in_flight < 3:
                 await anyio.lowlevel.checkpoint()
             assert s.stats().in_flight == 3
@@ -193,7 +211,7 @@ async def test_watch_deadline_calls_back_with_timeout(sched: Scheduler) -> None:
         done.set()
 
     loop = asyncio.get_running_loop()
-    sched.watch("k", "ep", Script(PENDING), callback, deadline=loop.time() + 0.1)
+    sched.watch(T("k", Script(PENDING)), callback, deadline=loop.time() + 0.1)
     await done.wait()
     assert len(got) == 1 and isinstance(got[0], TimeoutError)
     assert "k" not in sched
@@ -201,7 +219,7 @@ async def test_watch_deadline_calls_back_with_timeout(sched: Scheduler) -> None:
 
 async def test_aclose_fails_waiters_and_cancels_polls() -> None:
     """aclose() cancels polls in flight and fails every waiter with ClientClosedError."""
-    s = Scheduler(PollingOptions(seed=1))
+    s = Scheduler(PollingOptions(seed=1), poll=scripted)
     started = anyio.Event()
     cancelled = anyio.Event()
 
@@ -213,8 +231,8 @@ async def test_aclose_fails_waiters_and_cancels_polls() -> None:
             cancelled.set()
         raise AssertionError("unreachable")
 
-    waiter = asyncio.create_task(s.wait("k", "ep", hang))
-    other = asyncio.create_task(s.wait("k2", "ep", Script(PENDING)))
+    waiter = asyncio.create_task(s.wait(T("k", hang)))
+    other = asyncio.create_task(s.wait(T("k2", Script(PENDING))))
     await started.wait()
     await s.aclose()
     assert cancelled.is_set()
@@ -222,23 +240,22 @@ async def test_aclose_fails_waiters_and_cancels_polls() -> None:
         with pytest.raises(ClientClosedError):
             await task
     with pytest.raises(ClientClosedError):
-        await s.wait("k3", "ep", Script(PENDING))
+        await s.wait(T("k3", Script(PENDING)))
     await s.aclose()  # idempotent
 
 
 async def test_client_scheduler_is_lazy_shared_and_closed(emu: object) -> None:
-    """get_scheduler: created on first use, shared with with_options views, closed by aclose()."""
+    """get_scheduler: shared with with_options views (queue.stats reads it), closed by aclose()."""
     from odirouter_async.testing import Emulator
 
     assert isinstance(emu, Emulator)
     client = odr.AsyncOdiRouter(api_key=emu.api_key, base_url=emu.url)
-    assert client._shared.scheduler is None
     view = client.with_options(max_retries=0)
     sched = get_scheduler(view)
     assert get_scheduler(client) is sched
-    assert await sched.wait("k", "ep", Script(PollResult(Outcome.DONE, 7))) == 7
+    result = await view.queue.run("nano_banana_2", {"prompt": "x"})
+    assert result.outputs and client.queue.stats().polls >= 1
     await client.aclose()
-    assert client._shared.scheduler is None
     assert sched.closed
     with pytest.raises(ClientClosedError):
         get_scheduler(client)
@@ -258,7 +275,7 @@ async def test_polling_options_from_the_client(emu: object) -> None:
 
 async def test_withdrawn_poll_frees_its_slot() -> None:
     """Cancelling a wait whose poll is in flight frees its slot for a key already waiting for one."""
-    s = Scheduler(PollingOptions(max_in_flight=1, seed=1))
+    s = Scheduler(PollingOptions(max_in_flight=1, seed=1), poll=scripted)
     started = anyio.Event()
 
     async def hang() -> PollResult:
@@ -267,9 +284,9 @@ async def test_withdrawn_poll_frees_its_slot() -> None:
         raise AssertionError("unreachable")
 
     try:
-        stuck = asyncio.create_task(s.wait("a", "ep", hang, age=None))
+        stuck = asyncio.create_task(s.wait(T("a", hang, age=None)))
         await started.wait()
-        queued = asyncio.create_task(s.wait("b", "ep", Script(PollResult(Outcome.DONE, "b")), age=None))
+        queued = asyncio.create_task(s.wait(T("b", Script(PollResult(Outcome.DONE, "b")), age=None)))
         await anyio.lowlevel.checkpoint()
         assert s.stats().in_flight == 1 and "b" in s
         stuck.cancel()
@@ -278,3 +295,55 @@ async def test_withdrawn_poll_frees_its_slot() -> None:
         assert await queued == "b"
     finally:
         await s.aclose()
+
+
+async def test_updates_reach_on_update_in_order(sched: Scheduler) -> None:
+    """waiting.wait(on_update=) gets each offered update in order (awaited when async), then the value."""
+    poll = Script(
+        PollResult(Outcome.QUEUED, update="q"),
+        PollResult(Outcome.RUNNING, update="r"),
+        PENDING,
+        PollResult(Outcome.DONE, 5, update="d"),
+    )
+    seen: list[object] = []
+
+    async def record(update: object) -> None:
+        await anyio.lowlevel.checkpoint()
+        seen.append(update)
+
+    assert await wait(sched, T("k", poll), on_update=record) == 5
+    assert seen == ["q", "r", "d"]
+    assert "k" not in sched
+
+
+async def test_raising_on_update_ends_the_wait(sched: Scheduler) -> None:
+    """An on_update callback that raises ends the wait with that error and stops the polling."""
+    poll = Script(PollResult(Outcome.QUEUED, update="q"), PENDING)
+
+    def boom(update: object) -> None:
+        raise ValueError(f"callback saw {update}")
+
+    with pytest.raises(ValueError, match="callback saw q"):
+        await wait(sched, T("k", poll), on_update=boom)
+    assert "k" not in sched
+
+
+async def test_follow_yields_updates_then_raises_the_end(sched: Scheduler) -> None:
+    """follow() yields every update, the ending one included, then raises the job's error."""
+    poll = Script(
+        PollResult(Outcome.RUNNING, update="r"),
+        PollResult(Outcome.ENDED, error=odr.JobFailed("boom"), update="end"),
+    )
+    got: list[object] = []
+    with pytest.raises(odr.JobFailed, match="boom"):
+        async for update in follow(sched, T("k", poll)):
+            got.append(update)
+    assert got == ["r", "end"]
+
+
+async def test_wait_deadline_raises_timeout_and_drops_the_key(sched: Scheduler) -> None:
+    """Scheduler.wait(deadline=) raises TimeoutError when it passes; the key leaves the schedule."""
+    loop = asyncio.get_running_loop()
+    with pytest.raises(TimeoutError):
+        await sched.wait(T("k", Script(PENDING)), deadline=loop.time() + 0.05)
+    assert "k" not in sched and len(sched) == 0

@@ -12,7 +12,6 @@ from video_variant_fixtures import emu, video_variant
 import odirouter_async as odr
 from odirouter_async._core.retry import RetryPolicy
 from odirouter_async._core.video_state import MAX_BAD_BODIES
-from odirouter_async._queue.scheduler import get_scheduler
 from odirouter_async.testing import Emulator, file_bytes
 from odirouter_async.types.videos import Video
 
@@ -77,7 +76,7 @@ async def test_wait_timeout(slow_client: tuple[Emulator, odr.AsyncOdiRouter], in
     assert info.value.endpoint == "sora-2"
     assert f"last seen {emu.video_variant.status_words.get('in_progress', 'in_progress')}" in str(info.value)
     if interval is None:
-        assert len(get_scheduler(client)) == 0
+        assert client.queue.stats().jobs == 0
 
 
 async def test_wait_unknown_video_is_not_found(client: odr.AsyncOdiRouter) -> None:
@@ -241,17 +240,20 @@ async def test_download_truncated_leaves_nothing(
 async def test_failed_download_keeps_the_old_file(
     client: odr.AsyncOdiRouter, emu: Emulator, tmp_path: Path
 ) -> None:
-    """An existing destination is untouched when the new download fails."""
+    """An existing destination is refused without overwrite=True, and untouched when a download fails."""
     video = await completed(client)
     dest = tmp_path / "clip.mp4"
     dest.write_bytes(b"previous")
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        await client.videos.download_content(video.id, dest)
+    assert emu.stats.count("videos.content") == 0 and dest.read_bytes() == b"previous"
     emu.faults.add("videos.content", truncate_after=2000, drop=True)
     with pytest.raises(odr.APIConnectionError):
-        await client.videos.download_content(video.id, dest, max_retries=0)
+        await client.videos.download_content(video.id, dest, max_retries=0, overwrite=True)
     assert emu.stats.count("videos.content") == 1
     assert dest.read_bytes() == b"previous"
     assert [p.name for p in tmp_path.iterdir()] == ["clip.mp4"]
-    await client.videos.download_content(video.id, dest)
+    await client.videos.download_content(video.id, dest, overwrite=True)
     assert dest.read_bytes() == file_bytes(f"{video.id}_video", "mp4", 4096)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing_extensions import assert_type
 
 import odirouter_async as odr
-from odirouter_async.types import JobOutput, QueueStatus
+from odirouter_async.types import JobOutput, QueueStatus, StatusUpdate
 
 
 async def queue(client: odr.AsyncOdiRouter) -> None:
@@ -23,8 +23,21 @@ async def queue(client: odr.AsyncOdiRouter) -> None:
     assert_type(result, odr.JobResult)
     first: JobOutput = result.outputs[0]
     print(first.url, result.metadata, result.raw)
-    paths = await result.download("out/")
+    paths = await client.queue.download(result, "out/")
     assert_type(paths, list[Path])
+    assert_type(await job.download("out/", overwrite=True), list[Path])
+    assert_type(client.queue.stats(), odr.SchedulerStats)
+
+    def show(update: odr.StatusUpdate) -> None:
+        print(update.status, update.queue_position, update.logs)
+
+    async def show_async(update: StatusUpdate) -> None:
+        print(update.request_id, update.raw)
+
+    await job.result(on_update=show)
+    await client.queue.run("nano_banana_2", {"prompt": "x"}, on_update=show_async)
+    async for update in job.updates(wait_timeout=60):
+        assert_type(update, StatusUpdate)
     again = client.queue.job("nano_banana_2", request_id)
     await again.cancel()
     result = await client.queue.run("nano_banana_2", {"prompt": "x"}, wait_timeout=3600, x_request_id="t-2")

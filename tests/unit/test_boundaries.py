@@ -22,9 +22,8 @@ BELOW_CORE = [
 FORBIDDEN_LIBS = {"aiohttp", "anyio", "asyncio"}
 #: the floors above the core (relative to the package)
 ABOVE = {"_http", "_llm", "_queue", "resources", "_client", "cli", "testing"}
-#: known exceptions, each to be removed: ``JobResult.download()`` still reaches the download shell
-#: (lazily, at call time) until downloads go through the client.
-KNOWN = {("types/queue.py", "odirouter_async._http.download")}
+#: known exceptions, each to be removed (none left: downloads go through the client).
+KNOWN: set[tuple[str, str]] = set()
 
 
 def _module(path: Path) -> str:

@@ -38,13 +38,7 @@ FLOORS = {
     "_closing": 0,
 }
 #: known arrows, each to be removed by the branch that owns it (issue #10):
-KNOWN = {
-    # "wait": ``JobResult.download()`` reaches the download shell until downloads go through the client
-    ("odirouter_async.types.queue", "odirouter_async._http.download"),
-    # "wait": ``queue.map`` types its ``Queue`` instead of taking a submit function and the waiter
-    ("odirouter_async._queue.map", "odirouter_async.resources.queue"),
-    ("odirouter_async._queue.map_runner", "odirouter_async.resources.queue"),
-}
+KNOWN: set[tuple[str, str]] = set()
 
 
 def _modules() -> dict[str, Path]:

@@ -20,7 +20,6 @@ from odirouter_async._core.jobstate import (
     TERMINAL_STATES,
     Cancelled,
     CancelOutcome,
-    Decision,
     Failed,
     JobState,
     JobStateMachine,
@@ -30,9 +29,7 @@ from odirouter_async._core.jobstate import (
     Unknown,
     classify_cancel,
     classify_status,
-    schedule_outcome,
 )
-from odirouter_async._core.poll_schedule import Outcome
 from odirouter_async._exceptions import (
     APIStatusError,
     InternalServerError,
@@ -294,22 +291,6 @@ def test_response_200_unexpected_envelope_keeps_raw(raw: bytes) -> None:
 def test_classify_cancel(code: int, raw: bytes | None, outcome: CancelOutcome) -> None:
     """Cancel answers map to CancelOutcome: the body's word first, then the HTTP status."""
     assert classify_cancel(code, raw) is outcome
-
-
-@pytest.mark.parametrize(
-    ("decision", "outcome"),
-    [
-        (Pending(Phase.QUEUED), Outcome.QUEUED),
-        (Pending(Phase.RUNNING), Outcome.RUNNING),
-        (Unknown("WEIRD"), Outcome.PENDING),
-        (Succeeded(), Outcome.DONE),
-        (Failed("x"), Outcome.ENDED),
-        (Cancelled(), Outcome.ENDED),
-    ],
-)
-def test_schedule_outcome(decision: Decision, outcome: Outcome) -> None:
-    """Decisions map to schedule observations; failures are not duration samples."""
-    assert schedule_outcome(decision) is outcome
 
 
 def test_machine_follows_then_absorbs() -> None:

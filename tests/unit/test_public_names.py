@@ -25,7 +25,7 @@ from odirouter_async.resources.videos import Videos
 PUBLIC = (Completions, Responses, Models, Queue, Videos, Job, odr.AsyncOdiRouter)
 #: the parameters named request_id: the queue job's id (re-attaching, and the handle itself).
 JOB_ID_PARAMS = {("Queue", "job"), ("Job", "__init__")}
-WAITS = {("Job", "result"), ("Queue", "run"), ("Queue", "map"), ("Videos", "wait")}
+WAITS = {("Job", "result"), ("Job", "updates"), ("Queue", "run"), ("Queue", "map"), ("Videos", "wait")}
 
 
 def _methods() -> Iterator[tuple[str, str, Callable[..., Any]]]:

@@ -67,11 +67,12 @@ def test_failed_without_error_object() -> None:
 
 
 def test_unknown_status_logged_once(caplog: pytest.LogCaptureFixture) -> None:
-    """An unknown status word is logged the first time only."""
+    """An unknown status word is logged the first time only (per wait: no process-wide state)."""
     with caplog.at_level(logging.WARNING, logger="odirouter_async"):
-        for _ in range(3):
-            classify_video(video("unit_test_unknown_word"))
-    assert sum("unit_test_unknown_word" in r.getMessage() for r in caplog.records) == 1
+        for watch in (VideoWatch("video_1"), VideoWatch("video_2")):
+            for _ in range(3):
+                watch.observe(video("unit_test_unknown_word"))
+    assert sum("unit_test_unknown_word" in r.getMessage() for r in caplog.records) == 2
 
 
 def test_progress_changes_are_reported_once() -> None:

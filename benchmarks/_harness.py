@@ -109,6 +109,7 @@ class GCTimer:
     def __init__(self) -> None:
         self.seconds = 0.0
         self.collections = [0, 0, 0]
+        self.by_generation = [0.0, 0.0, 0.0]
         self._started = 0.0
         gc.callbacks.append(self._callback)
 
@@ -116,8 +117,10 @@ class GCTimer:
         if phase == "start":
             self._started = time.perf_counter()
         else:
-            self.seconds += time.perf_counter() - self._started
+            spent = time.perf_counter() - self._started
+            self.seconds += spent
             self.collections[info["generation"]] += 1
+            self.by_generation[info["generation"]] += spent
 
 
 def peak_rss_mb() -> float:

@@ -126,6 +126,7 @@ async def _ours(spec: dict[str, Any]) -> dict[str, Any]:
         "rate_samples": rates if spec.get("sample") else None,
         "gc_seconds": gc_timer.seconds,
         "gc_collections": gc_timer.collections,
+        "gc_seconds_by_generation": [round(x, 3) for x in gc_timer.by_generation],
     }
 
 
@@ -141,6 +142,7 @@ async def _bare(spec: dict[str, Any]) -> dict[str, Any]:
     ) as session:
         base_rss = _rss_mb()
         cpu0, t0 = time.process_time(), time.monotonic()
+        gc_timer = GCTimer()
 
         async def one(i: int) -> None:
             async with session.post(f"{spec['url']}/model/v1/queue/{EP}", json={"prompt": f"job {i}"}) as r:
@@ -160,7 +162,16 @@ async def _bare(spec: dict[str, Any]) -> dict[str, Any]:
         outcomes = await asyncio.gather(*(one(i) for i in range(n)), return_exceptions=True)
         errors = sum(isinstance(o, BaseException) for o in outcomes)
         wall, cpu = time.monotonic() - t0, time.process_time() - cpu0
-    return {"wall": wall, "cpu": cpu, "rss_base_mb": base_rss, "rss_peak_mb": _rss_mb(), "errors": errors}
+    return {
+        "wall": wall,
+        "cpu": cpu,
+        "rss_base_mb": base_rss,
+        "rss_peak_mb": _rss_mb(),
+        "errors": errors,
+        "gc_seconds": gc_timer.seconds,
+        "gc_collections": gc_timer.collections,
+        "gc_seconds_by_generation": [round(x, 3) for x in gc_timer.by_generation],
+    }
 
 
 async def _fal(spec: dict[str, Any]) -> dict[str, Any]:

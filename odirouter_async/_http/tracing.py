@@ -21,6 +21,7 @@ Contract for the queue side::
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -44,6 +45,11 @@ _NON_RECORDING: Final[tuple[type, ...]] = (
 )
 #: a proxy tracer: it follows the provider the application sets, whenever it sets it
 _tracer: Any = _trace.get_tracer(_TRACER_NAME) if _trace is not None else None
+#: ``active()``'s fast answer while no provider is set: the API keeps the provider in a module
+#: global (read when present) and otherwise loads one named by this variable, which we read once
+#: at import (reading ``os.environ`` per request cost ~3 us: a ``KeyError`` raised and caught)
+_PROVIDER_GLOBAL: Final = _trace is not None and hasattr(_trace, "_TRACER_PROVIDER")
+_PROVIDER_FROM_ENV: Final = "OTEL_PYTHON_TRACER_PROVIDER" in os.environ
 
 # The gateway's routes, most specific first: path regex -> template (no ids in span names).
 _JOB = "/model/v1/queue/{endpoint}/requests/{request_id}"
@@ -76,9 +82,14 @@ def route_template(path: str) -> str:
 
 def active() -> bool:
     """Whether spans would be recorded: OpenTelemetry is installed and the application set a
-    tracer provider (the default proxy / no-op provider records nothing, so nothing is built)."""
+    tracer provider (the default proxy / no-op provider records nothing, so nothing is built).
+
+    A provider set with ``set_tracer_provider()`` counts from then on; one named by the
+    ``OTEL_PYTHON_TRACER_PROVIDER`` variable counts when the variable was set before import."""
     if _trace is None:
         return False
+    if _PROVIDER_GLOBAL and _trace._TRACER_PROVIDER is None and not _PROVIDER_FROM_ENV:
+        return False  # what get_tracer_provider() would say (a proxy), without its env lookup
     return not isinstance(_trace.get_tracer_provider(), _NON_RECORDING)
 
 

@@ -313,3 +313,25 @@ async def test_submits_in_flight_are_bounded(
     assert len(arrivals) == 15
     # The sixth submit can only start once one of the first five has been answered (0.1 s later).
     assert arrivals[5] - arrivals[0] >= 0.09
+
+
+async def test_a_wide_map_runs_on_a_few_feeder_tasks(
+    client: odr.AsyncOdiRouter, emu: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Inputs are submitted by at most MAX_FEEDERS tasks, not a task per input (memory, CPU)."""
+    from odirouter_async._queue import map_runner as _map_runner
+
+    monkeypatch.setattr(_map_runner, "MAX_FEEDERS", 4)
+    emu.faults.add("queue.submit", delay=0.05, times=None)
+    peak = 0
+
+    def progress(_: MapProgress) -> None:
+        nonlocal peak
+        names = [t.get_name() for t in asyncio.all_tasks()]  # anyio names a task after its function
+        peak = max(peak, sum(n.endswith(("._feed_worker", "._submit_one")) for n in names))
+
+    inputs = [args(i, 0.01) for i in range(60)]
+    async with client.queue.map(EP, inputs, concurrency=60, progress=progress) as results:
+        outcomes = [done async for done in results]
+    assert sorted(o.index for o in outcomes if o.ok) == list(range(60))
+    assert 1 <= peak <= 4  # a task per input would have put ~60 here

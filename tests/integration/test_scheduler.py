@@ -201,6 +201,27 @@ async def test_polls_in_flight_are_bounded() -> None:
         await s.aclose()
 
 
+async def test_due_polls_reuse_the_poll_task_that_just_ended() -> None:
+    """12 jobs due at once, 3 polls in flight: the polls run on the first 3 tasks (a task per poll
+    would be 12; the poll budget's starting rate holds the last ones back, hence up to 5)."""
+    s = Scheduler(PollingOptions(max_in_flight=3, seed=1), poll=scripted)
+    tasks: set[asyncio.Task[object] | None] = set()
+
+    async def poll() -> PollResult:
+        tasks.add(asyncio.current_task())
+        await anyio.lowlevel.checkpoint()
+        return PollResult(Outcome.DONE, "v")
+
+    try:
+        async with anyio.create_task_group() as tg:
+            for i in range(12):
+                tg.start_soon(s.wait, T(i, poll, every=0.01))  # all due together
+        assert s.stats().polls == 12 and len(s) == 0
+        assert len(tasks) <= 5, len(tasks)
+    finally:
+        await s.aclose()
+
+
 async def test_watch_deadline_calls_back_with_timeout(sched: Scheduler) -> None:
     """A watch with a deadline gets TimeoutError() when it passes, and the key is dropped."""
     got: list[BaseException | None] = []

@@ -3,6 +3,7 @@ nothing (and no import error) without ``opentelemetry-api``."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -156,3 +157,26 @@ def test_without_opentelemetry_nothing_is_traced() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "ok"
+
+
+def test_a_provider_set_after_the_first_call_is_followed() -> None:
+    """Calls before set_tracer_provider() build no span; calls after it are recorded (the fast path
+    that skips the per-request environment lookup must not stick to "inactive")."""
+    code = (
+        "from odirouter_async._http import tracing\n"
+        "import opentelemetry.trace as t\n"
+        "from opentelemetry.sdk.trace import TracerProvider\n"
+        "before = tracing.active()\n"
+        "t.set_tracer_provider(TracerProvider())\n"
+        "print(before, tracing.active())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True"]
+
+
+def test_a_provider_named_by_the_environment_is_used() -> None:
+    """OTEL_PYTHON_TRACER_PROVIDER set before import: spans are recorded without any code setting one."""
+    code = "from odirouter_async._http import tracing\nprint(tracing.active())\n"
+    env = {**os.environ, "OTEL_PYTHON_TRACER_PROVIDER": "sdk_tracer_provider"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert out.stdout.split() == ["True"]

@@ -92,6 +92,24 @@ async def _ours(spec: dict[str, Any]) -> dict[str, Any]:
                 rates.append((round(time.monotonic() - t0, 2), round(s.rate, 1), s.recent_rate))
 
         sampler = asyncio.create_task(sample())
+        census: dict[str, Any] = {}
+
+        async def take_census(at: float) -> None:  # what the collector traverses, mid-run
+            await asyncio.sleep(at)
+            objects = gc.get_objects()
+            counts: dict[str, int] = {}
+            for obj in objects:
+                name = type(obj).__qualname__
+                if name in ("coroutine", "function", "cell", "Context") and spec.get("census_detail"):
+                    code = getattr(obj, "cr_code", None) or getattr(obj, "__code__", None)
+                    name = f"{name}:{code.co_qualname}" if code is not None else name
+                counts[name] = counts.get(name, 0) + 1
+            census["tracked"] = len(objects)
+            census["top"] = sorted(counts.items(), key=lambda kv: -kv[1])[:30]
+
+        helpers = [sampler]
+        if spec.get("census"):  # {"census": seconds}: count the live tracked objects by type then
+            helpers.append(asyncio.create_task(take_census(spec["census"])))
         inputs = ({"prompt": f"job {i}"} for i in range(n))
         concurrency = spec.get("concurrency") or n
         gc_timer = GCTimer()
@@ -112,7 +130,8 @@ async def _ours(spec: dict[str, Any]) -> dict[str, Any]:
         if profiler is not None:
             profiler.disable()
             profiler.dump_stats(spec["profile"])
-        sampler.cancel()
+        for helper in helpers:
+            helper.cancel()
         stats = sched.stats()
     return {
         "wall": wall,
@@ -127,6 +146,7 @@ async def _ours(spec: dict[str, Any]) -> dict[str, Any]:
         "gc_seconds": gc_timer.seconds,
         "gc_collections": gc_timer.collections,
         "gc_seconds_by_generation": [round(x, 3) for x in gc_timer.by_generation],
+        "census": census or None,
     }
 
 

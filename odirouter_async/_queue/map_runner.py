@@ -1,8 +1,8 @@
 """The background task of one ``client.queue.map`` (``_Runner``): feeding, submitting, watching.
 
 It reads an input only when a window slot is free, submits it (shielded, so a cancellation
-mid-POST still learns the job id), hands the job to the client's scheduler with a callback (no
-task per waiting job), delivers outcomes to the ``_Channel``, and on the way out stops polling
+mid-POST still learns the job id) from one of at most ``MAX_FEEDERS`` feeder tasks (no task per
+input), hands the job to the client's scheduler with a callback (no task per waiting job), delivers outcomes to the ``_Channel``, and on the way out stops polling
 and cancels unfinished jobs.  It never references the ``JobMap`` facade, so dropping the facade
 can cancel it.  The guarantees are listed in ``_map``.
 """

@@ -1,10 +1,12 @@
 """The background task of one ``client.queue.map`` (``_Runner``): feeding, submitting, watching.
 
-It reads an input only when a window slot is free, submits it (shielded, so a cancellation
-mid-POST still learns the job id) from one of at most ``MAX_FEEDERS`` feeder tasks (no task per
-input), hands the job to the client's scheduler with a callback (no task per waiting job), delivers outcomes to the ``_Channel``, and on the way out stops polling
-and cancels unfinished jobs.  It never references the ``JobMap`` facade, so dropping the facade
-can cancel it.  The guarantees are listed in ``_map``.
+It reads an input only when a window slot is free (at most one per event-loop turn, so under
+load new submits yield to due polls), submits it (shielded, so a cancellation mid-POST still
+learns the job id) from one of at most ``MAX_FEEDERS`` feeder tasks (no task per input), hands
+the job to the client's scheduler with a callback (no task per waiting job), delivers outcomes
+to the ``_Channel``, and on the way out stops polling and cancels unfinished jobs.  It never
+references the ``JobMap`` facade, so dropping the facade can cancel it.  The guarantees are
+listed in ``_map``.
 """
 
 from __future__ import annotations
@@ -46,39 +48,43 @@ MAX_FEEDERS: Final = 1024
 
 
 class _Source:
-    """The map's inputs, read one at a time by the feeders, with their positions."""
+    """The map's inputs, read one at a time by the feeders, with their positions.
+
+    At most one input is read per event-loop turn (the reader holds the lock across one
+    checkpoint): under load a turn takes long, so new submits slow down and the answers already
+    waiting (due polls) go first, while an idle loop still reads thousands of inputs a second.
+    """
 
     __slots__ = ("_ait", "_it", "_lock", "ended", "error", "index")
 
     def __init__(self, it: Iterator[Any] | None, ait: AsyncIterator[Any] | None) -> None:
         self._it = it
         self._ait = ait
-        self._lock = anyio.Lock() if ait is not None else None
+        self._lock = anyio.Lock()
         self.index = 0
         self.ended = False
         self.error: Exception | None = None
 
     async def take(self) -> tuple[int, Any] | None:
         """The next ``(index, input)``; ``None`` at the end (or after the inputs raised: ``error``)."""
-        if self.ended:
-            return None
-        try:
-            if self._it is not None:
-                item = next(self._it)
-            else:
-                assert self._lock is not None and self._ait is not None
-                async with self._lock:
-                    if self.ended:
-                        return None
+        async with self._lock:
+            await anyio.lowlevel.checkpoint()  # one input per loop turn (see the class docstring)
+            if self.ended:
+                return None
+            try:
+                if self._it is not None:
+                    item = next(self._it)
+                else:
+                    assert self._ait is not None
                     item = await self._ait.__anext__()
-        except (StopIteration, StopAsyncIteration):
-            self.ended = True
-            return None
-        except Exception as exc:  # the caller's iterator failed: the map stops with its error
-            self.ended = True
-            self.error = exc
-            return None
-        index, self.index = self.index, self.index + 1
+            except (StopIteration, StopAsyncIteration):
+                self.ended = True
+                return None
+            except Exception as exc:  # the caller's iterator failed: the map stops with its error
+                self.ended = True
+                self.error = exc
+                return None
+            index, self.index = self.index, self.index + 1
         return index, item
 
 

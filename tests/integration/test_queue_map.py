@@ -335,3 +335,30 @@ async def test_a_wide_map_runs_on_a_few_feeder_tasks(
         outcomes = [done async for done in results]
     assert sorted(o.index for o in outcomes if o.ok) == list(range(60))
     assert 1 <= peak <= 4  # a task per input would have put ~60 here
+
+
+async def test_inputs_are_read_one_per_event_loop_turn(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
+    """Feeders read at most one input per loop turn: under load, new submits yield to due polls."""
+    turns = 0
+    stop = anyio.Event()
+
+    async def count_turns() -> None:
+        nonlocal turns
+        while not stop.is_set():
+            turns += 1
+            await anyio.lowlevel.checkpoint()
+
+    read_at: list[int] = []
+
+    def inputs() -> Iterator[dict[str, Any]]:
+        for i in range(40):
+            read_at.append(turns)
+            yield args(i, 0.01)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(count_turns)
+        async with client.queue.map(EP, inputs(), concurrency=40) as results:
+            outcomes = [done async for done in results]
+        stop.set()
+    assert len(outcomes) == 40 and all(o.ok for o in outcomes)
+    assert len(set(read_at)) == len(read_at)  # never two inputs in one turn

@@ -239,7 +239,9 @@ def _quantile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
-def _run_client(kind: str, emu: RunningEmulator, n: int, **extra: Any) -> dict[str, Any]:
+def _run_client(
+    kind: str, emu: RunningEmulator, n: int, *, root: Path = ROOT, **extra: Any
+) -> dict[str, Any]:
     spec = {"kind": kind, "url": emu.url, "key": emu.api_key, "ca": emu.ca_cert_path, "n": n, **extra}
     env = dict(os.environ)
     if kind == "fal":
@@ -249,7 +251,7 @@ def _run_client(kind: str, emu: RunningEmulator, n: int, **extra: Any) -> dict[s
             env["SSL_CERT_FILE"] = emu.ca_cert_path
     proc = subprocess.run(
         [sys.executable, "-m", "benchmarks.bench_queue", "--child", json.dumps(spec)],
-        cwd=ROOT,
+        cwd=root,  # the checkout whose client runs (``bench_queue_ab --against``)
         env=env,
         capture_output=True,
         text=True,
@@ -262,11 +264,13 @@ def _run_client(kind: str, emu: RunningEmulator, n: int, **extra: Any) -> dict[s
     return result
 
 
-def _measure(kind: str, n: int, emu_options: dict[str, Any], **extra: Any) -> dict[str, Any]:
+def _measure(
+    kind: str, n: int, emu_options: dict[str, Any], *, root: Path = ROOT, **extra: Any
+) -> dict[str, Any]:
     """One client run on a fresh emulator: the client's readings plus the emulator's."""
     with emulator_process(**emu_options) as emu:
         emu_cpu0 = emu.cpu_seconds()
-        result = _run_client(kind, emu, n, **extra)
+        result = _run_client(kind, emu, n, root=root, **extra)
         emu_cpu1 = emu.cpu_seconds()
         stats = emu_stats(emu)
     if emu_cpu0 is not None and emu_cpu1 is not None:
@@ -288,6 +292,26 @@ def _measure(kind: str, n: int, emu_options: dict[str, Any], **extra: Any) -> di
         cpu_us_per_request=1e6 * result["cpu"] / max(1, requests + n),
         emu_cpu=stats.get("cpu"),
     )
+    if rows:  # per second since the first submit: jobs created, jobs finished, their lag p50
+        first = min(r["created_at"] for r in rows)
+        created: dict[int, int] = {}
+        finished: dict[int, list[float]] = {}
+        for r in rows:
+            c = int(r["created_at"] - first)
+            created[c] = created.get(c, 0) + 1
+            if r["first_seen_done_at"] is not None:
+                lag = r["first_seen_done_at"] - r["finished_at"]
+                finished.setdefault(int(r["finished_at"] - first), []).append(lag)
+        last = max([*created, *finished])
+        result["timeline"] = [
+            {
+                "t": t,
+                "created": created.get(t, 0),
+                "finished": len(finished.get(t, [])),
+                "lag_p50": round(_quantile(finished[t], 0.5), 3) if t in finished else None,
+            }
+            for t in range(last + 1)
+        ]
     limit = emu_options.get("poll_rate_limit")
     if limit:  # the floor: an oracle polls each job once, in finish order, at most K per second
         seen, floor_lags = -float("inf"), []

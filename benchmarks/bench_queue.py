@@ -115,6 +115,11 @@ async def _ours(spec: dict[str, Any]) -> dict[str, Any]:
         gc_timer = GCTimer()
         if spec.get("gc_threshold"):  # an experiment: the collector's thresholds for this run
             gc.set_threshold(*spec["gc_threshold"])
+        if spec.get("gc_batch"):  # what ``odirouter batch`` does for its duration (``cli/_gc.py``)
+            from odirouter_async.cli._gc import BATCH_THRESHOLDS
+
+            gc.freeze()
+            gc.set_threshold(*BATCH_THRESHOLDS)
         profiler = None
         if spec.get("profile"):
             import cProfile

@@ -41,6 +41,7 @@ from .._queue.map import MapOutcome
 from ..types.queue import JobOutput, JobResult
 from ._batch_io import InputLine, ResultsFile, output_names, read_inputs
 from ._common import EXIT_FAILED, EXIT_OK, UsageError, describe_error, make_client, warn
+from ._gc import batch_collector
 from ._progress import Progress, format_duration
 
 __all__ = ("add_parser", "run")
@@ -340,7 +341,8 @@ async def run(args: argparse.Namespace) -> int:
             batch = _Batch(args, client, journal, plan, results)
             interrupted = False
             try:
-                await _run_map(batch, journal)
+                with batch_collector():  # the program's GC settings for the batch (``_gc.py``)
+                    await _run_map(batch, journal)
             except anyio.get_cancelled_exc_class():
                 interrupted = True
                 raise

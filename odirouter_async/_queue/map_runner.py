@@ -60,7 +60,7 @@ class _Source:
     def __init__(self, it: Iterator[Any] | None, ait: AsyncIterator[Any] | None) -> None:
         self._it = it
         self._ait = ait
-        self._lock = anyio.Lock()
+        self._lock = asyncio.Lock()
         self.index = 0
         self.ended = False
         self.error: Exception | None = None
@@ -105,8 +105,10 @@ class _Runner:
         self.hooks = spec.hooks
         self.channel = _Channel()
         self.task: asyncio.Task[None] | None = None
-        self.window: anyio.Semaphore | None = None
-        self.submit_slots: anyio.Semaphore | None = None
+        # asyncio's primitives, not anyio's: ~1.4 us per acquire + release against ~8 us (anyio
+        # checkpoints on every acquire); cancellation reaches them the same way (task.cancel())
+        self.window: asyncio.Semaphore | None = None
+        self.submit_slots: asyncio.Semaphore | None = None
         self.error: BaseException | None = None
         self.live: dict[int, tuple[Job, Watch]] = {}
         self.orphans: list[Job] = []
@@ -126,8 +128,8 @@ class _Runner:
     def start(self) -> None:
         if self.task is not None:
             return
-        self.window = anyio.Semaphore(self.concurrency)
-        self.submit_slots = anyio.Semaphore(min(self.concurrency, MAX_SUBMITS_IN_FLIGHT))
+        self.window = asyncio.Semaphore(self.concurrency)
+        self.submit_slots = asyncio.Semaphore(min(self.concurrency, MAX_SUBMITS_IN_FLIGHT))
         self.started = time.monotonic()
         task = asyncio.get_running_loop().create_task(self._run(), name="odirouter-map")
         RUNNING.add(task)

@@ -10,7 +10,7 @@ alternating which goes first, each client in a fresh child process on a fresh em
 (this checkout's emulator for both), plus the bare aiohttp loop with ``--bare``.  The machine's
 noise then falls on every side alike; per side the medians of the rounds are reported: client
 CPU, GC seconds, µs of client CPU per request, ms per job, requests per job, lag p50 / p99.
-Results: ``benchmarks/out/queue_ab.json``.
+Results: ``benchmarks/out/queue_ab.json`` (``--name`` for another file).
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--n", type=int, default=10_000, help="jobs per run")
     parser.add_argument("--bare", action="store_true", help="the bare aiohttp loop too, once per round")
+    parser.add_argument("--name", default="queue_ab", help="results file: benchmarks/out/NAME.json")
     args = parser.parse_args(argv)
     two = {"job_duration": 2.0, "job_jitter": 0.25, "seed": 1}
     sides: dict[str, tuple[str, Path]] = {"after": ("ours", ROOT)}
@@ -73,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"median {side:6} " + " ".join(f"{k}={v:.3f}" for k, v in row.items()))
     command = " ".join(["python -m benchmarks.bench_queue_ab", *(argv if argv is not None else sys.argv[1:])])
     sides_out = {side: str(root) for side, (_, root) in sides.items()}
-    path = save("queue_ab", {"command": command, "sides": sides_out, "runs": runs, "medians": medians})
+    path = save(args.name, {"command": command, "sides": sides_out, "runs": runs, "medians": medians})
     print(f"\nwritten {path}")
     return 0
 

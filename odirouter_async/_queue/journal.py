@@ -42,9 +42,11 @@ everything queued, runs it in ONE transaction (group commit: many concurrent ``r
 callers share one fsync) and wakes the awaiting tasks with ``call_soon_threadsafe``.  A failed
 commit makes the journal fail-stop: every later awaited call raises :class:`JournalError`.
 
-One process at a time: ``open`` takes an exclusive ``flock`` on the database file itself (POSIX;
-released by the kernel when the process dies), so two runs of one batch cannot both submit --
-whatever name (symlink, relative path, hard link) each uses.
+One process at a time: ``open`` takes exclusive ``flock``s on the sibling ``<real path>.lock``
+(created next to the journal and left there) and on the database file itself (POSIX; released by
+the kernel when the process dies), so two runs of one batch cannot both submit -- whatever name
+(symlink, relative path, hard link) each uses, and even when the journal file was deleted while
+the first run was going on.
 
 Migration.  A schema-1 journal (keys ``{line index}-{hash16}``, WAL mode) is migrated on open, in
 one transaction: the n-th entry with given arguments (by old index) gets the n-th content key,

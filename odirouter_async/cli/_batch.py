@@ -35,6 +35,7 @@ import msgspec
 
 from .._client import AsyncOdiRouter
 from .._config import DEFAULT_CONCURRENCY
+from .._core.dsn import redact_text
 from .._queue.journal import Entry, Journal, JournalError
 from .._queue.journal_hooks import JournalHooks, submit_created_no_job
 from .._queue.map import MapOutcome
@@ -430,4 +431,5 @@ def _command_line(args: Any) -> str:
     argv = getattr(args, "argv", None)
     if argv is None:
         argv = sys.argv[1:]
-    return "odirouter " + " ".join(shlex.quote(a) for a in argv)
+    journal = getattr(args, "journal", None)  # a DSN there is shown without its passwords
+    return "odirouter " + " ".join(shlex.quote(redact_text(a, journal)) for a in argv)

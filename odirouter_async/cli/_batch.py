@@ -102,8 +102,9 @@ def add_parser(subparsers: Any) -> Any:
     p.add_argument(
         "--journal",
         metavar="FILE|DSN",
-        help="journal file (default: DIR/journal.sqlite), or postgresql://... to share the batch "
-        "between workers on many machines (see batch-init, batch-status)",
+        help="journal file (default: DIR/journal.sqlite), or a PostgreSQL DSN (postgresql://... or "
+        "libpq's 'host=... dbname=...' / 'service=NAME') to share the batch between workers on many "
+        "machines (see batch-init, batch-status)",
     )
     p.add_argument("--batch", metavar="NAME", help="PostgreSQL journal: the batch name (default: ENDPOINT)")
     p.add_argument(

@@ -114,7 +114,10 @@ _FULL_DISK = textwrap.dedent(
             result = JobResult(outputs=[JobOutput(url=u) for u in outputs])
             resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
             try:
-                await client.queue.download(result, dest)
+                if outputs[0].startswith("video:"):
+                    await client.videos.download_content(outputs[0][6:], dest + "/clip.mp4")
+                else:
+                    await client.queue.download(result, dest)
             except OSError as exc:
                 print(json.dumps({"error": type(exc).__name__, "errno": exc.errno}))
             else:
@@ -144,6 +147,22 @@ async def test_full_disk_leaves_no_part_files(
     assert proc.returncode == 0, proc.stderr.decode()
     report = json.loads(proc.stdout)
     assert report == {"error": "OSError", "errno": errno.EFBIG}
+    assert list(dest.iterdir()) == []
+
+
+@pytest.mark.anyio
+async def test_full_disk_video_content_leaves_no_part_file(
+    client: odr.AsyncOdiRouter, emu: Emulator, tmp_path: Path
+) -> None:
+    """videos.download_content on a full disk (EFBIG mid-file): the OS error, no .part, no file."""
+    video = await client.videos.create(model="sora-2", prompt="p")
+    await client.videos.wait(video.id)
+    dest = tmp_path / "out"
+    dest.mkdir()
+    argv = [sys.executable, "-c", _FULL_DISK, emu.url, emu.api_key, str(dest), "1000", f"video:{video.id}"]
+    proc = await anyio.run_process(argv, check=False)
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert json.loads(proc.stdout) == {"error": "OSError", "errno": errno.EFBIG}
     assert list(dest.iterdir()) == []
 
 
@@ -389,3 +408,28 @@ def test_batch_status_error_shows_no_password(capsys: pytest.CaptureFixture[str]
 def test_psycopg_is_importable_here() -> None:
     """The DSN tests above need the driver in this environment (the postgres extra of dev)."""
     assert psycopg.__version__
+
+
+@pytest.mark.parametrize("journal", KEYWORD_DSNS)
+def test_resume_command_line_shows_no_password(journal: str) -> None:
+    """The 'resume with:' command line keeps the DSN's shape with *** for its password."""
+    import argparse
+
+    from odirouter_async.cli._batch import _command_line
+
+    for argv in (["batch", EP, "in.jsonl", "--journal", journal], ["batch", EP, f"--journal={journal}"]):
+        line = _command_line(argparse.Namespace(argv=argv, journal=journal))
+        assert SECRET not in line and line.startswith("odirouter batch ")
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("journal", KEYWORD_DSNS)
+async def test_sqlite_journal_refuses_a_dsn_string(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, journal: str
+) -> None:
+    """Journal.open("host=... password=...") is a JournalError naming no password, and no file."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(JournalError, match="PostgreSQL") as caught:
+        await Journal.open(journal, endpoint=EP)
+    assert SECRET not in str(caught.value)
+    assert list(tmp_path.iterdir()) == []

@@ -7,7 +7,8 @@ Used by the queue's ``result.download`` (``_download.py``) and ``client.videos.d
 - **Atomic**: bytes go to a hidden temporary file next to the target (``.NAME.XXXXXXXX.part``,
   created exclusively with mode ``0o666`` minus the umask, so concurrent downloads to one target
   never share it), are checked, flushed and fsynced, then renamed into place.  On any failure or
-  cancellation it is removed and the target is left as it was.  With ``overwrite`` the rename
+  cancellation -- a full disk included, when even closing the file fails -- it is removed and the
+  target is left as it was.  With ``overwrite`` the rename
   replaces an existing target (``os.replace``); without it the rename is a hard link, which
   cannot clobber (``FileExistsError``).
 - **Checked**: the byte count must equal every expected size given (e.g. a job output's
@@ -145,10 +146,24 @@ async def write_atomic(
         _check_sizes(size, expected)
         await anyio.to_thread.run_sync(_finish, f, tmp, target, overwrite)
     except BaseException:
-        f.close()  # no await here: safe under cancellation
-        tmp.unlink(missing_ok=True)
+        _discard(f, tmp)  # no await here: safe under cancellation
         raise
     return size
+
+
+def _discard(f: IO[bytes], tmp: Path) -> None:
+    """Close and remove the temporary file after a failure, whatever else fails now: closing
+    flushes what is buffered, which raises again on a full disk (``ENOSPC``) or past a file-size
+    limit (``EFBIG``) -- the file is removed all the same, and the first error is the one raised."""
+    try:
+        f.close()
+    except OSError:
+        pass
+    finally:
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError as exc:
+            logger.warning("cannot remove the temporary file %s: %s", tmp, exc)
 
 
 async def fetch_to_file(

@@ -24,7 +24,9 @@
 File names: ``file_name``, else the URL's last path segment, else ``output_<i>``; reduced to a
 plain name (no directories, no leading dots, no control or reserved characters, at most 200
 bytes), so no output can be written outside ``dir``.  An extension from ``content_type`` is added
-when the name has none; a name used twice in one result gets ``_<i>``.  Note that many results of
+when the name has none; a name already planned in one result gets ``_<i>`` (the output's index),
+and ``_<i>_2``, ``_<i>_3``... while that is taken too: one set of used names (case-insensitive), so
+no two outputs are ever written to one path.  Note that many results of
 one model may share a ``file_name``: give each its own directory, or pass ``overwrite=True``.
 """
 
@@ -128,13 +130,23 @@ def _plan(outputs: Sequence[JobOutput], directory: Path) -> list[_Plan]:
             kind = "text"
         else:
             continue
-        name = _name_for(output, index, kind)
-        if name.lower() in used:
-            stem, ext = os.path.splitext(name)
-            name = f"{stem}_{index}{ext}"
+        name = _unique(_name_for(output, index, kind), index, used)
         used.add(name.lower())
         plans.append(_Plan(index, output, directory / name, kind))
     return plans
+
+
+def _unique(name: str, index: int, used: set[str]) -> str:
+    """``name``, or the first of ``stem_<index>``, ``stem_<index>_2``, ... not in ``used`` (lower
+    case: one file on a case-insensitive file system).  Never two plans for one path."""
+    if name.lower() not in used:
+        return name
+    stem, ext = os.path.splitext(name)
+    candidate, n = f"{stem}_{index}{ext}", 1
+    while candidate.lower() in used:
+        n += 1
+        candidate = f"{stem}_{index}_{n}{ext}"
+    return candidate
 
 
 # ----------------------------------------------------------------------------------------------

@@ -42,9 +42,11 @@ everything queued, runs it in ONE transaction (group commit: many concurrent ``r
 callers share one fsync) and wakes the awaiting tasks with ``call_soon_threadsafe``.  A failed
 commit makes the journal fail-stop: every later awaited call raises :class:`JournalError`.
 
-One process at a time: ``open`` takes an exclusive ``flock`` on the database file itself (POSIX;
-released by the kernel when the process dies), so two runs of one batch cannot both submit --
-whatever name (symlink, relative path, hard link) each uses.
+One process at a time: ``open`` takes exclusive ``flock``s on the sibling ``<real path>.lock``
+(created next to the journal and left there) and on the database file itself (POSIX; released by
+the kernel when the process dies), so two runs of one batch cannot both submit -- whatever name
+(symlink, relative path, hard link) each uses, and even when the journal file was deleted while
+the first run was going on.
 
 Migration.  A schema-1 journal (keys ``{line index}-{hash16}``, WAL mode) is migrated on open, in
 one transaction: the n-th entry with given arguments (by old index) gets the n-th content key,
@@ -75,6 +77,7 @@ from typing import Any, Final, Literal
 
 import msgspec
 
+from .._core.dsn import is_postgres_dsn, redact_dsn
 from .journal_codec import pack_hash, pack_key, pack_outcome, unpack_hash, unpack_key, unpack_outcome
 from .journal_schema import SCHEMA_VERSION, content_key
 from .journal_worker import JournalError, Msg, Worker, WriteOp
@@ -234,12 +237,18 @@ class Journal:
 
         Raises:
             JournalError: another endpoint's journal, a newer schema, not a journal, in use by
-                another process, or the file cannot be opened.
+                another process, the file cannot be opened, or ``path`` is a ``str`` naming a
+                PostgreSQL database (``_core.dsn.is_postgres_dsn``).
         """
         if not endpoint:
             raise ValueError("endpoint must not be empty")
         if flush_interval < 0 or max_batch < 1:
             raise ValueError("flush_interval must be >= 0 and max_batch >= 1")
+        if is_postgres_dsn(path):  # never a local file named after a connection string
+            raise JournalError(
+                f"{redact_dsn(str(path))!r} is a PostgreSQL connection string, not a file: pass it "
+                "as queue.map(journal=...) (for a file of that name, pass a pathlib.Path)"
+            )
         p = Path(path)
         worker = Worker(p, endpoint, asyncio.get_running_loop(), flush_interval, max_batch)
         run_id = await worker.start()

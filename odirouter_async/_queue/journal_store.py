@@ -12,7 +12,9 @@ defined in ``journal_base``, whose ``StoreHooks`` is generic over it, so mypy ch
 Both keep the same promises: keys from content (``journal.InputKeys``), the intent durable before
 the paid submit, the job id recorded right after it, outcomes before the caller sees them, and an
 uncertain submit reported, never resent silently.  :func:`is_postgres_dsn` decides which store a
-``journal=`` string names; :func:`journal_hooks_for` builds the matching map hooks."""
+``journal=`` string names (``_core.dsn``: a URI or a libpq ``keyword=value`` / ``service=`` string
+is a database, never a file; a ``pathlib.Path`` is always a file); :func:`journal_hooks_for` builds
+the matching map hooks, and refuses a DSN with a ``JournalError`` when psycopg is missing."""
 
 from __future__ import annotations
 
@@ -20,6 +22,8 @@ import os
 from collections.abc import AsyncIterable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from .._core.dsn import is_postgres_dsn, redact_dsn
+from .._exceptions import JournalError
 from .journal_base import JournalStore
 from .map_types import MapHooks
 
@@ -27,12 +31,24 @@ if TYPE_CHECKING:
     from .._http.requester import ClientHandle
     from .journal import Journal
 
-__all__ = ("JournalStore", "is_postgres_dsn", "journal_hooks_for")
+__all__ = ("JournalStore", "is_postgres_dsn", "journal_hooks_for", "require_driver")
 
 
-def is_postgres_dsn(journal: object) -> bool:
-    """Whether ``journal`` is a PostgreSQL connection URI (``postgresql://`` or ``postgres://``)."""
-    return isinstance(journal, str) and journal.startswith(("postgresql://", "postgres://"))
+def require_driver(dsn: str) -> None:
+    """Refuse a PostgreSQL DSN when psycopg 3 is missing: a typed error before any submit, never a
+    local file named after the string.
+
+    Raises:
+        JournalError: psycopg cannot be imported (the message shows the DSN without passwords).
+    """
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        raise JournalError(
+            f"the journal {redact_dsn(dsn)!r} is a PostgreSQL connection string, which needs "
+            "psycopg 3: pip install 'odirouter_async[postgres]' (for a local file of that name, "
+            "pass a pathlib.Path)"
+        ) from None
 
 
 def journal_hooks_for(
@@ -44,10 +60,12 @@ def journal_hooks_for(
 ) -> tuple[MapHooks, Iterable[Any] | AsyncIterable[Any]]:
     """The hooks for ``queue.map(..., journal=...)`` and the inputs the map should read.
 
-    A PostgreSQL URI gives shared-batch hooks whose inputs are the rows this worker claims (the
-    given ``inputs`` are loaded into the database once); anything else the sqlite hooks.
+    A PostgreSQL DSN (URI or libpq ``keyword=value`` / ``service=``; ``_core.dsn``) gives
+    shared-batch hooks whose inputs are the rows this worker claims (the given ``inputs`` are
+    loaded into the database once); anything else the sqlite hooks.
     """
     if is_postgres_dsn(journal):
+        require_driver(str(journal))
         from .pg_hooks import PgJournalHooks
 
         if isinstance(inputs, AsyncIterable):

@@ -11,8 +11,9 @@ all pending writes in ONE transaction (``synchronous=FULL``: sqlite's rollback j
 transaction is fsynced into the main file before ``COMMIT`` returns), then answer every waiter.
 Writes keep their arrival order, so a record can never overtake the intent it refers to.
 
-Opening locks the file itself (``flock`` on the database file's inode, so a symlink, a relative
-path or a hard link cannot open it twice), then checks, creates or migrates it
+Opening locks the sibling ``<real path>.lock`` (so deleting the journal file mid-run cannot let a
+second run start) and the file itself (``flock`` on the database file's inode, so a symlink, a
+relative path or a hard link cannot open it twice), then checks, creates or migrates it
 (``journal_schema.prepare``).
 """
 
@@ -74,7 +75,7 @@ class Worker:
         self.failure: JournalError | None = None
         self._q: queue.SimpleQueue[tuple[Msg, Any, asyncio.Future[Any] | None]] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="odirouter-journal", daemon=True)
-        self._lock_fd: int | None = None
+        self._lock_fds: list[int] = []
         self._stats = {"records": 0.0, "commits": 0.0, "synced_commits": 0.0, "thread_seconds": 0.0}
 
     # -- loop side --------------------------------------------------------------------------
@@ -254,26 +255,41 @@ class Worker:
     def _lock(self) -> None:
         if sys.platform == "win32":  # no flock: one process at a time is the caller's job
             return
+        # Two locks, both released by the kernel when the process dies:
+        # - ``<real path>.lock`` next to the journal, created if needed and never removed (removing
+        #   it would let a waiter lock an orphan inode): it outlives the journal file, so deleting
+        #   ``run.sqlite`` mid-run does not let a second run create a new one and start submitting;
+        # - the database file's inode (every name of the file -- symlink, hard link -- shares it).
+        # Both are ``flock``s (sqlite itself uses POSIX locks, which are independent on Linux and
+        # BSD); the descriptors are closed only after the sqlite connection (closing them earlier
+        # would drop sqlite's POSIX locks).
+        sibling = Path(os.path.realpath(self.path) + ".lock")
+        self._lock_fds.append(self._flock(sibling, what=f"its lock file {sibling}"))
+        try:
+            self._lock_fds.append(self._flock(self.path, what="it"))
+        except BaseException:
+            self._unlock()
+            raise
+
+    def _flock(self, path: Path, *, what: str) -> int:
         import fcntl
 
-        # The lock is on the database file's inode (flock; sqlite itself uses POSIX locks, which
-        # are independent on Linux and BSD), so every name of the file shares it.  The descriptor
-        # is closed only after the sqlite connection (closing it earlier would drop sqlite's
-        # POSIX locks).
         try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
-            raise JournalError(f"cannot open the journal {self.path}: {exc.strerror}") from None
+            raise JournalError(f"cannot open the journal {self.path} ({what}): {exc.strerror}") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             os.close(fd)
-            raise JournalError(f"the journal {self.path} is in use by another process") from None
-        self._lock_fd = fd
+            raise JournalError(
+                f"the journal {self.path} is in use by another process (it holds {what})"
+            ) from None
+        return fd
 
     def _unlock(self) -> None:
-        fd, self._lock_fd = self._lock_fd, None
-        if fd is not None:
+        fds, self._lock_fds = self._lock_fds, []
+        for fd in reversed(fds):
             os.close(fd)  # closing the descriptor releases the flock
 
     # -- answering the loop -------------------------------------------------------------------

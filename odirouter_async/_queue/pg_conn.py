@@ -18,6 +18,7 @@ from typing import Any, Final, TypeVar
 
 import psycopg
 
+from .._core.dsn import redact_text
 from .._exceptions import JournalError
 from . import pg_sql as sql
 
@@ -59,12 +60,15 @@ class PgConnection:
                     error = exc
                     await self.close()
                 except psycopg.Error as exc:
-                    raise JournalError(f"the journal database refused a statement: {exc}") from None
+                    raise JournalError(
+                        f"the journal database refused a statement: {redact_text(str(exc), self._dsn)}"
+                    ) from None
             now = time.monotonic()
             deadline = now + self.reconnect_timeout if deadline is None else deadline
             if now >= deadline:
                 raise JournalError(
-                    f"the journal database is unreachable for {self.reconnect_timeout:g} s: {error}"
+                    f"the journal database is unreachable for {self.reconnect_timeout:g} s: "
+                    f"{redact_text(str(error), self._dsn)}"
                 ) from None
             self.stats["reconnects"] += 1
             await asyncio.sleep(delay)
@@ -85,7 +89,7 @@ async def batch_status(dsn: str, batch: str | None) -> dict[str, Any]:
     try:
         conn = await psycopg.AsyncConnection.connect(dsn, autocommit=True)
     except psycopg.Error as exc:
-        raise JournalError(f"cannot connect to the journal database: {exc}") from None
+        raise JournalError(f"cannot connect to the journal database: {redact_text(str(exc), dsn)}") from None
     async with conn:
         try:
             batches = await (await conn.execute(sql.BATCHES)).fetchall()

@@ -35,6 +35,7 @@ import msgspec
 
 from .._client import AsyncOdiRouter
 from .._config import DEFAULT_CONCURRENCY
+from .._core.dsn import redact_text
 from .._queue.journal import Entry, Journal, JournalError
 from .._queue.journal_hooks import JournalHooks, submit_created_no_job
 from .._queue.map import MapOutcome
@@ -101,8 +102,9 @@ def add_parser(subparsers: Any) -> Any:
     p.add_argument(
         "--journal",
         metavar="FILE|DSN",
-        help="journal file (default: DIR/journal.sqlite), or postgresql://... to share the batch "
-        "between workers on many machines (see batch-init, batch-status)",
+        help="journal file (default: DIR/journal.sqlite), or a PostgreSQL DSN (postgresql://... or "
+        "libpq's 'host=... dbname=...' / 'service=NAME') to share the batch between workers on many "
+        "machines (see batch-init, batch-status)",
     )
     p.add_argument("--batch", metavar="NAME", help="PostgreSQL journal: the batch name (default: ENDPOINT)")
     p.add_argument(
@@ -430,4 +432,5 @@ def _command_line(args: Any) -> str:
     argv = getattr(args, "argv", None)
     if argv is None:
         argv = sys.argv[1:]
-    return "odirouter " + " ".join(shlex.quote(a) for a in argv)
+    journal = getattr(args, "journal", None)  # a DSN there is shown without its passwords
+    return "odirouter " + " ".join(shlex.quote(redact_text(a, journal)) for a in argv)

@@ -255,12 +255,7 @@ def _summary(
 
 
 def _safe_dsn(dsn: str) -> str:
-    """The DSN without its password."""
-    from urllib.parse import urlsplit, urlunsplit
+    """The DSN without its passwords (``_core.dsn.redact_dsn``: every form)."""
+    from .._core.dsn import redact_dsn
 
-    parts = urlsplit(dsn)
-    if parts.password is None:
-        return dsn
-    host = parts.hostname or ""
-    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
+    return redact_dsn(dsn)

@@ -249,7 +249,9 @@ async def test_committed_records_are_all_in_the_one_main_file(tmp_path: Path) ->
         journal.record_submitted(k, "req-0")
         journal.record_outcome(k, True, b"{}")
         await journal.commit()
-        assert sorted(p.name for p in tmp_path.iterdir()) == ["j.sqlite"]
+        # the lock file is empty and stays: it outlives a deleted journal (the lock, not a record)
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["j.sqlite", "j.sqlite.lock"]
+        assert (tmp_path / "j.sqlite.lock").stat().st_size == 0
         copy = tmp_path / "copy" / "j.sqlite"
         copy.parent.mkdir()
         copy.write_bytes(path.read_bytes())

@@ -189,6 +189,8 @@ _ROUTES: dict[str, tuple[str, str]] = {
     "models": ("GET", "/v1/models"),
     "chat": ("POST", "/v1/chat/completions"),
     "responses": ("POST", "/v1/responses"),
+    "responses.retrieve": ("GET", "/v1/responses/{response_id}"),
+    "responses.cancel": ("POST", "/v1/responses/{response_id}/cancel"),
     "queue.submit": ("POST", "/model/v1/queue/{endpoint}"),
     "queue.status": ("GET", "/model/v1/queue/{endpoint}/requests/{request_id}/status"),
     "queue.response": ("GET", "/model/v1/queue/{endpoint}/requests/{request_id}/response"),

@@ -10,7 +10,8 @@ the order they were added.  Two kinds:
   ``status`` with ``body``/``headers`` (without either, the request is then handled normally);
 - *stream faults* (any of ``truncate_after``, ``stall_after``, ``error_event_after``,
   ``malformed_after``, ``content_type``) are used by the next *streaming* request of ``"chat"`` /
-  ``"responses"`` (non-stream requests leave them queued), and by the next ``"files"`` or
+  ``"responses"`` / ``"responses.retrieve"`` (the replay of a background response, ``?stream=true``;
+  non-stream requests leave them queued), and by the next ``"files"`` or
   ``"videos.content"`` download:
 
   ==================== ==============================================================================
@@ -56,6 +57,8 @@ ROUTES = frozenset(
         "models",
         "chat",
         "responses",
+        "responses.retrieve",
+        "responses.cancel",
         "queue.submit",
         "queue.status",
         "queue.response",
@@ -69,7 +72,7 @@ ROUTES = frozenset(
         "files",
     }
 )
-STREAM_ROUTES = frozenset({"chat", "responses", "files", "videos.content"})
+STREAM_ROUTES = frozenset({"chat", "responses", "responses.retrieve", "files", "videos.content"})
 
 
 @dataclass(slots=True)

@@ -6,6 +6,7 @@ Everything public is importable from here; the modules behind it are private.
 from __future__ import annotations
 
 from ._client import AsyncOdiRouter as AsyncOdiRouter
+from .resources.raw import RawResponse as RawResponse
 from ._config import (
     NOT_GIVEN as NOT_GIVEN,
     Limits as Limits,
@@ -123,6 +124,7 @@ __all__: tuple[str, ...] = (
     "PollingOptions",
     "QueueStatus",
     "RateLimitError",
+    "RawResponse",
     "Response",
     "ResponseStream",
     "ResponseStreamEvent",

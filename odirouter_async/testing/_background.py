@@ -75,9 +75,8 @@ class BackgroundStore:
         if stored is None:
             return openai_error("No response found with that id.", 404, code="not_found")
         if request.query.get("stream", "").lower() not in ("true", "1"):
-            obj = stored.body()
             stored.status = _NEXT.get(stored.status, stored.status)
-            return json_response(obj)
+            return json_response(stored.body())
         if not stored.events:
             return openai_error("This response was not created with stream=true.", param="stream")
         raw_after = request.query.get("starting_after")

@@ -200,6 +200,15 @@ class Responses:
     ) -> Response | AsyncStream[ResponseStreamItem]:
         """Create a model response.
 
+        OpenAI's request fields (``background``, ``include``, ``instructions``,
+        ``max_output_tokens``, ``max_tool_calls``, ``metadata``, ``parallel_tool_calls``,
+        ``previous_response_id``, ``reasoning``, ``service_tier``, ``store``, ``stream_options``,
+        ``temperature``, ``text``, ``tool_choice``, ``tools``, ``top_logprobs``, ``top_p``,
+        ``truncation``, ``user``) are sent when given (``None`` as ``null``).  With
+        ``background=True`` and ``stream=True`` the stream resumes by itself after a cut
+        (``GET /v1/responses/{id}?stream=true&starting_after=N``, at most ``max_retries``
+        reconnections in a row without a new event; then ``StreamInterrupted``).
+
         Args:
             model: the model id.
             input: a string, or a list of input items (messages with content parts, function
@@ -213,10 +222,6 @@ class Responses:
                 longest silence allowed between bytes.
             max_retries: this call's retry budget.
             x_request_id: the ``X-Request-Id`` to send (else one is generated).
-            background, include, instructions, max_output_tokens, max_tool_calls, metadata,
-                parallel_tool_calls, previous_response_id, reasoning, service_tier, store,
-                stream_options, temperature, text, tool_choice, tools, top_logprobs, top_p,
-                truncation, user: OpenAI's request fields, sent when given (``None`` as ``null``).
             **extra_fields: any other request field (``conversation``, ``prompt`` ...), sent as
                 given.
 

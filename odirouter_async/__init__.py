@@ -6,7 +6,6 @@ Everything public is importable from here; the modules behind it are private.
 from __future__ import annotations
 
 from ._client import AsyncOdiRouter as AsyncOdiRouter
-from .resources.raw import RawResponse as RawResponse
 from ._config import (
     NOT_GIVEN as NOT_GIVEN,
     Limits as Limits,
@@ -60,6 +59,7 @@ from ._queue.map import (
     MapProgress as MapProgress,
 )
 from ._queue.scheduler import SchedulerStats as SchedulerStats
+from .resources.raw import RawResponse as RawResponse
 from .types._base import to_dict as to_dict
 from .types.chat import ChatCompletion as ChatCompletion, ChatCompletionChunk as ChatCompletionChunk
 from .types.models import Model as Model, ModelList as ModelList

@@ -31,7 +31,9 @@ def _response(status: str, text: str | None) -> dict[str, object]:
     output = []
     if text is not None:
         part = {"type": "output_text", "text": text, "annotations": []}
-        output = [{"type": "message", "id": "msg_1", "role": "assistant", "status": "completed", "content": [part]}]
+        output = [
+            {"type": "message", "id": "msg_1", "role": "assistant", "status": "completed", "content": [part]}
+        ]
     return {
         "id": RESPONSE_ID,
         "object": "response",
@@ -84,7 +86,9 @@ class ResumeServer:
             events = EVENTS
         else:
             if self.resume_status is not None:
-                return web.json_response({"error": {"message": "nope", "type": "x"}}, status=self.resume_status)
+                return web.json_response(
+                    {"error": {"message": "nope", "type": "x"}}, status=self.resume_status
+                )
             after = int(request.query.get("starting_after", "-1"))
             events = EVENTS[max(after + 1 - self.replay_overlap, 0) :]
         cut = self.cuts[self.answers] if self.answers < len(self.cuts) else None

@@ -117,7 +117,9 @@ def llm_span(method: str, url: str, body: object) -> GenAISpan | None:
         attributes["gen_ai.input.messages"] = _encode(prompt).decode()
     trace = tracing._trace
     span = tracing._tracer.start_span(
-        f"chat {model}" if isinstance(model, str) else "chat", kind=trace.SpanKind.CLIENT, attributes=attributes
+        f"chat {model}" if isinstance(model, str) else "chat",
+        kind=trace.SpanKind.CLIENT,
+        attributes=attributes,
     )
     return GenAISpan(span, kind, capture)
 

@@ -122,7 +122,9 @@ class ResumingStream(AsyncStream[ResponseStreamItem]):
                 f"(last sequence_number {cursor.last_sequence}): {last}"
             )
         elif cursor.resumable:
-            message = f"The background Responses stream was cut and may not be resumed (max_retries=0): {last}"
+            message = (
+                f"The background Responses stream was cut and may not be resumed (max_retries=0): {last}"
+            )
         else:
             message = f"The background Responses stream was cut before it could be resumed: {last}"
         err = StreamInterrupted(message, x_request_id=self.x_request_id)
@@ -166,5 +168,7 @@ async def open_background_stream(
     await open_sse(response)
     limit = transport.limits.max_event_bytes
     accumulator = ResponseAccumulator() if accumulate else None
-    proto = ResumableResponsesProtocol(cursor, accumulator, x_request_id=response.request_id, max_event_bytes=limit)
+    proto = ResumableResponsesProtocol(
+        cursor, accumulator, x_request_id=response.request_id, max_event_bytes=limit
+    )
     return ResumingStream(response, proto, reopen, limit)

@@ -51,7 +51,8 @@ class RawResponse(Generic[_T]):
     """A call's result with its HTTP answer: ``headers``, ``status_code``, ``x_request_id``, ``parse()``.
 
     Attributes:
-        headers: the response headers as sent (case-insensitive: ``headers["X-RateLimit-Remaining-Requests"]``).
+        headers: the response headers as sent, case-insensitive
+            (``headers["X-RateLimit-Remaining-Requests"]``).
         status_code: the HTTP status of the answer.
         x_request_id: the exchange's ``X-Request-Id`` (the gateway's echo, else the one sent).
         url: the URL that answered (never the request headers: they carry the key).

@@ -21,6 +21,7 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
+from ._background import BackgroundStore, StoredResponse
 from ._common import Shared, encode, json_response, openai_error
 from ._llm import (
     Controls,
@@ -33,7 +34,6 @@ from ._llm import (
     split_fragments,
     tool_arguments,
 )
-from ._background import BackgroundStore, StoredResponse
 from ._llm_route import LLMRequest, LLMRoute
 from ._sse_out import pace_whole, plan_events, stream_events
 

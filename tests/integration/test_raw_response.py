@@ -6,11 +6,10 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from hostile_http import WebServer, serve
 
 import odirouter_async as odr
 from odirouter_async.testing import Emulator
-
-from hostile_http import WebServer, serve
 
 pytestmark = pytest.mark.anyio
 
@@ -19,9 +18,7 @@ COMPLETION = {
     "object": "chat.completion",
     "created": 1,
     "model": "gpt-test",
-    "choices": [
-        {"index": 0, "message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}
-    ],
+    "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}],
     "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4},
 }
 
@@ -40,7 +37,10 @@ async def _gateway(request: web.Request, server: WebServer) -> web.StreamRespons
 
 async def test_headers_are_those_the_server_sent() -> None:
     """A successful chat call exposes the server's own headers, case-insensitively, and its status."""
-    async with serve(_gateway) as server, odr.AsyncOdiRouter(api_key="sk-raw-secret", base_url=server.url) as c:
+    async with (
+        serve(_gateway) as server,
+        odr.AsyncOdiRouter(api_key="sk-raw-secret", base_url=server.url) as c,
+    ):
         raw = await c.with_raw_response.chat.completions.create(
             model="gpt-test", messages=[{"role": "user", "content": "hi"}]
         )
@@ -58,7 +58,10 @@ async def test_headers_are_those_the_server_sent() -> None:
 
 async def test_the_key_is_nowhere_in_the_raw_response() -> None:
     """Neither the repr nor any attribute of a RawResponse holds the key (no request is kept)."""
-    async with serve(_gateway) as server, odr.AsyncOdiRouter(api_key="sk-raw-secret", base_url=server.url) as c:
+    async with (
+        serve(_gateway) as server,
+        odr.AsyncOdiRouter(api_key="sk-raw-secret", base_url=server.url) as c,
+    ):
         raw = await c.with_raw_response.chat.completions.create(
             model="gpt-test", messages=[{"role": "user", "content": "hi"}]
         )

@@ -32,9 +32,13 @@ async def _collect(stream: odr.AsyncStream[Any]) -> list[Any]:
 
 async def test_cut_stream_resumes_without_gap_or_duplicate(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
     """A background stream dropped after 5 events goes on from event 5: every event once, in order."""
-    whole = await _collect(await client.responses.create(model="gpt-4.1", input="tell me a story", stream=True))
+    whole = await _collect(
+        await client.responses.create(model="gpt-4.1", input="tell me a story", stream=True)
+    )
     emu.faults.add("responses", truncate_after=5, drop=True)
-    stream = await client.responses.create(model="gpt-4.1", input="tell me a story", stream=True, background=True)
+    stream = await client.responses.create(
+        model="gpt-4.1", input="tell me a story", stream=True, background=True
+    )
     events = await _collect(stream)
     assert _seqs(events) == list(range(len(whole)))
     assert events[-1].type == "response.completed"
@@ -42,7 +46,9 @@ async def test_cut_stream_resumes_without_gap_or_duplicate(client: odr.AsyncOdiR
     assert emu.stats.count("responses.retrieve") == 1
 
 
-async def test_helper_keeps_one_accumulator_across_two_cuts(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
+async def test_helper_keeps_one_accumulator_across_two_cuts(
+    client: odr.AsyncOdiRouter, emu: Emulator
+) -> None:
     """responses.stream(background=True) cut twice (clean EOF, then a drop) ends with the right Response."""
     plain = await client.responses.create(model="gpt-4.1", input="a long answer please")
     emu.faults.add("responses", truncate_after=4)
@@ -119,7 +125,9 @@ async def test_cancel_a_background_response(client: odr.AsyncOdiRouter) -> None:
 
 async def test_retrieve_stream_replays_all_events(client: odr.AsyncOdiRouter) -> None:
     """retrieve(id, stream=True) without starting_after replays the whole stored stream."""
-    first = await _collect(await client.responses.create(model="gpt-4.1", input="hi", stream=True, background=True))
+    first = await _collect(
+        await client.responses.create(model="gpt-4.1", input="hi", stream=True, background=True)
+    )
     again = await _collect(await client.responses.retrieve(first[0].response.id, stream=True))
     assert _seqs(again) == _seqs(first)
 
@@ -133,10 +141,13 @@ def _client(url: str, policy: RetryPolicy = NO_WAIT) -> odr.AsyncOdiRouter:
 
 async def test_independent_server_resume_and_dedupe() -> None:
     """A server that replays 2 events too many: the client asks starting_after=<last> and drops duplicates."""
-    async with resume_server(cuts=[("abort", 4), ("eof", 3)], replay_overlap=2) as server, _client(server.url) as c:
-        async with c.responses.stream(model="m", input="x", background=True) as s:
-            events = [e async for e in s]
-            final = await s.get_final_response()
+    async with (
+        resume_server(cuts=[("abort", 4), ("eof", 3)], replay_overlap=2) as server,
+        _client(server.url) as c,
+        c.responses.stream(model="m", input="x", background=True) as s,
+    ):
+        events = [e async for e in s]
+        final = await s.get_final_response()
     assert _seqs(events) == list(range(len(EVENTS)))
     assert final.output_text == FULL_TEXT == s.output_text
     assert final.id == RESPONSE_ID
@@ -148,7 +159,7 @@ async def test_independent_server_resume_and_dedupe() -> None:
 
 
 async def test_progress_restores_the_budget() -> None:
-    """Each reconnection that brings new events restores the budget: five cuts with max_retries=1 still finish."""
+    """A reconnection that brings new events restores the budget: five cuts with max_retries=1 finish."""
     cuts = [("abort", 3)] + [("abort", 2)] * 4
     policy = RetryPolicy(max_retries=1, jitter=lambda _: 0.0)
     async with resume_server(cuts=cuts) as server, _client(server.url, policy) as c:

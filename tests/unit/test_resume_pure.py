@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from odirouter_async._core.responses_state import ResponseAccumulator
 from odirouter_async._core.retry import RetryPolicy
 from odirouter_async._core.stream_resume import ResumableResponsesProtocol, ResumeCursor
-from odirouter_async._core.responses_state import ResponseAccumulator
 from odirouter_async.types.response_events import UnknownEvent
 
 POLICY = RetryPolicy(max_retries=2, initial_delay=1.0, max_delay=4.0, jitter=lambda v: v)
@@ -26,7 +26,15 @@ def _sse(seq: int, kind: str = "response.output_text.delta", **payload: Any) -> 
 def test_duplicates_and_older_events_are_dropped() -> None:
     """An event at or below the last sequence number handed out is a duplicate."""
     cursor = ResumeCursor(POLICY, response_id="resp_1")
-    assert [cursor.accept(_event(s)) for s in (0, 1, 1, 0, 2, 5, 3)] == [True, True, False, False, True, True, False]
+    assert [cursor.accept(_event(s)) for s in (0, 1, 1, 0, 2, 5, 3)] == [
+        True,
+        True,
+        False,
+        False,
+        True,
+        True,
+        False,
+    ]
     assert cursor.last_sequence == 5
 
 
@@ -65,7 +73,11 @@ def test_protocol_takes_the_id_from_response_created_and_feeds_one_accumulator()
     """Two bodies share the cursor and the accumulator: overlapping events count once."""
     cursor = ResumeCursor(POLICY)
     acc = ResponseAccumulator()
-    created = _sse(0, "response.created", response={"id": "resp_9", "object": "response", "status": "in_progress", "output": []})
+    created = _sse(
+        0,
+        "response.created",
+        response={"id": "resp_9", "object": "response", "status": "in_progress", "output": []},
+    )
     first = ResumableResponsesProtocol(cursor, acc)
     items = first.feed(created + _sse(1, item_id="m", output_index=0, content_index=0, delta="a"))
     assert [i.sequence_number for i in items] == [0, 1] and cursor.response_id == "resp_9"

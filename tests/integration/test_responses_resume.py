@@ -198,3 +198,17 @@ async def test_close_while_resuming_stops_cleanly() -> None:
                     break
         assert stream.closed
     assert len(server.requests) == 2
+
+
+async def test_silent_stream_resumes_after_the_read_timeout(emu: Emulator) -> None:
+    """A background stream that goes silent past Timeout.read reconnects like a cut one."""
+    emu.faults.add("responses", stall_after=5, delay=30)
+    async with odr.AsyncOdiRouter(
+        api_key=emu.api_key, base_url=emu.url, retry_policy=NO_WAIT, timeout=odr.Timeout(read=0.3)
+    ) as c:
+        events = await _collect(
+            await c.responses.create(model="gpt-4.1", input="hi", stream=True, background=True)
+        )
+    assert _seqs(events) == list(range(len(events)))
+    assert events[-1].type == "response.completed"
+    assert emu.stats.count("responses.retrieve") == 1

@@ -127,7 +127,7 @@ def llm_span(method: str, url: str, body: object) -> GenAISpan | None:
 class GenAISpan:
     """One LLM call's span: the request attributes at start, the response's when it is known."""
 
-    __slots__ = ("_ended", "_first", "_kind", "_reasons", "_span", "_started", "_text")
+    __slots__ = ("_ended", "_first", "_kind", "_model", "_reasons", "_rid", "_span", "_started", "_text")
 
     def __init__(self, span: Any, kind: str, capture: bool) -> None:
         self._span = span
@@ -136,6 +136,8 @@ class GenAISpan:
         self._first = False
         self._ended = False
         self._reasons: list[str] = []
+        self._rid: object = None
+        self._model: object = None
         self._text: list[str] | None = [] if capture else None
 
     @contextmanager
@@ -220,9 +222,11 @@ class GenAISpan:
     # -- attributes -------------------------------------------------------------------------
 
     def _identity(self, rid: Any, model: Any) -> None:
-        if isinstance(rid, str) and rid:
+        if rid != self._rid and isinstance(rid, str) and rid:  # set once per value, not per chunk
+            self._rid = rid
             self._span.set_attribute("gen_ai.response.id", rid)
-        if isinstance(model, str) and model:
+        if model != self._model and isinstance(model, str) and model:
+            self._model = model
             self._span.set_attribute("gen_ai.response.model", model)
 
     def _reason(self, reason: Any) -> None:

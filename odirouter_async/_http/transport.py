@@ -335,9 +335,15 @@ class Transport:
         llm = genai.llm_span(method, req.url, json) if paid and tracing.ENABLED and tracing.active() else None
         if llm is None:
             resp, elapsed = await self._send(req)
-        else:
-            with llm.current():  # the LLM span (GenAI conventions), parent of the HTTP span
-                resp, elapsed = await self._send(req)
+            return await self._read_whole(req, resp, elapsed)
+        with llm.current():  # the LLM span (GenAI conventions), parent of the HTTP span; errors end it
+            resp, elapsed = await self._send(req)
+            answer = await self._read_whole(req, resp, elapsed)
+        llm.record_body(answer.content)
+        return answer
+
+    async def _read_whole(self, req: _Request, resp: aiohttp.ClientResponse, elapsed: float) -> HTTPResponse:
+        """The answer's whole body (bounded by ``Limits.max_body_bytes``), the connection released."""
         rid = resp.headers.get("x-request-id") or req.rid
         limit = self.pool.limits.max_body_bytes
         try:
@@ -353,8 +359,6 @@ class Transport:
                 status_code=resp.status,
             )
         capture.note(resp.status, resp.headers, rid, req.url)
-        if llm is not None:
-            llm.record_body(body)
         return HTTPResponse(resp.status, resp.headers, body, rid, req.url, elapsed)
 
     async def open_stream(

@@ -113,6 +113,16 @@ async def open_sse(response: StreamResponse) -> None:
     if ctype == "text/event-stream":
         return
     try:
+        await _refuse(response, ctype)
+    except BaseException as exc:
+        if response.genai is not None:  # the LLM span of a stream that never started
+            response.genai.end(exc)
+        raise
+
+
+async def _refuse(response: StreamResponse, ctype: str) -> None:
+    """Raise the error for a stream request answered with something else than SSE."""
+    try:
         raw = await response.read(_EXCERPT * 4)
     finally:
         response.close()

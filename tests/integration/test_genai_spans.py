@@ -167,3 +167,13 @@ async def test_other_calls_get_no_llm_span(client: odr.AsyncOdiRouter, spans: An
     """models.list and queue calls stay plain HTTP spans."""
     await client.models.list()
     assert not [s for s in spans.get_finished_spans() if s.name.startswith("chat")]
+
+
+async def test_stream_answered_without_sse_ends_its_span(
+    client: odr.AsyncOdiRouter, emu: Emulator, spans: Any
+) -> None:
+    """A stream request answered with a JSON body (not SSE) raises and ends the LLM span as an error."""
+    emu.faults.add("chat", content_type="text/plain", body="nope")
+    with pytest.raises(odr.SSEProtocolError):
+        await client.chat.completions.create(model="gpt-4.1", messages=MESSAGES, stream=True)
+    assert _llm_span(spans).status.status_code == otel_trace.StatusCode.ERROR

@@ -168,13 +168,15 @@ async def test_progress_restores_the_budget() -> None:
     assert len(server.requests) == 6
 
 
-async def test_resume_refused_ends_at_once() -> None:
-    """A reconnection answered 404 raises StreamInterrupted at once (its cause: the NotFoundError)."""
-    async with resume_server(cuts=[("abort", 4)], resume_status=404) as server, _client(server.url) as c:
+@pytest.mark.parametrize(("status", "error"), [(400, odr.BadRequestError), (404, odr.NotFoundError)])
+async def test_resume_refused_ends_at_once(status: int, error: type[Exception]) -> None:
+    """A reconnection refused (400: too old to stream again, as openai-python#2828 reports; 404)
+    raises StreamInterrupted at once, its cause the refusal."""
+    async with resume_server(cuts=[("abort", 4)], resume_status=status) as server, _client(server.url) as c:
         stream = await c.responses.create(model="m", input="x", stream=True, background=True)
         with pytest.raises(odr.StreamInterrupted) as info:
             await _collect(stream)
-    assert isinstance(info.value.__cause__, odr.NotFoundError)
+    assert isinstance(info.value.__cause__, error)
     assert info.value.sequence_number == 3 and info.value.response_id == RESPONSE_ID
     assert len(server.requests) == 2
 

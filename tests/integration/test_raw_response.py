@@ -135,3 +135,19 @@ async def test_concurrent_raw_calls_keep_their_own_headers() -> None:
             for n in ("1", "2", "3"):
                 tg.start_soon(one, n)
     assert results == {"1": "1", "2": "2", "3": "3"}
+
+
+async def test_emulator_headers_fault_reaches_a_successful_call(
+    client: odr.AsyncOdiRouter, emu: Emulator
+) -> None:
+    """A headers-only emulator fault adds rate-limit headers to a normal answer, streamed or not."""
+    emu.faults.add("responses", headers={"x-ratelimit-remaining-requests": "9"}, times=2)
+    raw = await client.with_raw_response.responses.create(model="gpt-4.1", input="hi")
+    assert raw.headers["X-RateLimit-Remaining-Requests"] == "9"
+    assert raw.parse().status == "completed"
+    streamed = await client.with_raw_response.responses.create(model="gpt-4.1", input="hi", stream=True)
+    assert streamed.headers["x-ratelimit-remaining-requests"] == "9"
+    async with streamed.parse() as events:
+        assert [e async for e in events][-1].type == "response.completed"
+    plain = await client.with_raw_response.responses.create(model="gpt-4.1", input="hi")
+    assert "x-ratelimit-remaining-requests" not in plain.headers

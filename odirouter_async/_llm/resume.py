@@ -93,7 +93,7 @@ class ResumingStream(AsyncStream[ResponseStreamItem]):
                 await open_sse(response)
             except APIStatusError as exc:
                 if exc.status_code < 500 and exc.status_code not in _TRANSIENT:
-                    raise self._give_up(exc) from exc
+                    raise self._give_up(exc, refused=True) from exc
                 last = exc
                 continue
             except (APIConnectionError, StreamError) as exc:
@@ -112,10 +112,15 @@ class ResumingStream(AsyncStream[ResponseStreamItem]):
             self._state = _NEW
             return True
 
-    def _give_up(self, last: Exception) -> StreamInterrupted:
+    def _give_up(self, last: Exception, *, refused: bool = False) -> StreamInterrupted:
         cursor = self.cursor
         self._state = _CLOSED
-        if cursor.resumes:
+        if refused:
+            message = (
+                f"The background Responses stream {cursor.response_id} was cut and the server "
+                f"refused to resume it after sequence_number {cursor.last_sequence}: {last}"
+            )
+        elif cursor.resumes:
             message = (
                 f"The background Responses stream {cursor.response_id} was cut and "
                 f"{cursor.failures} reconnection(s) in a row brought nothing new "

@@ -59,6 +59,7 @@ from ._queue.map import (
     MapProgress as MapProgress,
 )
 from ._queue.scheduler import SchedulerStats as SchedulerStats
+from .resources.raw import RawResponse as RawResponse
 from .types._base import to_dict as to_dict
 from .types.chat import ChatCompletion as ChatCompletion, ChatCompletionChunk as ChatCompletionChunk
 from .types.models import Model as Model, ModelList as ModelList
@@ -123,6 +124,7 @@ __all__: tuple[str, ...] = (
     "PollingOptions",
     "QueueStatus",
     "RateLimitError",
+    "RawResponse",
     "Response",
     "ResponseStream",
     "ResponseStreamEvent",

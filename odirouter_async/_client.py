@@ -39,6 +39,7 @@ from ._http.transport import Transport
 from .resources.chat import Chat
 from .resources.models import Models
 from .resources.queue import Queue
+from .resources.raw import WithRawResponse
 from .resources.responses import Responses
 from .resources.videos import Videos
 
@@ -157,6 +158,22 @@ class AsyncOdiRouter(AsyncClosing):
         self.responses = Responses(self)
         self.queue = Queue(self)
         self.videos = Videos(self)
+
+    @property
+    def with_raw_response(self) -> WithRawResponse:
+        """The same resources, each call returning a ``RawResponse`` (``.headers``,
+        ``.status_code``, ``.x_request_id``, ``.parse()``), as openai-python spells it:
+        ``await client.with_raw_response.chat.completions.create(...)``."""
+        raw: WithRawResponse | None = self.__dict__.get("_with_raw_response")
+        if raw is None:
+            raw = self.__dict__["_with_raw_response"] = WithRawResponse(
+                chat=self.chat,
+                responses=self.responses,
+                models=self.models,
+                queue=self.queue,
+                videos=self.videos,
+            )
+        return raw
 
     # -- configuration --------------------------------------------------------------------
 

@@ -226,7 +226,15 @@ class StreamEventError(StreamError):
 
 
 class StreamInterrupted(StreamError):
-    """The stream ended (or the connection broke) before its ``[DONE]`` or terminal event."""
+    """The stream ended (or the connection broke) before its ``[DONE]`` or terminal event.
+
+    For a background Responses stream, raised once its resume budget is spent: ``response_id``
+    and ``sequence_number`` (the last event received) say where a manual
+    ``responses.retrieve(response_id, stream=True, starting_after=sequence_number)`` goes on.
+    """
+
+    response_id: str | None = None
+    sequence_number: int | None = None
 
 
 class SSEProtocolError(StreamError):

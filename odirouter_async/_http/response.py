@@ -113,10 +113,12 @@ class HTTPResponse:
 class StreamResponse:
     """An open response whose body is read incrementally; close it with :meth:`aclose`."""
 
-    __slots__ = ("_resp", "headers", "request_id", "status", "url")
+    __slots__ = ("_resp", "genai", "headers", "request_id", "status", "url")
 
     def __init__(self, resp: aiohttp.ClientResponse, request_id: str | None, url: str) -> None:
         self._resp = resp
+        #: the LLM span (``_http/genai.GenAISpan``) the stream ends, when tracing records
+        self.genai: Any = None
         self.status = resp.status
         self.headers = resp.headers
         self.request_id = request_id

@@ -10,6 +10,9 @@ HTTP spans (kind CLIENT), named ``"{method} {route template}"``, e.g.
 ``odirouter.x_request_id``.  The full URL is never recorded (output URLs may carry signed
 query strings); nor is any header.
 
+LLM spans (kind CLIENT, ``_http/genai.py``): a chat or Responses call is one more span, named
+``"chat {model}"`` with the OpenTelemetry GenAI semantic conventions, parent of its HTTP span.
+
 Job spans (kind INTERNAL), named ``"queue.job {endpoint}"``, with ``odirouter.endpoint``,
 ``odirouter.request_id`` and, when the caller records it, ``odirouter.job.status``.
 Contract for the queue side::
@@ -63,6 +66,7 @@ _ROUTES: Final = tuple(
         (r"/model/v1/queue/.+", "/model/v1/queue/{endpoint}"),
         (r"/v1/videos/[^/]+/content", "/v1/videos/{video_id}/content"),
         (r"/v1/videos/[^/]+", "/v1/videos/{video_id}"),
+        (r"/v1/responses/[^/]+/cancel", "/v1/responses/{response_id}/cancel"),
         (r"/v1/responses/[^/]+", "/v1/responses/{response_id}"),
     )
 )

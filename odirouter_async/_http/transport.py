@@ -46,7 +46,7 @@ from .._exceptions import (
     OdiRouterError,
     ResponseValidationError,
 )
-from . import tracing
+from . import capture, genai, tracing
 from .headers import OriginHeaders, new_request_id
 from .pool import Pool
 from .response import (
@@ -332,7 +332,18 @@ class Transport:
         ``data`` may be a zero-argument callable: a body factory, called once per attempt.
         """
         req = self._build(method, url, json, content, data, query, options, auth, headers, paid, ok_statuses)
-        resp, elapsed = await self._send(req)
+        llm = genai.llm_span(method, req.url, json) if paid and tracing.ENABLED and tracing.active() else None
+        if llm is None:
+            resp, elapsed = await self._send(req)
+            return await self._read_whole(req, resp, elapsed)
+        with llm.current():  # the LLM span (GenAI conventions), parent of the HTTP span; errors end it
+            resp, elapsed = await self._send(req)
+            answer = await self._read_whole(req, resp, elapsed)
+        llm.record_body(answer.content)
+        return answer
+
+    async def _read_whole(self, req: _Request, resp: aiohttp.ClientResponse, elapsed: float) -> HTTPResponse:
+        """The answer's whole body (bounded by ``Limits.max_body_bytes``), the connection released."""
         rid = resp.headers.get("x-request-id") or req.rid
         limit = self.pool.limits.max_body_bytes
         try:
@@ -347,6 +358,7 @@ class Transport:
                 body=body[:EXCERPT].decode("utf-8", "replace"),
                 status_code=resp.status,
             )
+        capture.note(resp.status, resp.headers, rid, req.url)
         return HTTPResponse(resp.status, resp.headers, body, rid, req.url, elapsed)
 
     async def open_stream(
@@ -368,5 +380,14 @@ class Transport:
         Retries happen only before the first body byte is read.
         """
         req = self._build(method, url, json, None, data, query, options, auth, headers, paid, ok_statuses)
-        resp, _ = await self._send(req)
-        return StreamResponse(resp, resp.headers.get("x-request-id") or req.rid, req.url)
+        llm = genai.llm_span(method, req.url, json) if paid and tracing.ENABLED and tracing.active() else None
+        if llm is None:
+            resp, _ = await self._send(req)
+        else:
+            with llm.current():  # ended with the stream (AsyncStream), or here on an error
+                resp, _ = await self._send(req)
+        rid = resp.headers.get("x-request-id") or req.rid
+        capture.note(resp.status, resp.headers, rid, req.url)
+        stream = StreamResponse(resp, rid, req.url)
+        stream.genai = llm
+        return stream

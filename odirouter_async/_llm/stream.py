@@ -113,6 +113,16 @@ async def open_sse(response: StreamResponse) -> None:
     if ctype == "text/event-stream":
         return
     try:
+        await _refuse(response, ctype)
+    except BaseException as exc:
+        if response.genai is not None:  # the LLM span of a stream that never started
+            response.genai.end(exc)
+        raise
+
+
+async def _refuse(response: StreamResponse, ctype: str) -> None:
+    """Raise the error for a stream request answered with something else than SSE."""
+    try:
         raw = await response.read(_EXCERPT * 4)
     finally:
         response.close()
@@ -164,7 +174,7 @@ class AsyncStream(ExchangeInfo, AsyncClosing, Generic[_T]):
         error: the exception that ended the stream early, once one did.
     """
 
-    __slots__ = ("_iter", "_loop", "_owner", "_state", "error", "protocol", "response")
+    __slots__ = ("_genai", "_iter", "_loop", "_owner", "_state", "error", "protocol", "response")
 
     def __init__(self, response: StreamResponse, protocol: StreamProtocol[_T]) -> None:
         """Wrap an open ``text/event-stream`` response (see ``open_sse``).
@@ -180,6 +190,7 @@ class AsyncStream(ExchangeInfo, AsyncClosing, Generic[_T]):
         self.error: Exception | None = None
         self._loop = asyncio.get_running_loop()
         self._owner: object = None  # the token of the generator that is iterating
+        self._genai = response.genai  # the LLM span when tracing records (_http/genai.py), else None
 
     # -- what callers read ------------------------------------------------------------------
 
@@ -223,12 +234,16 @@ class AsyncStream(ExchangeInfo, AsyncClosing, Generic[_T]):
         if self._iter is not None:
             return self._iter
         token = object()
-        return _Iterator(self, self._items(token), token)
+        items = self._items(token)
+        if self._genai is not None:  # tracing records: each item observed (never otherwise)
+            items = self._genai.wrap(items)
+        return _Iterator(self, items, token)
 
     def __anext__(self) -> Awaitable[_T]:
         """The next item (a stream driven by ``__anext__`` must be closed by the caller)."""
         if self._iter is None:
-            self._iter = self._items(None)
+            items = self._items(None)
+            self._iter = items if self._genai is None else self._genai.wrap(items)
         return self._iter.__anext__()
 
     def _abandon(self) -> None:
@@ -316,6 +331,8 @@ class AsyncStream(ExchangeInfo, AsyncClosing, Generic[_T]):
         """Close the stream now (an unfinished body is dropped; a finished one is released)."""
         it, self._iter = self._iter, None
         self._abandon()
+        if self._genai is not None:
+            self._genai.end()
         if it is not None:
             try:
                 await it.aclose()

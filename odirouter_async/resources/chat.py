@@ -202,16 +202,18 @@ class Completions:
     ) -> ChatCompletion | AsyncStream[ChatCompletionChunk]:
         """Create a chat completion.
 
+        OpenAI's request fields (``frequency_penalty``, ``logit_bias``, ``logprobs``,
+        ``max_completion_tokens``, ``max_tokens``, ``metadata``, ``n``, ``parallel_tool_calls``,
+        ``presence_penalty``, ``reasoning_effort``, ``response_format``, ``seed``, ``stop``,
+        ``stream_options``, ``temperature``, ``tool_choice``, ``tools``, ``top_logprobs``,
+        ``top_p``, ``user``) are sent when given (``None`` is sent as ``null``).
+
         Args:
             model: the model id (``client.models.list()``).
             messages: the conversation; a message's ``content`` may be a string or a list of
                 content parts (``text``, ``image_url``, ``input_audio``, ``file`` ...).
             stream: return an ``AsyncStream[ChatCompletionChunk]`` instead of waiting for the
                 whole ``ChatCompletion``.
-            frequency_penalty, logit_bias, logprobs, max_completion_tokens, max_tokens, metadata,
-                n, parallel_tool_calls, presence_penalty, reasoning_effort, response_format, seed,
-                stop, stream_options, temperature, tool_choice, tools, top_logprobs, top_p, user:
-                OpenAI's request fields, sent when given (``None`` is sent as ``null``).
             extra_headers: headers added to this request.
             extra_query: query parameters added to the URL.
             extra_body: keys merged over the JSON body (last, so they win).

@@ -111,7 +111,10 @@ class Queue:
         Args:
             endpoint: the model id, exactly as documented (e.g. ``"happyhorse_1.0_t2v"``).
             arguments: the model's parameters (the JSON body as is; no ``input`` wrapper).
-            extra_headers / extra_query / timeout / max_retries: per-call options.
+            extra_headers: headers added to this request.
+            extra_query: query parameters added to the URL.
+            timeout: this call's ``Timeout`` or read seconds.
+            max_retries: this call's retry budget.
             x_request_id: the ``X-Request-Id`` to send (a stable key for journaling the submit).
 
         The submit starts paid work, so it is retried only when the gateway cannot have started
@@ -184,7 +187,9 @@ class Queue:
             on_update: called with each ``StatusUpdate`` while waiting (``Job.result``).
 
         Raises:
-            JobFailed / JobCancelled / JobTimeout, or the submit's error.
+            JobFailed: the job completed with an error.
+            JobCancelled: the job was cancelled.
+            JobTimeout: ``wait_timeout`` passed (the submit's own errors are raised as they are).
         """
         check_wait_timeout(wait_timeout)
         start = time.monotonic()

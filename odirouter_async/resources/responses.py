@@ -17,6 +17,7 @@ import msgspec
 from .._config import NOT_GIVEN, NotGiven, TimeoutLike
 from .._core.responses_protocol import ResponsesStreamProtocol
 from .._llm.responses_stream import ResponseStreamManager
+from .._llm.resume import open_background_stream
 from .._llm.stream import AsyncStream, ResponseStreamItem, open_sse_stream
 from ..types.responses import Response
 from ._options import request_body, request_options
@@ -42,7 +43,7 @@ def _body(
 
 
 class Responses:
-    """``client.responses``: ``create``, ``stream`` and ``retrieve``."""
+    """``client.responses``: ``create``, ``stream``, ``retrieve`` and ``cancel``."""
 
     def __init__(self, client: ClientHandle) -> None:
         self._client = client
@@ -199,6 +200,15 @@ class Responses:
     ) -> Response | AsyncStream[ResponseStreamItem]:
         """Create a model response.
 
+        OpenAI's request fields (``background``, ``include``, ``instructions``,
+        ``max_output_tokens``, ``max_tool_calls``, ``metadata``, ``parallel_tool_calls``,
+        ``previous_response_id``, ``reasoning``, ``service_tier``, ``store``, ``stream_options``,
+        ``temperature``, ``text``, ``tool_choice``, ``tools``, ``top_logprobs``, ``top_p``,
+        ``truncation``, ``user``) are sent when given (``None`` as ``null``).  With
+        ``background=True`` and ``stream=True`` the stream resumes by itself after a cut
+        (``GET /v1/responses/{id}?stream=true&starting_after=N``, at most ``max_retries``
+        reconnections in a row without a new event; then ``StreamInterrupted``).
+
         Args:
             model: the model id.
             input: a string, or a list of input items (messages with content parts, function
@@ -212,10 +222,6 @@ class Responses:
                 longest silence allowed between bytes.
             max_retries: this call's retry budget.
             x_request_id: the ``X-Request-Id`` to send (else one is generated).
-            background, include, instructions, max_output_tokens, max_tool_calls, metadata,
-                parallel_tool_calls, previous_response_id, reasoning, service_tier, store,
-                stream_options, temperature, text, tool_choice, tools, top_logprobs, top_p,
-                truncation, user: OpenAI's request fields, sent when given (``None`` as ``null``).
             **extra_fields: any other request field (``conversation``, ``prompt`` ...), sent as
                 given.
 
@@ -230,6 +236,8 @@ class Responses:
         transport = self._client.requester
         if stream:
             body["stream"] = True
+            if background is True:  # resumable: reconnects after a cut (_llm/resume.py)
+                return await open_background_stream(transport, opts, body=body)
             events: AsyncStream[ResponseStreamItem] = await open_sse_stream(
                 transport, PATH, body, opts, ResponsesStreamProtocol
             )
@@ -285,11 +293,82 @@ class Responses:
         transport = self._client.requester
 
         def open_stream() -> Awaitable[AsyncStream[ResponseStreamItem]]:
+            if background is True:  # resumable: reconnects after a cut (_llm/resume.py)
+                return open_background_stream(transport, opts, body=body, accumulate=True)
             return open_sse_stream(transport, PATH, body, opts, ResponsesStreamProtocol, accumulate=True)
 
         return ResponseStreamManager(open_stream)
 
+    @overload
     async def retrieve(
+        self,
+        response_id: str,
+        *,
+        stream: Literal[False] = False,
+        starting_after: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        x_request_id: str | None = None,
+    ) -> Response: ...
+
+    @overload
+    async def retrieve(
+        self,
+        response_id: str,
+        *,
+        stream: Literal[True],
+        starting_after: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        x_request_id: str | None = None,
+    ) -> AsyncStream[ResponseStreamItem]: ...
+
+    async def retrieve(
+        self,
+        response_id: str,
+        *,
+        stream: bool = False,
+        starting_after: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        x_request_id: str | None = None,
+    ) -> Response | AsyncStream[ResponseStreamItem]:
+        """``GET /v1/responses/{response_id}``: a stored (or background) response, or its events.
+
+        Args:
+            response_id: the ``resp_...`` id.
+            stream: ``True``: the events of a background response as an ``AsyncStream``
+                (``GET ...?stream=true``), itself resumed after a cut like
+                ``create(background=True, stream=True)``.
+            starting_after: with ``stream=True``, only the events after this ``sequence_number``
+                (a ``StreamInterrupted``'s ``sequence_number``, to go on after it).
+            extra_headers: headers added to this request.
+            extra_query: query parameters added to the URL (e.g. ``{"include[]": ...}``).
+            timeout: this call's ``Timeout`` or read seconds.
+            max_retries: this call's retry budget (a GET: retried on any transient failure); for
+                a stream, also its budget of reconnections in a row.
+            x_request_id: the ``X-Request-Id`` to send (else one is generated).
+        """
+        if not response_id:
+            raise ValueError("response_id must be a non-empty string")
+        opts = request_options(locals())
+        if stream:
+            return await open_background_stream(
+                self._client.requester, opts, response_id=response_id, starting_after=starting_after
+            )
+        if starting_after is not None:
+            raise ValueError("starting_after is only meaningful with stream=True")
+        path = f"{PATH}/{quote(response_id, safe='')}"
+        resp = await self._client.requester.request("GET", path, options=opts)
+        return resp.parse(_RESPONSE)
+
+    async def cancel(
         self,
         response_id: str,
         *,
@@ -299,19 +378,22 @@ class Responses:
         max_retries: int | NotGiven = NOT_GIVEN,
         x_request_id: str | None = None,
     ) -> Response:
-        """``GET /v1/responses/{response_id}``: a stored (or background) response.
+        """``POST /v1/responses/{response_id}/cancel``: stop a background response.
+
+        Returns the ``Response`` as the server left it (``status == "cancelled"``).  Cancelling
+        costs nothing, so it is retried like a GET.
 
         Args:
-            response_id: the ``resp_...`` id.
+            response_id: the ``resp_...`` id of a response created with ``background=True``.
             extra_headers: headers added to this request.
-            extra_query: query parameters added to the URL (e.g. ``{"include[]": ...}``).
+            extra_query: query parameters added to the URL.
             timeout: this call's ``Timeout`` or read seconds.
-            max_retries: this call's retry budget (a GET: retried on any transient failure).
+            max_retries: this call's retry budget.
             x_request_id: the ``X-Request-Id`` to send (else one is generated).
         """
         if not response_id:
             raise ValueError("response_id must be a non-empty string")
         opts = request_options(locals())
-        path = f"{PATH}/{quote(response_id, safe='')}"
-        resp = await self._client.requester.request("GET", path, options=opts)
+        path = f"{PATH}/{quote(response_id, safe='')}/cancel"
+        resp = await self._client.requester.request("POST", path, options=opts)
         return resp.parse(_RESPONSE)

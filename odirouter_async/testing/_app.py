@@ -17,6 +17,8 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+from collections.abc import Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -154,6 +156,7 @@ class Gate:
         request_id: str,
     ) -> web.StreamResponse | None:
         shared = self.shared
+        _FAULT_HEADERS.set(None)  # requests on one connection may share a task: reset per request
         if listener == "main" and not auth_ok and route != "unknown":
             if auth is None or self._token(auth) is None:
                 return json_response({"error": _UNAUTHORIZED, "request_id": request_id}, 401)
@@ -165,6 +168,8 @@ class Gate:
             )
         fault = shared.take_fault(route, stream=False)
         if fault is not None:
+            if fault.headers and fault.status is None:  # headers alone: added to the normal answer
+                _FAULT_HEADERS.set(fault.headers)
             if fault.delay:
                 await asyncio.sleep(fault.delay)
             if fault.drop:
@@ -179,16 +184,25 @@ class Gate:
         return await handler(request)
 
 
+#: headers a headers-only fault adds to the answer of the request being handled (per request task)
+_FAULT_HEADERS: ContextVar[Mapping[str, str] | None] = ContextVar("emu_fault_headers", default=None)
+
+
 async def _echo_request_id(request: web.Request, response: web.StreamResponse) -> None:
     record = current_record()
     if record is not None:
         response.headers["X-Request-Id"] = record.request_id
+    extra = _FAULT_HEADERS.get()
+    if extra:  # a headers-only fault (``emu.faults.add(route, headers=...)``)
+        response.headers.update(extra)
 
 
 _ROUTES: dict[str, tuple[str, str]] = {
     "models": ("GET", "/v1/models"),
     "chat": ("POST", "/v1/chat/completions"),
     "responses": ("POST", "/v1/responses"),
+    "responses.retrieve": ("GET", "/v1/responses/{response_id}"),
+    "responses.cancel": ("POST", "/v1/responses/{response_id}/cancel"),
     "queue.submit": ("POST", "/model/v1/queue/{endpoint}"),
     "queue.status": ("GET", "/model/v1/queue/{endpoint}/requests/{request_id}/status"),
     "queue.response": ("GET", "/model/v1/queue/{endpoint}/requests/{request_id}/response"),

@@ -8,9 +8,12 @@ the order they were added.  Two kinds:
   to the next request of the route, before its handler: stall ``delay`` seconds, then either close
   the connection without an answer (``drop``; the request body is read first) or answer
   ``status`` with ``body``/``headers`` (without either, the request is then handled normally);
+  ``headers`` without ``status`` are added to the normal answer (e.g. ``x-ratelimit-*`` on a
+  successful call, for ``with_raw_response``);
 - *stream faults* (any of ``truncate_after``, ``stall_after``, ``error_event_after``,
   ``malformed_after``, ``content_type``) are used by the next *streaming* request of ``"chat"`` /
-  ``"responses"`` (non-stream requests leave them queued), and by the next ``"files"`` or
+  ``"responses"`` / ``"responses.retrieve"`` (the replay of a background response, ``?stream=true``;
+  non-stream requests leave them queued), and by the next ``"files"`` or
   ``"videos.content"`` download:
 
   ==================== ==============================================================================
@@ -56,6 +59,8 @@ ROUTES = frozenset(
         "models",
         "chat",
         "responses",
+        "responses.retrieve",
+        "responses.cancel",
         "queue.submit",
         "queue.status",
         "queue.response",
@@ -69,7 +74,7 @@ ROUTES = frozenset(
         "files",
     }
 )
-STREAM_ROUTES = frozenset({"chat", "responses", "files", "videos.content"})
+STREAM_ROUTES = frozenset({"chat", "responses", "responses.retrieve", "files", "videos.content"})
 
 
 @dataclass(slots=True)
@@ -223,8 +228,8 @@ class FaultRegistry:
             raise ValueError(f"stream faults apply to {sorted(STREAM_ROUTES)}, not {route!r}")
         if stall_after is not None and delay <= 0:
             raise ValueError("stall_after needs delay=<seconds>")
-        if not fault.is_stream_fault and status is None and not drop and delay <= 0:
-            raise ValueError("a fault needs status, drop, delay or a stream option")
+        if not fault.is_stream_fault and status is None and not drop and delay <= 0 and not headers:
+            raise ValueError("a fault needs status, drop, delay, headers or a stream option")
         self._by_route.setdefault(route, []).append(fault)
         return fault
 

@@ -21,6 +21,7 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
+from ._background import BackgroundStore, StoredResponse
 from ._common import Shared, encode, json_response, openai_error
 from ._llm import (
     Controls,
@@ -47,6 +48,7 @@ class ResponsesRequest(LLMRequest):
     """The fields the emulator reads (beside ``LLMRequest``'s); others are accepted and ignored."""
 
     input: Any = None
+    background: Any = None
 
 
 _DECODER = msgspec.json.Decoder(ResponsesRequest)
@@ -100,6 +102,11 @@ class ResponsesService(LLMRoute[ResponsesRequest]):
 
     decoder = _DECODER
 
+    def __init__(self, shared: Shared, options: LLMOptions | None = None) -> None:
+        super().__init__(shared, options)
+        #: background mode: stored responses, ``GET /v1/responses/{id}``, cancel (``_background``)
+        self.background = BackgroundStore(shared, error_event, MALFORMED_EVENT)
+
     def validate(self, req: ResponsesRequest) -> web.Response | None:
         return _validate(req)
 
@@ -112,13 +119,19 @@ class ResponsesService(LLMRoute[ResponsesRequest]):
         user_text = req.input if isinstance(req.input, str) else last_user_text(items)
         answer = _Answer(self.shared, self.options, req, controls, user_text, count_words(items))
         tps = self.options.tokens_per_second
+        background = req.background is True
         if not stream:
+            if background:  # stored queued; each GET moves it on (_background.py)
+                self.background.store(answer.id, StoredResponse(answer.response, "queued"))
+                return json_response(self.background.responses[answer.id].body())
             await pace_whole(answer.output_tokens, tps)
             return json_response(answer.response("completed"))
         replaced, fault = await self.stream_fault(request, lambda: answer.response("completed"))
         if replaced is not None:
             return replaced
         events = answer.events()
+        if background:  # replayable with GET /v1/responses/{id}?stream=true&starting_after=N
+            self.background.store(answer.id, StoredResponse(answer.response, "completed", list(events)))
         if controls.done:
             events.append(b"data: [DONE]\n\n")
         err_seq = fault.error_event_after if fault and fault.error_event_after is not None else 0

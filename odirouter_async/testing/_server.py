@@ -149,6 +149,8 @@ class Emulator(AsyncClosing):
                 "models": make_handle_models(self._shared, llm),
                 "chat": chat.handle,
                 "responses": responses.handle,
+                "responses.retrieve": responses.background.retrieve,
+                "responses.cancel": responses.background.cancel,
                 "queue.submit": q.submit,
                 "queue.status": q.status,
                 "queue.response": q.response,

@@ -52,8 +52,6 @@ __all__ = (
     "ResponseUsage",
     "UnknownContentPart",
     "UnknownOutputItem",
-    "decode_lenient",
-    "lenient_response_obj",
 )
 
 T = TypeVar("T")

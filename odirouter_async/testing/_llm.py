@@ -5,9 +5,10 @@ conversation is a few plausible sentences about the last user message (``_text.r
 deterministic in the seed, model and prompt), or ``"You said: <last user message>"`` with
 ``Emulator(echo=True)``; it is cut into word pieces (each piece keeps its trailing space, so the
 pieces concatenate to the text).  Tool-call arguments fit the tool's JSON schema
-(``_text.schema_value``; ``{"query": <message>}`` with ``echo``).  A model id outside the
-catalogue answers 404 ``model_not_found`` (``check_model``).  Control headers change the size and
-shape of the output, for tests and benchmarks:
+(``_text.schema_value``; ``{"query": <message>}`` with ``echo`` when the schema has no
+properties).  A model id outside the catalogue answers 404 ``model_not_found``
+(``check_model``).  Control headers change the size and shape of the output, for tests and
+benchmarks:
 
 ==========================  =====================================================================
 ``x-emu-chunks: N``         N content pieces (the answer's words, cycled, or ``x-emu-chunk-text``)
@@ -328,10 +329,11 @@ def tool_arguments(
     """The JSON arguments of the call to tool ``name``: fitting its schema, or ~``x-emu-tool-args-bytes``."""
     if controls.tool_args_bytes is None:
         said = " ".join(user_text.split())
-        if options.echo:
-            return encode({"query": said}).decode()
+        schema = tool_parameters(tools, name)
+        if options.echo and not (isinstance(schema, Mapping) and schema.get("properties")):
+            return encode({"query": said}).decode()  # echo: a schema without properties gets the prompt
         rng = seeded_rng("tool", options.seed, name, said)
-        return encode(schema_value(tool_parameters(tools, name), rng, prompt=said)).decode()
+        return encode(schema_value(schema, rng, prompt=said)).decode()
     filler_len = max(controls.tool_args_bytes - len('{"data":""}'), 0)
     filler = ("abcdefghijklmnopqrstuvwxyz0123456789" * (filler_len // 36 + 1))[:filler_len]
     return '{"data":"' + filler + '"}'

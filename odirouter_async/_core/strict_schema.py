@@ -12,6 +12,8 @@ hand-written dict) and returns a new one that strict mode accepts, never mutatin
   ``$defs`` kept for the other references (recursive types keep working);
 - a ``$ref`` with sibling keywords (``description``) is merged with its definition, since strict
   mode rejects siblings of ``$ref``;
+- ``allOf`` of one schema is merged into its node (pydantic writes it around a ``$ref``); of
+  several, refused;
 - ``oneOf`` becomes ``anyOf`` (msgspec's tagged unions); keywords strict mode does not support
   (``default``, ``discriminator``, ``minLength``, ``contentEncoding``, unknown ``format`` ...)
   are dropped;
@@ -91,6 +93,11 @@ def _node(node: Any, defs: Mapping[str, Any], path: str) -> Any:
         raise StrictSchemaError(
             f"{path}: tuples (prefixItems) are not supported in strict mode; use a list or a Struct"
         )
+    if "allOf" in node:
+        parts = node["allOf"]
+        if not isinstance(parts, list) or len(parts) != 1:
+            raise StrictSchemaError(f"{path}: allOf with several schemas is not supported in strict mode")
+        node = {**{k: v for k, v in node.items() if k != "allOf"}, **parts[0]}
     if "$ref" in node and len(set(node) - {"$ref"}) > 0:
         siblings = {k: v for k, v in node.items() if k != "$ref"}
         node = {**_resolve(node["$ref"], defs, path), **siblings}

@@ -145,6 +145,21 @@ def test_what_strict_mode_cannot_express_is_refused(tp: Any, why: str) -> None:
     assert issubclass(StrictSchemaError, ValueError)
 
 
+def test_single_allof_is_merged_and_several_refused() -> None:
+    """``allOf: [{$ref}]`` (pydantic's wrapper) is inlined; ``allOf`` of two schemas is refused."""
+    defs = {"A": {"type": "object", "properties": {"x": {"type": "integer"}}, "required": ["x"]}}
+    one = {
+        "type": "object",
+        "properties": {"a": {"allOf": [{"$ref": "#/$defs/A"}], "description": "d"}},
+        "$defs": defs,
+    }
+    out = to_strict_json_schema(one)
+    assert out["properties"]["a"]["description"] == "d" and out["properties"]["a"]["required"] == ["x"]
+    two = {"type": "object", "properties": {"a": {"allOf": [{"type": "string"}, {"minLength": 1}]}}}
+    with pytest.raises(StrictSchemaError, match="allOf"):
+        to_strict_json_schema(two)
+
+
 def test_unresolvable_ref_is_refused() -> None:
     """A ``$ref`` outside ``#/$defs`` is refused, not sent half-resolved."""
     schema = {"type": "object", "properties": {"a": {"$ref": "#/definitions/X", "title": "t"}}}
@@ -218,3 +233,30 @@ def test_random_structs_round_trip_through_the_strict_schema(tp: type[msgspec.St
     value = schema_value(schema, seeded_rng(seed))
     assert set(value) == set(schema["properties"])  # every property written
     msgspec.convert(value, tp)  # raises if the value does not fit the type
+
+
+class DuckModel:
+    """Quacks like a pydantic v2 model (pydantic is not a dependency; its API is duck-typed)."""
+
+    def __init__(self, x: int) -> None:
+        self.x = x
+
+    @classmethod
+    def model_json_schema(cls) -> dict[str, Any]:
+        return {
+            "title": "DuckModel",
+            "type": "object",
+            "properties": {"x": {"type": "integer"}},
+            "required": ["x"],
+        }
+
+    @classmethod
+    def model_validate_json(cls, text: str) -> DuckModel:
+        return cls(msgspec.json.decode(text)["x"])
+
+
+def test_pydantic_like_models_use_their_own_schema_and_validator() -> None:
+    """A class with model_json_schema/model_validate_json is described and decoded by them."""
+    fmt = output_format(DuckModel)
+    assert fmt.name == "DuckModel" and fmt.schema["additionalProperties"] is False
+    assert fmt.decode('{"x": 4}').x == 4

@@ -405,7 +405,7 @@ class Responses:
         def open_stream() -> Awaitable[AsyncStream[ResponseStreamItem]]:
             return open_sse_stream(transport, PATH, body, opts, ResponsesStreamProtocol, accumulate=True)
 
-        if fmt is None and not tool_formats(tools):
+        if fmt is None:
             return ResponseStreamManager(open_stream)
         return ParsedResponseStreamManager(open_stream, fmt, tool_formats(tools))
 

@@ -308,3 +308,32 @@ async def test_unknown_output_item_is_kept_raw() -> None:
     assert first.raw == odd and first.type == "unknown"
     assert isinstance(second, odr.UnknownOutputItem) and second.item_type == "function_call"
     assert third.type == "message" and response.output_text == "hi"
+
+
+async def test_unknown_item_in_a_stream_is_kept_raw(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
+    """A stream whose output_item events and final response carry an unknown item type still completes."""
+    odd = {"type": "hologram_call", "id": "h1", "beam": 1}
+    done = {"id": "resp_1", "object": "response", "status": "completed", "model": "m", "output": [odd]}
+    events = [
+        {
+            "type": "response.created",
+            "sequence_number": 0,
+            "response": {**done, "status": "in_progress", "output": []},
+        },
+        {"type": "response.output_item.added", "sequence_number": 1, "output_index": 0, "item": odd},
+        {"type": "response.output_item.done", "sequence_number": 2, "output_index": 0, "item": odd},
+        {"type": "response.completed", "sequence_number": 3, "response": done},
+    ]
+    body = b"".join(
+        b"event: " + e["type"].encode() + b"\ndata: " + msgspec.json.encode(e) + b"\n\n" for e in events
+    )
+    emu.serve_sse("responses", body)
+    async with client.responses.stream(model="m", input="x") as s:
+        seen = [e async for e in s]
+        final = await s.get_final_response()
+    added = seen[1]
+    assert added.type == "response.output_item.added"
+    assert isinstance(added.item, odr.UnknownOutputItem) and added.item.item_type == "hologram_call"
+    (item,) = final.output
+    assert isinstance(item, odr.UnknownOutputItem) and item.raw == odd
+    assert s.tool_calls == []

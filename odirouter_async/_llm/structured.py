@@ -63,9 +63,13 @@ class OutputFormat(Generic[T]):
     schema: dict[str, Any]
     decode: Callable[[str], T]
     description: str | None = None
+    #: A format sent as given (``{"type": "json_object"}``) instead of a strict schema.
+    given: Mapping[str, Any] | None = None
 
     def chat_param(self) -> dict[str, Any]:
         """The chat ``response_format`` value."""
+        if self.given is not None:
+            return dict(self.given)
         spec: dict[str, Any] = {"name": self.name, "schema": self.schema, "strict": True}
         if self.description:
             spec["description"] = self.description
@@ -73,6 +77,8 @@ class OutputFormat(Generic[T]):
 
     def responses_param(self) -> dict[str, Any]:
         """The Responses ``text.format`` value."""
+        if self.given is not None:
+            return dict(self.given)
         fmt: dict[str, Any] = {
             "type": "json_schema",
             "name": self.name,
@@ -86,7 +92,8 @@ class OutputFormat(Generic[T]):
 
 def output_format(fmt: type[T] | Mapping[str, Any], name: str | None = None) -> OutputFormat[T]:
     """The ``OutputFormat`` of a type or a JSON-schema dict (``StrictSchemaError`` if strict mode
-    cannot express it).  A dict may also be a whole ``{"type": "json_schema", ...}`` format."""
+    cannot express it).  A dict may also be a whole ``{"type": "json_schema", ...}`` format, or
+    ``{"type": "json_object"}`` (sent as given; the reply decoded as JSON)."""
     if isinstance(fmt, Mapping):
         return cast("OutputFormat[T]", _dict_format(fmt, name))
     built: OutputFormat[T] = _type_format(cast("type[Any]", fmt))
@@ -96,6 +103,8 @@ def output_format(fmt: type[T] | Mapping[str, Any], name: str | None = None) -> 
 
 
 def _dict_format(fmt: Mapping[str, Any], name: str | None) -> OutputFormat[Any]:
+    if fmt.get("type") == "json_object":  # JSON mode: no schema, any JSON object back
+        return OutputFormat(schema_name(name or "json_object"), {}, _decode_any, given=fmt)
     if fmt.get("type") == "json_schema":  # a whole format: chat's nested or the Responses' flat shape
         spec = fmt.get("json_schema", fmt)
         schema = to_strict_json_schema(spec.get("schema") or {})

@@ -173,6 +173,16 @@ async def test_chat_parse_with_a_dict_schema() -> None:
     assert completion.choices[0].message.parsed == {"a": 3}
 
 
+async def test_chat_parse_with_json_object_mode() -> None:
+    """``{"type": "json_object"}`` is sent as given and the content decoded as JSON."""
+    async with answering(chat_body('{"any": [1, 2]}')) as (server, c):
+        completion = await c.chat.completions.parse(
+            model="m", messages=[], response_format={"type": "json_object"}
+        )
+    assert sent(server)["response_format"] == {"type": "json_object"}
+    assert completion.choices[0].message.parsed == {"any": [1, 2]}
+
+
 async def test_unsupported_schema_is_refused_before_sending() -> None:
     """A Struct strict mode cannot express raises StrictSchemaError and no request is sent."""
     Free = msgspec.defstruct("Free", [("extra", dict[str, int])])

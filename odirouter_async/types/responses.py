@@ -3,11 +3,14 @@
 ``Response`` is a ``TopLevel`` (``.raw`` keeps everything, including fields not typed here).
 Output items are a tagged union on ``type`` (``ResponseOutputItem``): one Struct per documented
 item type, whose ``type`` is a ``Literal`` ``ClassVar`` (so ``if item.type == "function_call":``
-narrows under mypy --strict and pyright) and whose always-present wire fields are required
-(``ResponseFunctionToolCall.arguments: str``).  An item whose type this SDK does not know, or
-whose shape does not match its type, becomes an ``UnknownOutputItem``: ``.type`` is the literal
-``"unknown"`` (never a documented type, so narrowing stays true at run time), the server's type
-string is ``.item_type`` and the JSON object ``.raw``.  Message content parts are a union the same
+narrows under mypy --strict and pyright) and whose always-present wire fields are typed without
+``None`` (``ResponseFunctionToolCall.call_id: str``, ``.name: str``, ``.arguments: str``); the
+identifying ones are required to decode, the growing ones (``arguments``, ``input``) default to
+``""`` (a stream's ``output_item.added`` may carry them empty or not at all).  An item whose
+type this SDK does not know, or whose shape does not match its type, becomes an
+``UnknownOutputItem``: ``.type`` is the literal ``"unknown"`` (never a documented type, so
+narrowing stays true at run time), the server's type string is ``.item_type`` and the JSON
+object ``.raw``.  Message content parts are a union the same
 way (``ResponseOutputText``, ``ResponseOutputRefusal``, ``UnknownContentPart``).
 
 msgspec cannot fall back on an unknown tag by itself: a body that fails to decode is decoded
@@ -163,9 +166,9 @@ class ResponseFunctionToolCall(_ItemBase, tag="function_call", kw_only=True):
     """
 
     type: ClassVar[Literal["function_call"]] = "function_call"
-    arguments: str
     call_id: str
     name: str
+    arguments: str = ""  # "" in the ``output_item.added`` of a stream, filled by the deltas
     id: str | None = None
     status: str | None = None
     parsed_arguments: Any = None
@@ -176,8 +179,8 @@ class ResponseCustomToolCall(_ItemBase, tag="custom_tool_call", kw_only=True):
 
     type: ClassVar[Literal["custom_tool_call"]] = "custom_tool_call"
     call_id: str
-    input: str
     name: str
+    input: str = ""
     id: str | None = None
     status: str | None = None
 
@@ -258,8 +261,8 @@ class ResponseMcpCall(_ItemBase, tag="mcp_call", kw_only=True):
 
     type: ClassVar[Literal["mcp_call"]] = "mcp_call"
     name: str
-    arguments: str
     server_label: str
+    arguments: str = ""
     id: str = ""
     status: str | None = None
     output: str | None = None

@@ -15,7 +15,7 @@ from hostile_http import WebServer, serve
 
 import odirouter_async as odr
 from odirouter_async.testing import Emulator
-from odirouter_async.types.responses import ResponseFunctionToolCall
+from odirouter_async.types.responses import ResponseFunctionToolCall, UnknownContentPart
 
 pytestmark = pytest.mark.anyio
 
@@ -309,8 +309,9 @@ async def test_responses_stream_with_text_format(client: odr.AsyncOdiRouter) -> 
 async def test_unknown_output_item_is_kept_raw() -> None:
     """An output item type the SDK does not know decodes as UnknownOutputItem, never as another type."""
     odd = {"type": "hologram_call", "id": "h1", "beam": {"x": 1}}
-    broken = {"type": "function_call", "id": "fc", "name": "f"}  # no call_id/arguments: not a valid call
-    body = responses_body(odd, broken, message({"type": "output_text", "text": "hi"}))
+    broken = {"type": "function_call", "id": "fc", "name": "f", "arguments": "{}"}  # no call_id: not a call
+    part = {"type": "output_hologram", "data": "x"}
+    body = responses_body(odd, broken, message(part, {"type": "output_text", "text": "hi"}))
     async with answering(body) as (_, c):
         response = await c.responses.create(model="m", input="x")
     first, second, third = response.output
@@ -318,6 +319,9 @@ async def test_unknown_output_item_is_kept_raw() -> None:
     assert first.raw == odd and first.type == "unknown"
     assert isinstance(second, odr.UnknownOutputItem) and second.item_type == "function_call"
     assert third.type == "message" and response.output_text == "hi"
+    unknown_part = third.content[0]
+    assert isinstance(unknown_part, UnknownContentPart) and unknown_part.part_type == "output_hologram"
+    assert unknown_part.raw == part
 
 
 async def test_unknown_item_in_a_stream_is_kept_raw(client: odr.AsyncOdiRouter, emu: Emulator) -> None:

@@ -71,18 +71,17 @@ async def ask(client: odr.AsyncOdiRouter, question: str) -> tuple[str, int]:
         function_calls = [item for item in response.output if item.type == "function_call"]
         if not function_calls:
             return response.output_text, calls
-        for item in function_calls:
-            name, call_id = item.name or "", item.call_id or ""
+        for item in function_calls:  # narrowed: ResponseFunctionToolCall, its fields are str
             conversation.append(
                 {
                     "type": "function_call",
-                    "call_id": call_id,
-                    "name": name,
-                    "arguments": item.arguments or "{}",
+                    "call_id": item.call_id,
+                    "name": item.name,
+                    "arguments": item.arguments,
                 }
             )
-            output = call_tool(name, item.arguments or "{}")
-            conversation.append({"type": "function_call_output", "call_id": call_id, "output": output})
+            output = call_tool(item.name, item.arguments)
+            conversation.append({"type": "function_call_output", "call_id": item.call_id, "output": output})
             calls += 1
     raise RuntimeError(f"no answer after {MAX_TURNS} turns")
 

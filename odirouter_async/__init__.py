@@ -15,6 +15,7 @@ from ._config import (
 )
 from ._core.jobstate import CancelOutcome as CancelOutcome, JobState as JobState
 from ._core.retry import RetryPolicy as RetryPolicy
+from ._core.strict_schema import StrictSchemaError as StrictSchemaError
 from ._exceptions import (
     APIConnectionError as APIConnectionError,
     APIStatusError as APIStatusError,
@@ -23,6 +24,7 @@ from ._exceptions import (
     BadRequestError as BadRequestError,
     ClientClosedError as ClientClosedError,
     ConflictError as ConflictError,
+    ContentParseError as ContentParseError,
     InsecureURLError as InsecureURLError,
     InsufficientBalanceError as InsufficientBalanceError,
     InternalServerError as InternalServerError,
@@ -31,6 +33,7 @@ from ._exceptions import (
     JobFailed as JobFailed,
     JobTimeout as JobTimeout,
     JournalError as JournalError,
+    LengthFinishReasonError as LengthFinishReasonError,
     NotFoundError as NotFoundError,
     OdiRouterError as OdiRouterError,
     PermissionDeniedError as PermissionDeniedError,
@@ -50,6 +53,14 @@ from ._llm.responses_stream import (
     ResponseStreamManager as ResponseStreamManager,
 )
 from ._llm.stream import AsyncStream as AsyncStream
+from ._llm.structured import (
+    FunctionTool as FunctionTool,
+    ParsedChatCompletionStream as ParsedChatCompletionStream,
+    ParsedChatCompletionStreamManager as ParsedChatCompletionStreamManager,
+    ParsedResponseStream as ParsedResponseStream,
+    ParsedResponseStreamManager as ParsedResponseStreamManager,
+    function_tool as function_tool,
+)
 from ._queue.jobs import Job as Job
 from ._queue.journal import Journal as Journal
 from ._queue.map import (
@@ -61,7 +72,11 @@ from ._queue.map import (
 from ._queue.scheduler import SchedulerStats as SchedulerStats
 from .resources.raw import RawResponse as RawResponse
 from .types._base import to_dict as to_dict
-from .types.chat import ChatCompletion as ChatCompletion, ChatCompletionChunk as ChatCompletionChunk
+from .types.chat import (
+    ChatCompletion as ChatCompletion,
+    ChatCompletionChunk as ChatCompletionChunk,
+    ParsedChatCompletion as ParsedChatCompletion,
+)
 from .types.models import Model as Model, ModelList as ModelList
 from .types.queue import (
     JobOutput as JobOutput,
@@ -73,7 +88,12 @@ from .types.response_events import (
     ResponseStreamEvent as ResponseStreamEvent,
     UnknownEvent as UnknownEvent,
 )
-from .types.responses import Response as Response
+from .types.responses import (
+    ParsedResponse as ParsedResponse,
+    Response as Response,
+    ResponseOutputItem as ResponseOutputItem,
+    UnknownOutputItem as UnknownOutputItem,
+)
 from .types.videos import (
     Video as Video,
     VideoDeleted as VideoDeleted,
@@ -149,3 +169,18 @@ __all__: tuple[str, ...] = (
     "to_dict",
 )
 __all__ += _chat_stream.__all__
+__all__ += (
+    "ContentParseError",
+    "FunctionTool",
+    "LengthFinishReasonError",
+    "ParsedChatCompletion",
+    "ParsedChatCompletionStream",
+    "ParsedChatCompletionStreamManager",
+    "ParsedResponse",
+    "ParsedResponseStream",
+    "ParsedResponseStreamManager",
+    "ResponseOutputItem",
+    "StrictSchemaError",
+    "UnknownOutputItem",
+    "function_tool",
+)

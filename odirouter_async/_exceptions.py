@@ -50,6 +50,7 @@ __all__ = (
     "BadRequestError",
     "ClientClosedError",
     "ConflictError",
+    "ContentParseError",
     "InsecureURLError",
     "InsufficientBalanceError",
     "InternalServerError",
@@ -58,6 +59,7 @@ __all__ = (
     "JobFailed",
     "JobTimeout",
     "JournalError",
+    "LengthFinishReasonError",
     "NotFoundError",
     "OdiRouterError",
     "PermissionDeniedError",
@@ -197,6 +199,28 @@ class ResponseValidationError(OdiRouterError):
         super().__init__(message, x_request_id=x_request_id)
         self.body = body
         self.status_code = status_code
+
+
+class ContentParseError(ResponseValidationError):
+    """``parse``: the model's content (or a tool call's arguments) did not decode into the
+    requested type.  ``.content`` keeps the text as written; ``.finish_reason`` says why the
+    generation stopped (``"length"``, ``"content_filter"``, ``"stop"``...) when known."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        content: str,
+        finish_reason: str | None = None,
+        x_request_id: str | None = None,
+    ) -> None:
+        super().__init__(message, x_request_id=x_request_id, body=content)
+        self.content = content
+        self.finish_reason = finish_reason
+
+
+class LengthFinishReasonError(ContentParseError):
+    """``parse``: the generation hit the token limit before the JSON was complete."""
 
 
 class StreamError(OdiRouterError):

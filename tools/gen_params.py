@@ -21,10 +21,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from odirouter_async.resources._params import CHAT_PARAMS, OPTION_PARAMS, RESPONSES_PARAMS  # noqa: E402
+from odirouter_async.resources._params import (  # noqa: E402
+    CHAT_PARAMS,
+    CHAT_PARSE_PARAMS,
+    OPTION_PARAMS,
+    RESPONSES_PARAMS,
+)
 
 FILES = (ROOT / "odirouter_async/resources/chat.py", ROOT / "odirouter_async/resources/responses.py")
-LISTS = {"chat": CHAT_PARAMS, "responses": RESPONSES_PARAMS}
+LISTS = {"chat": CHAT_PARAMS, "chat_fmt": CHAT_PARSE_PARAMS, "responses": RESPONSES_PARAMS}
 BLOCK = re.compile(
     r"(?P<indent>[ ]*)# <params:(?P<kind>\w+)>[^\n]*\n.*?(?P=indent)# </params:(?P=kind)>\n", re.S
 )

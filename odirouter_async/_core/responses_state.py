@@ -47,11 +47,10 @@ from ..types.response_events import (
     ResponseTextDeltaEvent,
     UnknownEvent,
 )
-from ..types.responses import Response, ResponseOutputItem
+from ..types.responses import Response, ResponseCustomToolCall, ResponseFunctionToolCall, ResponseOutputItem
 
 __all__ = ("ResponseAccumulator", "ResponseToolCall")
 
-_TOOL_ITEM_TYPES = frozenset({"function_call", "custom_tool_call"})
 _ARG_DELTAS = (ResponseFunctionCallArgumentsDeltaEvent, ResponseCustomToolCallInputDeltaEvent)
 _REASONING_DELTAS = (ResponseReasoningSummaryTextDeltaEvent, ResponseReasoningTextDeltaEvent)
 
@@ -87,9 +86,9 @@ class _Call:
         self.done_args: str | None = None
 
 
-def _item_args(item: ResponseOutputItem) -> str | None:
-    if item.type == "custom_tool_call":
-        return item.input if isinstance(item.input, str) else None
+def _item_args(item: ResponseFunctionToolCall | ResponseCustomToolCall) -> str:
+    if isinstance(item, ResponseCustomToolCall):
+        return item.input
     return item.arguments
 
 
@@ -159,7 +158,7 @@ class ResponseAccumulator:
         return call
 
     def _item(self, item: ResponseOutputItem, output_index: int, *, done: bool) -> None:
-        if item.type not in _TOOL_ITEM_TYPES:
+        if not isinstance(item, (ResponseFunctionToolCall, ResponseCustomToolCall)):
             return
         key = item.id or f"#{output_index}"
         call = self._calls.get(key)

@@ -41,6 +41,7 @@ from ..types.response_events import (
     ResponseStreamEvent,
     UnknownEvent,
 )
+from ..types.responses import lenient_response_obj
 from .chat_quirks import repair_chat_json
 from .sse import SSEEvent
 
@@ -184,7 +185,7 @@ def _responses_fallback(
         seq = _int_or_none(obj.get("sequence_number"))
         return UnknownEvent(event_type=etype, raw=obj, sequence_number=seq)
     try:
-        event: ResponseStreamEvent = msgspec.convert(obj, ResponseStreamEvent)
+        event: ResponseStreamEvent = msgspec.convert(lenient_response_obj(obj), ResponseStreamEvent)
     except (msgspec.ValidationError, RecursionError) as exc2:
         raise _invalid(f"{etype!r} event", ev.data, exc2, request_id) from None
     return attach_raw(event, ev.data, request_id)

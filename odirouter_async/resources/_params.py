@@ -12,7 +12,14 @@ from __future__ import annotations
 
 from typing import Final
 
-__all__ = ("CHAT_FIELDS", "CHAT_PARAMS", "OPTION_PARAMS", "RESPONSES_FIELDS", "RESPONSES_PARAMS")
+__all__ = (
+    "CHAT_FIELDS",
+    "CHAT_PARAMS",
+    "CHAT_PARSE_PARAMS",
+    "OPTION_PARAMS",
+    "RESPONSES_FIELDS",
+    "RESPONSES_PARAMS",
+)
 
 _OPT = "| NotGiven | None = NOT_GIVEN"
 
@@ -39,6 +46,9 @@ CHAT_PARAMS: Final[tuple[tuple[str, str], ...]] = (
     ("top_p", f"float {_OPT}"),
     ("user", "str | NotGiven = NOT_GIVEN"),
 )
+
+#: The chat fields of ``parse`` and ``stream``, whose ``response_format`` may be a type (declared by hand).
+CHAT_PARSE_PARAMS: Final = tuple(p for p in CHAT_PARAMS if p[0] != "response_format")
 
 #: The Responses request fields with typed parameters.
 RESPONSES_PARAMS: Final[tuple[tuple[str, str], ...]] = (

@@ -31,7 +31,9 @@ from ._llm import (
     pick_tool,
     reasoning_pieces,
     split_fragments,
+    structured_schema,
     tool_arguments,
+    tool_outputs,
 )
 from ._llm_route import LLMRequest, LLMRoute
 from ._sse_out import pace_whole, plan_events, stream_events
@@ -53,6 +55,7 @@ class ChatRequest(LLMRequest):
     messages: Any = None
     stream_options: Any = None
     n: Any = None
+    response_format: Any = None
 
 
 _DECODER = msgspec.json.Decoder(ChatRequest)
@@ -161,13 +164,16 @@ class ChatService(LLMRoute[ChatRequest]):
     def _answer(self, req: ChatRequest, controls: Controls) -> _Answer:
         rng = self.shared.rng
         user_text = last_user_text(req.messages)
-        tool = pick_tool(req.tools, req.tool_choice, user_text, controls)
+        outputs = tool_outputs(req.messages)
+        tool = None if outputs else pick_tool(req.tools, req.tool_choice, user_text, controls)
+        schema = structured_schema(req.response_format)
+        text = self.options.reply(user_text, req.model, schema=schema, outputs=outputs)
         return _Answer(
             id=f"chatcmpl-{rng.getrandbits(96):024x}",
             created=int(time.time()),
             model=req.model,
             n=req.n or 1,
-            pieces=answer_pieces(self.options.reply(user_text, req.model), controls),
+            pieces=answer_pieces(text, controls),
             reasoning=reasoning_pieces(controls),
             tool=tool,
             tool_args=tool_arguments(self.options, user_text, controls, req.tools, tool) if tool else "",

@@ -5,9 +5,10 @@ conversation is a few plausible sentences about the last user message (``_text.r
 deterministic in the seed, model and prompt), or ``"You said: <last user message>"`` with
 ``Emulator(echo=True)``; it is cut into word pieces (each piece keeps its trailing space, so the
 pieces concatenate to the text).  Tool-call arguments fit the tool's JSON schema
-(``_text.schema_value``; ``{"query": <message>}`` with ``echo``).  A model id outside the
-catalogue answers 404 ``model_not_found`` (``check_model``).  Control headers change the size and
-shape of the output, for tests and benchmarks:
+(``_text.schema_value``; ``{"query": <message>}`` with ``echo`` when the schema has no
+properties).  A model id outside the catalogue answers 404 ``model_not_found``
+(``check_model``).  Control headers change the size and shape of the output, for tests and
+benchmarks:
 
 ==========================  =====================================================================
 ``x-emu-chunks: N``         N content pieces (the answer's words, cycled, or ``x-emu-chunk-text``)
@@ -21,7 +22,15 @@ shape of the output, for tests and benchmarks:
 
 A tool is called when the request has tools, ``tool_choice`` is not ``"none"`` and either
 ``tool_choice`` is ``"required"`` or names a function, or the last user message mentions
-"weather" or a tool's name, or ``x-emu-tool-args-bytes`` is set.
+"weather" or a tool's name, or ``x-emu-tool-args-bytes`` is set; but never once the tools have
+answered: a conversation whose last user message is followed by tool results (chat ``tool``
+messages, Responses ``function_call_output`` items) gets a text answer that quotes those results
+(``tool_outputs``/``tool_answer``), so an agent loop ends after one round.  Tool arguments take
+the places and names the prompt says ("weather in Lisbon" -> ``{"city": "Lisbon"}``).
+
+A JSON-schema output format (chat ``response_format``, Responses ``text.format``, of type
+``json_schema``) gets a JSON document generated from the schema (``structured_schema``;
+``json_object`` gets a small object): valid against it, deterministic in the seed, model and prompt.
 """
 
 from __future__ import annotations
@@ -31,6 +40,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 from aiohttp import web
 
 from ._catalogue import ModelCatalogue
@@ -49,7 +59,10 @@ __all__ = (
     "pick_tool",
     "reasoning_pieces",
     "split_fragments",
+    "structured_schema",
+    "tool_answer",
     "tool_arguments",
+    "tool_outputs",
     "tool_parameters",
 )
 
@@ -65,11 +78,99 @@ class LLMOptions:
     echo: bool = False
     seed: int = 0
 
-    def reply(self, user_text: str, model: str) -> str:
-        """The whole answer text to the last user message."""
+    def reply(
+        self,
+        user_text: str,
+        model: str,
+        *,
+        schema: Any = None,
+        outputs: list[tuple[str, str]] | None = None,
+    ) -> str:
+        """The whole answer text: JSON fitting ``schema`` when one is given, else a text that
+        quotes the tool ``outputs`` when there are any, else an answer to the last user message."""
+        if schema is not None:
+            said = " ".join([user_text, *(out for _, out in outputs or ())])
+            rng = seeded_rng("structured", self.seed, model, said)
+            return encode(schema_value(schema, rng, prompt=said)).decode()
+        if outputs:
+            return tool_answer(outputs)
         if self.echo:
             return "You said: " + (" ".join(user_text.split()) or "nothing")
         return reply_text(user_text, model, self.seed)
+
+
+_JSON_OBJECT = {"type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"]}
+
+
+def structured_schema(fmt: Any) -> Any:
+    """The JSON schema an output format asks for (chat ``response_format`` or Responses
+    ``text.format``), or ``None`` for plain text."""
+    if not isinstance(fmt, Mapping):
+        return None
+    kind = fmt.get("type")
+    if kind == "json_object":
+        return _JSON_OBJECT
+    if kind != "json_schema":
+        return None
+    spec = fmt.get("json_schema", fmt)  # chat nests it, Responses does not
+    schema = spec.get("schema") if isinstance(spec, Mapping) else None
+    return schema if isinstance(schema, Mapping) else {}
+
+
+def _output_text(output: Any) -> str:
+    if isinstance(output, str):
+        return output
+    if isinstance(output, list):
+        return _content_text(output)
+    return encode(output).decode() if output is not None else ""
+
+
+def tool_outputs(messages: Iterable[Any]) -> list[tuple[str, str]]:
+    """``(tool name, output text)`` of the tool results after the last user message: chat
+    ``role: tool`` messages and Responses ``function_call_output`` items (names from the calls
+    in the conversation; ``""`` when the call is not in it)."""
+    names: dict[str, str] = {}
+    found: list[tuple[str, str]] = []
+    for message in messages:
+        if not isinstance(message, Mapping):
+            continue
+        kind, role = message.get("type"), message.get("role")
+        if role == "user" and (kind in (None, "message")):
+            found = []
+        elif kind == "function_call":
+            names[str(message.get("call_id"))] = str(message.get("name") or "")
+        elif role == "assistant" and isinstance(message.get("tool_calls"), list):
+            for call in message["tool_calls"]:
+                function = call.get("function") if isinstance(call, Mapping) else None
+                if isinstance(function, Mapping):
+                    names[str(call.get("id"))] = str(function.get("name") or "")
+        elif kind == "function_call_output":
+            call_id = str(message.get("call_id"))
+            found.append((names.get(call_id, ""), _output_text(message.get("output"))))
+        elif role == "tool":
+            call_id = str(message.get("tool_call_id"))
+            found.append((names.get(call_id, ""), _output_text(message.get("content"))))
+    return found
+
+
+def _describe(output: str) -> str:
+    """A tool output in words: a JSON object as ``key value`` pairs, anything else as given."""
+    try:
+        value = msgspec.json.decode(output)
+    except msgspec.DecodeError:
+        value = None
+    if isinstance(value, dict) and value:
+        return ", ".join(
+            f"{k} {v if not isinstance(v, (dict, list)) else encode(v).decode()}" for k, v in value.items()
+        )
+    text = " ".join(output.split())
+    return text[:500] or "nothing"
+
+
+def tool_answer(outputs: list[tuple[str, str]]) -> str:
+    """The answer once the tools have run: it says what each one returned."""
+    parts = [f"{name or 'the tool'} returned {_describe(out)}" for name, out in outputs]
+    return "Here is what I found: " + "; ".join(parts) + "."
 
 
 def check_model(options: LLMOptions, model: str) -> web.Response | None:
@@ -228,10 +329,11 @@ def tool_arguments(
     """The JSON arguments of the call to tool ``name``: fitting its schema, or ~``x-emu-tool-args-bytes``."""
     if controls.tool_args_bytes is None:
         said = " ".join(user_text.split())
-        if options.echo:
-            return encode({"query": said}).decode()
+        schema = tool_parameters(tools, name)
+        if options.echo and not (isinstance(schema, Mapping) and schema.get("properties")):
+            return encode({"query": said}).decode()  # echo: a schema without properties gets the prompt
         rng = seeded_rng("tool", options.seed, name, said)
-        return encode(schema_value(tool_parameters(tools, name), rng, prompt=said)).decode()
+        return encode(schema_value(schema, rng, prompt=said)).decode()
     filler_len = max(controls.tool_args_bytes - len('{"data":""}'), 0)
     filler = ("abcdefghijklmnopqrstuvwxyz0123456789" * (filler_len // 36 + 1))[:filler_len]
     return '{"data":"' + filler + '"}'

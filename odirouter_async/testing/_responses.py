@@ -32,7 +32,9 @@ from ._llm import (
     pick_tool,
     reasoning_pieces,
     split_fragments,
+    structured_schema,
     tool_arguments,
+    tool_outputs,
 )
 from ._llm_route import LLMRequest, LLMRoute
 from ._sse_out import pace_whole, plan_events, stream_events
@@ -49,6 +51,7 @@ class ResponsesRequest(LLMRequest):
 
     input: Any = None
     background: Any = None
+    text: Any = None
 
 
 _DECODER = msgspec.json.Decoder(ResponsesRequest)
@@ -158,9 +161,13 @@ class _Answer:
         self.item_ids = {k: f"{k}_{rng.getrandbits(96):024x}" for k in ("rs", "msg", "fc", "call")}
         self.created_at = int(time.time())
         self.model: str = req.model
-        self.pieces = answer_pieces(options.reply(user_text, req.model), controls)
+        items = req.input if isinstance(req.input, list) else []
+        outputs = tool_outputs(items)
+        schema = structured_schema(req.text.get("format")) if isinstance(req.text, dict) else None
+        text = options.reply(user_text, req.model, schema=schema, outputs=outputs)
+        self.pieces = answer_pieces(text, controls)
         self.reasoning = reasoning_pieces(controls)
-        self.tool = pick_tool(req.tools, req.tool_choice, user_text, controls)
+        self.tool = None if outputs else pick_tool(req.tools, req.tool_choice, user_text, controls)
         self.tool_args = (
             tool_arguments(options, user_text, controls, req.tools, self.tool) if self.tool else ""
         )

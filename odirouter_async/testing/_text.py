@@ -8,8 +8,14 @@ small word lists, the first about the longest keyword of the prompt.  ``schema_v
 validates against a JSON schema's common keywords (``type`` (or a list of types), ``properties``,
 ``required``, ``enum``, ``const``, ``default``, ``anyOf`` / ``oneOf`` / ``allOf``, ``items``,
 ``minItems`` / ``maxItems``, ``minimum`` / ``maximum`` (and the exclusive ones), ``minLength`` /
-``maxLength``, string ``format`` date / date-time / email / uri / uuid); ``pattern`` and ``$ref``
-are not followed.  Optional properties are filled about half the time.
+``maxLength``, string ``format`` date / date-time / email / uri / uuid, ``$ref`` into the root's
+``$defs``, recursive ones included: deep down, arrays are empty and nullable values ``null``);
+``pattern`` is not followed.  Optional properties are filled about half the time.
+
+Values come from the prompt where it says them: a place-like string property (``city``,
+``location`` ...) takes the capitalised place the prompt names ("weather in Lisbon" ->
+``"Lisbon"``), a person-like one (``name``, ``author`` ...) a capitalised name, an ``enum``
+the member the prompt mentions; anything else comes from the schema and the seed.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from collections.abc import Mapping
 from random import Random
 from typing import Any
 
-__all__ = ("reply_text", "schema_value", "seeded_rng")
+__all__ = ("prompt_entities", "reply_text", "schema_value", "seeded_rng")
 
 _STOP = frozenset({
     "about", "after", "also", "been", "being", "could", "does", "doing", "from", "have", "into",
@@ -149,6 +155,46 @@ def _number(schema: Mapping[str, Any], rng: Random, integer: bool) -> int | floa
     return value if lo <= value <= hi else min(max(value, lo), hi)  # rounding may step past a bound
 
 
+_PLACE_KEYS = frozenset({"location", "city", "place", "destination", "origin", "town"})
+_PERSON_KEYS = frozenset({"name", "author", "person", "user", "username", "who", "full_name"})
+_PREPOSITIONS = frozenset({"in", "at", "for", "to", "from", "near", "of", "around", "visit", "visiting"})
+_CAPITALISED = re.compile(r"[A-Z][a-zA-Z'\-]+(?:\s+[A-Z][a-zA-Z'\-]+)*")
+_SENTENCE_START = re.compile(r"(?:^|[.!?]\s+)$")
+
+
+@functools.lru_cache(maxsize=1024)
+def prompt_entities(prompt: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The capitalised names in ``prompt``: (after a preposition: places, anywhere else: names).
+
+    A capitalised word that only starts a sentence ("What", "Tell") is not a name.
+    """
+    places: list[str] = []
+    names: list[str] = []
+    for match in _CAPITALISED.finditer(prompt):
+        words = match.group(0).split()
+        if _SENTENCE_START.search(prompt[: match.start()]):
+            words = words[1:]  # the sentence's first word is capitalised anyway
+        if not words:
+            continue
+        before = prompt[: match.start()].split()
+        after_prep = bool(before) and before[-1].lower().strip(",;:") in _PREPOSITIONS
+        (places if after_prep else names).append(" ".join(words))
+    return tuple(places), tuple(names)
+
+
+def _from_prompt(key: str, prompt: str) -> str | None:
+    """The value the prompt gives a place- or person-like property, if it names one."""
+    if not prompt:
+        return None
+    places, names = prompt_entities(prompt)
+    base = key.rsplit("_", 1)[-1] if key not in _PLACE_KEYS | _PERSON_KEYS else key
+    if base in _PLACE_KEYS:
+        return places[0] if places else (names[0] if names else None)
+    if base in _PERSON_KEYS:
+        return names[0] if names else (places[0] if places else None)
+    return None
+
+
 def _string(schema: Mapping[str, Any], rng: Random, name: str, prompt: str) -> str:
     fmt = schema.get("format")
     key = name.lower()
@@ -163,7 +209,9 @@ def _string(schema: Mapping[str, Any], rng: Random, name: str, prompt: str) -> s
     elif fmt == "uuid" or key.endswith("uuid"):
         a, b, c, d, e = (rng.getrandbits(bits) for bits in (32, 16, 12, 12, 48))
         text = f"{a:08x}-{b:04x}-4{c:03x}-8{d:03x}-{e:012x}"
-    elif key in ("location", "city", "place", "destination", "origin"):
+    elif (said := _from_prompt(key, prompt)) is not None:
+        text = said
+    elif key in _PLACE_KEYS:
         text = rng.choice(_CITIES)
     elif key in ("name", "author", "person", "user", "username"):
         text = rng.choice(_NAMES)
@@ -179,22 +227,71 @@ def _string(schema: Mapping[str, Any], rng: Random, name: str, prompt: str) -> s
     return text
 
 
-def schema_value(schema: Any, rng: Random, *, prompt: str = "", name: str = "", depth: int = 0) -> Any:
+def _resolve(schema: Mapping[str, Any], root: Mapping[str, Any]) -> Any:
+    ref = schema.get("$ref")
+    defs = root.get("$defs") or root.get("definitions")
+    if not isinstance(ref, str) or not isinstance(defs, Mapping):
+        return schema
+    target = defs.get(ref.rsplit("/", 1)[-1])
+    return (
+        {**target, **{k: v for k, v in schema.items() if k != "$ref"}}
+        if isinstance(target, Mapping)
+        else schema
+    )
+
+
+def _enum_choice(enum: list[Any], rng: Random, prompt: str) -> Any:
+    lowered = prompt.lower()
+    for member in enum:
+        if isinstance(member, str) and member and re.search(rf"\b{re.escape(member.lower())}\b", lowered):
+            return member
+    return rng.choice(enum)
+
+
+def _admits_null(schema: Any) -> bool:
+    if not isinstance(schema, Mapping):
+        return False
+    kind = schema.get("type")
+    return kind == "null" or (isinstance(kind, list) and "null" in kind)
+
+
+def schema_value(
+    schema: Any,
+    rng: Random,
+    *,
+    prompt: str = "",
+    name: str = "",
+    depth: int = 0,
+    root: Mapping[str, Any] | None = None,
+) -> Any:
     """A JSON value that fits ``schema`` (see the module docstring for the keywords honoured)."""
     if not isinstance(schema, Mapping) or depth > _MAX_DEPTH:
         return {} if depth == 0 else _string({}, rng, name, prompt)
+    root = schema if root is None else root
+    if "$ref" in schema:
+        schema = _resolve(schema, root)
+        if not isinstance(schema, Mapping):
+            return {}
     if "const" in schema:
         return schema["const"]
+    deep = depth >= _MAX_DEPTH - 3
+    if deep and _admits_null(schema):
+        return None
     enum = schema.get("enum")
     if isinstance(enum, list) and enum:
-        return rng.choice(enum)
+        return _enum_choice(enum, rng, prompt)
     if "default" in schema:
         return schema["default"]
     for key in ("anyOf", "oneOf", "allOf"):
         options = schema.get(key)
         if isinstance(options, list) and options:
+            nulls = [o for o in options if _admits_null(o)]
+            if deep and nulls:
+                return None
             usable = [o for o in options if not (isinstance(o, Mapping) and o.get("type") == "null")]
-            return schema_value((usable or options)[0], rng, prompt=prompt, name=name, depth=depth + 1)
+            return schema_value(
+                (usable or options)[0], rng, prompt=prompt, name=name, depth=depth + 1, root=root
+            )
     kind = _first_type(schema)
     if kind == "object":
         props = schema.get("properties")
@@ -204,16 +301,19 @@ def schema_value(schema: Any, rng: Random, *, prompt: str = "", name: str = "", 
         out: dict[str, Any] = {}
         for key, sub in props.items():
             if key in needed or rng.random() < 0.5:
-                out[key] = schema_value(sub, rng, prompt=prompt, name=key, depth=depth + 1)
+                out[key] = schema_value(sub, rng, prompt=prompt, name=key, depth=depth + 1, root=root)
         return out
     if kind == "array":
         lo_raw, hi_raw = schema.get("minItems"), schema.get("maxItems")
-        lo = lo_raw if isinstance(lo_raw, int) and lo_raw >= 0 else 1
-        hi = hi_raw if isinstance(hi_raw, int) and hi_raw >= lo else max(lo, 3)
+        lo = lo_raw if isinstance(lo_raw, int) and lo_raw >= 0 else (0 if deep else 1)
+        hi = hi_raw if isinstance(hi_raw, int) and hi_raw >= lo else max(lo, 0 if deep else 3)
         count = rng.randint(lo, max(lo, min(hi, lo + 2)))
         singular = name[:-1] if name.endswith("s") else name
         items = schema.get("items")
-        return [schema_value(items, rng, prompt=prompt, name=singular, depth=depth + 1) for _ in range(count)]
+        return [
+            schema_value(items, rng, prompt=prompt, name=singular, depth=depth + 1, root=root)
+            for _ in range(count)
+        ]
     if kind == "integer":
         return _number(schema, rng, integer=True)
     if kind == "number":

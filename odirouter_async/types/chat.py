@@ -16,7 +16,7 @@ field name in these classes.
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any, Generic, TypedDict, TypeVar
 
 import msgspec
 
@@ -35,6 +35,11 @@ __all__ = (
     "ChunkChoice",
     "CompletionUsage",
     "Function",
+    "ParsedChatCompletion",
+    "ParsedChatCompletionMessage",
+    "ParsedChoice",
+    "ParsedFunction",
+    "ParsedFunctionToolCall",
 )
 
 
@@ -186,3 +191,44 @@ class ChatCompletionChunk(TopLevel):
     service_tier: str | None = None
     provider: str | None = None
     error: Any = None
+
+
+# ----------------------------------------------------------------------------------------------
+# ``chat.completions.parse`` results: the same shapes, with the decoded values added.
+# The field overrides narrow a container's element type, which mypy reports as an incompatible
+# override (lists are invariant); they are read-only results, so the narrowing is sound.
+
+T = TypeVar("T")
+
+
+class ParsedFunction(Function, gc=False):
+    """A tool call's function; ``parsed_arguments`` holds the arguments decoded into the
+    ``function_tool(T)`` type of that name (``None`` for tools given as plain dicts)."""
+
+    parsed_arguments: Any = None
+
+
+class ParsedFunctionToolCall(ChatCompletionMessageToolCall, gc=False):
+    """A tool call of a ``parse`` result."""
+
+    function: ParsedFunction = msgspec.field(default_factory=ParsedFunction)
+
+
+class ParsedChatCompletionMessage(ChatCompletionMessage, Generic[T]):
+    """The assistant message of a ``parse`` result: ``parsed`` is ``content`` decoded into ``T``
+    (``None`` when the model refused, see ``refusal``, or wrote no content)."""
+
+    parsed: T | None = None
+    tool_calls: list[ParsedFunctionToolCall] | None = None  # type: ignore[assignment]
+
+
+class ParsedChoice(Choice, Generic[T]):
+    """One choice of a ``parse`` result."""
+
+    message: ParsedChatCompletionMessage[T] = msgspec.field(default_factory=ParsedChatCompletionMessage)
+
+
+class ParsedChatCompletion(ChatCompletion, Generic[T]):
+    """What ``chat.completions.parse`` returns: every choice's ``message.parsed`` is a ``T``."""
+
+    choices: list[ParsedChoice[T]] = msgspec.field(default_factory=list)  # type: ignore[assignment]

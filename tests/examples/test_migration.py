@@ -169,3 +169,28 @@ async def test_fal_row_wait_timeout_leaves_the_job_running(env: Emulator) -> Non
         with pytest.raises(odr.JobTimeout) as info:
             await client.queue.run("nano_banana_2", LONG, wait_timeout=0.3)
     assert not env.jobs[info.value.request_id].cancelled
+
+
+async def test_openai_rows_structured_outputs(env: Emulator) -> None:
+    """parse(response_format=Struct), responses.parse(text_format=), function_tool + parsed_arguments."""
+    import msgspec
+
+    class City(msgspec.Struct):
+        city: str
+
+    async with odr.AsyncOdiRouter() as client:
+        completion = await client.chat.completions.parse(
+            model="gpt-4.1", messages=[{"role": "user", "content": "in Oslo"}], response_format=City
+        )
+        assert completion.choices[0].message.parsed == City(city="Oslo")
+        response = await client.responses.parse(model="gpt-4.1", input="in Lima", text_format=City)
+        assert response.output_parsed == City(city="Lima")
+        tool = odr.function_tool(City, name="weather")
+        called = await client.chat.completions.parse(
+            model="gpt-4.1", messages=[{"role": "user", "content": "weather in Hobart"}], tools=[tool]
+        )
+        (call,) = called.choices[0].message.tool_calls or []
+        assert call.function.parsed_arguments == City(city="Hobart")
+        plain = await client.responses.create(model="gpt-4.1", input="weather in Kyoto", tools=[tool])
+        (item,) = [i for i in plain.output if i.type == "function_call"]
+        assert item.arguments == '{"city":"Kyoto"}'

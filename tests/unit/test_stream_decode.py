@@ -28,6 +28,7 @@ from odirouter_async.types.response_events import (
     ResponseTextDeltaEvent,
     UnknownEvent,
 )
+from odirouter_async.types.responses import UnknownOutputItem
 
 
 def ev(data: Any, event: str = "message") -> SSEEvent:
@@ -360,4 +361,7 @@ def test_completed_response_output_text() -> None:
     item = decode_responses_event(ev({"type": "response.completed", "response": response}))
     assert isinstance(item, ResponseCompletedEvent)
     assert item.response.output_text == "ab"
-    assert item.response.output[2].type == "new_item_kind"
+    unknown = item.response.output[2]
+    assert isinstance(unknown, UnknownOutputItem)
+    assert unknown.type == "unknown" and unknown.item_type == "new_item_kind"
+    assert unknown.raw == {"type": "new_item_kind", "whatever": {"x": 1}}

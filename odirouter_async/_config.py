@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Final, Literal, TypeVar, Union
+from urllib.parse import urlsplit
 
 __all__ = (
     "DEFAULT_CONCURRENCY",
@@ -22,6 +23,7 @@ __all__ = (
     "RequestOptions",
     "Timeout",
     "TimeoutLike",
+    "check_proxy_url",
     "resolve_timeout",
 )
 
@@ -94,6 +96,31 @@ def strip_v1_suffix(url: str) -> str:
     """
     trimmed = url.rstrip("/")
     return trimmed[: -len("/v1")] if trimmed.endswith("/v1") and "://" in trimmed[:-3] else url
+
+
+def check_proxy_url(url: str, name: str) -> str:
+    """A proxy URL as aiohttp can use it (``http://`` or ``https://``; a bare ``host:port`` gets
+    ``http://``, as requests and httpx read it); ``ValueError`` naming ``name`` (the argument or
+    the environment variable) otherwise.  Messages show scheme, host and port, never credentials.
+    """
+    if not isinstance(url, str) or not url.strip():
+        raise ValueError(f"{name} must be a proxy URL such as 'http://proxy.example:3128'")
+    url = url.strip()
+    if "://" not in url:
+        url = "http://" + url
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    where = f"{parts.scheme}://{parts.hostname or ''}" + (f":{port}" if port else "")
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        hint = "" if name == "proxy" else "; or pass trust_env=False to ignore the proxy variables"
+        raise ValueError(
+            f"{name} is {where}: only http:// and https:// proxies are supported (aiohttp has no "
+            f"SOCKS support){hint}"
+        )
+    return url
 
 
 def resolve_timeout(value: TimeoutLike | NotGiven, default: Timeout) -> Timeout:

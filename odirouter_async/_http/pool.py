@@ -2,31 +2,219 @@
 
 Created lazily inside the running loop on the first request and shared by the client's
 ``with_options`` views.  Once closed it refuses every request with ``ClientClosedError``.
+
+What the session is built with, read when it is created (not at import):
+
+* **TLS**: ``ssl=True`` becomes ``ssl.create_default_context()`` made now, so ``SSL_CERT_FILE`` /
+  ``SSL_CERT_DIR`` set after import are honoured (aiohttp's own default context is built when
+  aiohttp is imported).
+* **No cookies**: a ``DummyCookieJar``.  A cookie set by the gateway is never sent anywhere, so
+  it cannot travel to an output-file host (cookies are not scoped by port) and back.
+* **Proxies** (``ProxyRoutes``): ``proxy=`` sends every request through that proxy; else, with
+  ``trust_env=True`` (the default, as httpx and requests), ``HTTPS_PROXY`` / ``HTTP_PROXY`` /
+  ``ALL_PROXY`` / ``NO_PROXY`` (upper or lower case) choose per URL; loopback hosts always go
+  direct (as Go's ``ProxyFromEnvironment``).  Proxy credentials in the URL become a
+  ``Proxy-Authorization`` header for the proxy only.
+* **Pool wait** (``PoolWait``): ``Timeout.pool`` bounds only the time a request waits for a free
+  connection slot, measured from aiohttp's connection-queued trace signals.
 """
 
 from __future__ import annotations
 
+import math
+import ssl as _ssl
+import urllib.request
 import warnings
-from typing import Any
+from types import SimpleNamespace, TracebackType
+from typing import Any, Final
+from urllib.parse import unquote, urlsplit
 
 import aiohttp
+import anyio
 
-from .._config import Limits
-from .._exceptions import ClientClosedError
+from .._config import Limits, Timeout, check_proxy_url
+from .._core.urls import is_loopback
+from .._exceptions import APITimeoutError, ClientClosedError, OdiRouterError
 
-__all__ = ("Pool",)
+__all__ = ("Pool", "PoolTimeout", "PoolWait", "ProxyRoutes", "client_timeout")
+
+_NO_ROUTE: Final[tuple[None, None]] = (None, None)
+#: ``NO_PROXY`` matching as requests and urllib do it (not in typeshed's stubs)
+_bypass: Final[Any] = getattr(urllib.request, "proxy_bypass_environment")  # noqa: B009
+
+
+class ProxyRoutes:
+    """Which proxy (and ``Proxy-Authorization``) each URL goes through; ``None``: direct."""
+
+    __slots__ = ("_cache", "_env", "_fixed")
+
+    def __init__(self, proxy: str | None, env: dict[str, str] | None) -> None:
+        self._fixed = _split_auth(proxy) if proxy is not None else None
+        self._env = env
+        self._cache: dict[tuple[str, str], tuple[str | None, dict[str, str] | None]] = {}
+
+    @classmethod
+    def build(cls, proxy: str | None, trust_env: bool) -> ProxyRoutes | None:
+        """The routes for a client (``None``: everything direct, the fast path)."""
+        if proxy is not None:
+            return cls(check_proxy_url(proxy, "proxy"), None)
+        if not trust_env:
+            return None
+        env = urllib.request.getproxies_environment()
+        if not any(k in env for k in ("http", "https", "all")):
+            return None
+        for name in ("http", "https", "all"):
+            if name in env:
+                env[name] = check_proxy_url(env[name], f"{name.upper()}_PROXY")
+        return cls(None, env)
+
+    def route(self, url: str) -> tuple[str | None, dict[str, str] | None]:
+        """``(proxy URL without credentials, proxy headers)`` for ``url``, or ``(None, None)``."""
+        if self._fixed is not None:
+            return self._fixed
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.netloc)
+        found = self._cache.get(key)
+        if found is None:
+            found = self._from_env(parts.scheme.lower(), parts.hostname or "", parts.port)
+            if len(self._cache) < 256:
+                self._cache[key] = found
+        return found
+
+    def _from_env(self, scheme: str, host: str, port: int | None) -> tuple[str | None, dict[str, str] | None]:
+        env = self._env or {}
+        if not host or is_loopback(host):
+            return _NO_ROUTE
+        netloc = f"{host}:{port}" if port else host
+        if "no" in env and _bypass(netloc, env):
+            return _NO_ROUTE
+        proxy = env.get(scheme) or env.get("all")
+        return _split_auth(proxy) if proxy else _NO_ROUTE
+
+
+def _split_auth(proxy: str) -> tuple[str, dict[str, str] | None]:
+    """The proxy URL without its user:password, and the ``Proxy-Authorization`` they make."""
+    parts = urlsplit(proxy)
+    if parts.username is None:
+        return proxy, None
+    host = parts.hostname or ""
+    host = f"[{host}]" if ":" in host else host
+    bare = f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
+    auth = aiohttp.BasicAuth(unquote(parts.username), unquote(parts.password or ""))
+    return bare, {"Proxy-Authorization": auth.encode()}
+
+
+class PoolTimeout(aiohttp.ClientTimeout):
+    """aiohttp's ``ClientTimeout`` plus ``pool``: the longest wait for a free slot (``PoolWait``)."""
+
+    __slots__ = ("pool",)
+
+    def __init__(self, *, pool: float | None = None, **fields: Any) -> None:
+        super().__init__(**fields)
+        object.__setattr__(self, "pool", pool)  # frozen: set once, here
+
+
+def client_timeout(t: Timeout) -> PoolTimeout:
+    """aiohttp's timeouts for a ``Timeout``.
+
+    ``read`` is ``sock_read`` (each read), ``connect`` is ``sock_connect`` (making a new
+    connection, TLS included), ``total`` the whole exchange; ``pool`` is enforced by ``PoolWait``
+    on the queued time only.  aiohttp's ``connect`` (pool wait, DNS and connect together) is set
+    to their sum as an outer bound only.
+    """
+    acquire = None if t.connect is None or t.pool is None else t.connect + t.pool
+    return PoolTimeout(pool=t.pool, total=t.total, connect=acquire, sock_connect=t.connect, sock_read=t.read)
+
+
+class PoolWait:
+    """``with PoolWait(timeout, rid): await session.request(..., trace_request_ctx=wait)``.
+
+    Bounds only the wait for a free connection slot: the deadline is armed when aiohttp queues
+    the request (``on_connection_queued_start``) and disarmed when a slot is free.  When it
+    passes, ``APITimeoutError`` (``sent=False``) leaves the ``with`` block.
+    """
+
+    __slots__ = ("_queued", "_scope", "rid", "seconds")
+
+    def __init__(self, timeout: aiohttp.ClientTimeout, rid: str | None) -> None:
+        self.seconds: float | None = getattr(timeout, "pool", None)
+        self.rid = rid
+        self._scope: anyio.CancelScope | None = None
+        self._queued: float | None = None
+
+    def __enter__(self) -> PoolWait:
+        if self.seconds is not None:
+            self._scope = anyio.CancelScope()
+            self._scope.__enter__()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> bool:
+        scope = self._scope
+        if scope is None:
+            return False
+        swallowed = bool(scope.__exit__(kind, exc, tb))
+        if scope.cancelled_caught and self._queued is not None:
+            raise APITimeoutError(
+                f"Timed out waiting {self.seconds:g}s for a free connection from the pool "
+                "(Timeout.pool; every connection of Limits.max_connections in use): "
+                "the request was not sent.",
+                x_request_id=self.rid,
+                sent=False,
+            ) from None
+        return swallowed
+
+    def queued(self) -> None:
+        """The request waits for a slot: arm the deadline (once per request)."""
+        if self._scope is not None and self.seconds is not None and self._queued is None:
+            self._queued = anyio.current_time()
+            self._scope.deadline = self._queued + self.seconds
+
+    def slot_free(self) -> None:
+        """A slot is free: no deadline while the connection is made."""
+        if self._scope is not None:
+            self._scope.deadline = math.inf
+
+
+async def _on_queued_start(_session: Any, ctx: SimpleNamespace, _params: Any) -> None:
+    wait = getattr(ctx, "trace_request_ctx", None)
+    if isinstance(wait, PoolWait):
+        wait.queued()
+
+
+async def _on_queued_end(_session: Any, ctx: SimpleNamespace, _params: Any) -> None:
+    wait = getattr(ctx, "trace_request_ctx", None)
+    if isinstance(wait, PoolWait):
+        wait.slot_free()
+
+
+def _pool_trace() -> aiohttp.TraceConfig:
+    trace = aiohttp.TraceConfig()
+    trace.on_connection_queued_start.append(_on_queued_start)
+    trace.on_connection_queued_end.append(_on_queued_end)
+    return trace
 
 
 class Pool:
     """The connection pool shared by a client and its ``with_options`` views."""
 
-    __slots__ = ("closed", "limits", "session", "ssl")
+    __slots__ = ("closed", "limits", "proxies", "proxy", "session", "ssl", "trust_env")
 
-    def __init__(self, limits: Limits, ssl: Any) -> None:
+    def __init__(self, limits: Limits, ssl: Any, *, proxy: str | None = None, trust_env: bool = True) -> None:
         self.limits = limits
         self.ssl = ssl
+        self.proxy = check_proxy_url(proxy, "proxy") if proxy is not None else None
+        self.trust_env = trust_env
+        #: per-URL proxy choice, fixed when the session is created (``route``)
+        self.proxies: ProxyRoutes | None = None
         self.session: aiohttp.ClientSession | None = None
         self.closed = False
+
+    def route(self, url: str) -> tuple[str | None, dict[str, str] | None]:
+        """``(proxy, proxy_headers)`` for a request to ``url`` (``(None, None)``: direct)."""
+        proxies = self.proxies
+        return _NO_ROUTE if proxies is None else proxies.route(url)
 
     def get(self) -> aiohttp.ClientSession:
         """The session, created on first use; ``ClientClosedError`` once the pool is closed."""
@@ -35,20 +223,23 @@ class Pool:
             return session
         if self.closed:
             raise ClientClosedError("the client is closed; create a new AsyncOdiRouter")
+        self.proxies = ProxyRoutes.build(self.proxy, self.trust_env)
         limits = self.limits
         connector = aiohttp.TCPConnector(
             limit=limits.max_connections,
             limit_per_host=limits.max_connections_per_host,
             keepalive_timeout=limits.keepalive_expiry,
             ttl_dns_cache=limits.dns_cache_ttl,
-            ssl=self.ssl,
+            ssl=_ssl_context(self.ssl),
         )
         # No session-level headers: Authorization is added per request, only for our origin.
         self.session = aiohttp.ClientSession(
             connector=connector,
             timeout=aiohttp.ClientTimeout(total=None),
             auto_decompress=True,
-            trust_env=False,
+            trust_env=False,  # proxies are chosen here (``route``); no ~/.netrc credentials
+            cookie_jar=aiohttp.DummyCookieJar(),
+            trace_configs=[_pool_trace()],
         )
         return self.session
 
@@ -68,3 +259,16 @@ class Pool:
                 ResourceWarning,
                 stacklevel=1,
             )
+
+
+def _ssl_context(value: Any) -> Any:
+    """``True`` (verify with the system's CAs) becomes a context made now, so ``SSL_CERT_FILE``
+    and ``SSL_CERT_DIR`` set after import count; a context or ``False`` is used as given."""
+    if value is True:
+        try:
+            return _ssl.create_default_context()
+        except (OSError, _ssl.SSLError) as exc:  # SSL_CERT_FILE naming a missing or bad file
+            raise OdiRouterError(
+                f"cannot load the CA certificates (SSL_CERT_FILE, SSL_CERT_DIR?): {exc}"
+            ) from None
+    return value

@@ -21,6 +21,7 @@ What the session is built with, read when it is created (not at import):
 
 from __future__ import annotations
 
+import base64
 import math
 import ssl as _ssl
 import urllib.request
@@ -100,8 +101,14 @@ def _split_auth(proxy: str) -> tuple[str, dict[str, str] | None]:
     host = parts.hostname or ""
     host = f"[{host}]" if ":" in host else host
     bare = f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
-    auth = aiohttp.BasicAuth(unquote(parts.username), unquote(parts.password or ""))
-    return bare, {"Proxy-Authorization": auth.encode()}
+    pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+    try:
+        raw = pair.encode("latin-1")  # as aiohttp and requests encode Basic credentials
+    except UnicodeEncodeError:
+        raw = pair.encode()
+    # aiohttp turns an ``Authorization`` among the proxy headers into ``Proxy-Authorization``: on
+    # the request itself for a plain-http target, on the CONNECT for an https one (never the target)
+    return bare, {"Authorization": "Basic " + base64.b64encode(raw).decode("ascii")}
 
 
 class PoolTimeout(aiohttp.ClientTimeout):

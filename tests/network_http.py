@@ -201,7 +201,9 @@ class RecordingProxy:
             self._tasks.discard(task)  # type: ignore[arg-type]
             writer.close()
 
-    async def _forward(self, seen: ProxySeen, version: str, body: bytes, writer: asyncio.StreamWriter) -> None:
+    async def _forward(
+        self, seen: ProxySeen, version: str, body: bytes, writer: asyncio.StreamWriter
+    ) -> None:
         # absolute-form, as a client talking to a proxy sends it: any host, served on 127.0.0.1
         parts = urlsplit(seen.target)
         path = parts.path + (f"?{parts.query}" if parts.query else "")

@@ -12,7 +12,7 @@ from pathlib import Path
 import anyio
 import pytest
 from aiohttp import web
-from hostile_http import WebServer, serve
+from hostile_http import Handler, WebServer, serve
 from network_http import RecordingProxy
 
 import odirouter_async as odr
@@ -36,7 +36,7 @@ def _no_proxy_env(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name.upper(), raising=False)
 
 
-def _gateway(files: str) -> object:
+def _gateway(files: str) -> Handler:
     """A gateway stub: cookies on every answer; video content redirected to ``files``."""
 
     async def handler(request: web.Request, _: WebServer) -> web.StreamResponse:
@@ -68,13 +68,16 @@ def _localhost(url: str) -> str:
 
 async def test_no_cookie_goes_back_or_to_another_host(tmp_path: Path) -> None:
     """A cookie set by the gateway is sent neither back to it nor to the output-file host."""
-    async with serve(_file_host) as files, serve(_gateway(_localhost(files.url))) as gw:  # type: ignore[arg-type]
-        async with odr.AsyncOdiRouter(api_key=KEY, base_url=_localhost(gw.url)) as client:
-            await client.models.list()
-            await client.models.list()
-            output = JobOutput(url=f"{_localhost(files.url)}/out.mp4")
-            await client.queue.download(JobResult(outputs=[output]), tmp_path / "a")
-            await client.queue.download(JobResult(outputs=[output]), tmp_path / "b")
+    async with (
+        serve(_file_host) as files,
+        serve(_gateway(_localhost(files.url))) as gw,
+        odr.AsyncOdiRouter(api_key=KEY, base_url=_localhost(gw.url)) as client,
+    ):
+        await client.models.list()
+        await client.models.list()
+        output = JobOutput(url=f"{_localhost(files.url)}/out.mp4")
+        await client.queue.download(JobResult(outputs=[output]), tmp_path / "a")
+        await client.queue.download(JobResult(outputs=[output]), tmp_path / "b")
     assert [r.headers.get("Cookie") for r in gw.requests] == [None, None]
     assert [r.headers.get("Cookie") for r in files.requests] == [None, None]
     assert all("Authorization" not in r.headers for r in files.requests)
@@ -83,10 +86,13 @@ async def test_no_cookie_goes_back_or_to_another_host(tmp_path: Path) -> None:
 
 async def test_no_cookie_follows_a_video_redirect(tmp_path: Path) -> None:
     """Video content redirected to a file host: no cookie of the gateway or the host goes anywhere."""
-    async with serve(_file_host) as files, serve(_gateway(_localhost(files.url))) as gw:  # type: ignore[arg-type]
-        async with odr.AsyncOdiRouter(api_key=KEY, base_url=_localhost(gw.url)) as client:
-            await client.videos.download_content("vid_1", tmp_path / "a.mp4")
-            await client.videos.download_content("vid_2", tmp_path / "b.mp4")
+    async with (
+        serve(_file_host) as files,
+        serve(_gateway(_localhost(files.url))) as gw,
+        odr.AsyncOdiRouter(api_key=KEY, base_url=_localhost(gw.url)) as client,
+    ):
+        await client.videos.download_content("vid_1", tmp_path / "a.mp4")
+        await client.videos.download_content("vid_2", tmp_path / "b.mp4")
     assert [r.headers.get("Cookie") for r in gw.requests + files.requests] == [None] * 4
     assert (tmp_path / "b.mp4").read_bytes() == VIDEO
 
@@ -96,11 +102,17 @@ async def test_no_cookie_follows_a_video_redirect(tmp_path: Path) -> None:
 
 async def test_download_content_follows_a_same_origin_redirect(tmp_path: Path) -> None:
     """``videos.download_content`` answered by a same-origin 302 follows it (with the key)."""
-    async with serve(_file_host) as files, serve(_gateway(files.url)) as gw:  # type: ignore[arg-type]
-        async with odr.AsyncOdiRouter(api_key=KEY, base_url=gw.url) as client:
-            path = await client.videos.download_content("vid_same", tmp_path / "same.mp4")
+    async with (
+        serve(_file_host) as files,
+        serve(_gateway(files.url)) as gw,
+        odr.AsyncOdiRouter(api_key=KEY, base_url=gw.url) as client,
+    ):
+        path = await client.videos.download_content("vid_same", tmp_path / "same.mp4")
     assert path.read_bytes() == VIDEO
-    assert [r.path for r in gw.requests] == ["/v1/videos/vid_same/content?variant=video", "/files/vid_same.mp4"]
+    assert [r.path for r in gw.requests] == [
+        "/v1/videos/vid_same/content?variant=video",
+        "/files/vid_same.mp4",
+    ]
     assert all(r.headers.get("Authorization") == f"Bearer {KEY}" for r in gw.requests)
 
 
@@ -110,10 +122,16 @@ async def test_an_output_host_redirecting_to_itself_is_a_clear_error(tmp_path: P
     async def looping_gateway(request: web.Request, state: WebServer) -> web.StreamResponse:
         return web.Response(status=302, headers={"Location": f"{files.url}/loop"})
 
-    async with serve(_file_host) as files, serve(looping_gateway) as gw:
-        async with odr.AsyncOdiRouter(api_key=KEY, base_url=gw.url, max_retries=0) as client:
-            with anyio.fail_after(GUARD), pytest.raises(odr.APIConnectionError, match="(?i)too many redirects"):
-                await client.videos.download_content("vid_1", tmp_path / "x.mp4")
+    async with (
+        serve(_file_host) as files,
+        serve(looping_gateway) as gw,
+        odr.AsyncOdiRouter(api_key=KEY, base_url=gw.url, max_retries=0) as client,
+    ):
+        with (
+            anyio.fail_after(GUARD),
+            pytest.raises(odr.APIConnectionError, match=r"(?i)too many redirects"),
+        ):
+            await client.videos.download_content("vid_1", tmp_path / "x.mp4")
     assert not (tmp_path / "x.mp4").exists()
 
 
@@ -133,10 +151,14 @@ async def test_a_same_origin_redirect_loop_is_a_clear_error(tmp_path: Path) -> N
 
 async def test_proxy_argument_sends_every_request_through_the_proxy(tmp_path: Path) -> None:
     """``proxy=``: the gateway and the output host are reached through it; the key only for the gateway."""
-    async with serve(_file_host) as files, serve(_gateway(files.url)) as gw, RecordingProxy() as proxy:  # type: ignore[arg-type]
-        async with odr.AsyncOdiRouter(api_key=KEY, base_url=gw.url, proxy=proxy.url) as client:
-            await client.models.list()
-            await client.videos.download_content("vid_1", tmp_path / "a.mp4")
+    async with (
+        serve(_file_host) as files,
+        serve(_gateway(files.url)) as gw,
+        RecordingProxy() as proxy,
+        odr.AsyncOdiRouter(api_key=KEY, base_url=gw.url, proxy=proxy.url) as client,
+    ):
+        await client.models.list()
+        await client.videos.download_content("vid_1", tmp_path / "a.mp4")
     assert [r.target for r in proxy.requests] == [
         f"{gw.url}/v1/models",
         f"{gw.url}/v1/videos/vid_1/content?variant=video",
@@ -149,7 +171,7 @@ async def test_proxy_argument_sends_every_request_through_the_proxy(tmp_path: Pa
 
 async def test_proxy_credentials_go_to_the_proxy_only() -> None:
     """``proxy="http://user:pass@..."``: a ``Proxy-Authorization`` header for the proxy, nothing else."""
-    async with serve(_gateway("http://unused")) as gw, RecordingProxy() as proxy:  # type: ignore[arg-type]
+    async with serve(_gateway("http://unused")) as gw, RecordingProxy() as proxy:
         with_auth = proxy.url.replace("http://", "http://alice:pa%3Ass@")
         async with odr.AsyncOdiRouter(api_key=KEY, base_url=gw.url, proxy=with_auth) as client:
             await client.models.list()
@@ -160,7 +182,7 @@ async def test_proxy_credentials_go_to_the_proxy_only() -> None:
 
 async def test_proxy_environment_is_read_when_trusted(monkeypatch: pytest.MonkeyPatch) -> None:
     """``HTTP_PROXY`` is used by default (``trust_env=True``), like httpx and requests."""
-    async with serve(_gateway("http://unused")) as gw, RecordingProxy() as proxy:  # type: ignore[arg-type]
+    async with serve(_gateway("http://unused")) as gw, RecordingProxy() as proxy:
         monkeypatch.setenv("HTTP_PROXY", proxy.url)
         base = gw.url.replace("127.0.0.1", "gateway.test")  # not loopback: loopback always goes direct
         async with odr.AsyncOdiRouter(api_key=KEY, base_url=base, allow_insecure_http=True) as client:
@@ -171,7 +193,7 @@ async def test_proxy_environment_is_read_when_trusted(monkeypatch: pytest.Monkey
 
 async def test_all_proxy_is_used_when_no_scheme_proxy_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
     """``ALL_PROXY`` alone routes requests through the proxy."""
-    async with serve(_gateway("http://unused")) as gw, RecordingProxy() as proxy:  # type: ignore[arg-type]
+    async with serve(_gateway("http://unused")) as gw, RecordingProxy() as proxy:
         monkeypatch.setenv("ALL_PROXY", proxy.url)
         base = gw.url.replace("127.0.0.1", "gateway.test")
         async with odr.AsyncOdiRouter(api_key=KEY, base_url=base, allow_insecure_http=True) as client:
@@ -211,12 +233,16 @@ async def test_a_socks_proxy_is_refused_clearly(monkeypatch: pytest.MonkeyPatch,
     """A SOCKS proxy (unsupported by aiohttp) is a ValueError naming where it came from, no credentials."""
     socks = "socks5://bob:hunter2@proxy.corp:1080"
     if where == "argument":
-        with pytest.raises(ValueError, match="proxy is socks5://proxy.corp:1080") as info:
+        with pytest.raises(ValueError, match=r"proxy is socks5://proxy\.corp:1080") as info:
             odr.AsyncOdiRouter(api_key=KEY, base_url="http://127.0.0.1:9", proxy=socks)
     else:
         monkeypatch.setenv("ALL_PROXY", socks)
-        async with odr.AsyncOdiRouter(api_key=KEY, base_url="http://gw.test:9", allow_insecure_http=True) as client:
-            with pytest.raises(ValueError, match="ALL_PROXY is socks5://proxy.corp:1080.*trust_env=False") as info:
+        async with odr.AsyncOdiRouter(
+            api_key=KEY, base_url="http://gw.test:9", allow_insecure_http=True
+        ) as client:
+            with pytest.raises(
+                ValueError, match=r"ALL_PROXY is socks5://proxy\.corp:1080.*trust_env=False"
+            ) as info:
                 await client.models.list()
     assert "hunter2" not in str(info.value)
 
@@ -235,7 +261,9 @@ async def test_ssl_cert_file_set_after_import_is_honoured(monkeypatch: pytest.Mo
 
 async def test_without_ssl_cert_file_the_emulator_ca_is_not_trusted() -> None:
     """The control: the same client without ``SSL_CERT_FILE`` refuses the emulator's certificate."""
-    async with Emulator(tls=True) as emu:
-        async with odr.AsyncOdiRouter(api_key=emu.api_key, base_url=emu.url, max_retries=0) as client:
-            with pytest.raises(odr.APIConnectionError, match="(?i)certificate"):
-                await client.models.list()
+    async with (
+        Emulator(tls=True) as emu,
+        odr.AsyncOdiRouter(api_key=emu.api_key, base_url=emu.url, max_retries=0) as client,
+    ):
+        with pytest.raises(odr.APIConnectionError, match=r"(?i)certificate"):
+            await client.models.list()

@@ -55,12 +55,15 @@ class Timeout:
     """Deadlines for one HTTP exchange, in seconds; ``None`` disables one.
 
     Args:
-        connect: establishing the TCP/TLS connection.
+        connect: establishing a new TCP/TLS connection.
         read: the longest silence allowed between two reads of the response.  For a stream this
-            is the idle time between bytes (events, keep-alive comments), never a total.
+            is the idle time between bytes (events, keep-alive comments), never a total.  An
+            error body (4xx/5xx) is read for at most one ``read`` in all (and 10 s), so a body
+            that trickles cannot hold the error back.
         total: the whole exchange, body included.  ``None`` by default: streams and long
             generations are bounded by ``read`` instead of aiohttp's default 300 s total.
-        pool: waiting for a free connection from the pool.
+        pool: only the wait for a free connection slot when every connection of ``Limits`` is
+            in use (``APITimeoutError``, the request not sent); not the connect that follows.
 
     ``Timeout(30)`` sets ``read`` to 30 s and keeps the other defaults.
     """

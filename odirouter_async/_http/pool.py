@@ -21,9 +21,10 @@ What the session is built with, read when it is created (not at import):
 
 from __future__ import annotations
 
+import asyncio
 import base64
-import math
 import ssl as _ssl
+import sys
 import urllib.request
 import warnings
 from types import SimpleNamespace, TracebackType
@@ -31,7 +32,6 @@ from typing import Any, Final
 from urllib.parse import unquote, urlsplit
 
 import aiohttp
-import anyio
 
 from .._config import Limits, Timeout, check_proxy_url
 from .._core.urls import is_loopback
@@ -134,35 +134,40 @@ def client_timeout(t: Timeout) -> PoolTimeout:
 
 
 class PoolWait:
-    """``with PoolWait(timeout, rid): await session.request(..., trace_request_ctx=wait)``.
+    """``with PoolWait(timeout, rid) as wait: await session.request(..., trace_request_ctx=wait)``.
 
-    Bounds only the wait for a free connection slot: the deadline is armed when aiohttp queues
-    the request (``on_connection_queued_start``) and disarmed when a slot is free.  When it
-    passes, ``APITimeoutError`` (``sent=False``) leaves the ``with`` block.
+    Bounds only the wait for a free connection slot (``Timeout.pool``).  Nothing is armed unless
+    aiohttp queues the request (``on_connection_queued_start``, in the requesting task): then a
+    timer is set for the deadline, and cancelled when a slot is free (``..._queued_end``).  When
+    it fires it cancels the waiting task, as ``asyncio.timeout`` does, and ``__exit__`` turns that
+    cancellation into ``APITimeoutError`` (``sent=False``); a cancellation from elsewhere wins.
+    A request that never waits costs this object and two calls.
     """
 
-    __slots__ = ("_queued", "_scope", "rid", "seconds")
+    __slots__ = ("_deadline", "_handle", "_task", "fired", "rid", "seconds")
 
     def __init__(self, timeout: aiohttp.ClientTimeout, rid: str | None) -> None:
         self.seconds: float | None = getattr(timeout, "pool", None)
         self.rid = rid
-        self._scope: anyio.CancelScope | None = None
-        self._queued: float | None = None
+        self.fired = False
+        self._deadline: float | None = None
+        self._handle: asyncio.TimerHandle | None = None
+        self._task: asyncio.Task[Any] | None = None
 
     def __enter__(self) -> PoolWait:
-        if self.seconds is not None:
-            self._scope = anyio.CancelScope()
-            self._scope.__enter__()
         return self
 
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> bool:
-        scope = self._scope
-        if scope is None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+        if not self.fired:
             return False
-        swallowed = bool(scope.__exit__(kind, exc, tb))
-        if scope.cancelled_caught and self._queued is not None:
+        if sys.version_info >= (3, 11) and self._task is not None and self._task.uncancel() > 0:
+            return False  # cancelled from elsewhere too: that cancellation goes on
+        if kind is not None and issubclass(kind, asyncio.CancelledError):
             raise APITimeoutError(
                 f"Timed out waiting {self.seconds:g}s for a free connection from the pool "
                 "(Timeout.pool; every connection of Limits.max_connections in use): "
@@ -170,18 +175,29 @@ class PoolWait:
                 x_request_id=self.rid,
                 sent=False,
             ) from None
-        return swallowed
+        return False
 
     def queued(self) -> None:
-        """The request waits for a slot: arm the deadline (once per request)."""
-        if self._scope is not None and self.seconds is not None and self._queued is None:
-            self._queued = anyio.current_time()
-            self._scope.deadline = self._queued + self.seconds
+        """The request waits for a slot: arm the timer (one deadline per request)."""
+        if self.seconds is None or self._handle is not None:
+            return
+        loop = asyncio.get_running_loop()
+        if self._deadline is None:
+            self._deadline = loop.time() + self.seconds
+            self._task = asyncio.current_task()
+        self._handle = loop.call_at(self._deadline, self._fire)
 
     def slot_free(self) -> None:
         """A slot is free: no deadline while the connection is made."""
-        if self._scope is not None:
-            self._scope.deadline = math.inf
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+    def _fire(self) -> None:
+        self._handle = None
+        if self._task is not None and not self._task.done():
+            self.fired = True
+            self._task.cancel()
 
 
 async def _on_queued_start(_session: Any, ctx: SimpleNamespace, _params: Any) -> None:

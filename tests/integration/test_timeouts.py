@@ -109,3 +109,17 @@ async def test_pool_none_waits_without_limit_of_connect() -> None:
             assert outcome == []
             await held.aclose()
     assert len(srv.requests) == 2 and isinstance(outcome[0], odr.APITimeoutError)
+
+
+async def test_a_cancellation_while_waiting_for_a_slot_stays_a_cancellation() -> None:
+    """The caller's own deadline ending during a pool wait cancels the call (no APITimeoutError)."""
+    limits = odr.Limits(max_connections=1)
+    async with SlowServer(hold_body()) as srv, _client(srv.url, limits=limits) as client:
+        held = await client.requester.open_stream("GET", "/v1/models")
+        try:
+            with anyio.fail_after(GUARD), anyio.move_on_after(0.3) as scope:
+                await client.models.list(timeout=odr.Timeout(pool=GUARD, read=60))
+        finally:
+            await held.aclose()
+        assert scope.cancelled_caught
+    assert len(srv.requests) == 1

@@ -176,18 +176,21 @@ async def open_following(
 ) -> StreamResponse:
     """GET a file; the key only on our origin; redirects from our origin followed by hand.
 
-    ``query`` and ``options`` go with the first request only (a ``Location`` is used as given).
-    More than ``_MAX_HOPS`` redirects raise ``ResponseValidationError`` naming the last URL.
+    ``query`` and ``options`` go with the first request; a ``Location`` is used as given, with
+    only the timeout and retry budget of ``options``.  More than ``_MAX_HOPS`` redirects raise
+    ``ResponseValidationError`` naming the last URL (without its query).
     """
     extra: dict[str, Any] = {"query": query} if query else {}
+    hops: dict[str, Any] = {}
     if options is not None:
         extra["options"] = options
+        hops["options"] = RequestOptions.of(timeout=options.timeout, max_retries=options.max_retries)
     for _ in range(_MAX_HOPS + 1):
         own = transport.is_own_origin(url)
         resp = await transport.open_stream(
             "GET", url, auth=own, headers=headers, ok_statuses=_REDIRECTS if own else frozenset(), **extra
         )
-        extra = {"options": options} if options is not None else {}
+        extra = hops
         if resp.status not in _REDIRECTS:
             return resp
         location = resp.headers.get("Location")

@@ -49,6 +49,9 @@ class ProxyRoutes:
 
     __slots__ = ("_cache", "_env", "_fixed")
 
+    def __repr__(self) -> str:
+        return "ProxyRoutes(...)"  # holds proxy credentials
+
     def __init__(self, proxy: str | None, env: dict[str, str] | None) -> None:
         self._fixed = _split_auth(proxy) if proxy is not None else None
         self._env = env
@@ -108,7 +111,14 @@ def _split_auth(proxy: str) -> tuple[str, dict[str, str] | None]:
         raw = pair.encode()
     # aiohttp turns an ``Authorization`` among the proxy headers into ``Proxy-Authorization``: on
     # the request itself for a plain-http target, on the CONNECT for an https one (never the target)
-    return bare, {"Authorization": "Basic " + base64.b64encode(raw).decode("ascii")}
+    return bare, _ProxyHeaders(Authorization="Basic " + base64.b64encode(raw).decode("ascii"))
+
+
+class _ProxyHeaders(dict[str, str]):
+    """The proxy's credentials as headers; the repr hides them (frames rendered with locals)."""
+
+    def __repr__(self) -> str:
+        return "{" + ", ".join(f"{k!r}: '***'" for k in self) + "}"
 
 
 class PoolTimeout(aiohttp.ClientTimeout):

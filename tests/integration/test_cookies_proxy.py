@@ -7,6 +7,7 @@ request and serves any host name from 127.0.0.1 (so ``gateway.test`` is not loop
 
 from __future__ import annotations
 
+import traceback
 from pathlib import Path
 
 import anyio
@@ -178,6 +179,27 @@ async def test_proxy_credentials_go_to_the_proxy_only() -> None:
             assert "pa%3Ass" not in repr(client)
     assert proxy.requests[0].headers["Proxy-Authorization"] == "Basic YWxpY2U6cGE6c3M="  # alice:pa:ss
     assert gw.requests[0].headers["Authorization"] == f"Bearer {KEY}"  # the key, not the proxy's
+
+
+async def test_proxy_credentials_stay_out_of_tracebacks_with_locals() -> None:
+    """An error through a proxy with credentials, rendered with every frame's locals: no password."""
+
+    async def fail(request: web.Request, _: WebServer) -> web.StreamResponse:
+        return web.Response(status=500, text="boom")
+
+    async with serve(fail) as gw, RecordingProxy() as proxy:
+        with_auth = proxy.url.replace("http://", "http://alice:pa%3Ass@")
+        async with odr.AsyncOdiRouter(api_key=KEY, base_url=gw.url, proxy=with_auth, max_retries=0) as client:
+            with pytest.raises(odr.InternalServerError) as info:
+                await client.models.list()
+            route = repr(client._shared.pool.route(f"{gw.url}/v1/models"))  # what a request frame holds
+    rendered = traceback.TracebackException.from_exception(info.value, capture_locals=True)
+    sdk = [f for f in rendered.stack if "odirouter_async" in f.filename]  # not this test's own locals
+    text = "".join(traceback.StackSummary.from_list(sdk).format())
+    assert "_send_handling_retries" in text and "req =" in text  # SDK frames rendered with locals
+    for secret in ("pa%3Ass", "pa:ss", "YWxpY2U6cGE6c3M="):
+        assert secret not in text and secret not in route
+    assert "'Authorization': '***'" in route
 
 
 async def test_proxy_environment_is_read_when_trusted(monkeypatch: pytest.MonkeyPatch) -> None:

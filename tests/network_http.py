@@ -119,7 +119,7 @@ def trickle(status: int, every: float, head_only_length: int = 1 << 20) -> Scrip
     return script
 
 
-def hold_body(released: asyncio.Event | None = None) -> Script:
+def hold_body() -> Script:
     """Headers and half a body, then hold the connection until the client hangs up."""
 
     async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -80,6 +80,8 @@ class _Shared:
         self.pool = pool
         self.polling = polling
         self.scheduler: Any = None
+        #: where the owner's key came from, named by a 401 ("the api_key= argument" or the variable)
+        self.key_source: str | None = None
 
 
 class AsyncOdiRouter(AsyncClosing):
@@ -100,7 +102,14 @@ class AsyncOdiRouter(AsyncClosing):
             instead of fetching them without the key.
         retry_policy: full control over retry delays; ``max_retries``, when given, overrides
             the policy's own.
-        ssl: an ``ssl.SSLContext`` (custom CA, e.g. the emulator's), or False to skip verification.
+        ssl: an ``ssl.SSLContext`` (custom CA, e.g. the emulator's), or False to skip verification;
+            by default the system's CAs, read when the first request is made (``SSL_CERT_FILE``
+            and ``SSL_CERT_DIR`` set after import count).
+        proxy: an ``http://`` (or ``https://``) proxy for every request, credentials allowed
+            (``http://user:pass@proxy:3128``); overrides the environment.
+        trust_env: without ``proxy``, read ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``ALL_PROXY`` /
+            ``NO_PROXY`` when the first request is made, as httpx and requests do (loopback hosts
+            always go direct); False ignores them.
         polling: how the client's one queue scheduler polls (rate budget, lag targets).
     """
 
@@ -118,6 +127,8 @@ class AsyncOdiRouter(AsyncClosing):
         retry_policy: RetryPolicy | None = None,
         ssl: _ssl.SSLContext | bool | None = None,
         polling: PollingOptions | None = None,
+        proxy: str | None = None,
+        trust_env: bool = True,
         _shared: _Shared | None = None,
     ) -> None:
         key = api_key if api_key is not None else os.environ.get("ODIROUTER_API_KEY")
@@ -142,8 +153,14 @@ class AsyncOdiRouter(AsyncClosing):
         self._shared = (
             _shared
             if _shared is not None
-            else _Shared(Pool(limits, True if ssl is None else ssl), polling or PollingOptions())
+            else _Shared(
+                Pool(limits, True if ssl is None else ssl, proxy=proxy, trust_env=trust_env),
+                polling or PollingOptions(),
+            )
         )
+        if self._owner:
+            from_env = "the ODIROUTER_API_KEY environment variable"
+            self._shared.key_source = "the api_key= argument" if api_key is not None else from_env
         self.__api_key = key
         self._allow_insecure_http = allow_insecure_http
         self._transport = Transport(
@@ -153,6 +170,7 @@ class AsyncOdiRouter(AsyncClosing):
             pool=self._shared.pool,
             strict_origins=strict_origins,
         )
+        self._transport.key_source = self._shared.key_source
         self.models = Models(self)
         self.chat = Chat(self)
         self.responses = Responses(self)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Final, Literal, TypeVar, Union
+from urllib.parse import urlsplit
 
 __all__ = (
     "DEFAULT_CONCURRENCY",
@@ -22,6 +23,7 @@ __all__ = (
     "RequestOptions",
     "Timeout",
     "TimeoutLike",
+    "check_proxy_url",
     "resolve_timeout",
 )
 
@@ -53,12 +55,15 @@ class Timeout:
     """Deadlines for one HTTP exchange, in seconds; ``None`` disables one.
 
     Args:
-        connect: establishing the TCP/TLS connection.
+        connect: establishing a new TCP/TLS connection.
         read: the longest silence allowed between two reads of the response.  For a stream this
-            is the idle time between bytes (events, keep-alive comments), never a total.
+            is the idle time between bytes (events, keep-alive comments), never a total.  An
+            error body (4xx/5xx) is read for at most one ``read`` in all (and 10 s), so a body
+            that trickles cannot hold the error back.
         total: the whole exchange, body included.  ``None`` by default: streams and long
             generations are bounded by ``read`` instead of aiohttp's default 300 s total.
-        pool: waiting for a free connection from the pool.
+        pool: only the wait for a free connection slot when every connection of ``Limits`` is
+            in use (``APITimeoutError``, the request not sent); not the connect that follows.
 
     ``Timeout(30)`` sets ``read`` to 30 s and keeps the other defaults.
     """
@@ -94,6 +99,31 @@ def strip_v1_suffix(url: str) -> str:
     """
     trimmed = url.rstrip("/")
     return trimmed[: -len("/v1")] if trimmed.endswith("/v1") and "://" in trimmed[:-3] else url
+
+
+def check_proxy_url(url: str, name: str) -> str:
+    """A proxy URL as aiohttp can use it (``http://`` or ``https://``; a bare ``host:port`` gets
+    ``http://``, as requests and httpx read it); ``ValueError`` naming ``name`` (the argument or
+    the environment variable) otherwise.  Messages show scheme, host and port, never credentials.
+    """
+    if not isinstance(url, str) or not url.strip():
+        raise ValueError(f"{name} must be a proxy URL such as 'http://proxy.example:3128'")
+    url = url.strip()
+    if "://" not in url:
+        url = "http://" + url
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    where = f"{parts.scheme}://{parts.hostname or ''}" + (f":{port}" if port else "")
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        hint = "" if name == "proxy" else "; or pass trust_env=False to ignore the proxy variables"
+        raise ValueError(
+            f"{name} is {where}: only http:// and https:// proxies are supported (aiohttp has no "
+            f"SOCKS support){hint}"
+        )
+    return url
 
 
 def resolve_timeout(value: TimeoutLike | NotGiven, default: Timeout) -> Timeout:

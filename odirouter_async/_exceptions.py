@@ -137,9 +137,26 @@ class APIStatusError(OdiRouterError):
         self.headers: dict[str, str] = dict(headers or {})
         self.code = code
         self.error_type = error_type
+        #: the request that got this answer: its method and URL (without the query), when known
+        self.method: str | None = None
+        self.url: str | None = None
+        #: the next step, shown after the message: the URL of a 404, where a refused key came from
+        self.hint: str | None = None
+
+    def add_context(self, method: str, url: str, *, own: bool, key_source: str | None = None) -> None:
+        """Name the request (method, URL without its query: no presigned signature) and, for a
+        404/405 or a 401 on our origin, the next step.  Never the key: only where it came from."""
+        self.method = method
+        self.url = url.split("?", 1)[0].split("#", 1)[0]
+        if self.status_code in (404, 405):
+            self.hint = f"{method} {self.url}" + ("; check base_url / ODIROUTER_BASE_URL" if own else "")
+        elif self.status_code == 401 and own and key_source:
+            self.hint = f"the API key from {key_source} was refused"
 
     def __str__(self) -> str:
         text = f"Error code: {self.status_code} - {self.message}"
+        if self.hint:
+            text += f" ({self.hint})"
         if self.x_request_id:
             text += f" (x_request_id={self.x_request_id})"
         return text

@@ -35,15 +35,16 @@ from __future__ import annotations
 import binascii
 import mimetypes
 import os
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import unquote, unquote_to_bytes, urljoin, urlsplit
 
 import anyio
 
+from .._config import RequestOptions
 from .._exceptions import ResponseValidationError
 from .atomic_write import SizeMismatch, fetch_to_file, refuse_existing, write_atomic
 from .requester import Requester
@@ -52,7 +53,7 @@ from .response import StreamResponse
 if TYPE_CHECKING:
     from ..types.queue import JobOutput, JobResult
 
-__all__ = ("bind_downloads", "download_outputs", "download_result", "safe_file_name")
+__all__ = ("bind_downloads", "download_outputs", "download_result", "open_following", "safe_file_name")
 
 _REDIRECTS: Final = frozenset({301, 302, 303, 307, 308})
 _MAX_HOPS: Final = 5
@@ -177,23 +178,53 @@ def _absolute(transport: Requester, url: str) -> str:
     return full
 
 
-async def _open(transport: Requester, url: str) -> StreamResponse:
-    """GET the file; the key only on our origin; redirects from our origin followed by hand."""
+async def open_following(
+    transport: Requester,
+    url: str,
+    *,
+    headers: Mapping[str, str] = _ACCEPT_ANY,
+    query: Mapping[str, Any] | None = None,
+    options: RequestOptions | None = None,
+) -> StreamResponse:
+    """GET a file; the key only on our origin; redirects from our origin followed by hand.
+
+    ``query`` and ``options`` go with the first request; a ``Location`` is used as given, with
+    only the timeout and retry budget of ``options``.  More than ``_MAX_HOPS`` redirects raise
+    ``ResponseValidationError`` naming the last URL (without its query).
+    """
+    extra: dict[str, Any] = {"query": query} if query else {}
+    hops: dict[str, Any] = {}
+    if options is not None:
+        extra["options"] = options
+        hops["options"] = RequestOptions.of(timeout=options.timeout, max_retries=options.max_retries)
     for _ in range(_MAX_HOPS + 1):
         own = transport.is_own_origin(url)
         resp = await transport.open_stream(
-            "GET", url, auth=own, headers=_ACCEPT_ANY, ok_statuses=_REDIRECTS if own else frozenset()
+            "GET", url, auth=own, headers=headers, ok_statuses=_REDIRECTS if own else frozenset(), **extra
         )
+        extra = hops
         if resp.status not in _REDIRECTS:
             return resp
         location = resp.headers.get("Location")
         resp.close()
         if not location:
             raise ResponseValidationError(
-                "a redirect without a Location header", x_request_id=resp.request_id
+                f"HTTP {resp.status} redirect without a Location header from {_where(url)}",
+                x_request_id=resp.request_id,
+                status_code=resp.status,
             )
         url = _absolute(transport, urljoin(url, location))
-    raise ResponseValidationError(f"more than {_MAX_HOPS} redirects downloading an output")
+    raise ResponseValidationError(f"too many redirects (more than {_MAX_HOPS}), the last to {_where(url)}")
+
+
+def _where(url: str) -> str:
+    """A URL for a message: without its query (a presigned URL's signature stays out)."""
+    return url.split("?", 1)[0]
+
+
+async def _open(transport: Requester, url: str) -> StreamResponse:
+    """GET an output file (``open_following``)."""
+    return await open_following(transport, url)
 
 
 async def _fetch(transport: Requester, plan: _Plan, overwrite: bool) -> None:

@@ -18,6 +18,8 @@ Used only by ``_transport.py`` (and through it by every resource).  It owns:
 from __future__ import annotations
 
 import asyncio
+import math
+import time
 from collections.abc import AsyncIterator
 from typing import Any, Final, TypeVar
 
@@ -39,6 +41,7 @@ from ..types._base import TopLevel, attach_raw
 __all__ = (
     "ERROR_BODY_CAP",
     "ERROR_BODY_IDLE",
+    "ERROR_BODY_TOTAL",
     "EXCERPT",
     "HTTPResponse",
     "NetworkErrorDetail",
@@ -53,6 +56,9 @@ _T = TypeVar("_T")
 ERROR_BODY_CAP: Final = 1 << 20
 #: Once an error body started, a silence this long (seconds) ends it: what arrived is used.
 ERROR_BODY_IDLE: Final = 2.0
+#: An error body is read for at most this long in all (seconds), and never longer than
+#: ``Timeout.read``: a body trickling a byte at a time must not hold the error back.
+ERROR_BODY_TOTAL: Final = 10.0
 #: How much of an undecodable body a ResponseValidationError keeps in ``.body``.
 _BODY_EXCERPT: Final = 1 << 20
 _DECODE_ERRORS: Final = (msgspec.DecodeError, RecursionError)
@@ -237,6 +243,16 @@ def _map(exc: BaseException, request_id: str | None) -> tuple[OdiRouterError, Fa
         return APIConnectionError(
             "The response body was cut short.", x_request_id=request_id
         ), Failure.DISCONNECTED
+    if isinstance(exc, aiohttp.TooManyRedirects):
+        hops = exc.history
+        last = f", the last from {str(hops[-1].url).split('?', 1)[0]}" if hops else ""
+        return (
+            APIConnectionError(
+                f"Too many redirects ({len(hops)} followed{last}): the server redirects in a loop",
+                x_request_id=request_id,
+            ),
+            Failure.DISCONNECTED,
+        )
     if isinstance(exc, aiohttp.ClientResponseError):
         return (
             APIConnectionError(f"Invalid HTTP response: {exc.message}", x_request_id=request_id),
@@ -250,7 +266,12 @@ def _map(exc: BaseException, request_id: str | None) -> tuple[OdiRouterError, Fa
 
 
 async def read_capped(
-    resp: aiohttp.ClientResponse, cap: int, request_id: str | None, *, partial_ok: bool = False
+    resp: aiohttp.ClientResponse,
+    cap: int,
+    request_id: str | None,
+    *,
+    partial_ok: bool = False,
+    total: float | None = None,
 ) -> tuple[bytes, bool]:
     """Read the (decompressed) body in chunks until EOF or ``cap`` bytes: ``(body, complete)``.
 
@@ -258,16 +279,22 @@ async def read_capped(
     what is returned then is its first ``cap`` bytes with ``partial_ok``, else a short excerpt.
     A transport failure raises the translated error, or with ``partial_ok`` returns what arrived:
     an error body is read best-effort, and once its first bytes are in, a silence longer than
-    ``ERROR_BODY_IDLE`` ends it (a body that never ends must not hold the error back).
+    ``ERROR_BODY_IDLE`` ends it (a body that never ends must not hold the error back), and the
+    whole read takes at most ``total`` seconds (the call's ``Timeout.read``), never more than
+    ``ERROR_BODY_TOTAL``: a body trickling a byte at a time ends there too.
     """
     content = resp.content
     chunks: list[bytes] = []
     size = 0
     err: OdiRouterError | None = None
+    deadline = math.inf
+    if partial_ok:
+        deadline = time.monotonic() + min(total or ERROR_BODY_TOTAL, ERROR_BODY_TOTAL)
     try:
         while True:
-            if partial_ok and chunks:
-                with anyio.move_on_after(ERROR_BODY_IDLE) as scope:
+            if partial_ok:
+                left = deadline - time.monotonic()
+                with anyio.move_on_after(min(ERROR_BODY_IDLE, left) if chunks else left) as scope:
                     chunk = await content.readany()
                 if scope.cancelled_caught:
                     resp.close()

@@ -48,7 +48,7 @@ from .._exceptions import (
 )
 from . import capture, genai, tracing
 from .headers import OriginHeaders, new_request_id
-from .pool import Pool
+from .pool import Pool, PoolWait, client_timeout
 from .response import (
     ERROR_BODY_CAP,
     EXCERPT,
@@ -70,8 +70,7 @@ _NO_STATUSES: Final[frozenset[int]] = frozenset()
 
 @functools.lru_cache(maxsize=64)  # Timeout is frozen: one ClientTimeout per distinct value
 def _client_timeout(t: Timeout) -> aiohttp.ClientTimeout:
-    acquire = None if t.connect is None and t.pool is None else (t.connect or 0) + (t.pool or 0) or None
-    return aiohttp.ClientTimeout(total=t.total, connect=acquire, sock_connect=t.connect, sock_read=t.read)
+    return client_timeout(t)  # pool.py: ``pool`` bounds the wait for a slot only (PoolWait)
 
 
 @dataclass(slots=True)
@@ -112,6 +111,8 @@ class Transport:
         self.retry = retry
         self.pool = pool
         self.strict_origins = strict_origins
+        #: where the key came from, named by a 401's message ("api_key" or an environment variable)
+        self.key_source: str | None = None
         self.is_own_origin = headers.is_own_origin
         self._client_timeout = _client_timeout(timeout)
         self._timeouts: dict[tuple[type, object], aiohttp.ClientTimeout] = {}
@@ -258,7 +259,8 @@ class Transport:
     ) -> tuple[OdiRouterError, float | None, bool]:
         """An error status: its body read whole (bounded), the typed error, the retry hint."""
         try:
-            raw, _ = await read_capped(resp, ERROR_BODY_CAP, req.rid, partial_ok=True)
+            read = req.timeout.sock_read  # the whole error body within one Timeout.read (a trickle)
+            raw, _ = await read_capped(resp, ERROR_BODY_CAP, req.rid, partial_ok=True, total=read)
         finally:
             resp.release()
         headers = resp.headers
@@ -271,6 +273,7 @@ class Transport:
             x_request_id=headers.get("x-request-id") or req.rid,
             retry_after=hint,
         )
+        err.add_context(req.method, req.url, own=req.own, key_source=self.key_source)
         return err, hint, retry
 
     async def _send_single_request(
@@ -282,16 +285,21 @@ class Transport:
         err: OdiRouterError | None = None
         failure: Failure | None = None
         resp: aiohttp.ClientResponse | None = None
+        proxy, proxy_headers = self.pool.route(req.url)
         try:
-            resp = await session.request(
-                req.method,
-                req.url,
-                data=req.body if req.make_body is None else req.make_body(),
-                params=req.params,
-                headers=req.headers,
-                timeout=req.timeout,
-                allow_redirects=not req.own,
-            )
+            with PoolWait(req.timeout, req.rid) as wait:  # Timeout.pool: APITimeoutError, not retried
+                resp = await session.request(
+                    req.method,
+                    req.url,
+                    data=req.body if req.make_body is None else req.make_body(),
+                    params=req.params,
+                    headers=req.headers,
+                    timeout=req.timeout,
+                    allow_redirects=not req.own,
+                    proxy=proxy,
+                    proxy_headers=proxy_headers,
+                    trace_request_ctx=wait,
+                )
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             err, failure = translate(exc, req.rid)
         except RuntimeError:  # aiohttp's "Session is closed"

@@ -170,6 +170,7 @@ class Job:
     async def status(
         self,
         *,
+        logs: bool = False,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: TimeoutLike | NotGiven = NOT_GIVEN,
@@ -179,9 +180,12 @@ class Job:
         """``GET status_url``: the job's ``QueueStatus`` (status, error, error_type, metrics).
 
         A status value the SDK does not know is returned as is (and logged once per job).
+        ``logs=True`` asks for the runner's log lines (``?logs=1``; fal's ``with_logs=True``):
+        ``QueueStatus.logs``, empty otherwise.
         """
         opts = RequestOptions.of_params(locals())
-        resp = await self._client.requester.request("GET", self.status_url, options=opts)
+        query = {"logs": "1"} if logs else None
+        resp = await self._client.requester.request("GET", self.status_url, query=query, options=opts)
         decision = decide_status(
             resp.status, resp.content, http_request_id=resp.request_id, headers=resp.headers
         )

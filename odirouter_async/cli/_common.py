@@ -139,6 +139,8 @@ def describe_error(exc: BaseException) -> str:
     """One line for the user: what failed, the gateway's words, the request id."""
     if isinstance(exc, APIStatusError):
         text = f"{type(exc).__name__}: the gateway answered HTTP {exc.status_code}: {exc.message}"
+        if exc.hint:  # the URL of a 404, where a refused key came from
+            text += f" ({exc.hint.replace('check base_url /', 'check --base-url /')})"
     elif isinstance(exc, JobError):
         kind = type(exc).__name__
         text = f"{kind}: {exc.message}"

@@ -48,6 +48,7 @@ from .._core.observation import Answer, Ask, Outcome, job_timeout
 from .._core.video_state import VideoWatch, parse_video, parse_video_list, video_path as _video_path
 from .._exceptions import APIConnectionError, JobTimeout
 from .._http.atomic_write import SizeMismatch, fetch_to_file, refuse_existing
+from .._http.download import open_following
 from .._http.multipart import FileInput, build_form
 from .._queue.poll import PollTarget
 from .._queue.scheduler import get_scheduler
@@ -318,9 +319,9 @@ class Videos:
         budget = transport.retry.max_retries if isinstance(opts.max_retries, NotGiven) else opts.max_retries
         try:
             await fetch_to_file(
-                partial(
-                    transport.open_stream,
-                    "GET",
+                partial(  # a redirect (same origin: by hand, the key kept; elsewhere: without it)
+                    open_following,
+                    transport,
                     url,
                     query={"variant": variant},
                     options=opts,

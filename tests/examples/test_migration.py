@@ -145,8 +145,9 @@ async def test_fal_rows(env: Emulator, tmp_path: Path) -> None:
         assert (await followed.result()).outputs
         assert seen[-1].status == updates[-1].status == "COMPLETED"
         job = await client.queue.submit("nano_banana_2", {"prompt": "x"})
-        status = await job.status()
+        status = await job.status(logs=True)
         assert status.status in ("IN_QUEUE", "IN_PROGRESS", "COMPLETED")
+        assert (await job.status(logs=True)).logs  # fal's with_logs=True: the runner's lines
         again = client.queue.job("nano_banana_2", job.request_id)
         assert (await again.result()).outputs
         slow = await client.queue.submit("nano_banana_2", LONG)

@@ -4,8 +4,8 @@
 listener (``emu.cdn_url``, another port and so another origin), serves until the block ends, then
 stops both.  Everything a test scripts or inspects is an attribute: ``faults``, ``stats``,
 ``jobs``, ``videos``, ``unknown_endpoints``, ``balance``, ``queue_credit``, ``poll_rate_limit``,
-``set_endpoint``, ``serve_sse``.  The routes themselves live in ``_chat``, ``_responses``, ``_queue``, ``_videos``
-and ``_files``; the per-request gate in ``_app``.
+``set_endpoint``, ``serve_sse``.  The routes themselves live in ``_chat``, ``_responses``,
+``_queue``, ``_videos`` and ``_files``; the per-request gate in ``_app``.
 """
 
 from __future__ import annotations

@@ -412,7 +412,7 @@ class _Runner:
             return
         self.halted = reason
         self.running_at_halt = len(self.live)
-        logger.warning("map on %s: no more submits: %s", self.endpoint, reason)
+        logger.info("map on %s: no more submits: %s", self.endpoint, reason)
 
     def _halt_error(self, reason: BaseException) -> BatchHalted:
         unread = 0

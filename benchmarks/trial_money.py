@@ -40,7 +40,10 @@ def _paid(emu: Emulator) -> Counter[str]:
 async def _interrupted(run: int, n: int, path: Path) -> dict[str, int]:
     how = ("cancel", "exception", "break")[run % 3]
     inputs = _inputs(n)
-    async with Emulator(job_duration=0.2) as emu, odr.AsyncOdiRouter(api_key=emu.api_key, base_url=emu.url) as c:
+    async with (
+        Emulator(job_duration=0.2) as emu,
+        odr.AsyncOdiRouter(api_key=emu.api_key, base_url=emu.url) as c,
+    ):
         taken = 0
         with anyio.CancelScope() as scope:
             try:
@@ -69,7 +72,10 @@ async def _interrupted(run: int, n: int, path: Path) -> dict[str, int]:
 
 async def _credit(n: int, path: Path) -> dict[str, int]:
     inputs = _inputs(n)
-    async with Emulator(job_duration=0.2) as emu, odr.AsyncOdiRouter(api_key=emu.api_key, base_url=emu.url) as c:
+    async with (
+        Emulator(job_duration=0.2) as emu,
+        odr.AsyncOdiRouter(api_key=emu.api_key, base_url=emu.url) as c,
+    ):
         emu.queue_credit = n * 4 // 10
         halted = 0
         try:

@@ -155,13 +155,23 @@ def test_cli_unknown_endpoint_exits_3_after_at_most_concurrency_submits(
     with threaded_emulator(Emulator(job_duration=0.02), monkeypatch) as e:
         inputs = tmp_path / "in.jsonl"
         write_inputs(inputs, 100)
-        command = ["batch", "flux_nope", str(inputs), "--out", str(tmp_path / "o"), "--concurrency", "4", "-q"]
+        command = [
+            "batch",
+            "flux_nope",
+            str(inputs),
+            "--out",
+            str(tmp_path / "o"),
+            "--concurrency",
+            "4",
+            "-q",
+        ]
         assert main(command) == 3
         assert 1 <= e.stats.count("queue.submit") <= 4
     err = capsys.readouterr().err
     assert "stopped: unknown endpoint (HTTP 404: App not found: flux_nope)" in err
     assert "100 inputs not submitted" in err and "resume with: odirouter batch flux_nope" in err
-    assert not (tmp_path / "o" / "results.jsonl").exists() or not (tmp_path / "o" / "results.jsonl").read_text()
+    results = tmp_path / "o" / "results.jsonl"
+    assert not results.exists() or not results.read_text()
 
 
 def test_cli_job_retries_and_replays_not_downloaded_again(
@@ -171,7 +181,8 @@ def test_cli_job_retries_and_replays_not_downloaded_again(
     results.jsonl was lost replays from the journal and downloads nothing already on disk."""
     with threaded_emulator(Emulator(job_duration=0.02), monkeypatch) as e:
         inputs = tmp_path / "in.jsonl"
-        rows = [{"prompt": f"t {i}", "_emu": {"fail": "INFERENCE_TIMEOUT", "fail_times": 2}} for i in range(3)]
+        transient = {"fail": "INFERENCE_TIMEOUT", "fail_times": 2}
+        rows: list[dict[str, Any]] = [{"prompt": f"t {i}", "_emu": transient} for i in range(3)]
         rows += [{"prompt": "blocked", "_emu": {"fail": "CONTENT_BLOCKED"}}, {"prompt": "fine"}]
         inputs.write_text("".join(json.dumps(r) + "\n" for r in rows))
         out = tmp_path / "out"

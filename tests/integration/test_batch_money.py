@@ -118,7 +118,9 @@ async def test_without_a_journal_leaving_still_cancels(client: odr.AsyncOdiRoute
     assert emu.stats.count("queue.cancel", 202) == 3
 
 
-async def test_submit_outcomes_in_three_kinds(client: odr.AsyncOdiRouter, emu: Emulator, tmp_path: Path) -> None:
+async def test_submit_outcomes_in_three_kinds(
+    client: odr.AsyncOdiRouter, emu: Emulator, tmp_path: Path
+) -> None:
     """401/403/404/422/429 answers are *not created* (never failed; the resume submits them, no flag);
     a 2xx without an id is *uncertain*; a job that exists is *created*."""
     path = tmp_path / "run.sqlite"
@@ -206,7 +208,7 @@ async def test_job_retries_resubmit_transient_failures_only(
     with closing(sqlite3.connect(path)) as conn:
         attempts = sorted(a for (a,) in conn.execute("SELECT attempt FROM entries WHERE state = 'done'"))
     assert attempts == sorted([t + 1 for _, t in transient.values()] + [1] * 3)
-    assert len({h for h in emu.stats.submits_by_request_id_header}) == sum(expected.values())
+    assert len(set(emu.stats.submits_by_request_id_header)) == sum(expected.values())
 
 
 async def test_job_retries_default_is_zero(client: odr.AsyncOdiRouter, emu: Emulator) -> None:

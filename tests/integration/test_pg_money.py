@@ -59,7 +59,9 @@ async def test_credit_out_halts_then_top_up_finishes_each_input_once(
     assert paid(emu) == Counter({f"p{i}": 1 for i in range(120)})
 
 
-async def test_job_retries_record_each_attempt(emu_client: tuple[Emulator, odr.AsyncOdiRouter], dsn: str) -> None:
+async def test_job_retries_record_each_attempt(
+    emu_client: tuple[Emulator, odr.AsyncOdiRouter], dsn: str
+) -> None:
     """job_retries=2 on a shared batch: a transient input ends done at attempt 3, a blocked one fails once."""
     emu, client = emu_client
     inputs = [

@@ -260,6 +260,9 @@ class AsyncOdiRouter(AsyncClosing):
         """Stop the scheduler and close the connection pool.  A view's ``aclose`` does nothing."""
         if not self._owner:
             return
+        from ._queue.map_runner import close_maps  # maps still running end first (#19)
+
+        await close_maps(self._shared)
         scheduler = self._shared.scheduler
         if scheduler is not None:
             self._shared.scheduler = None

@@ -30,6 +30,7 @@ that turns aiohttp exceptions into these classes; ``_core/error_body.py`` reads 
     │   ├── JobTimeout
     │   └── UncertainSubmit           a journaled submit may have reached the gateway; not resent silently
     ├── ClientClosedError             the client was closed while a job was being waited for
+    ├── BatchHalted                   a map stopped submitting: an answer that fails every input (.reason)
     ├── JournalError                  a batch journal cannot be used (another endpoint's, in use, corrupt)
     └── InsecureURLError              a URL the SDK refuses to use (plain http, foreign origin when strict)
 
@@ -48,6 +49,7 @@ __all__ = (
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "BatchHalted",
     "ClientClosedError",
     "ConflictError",
     "ContentParseError",
@@ -343,7 +345,45 @@ class UncertainSubmit(JobError):
 
 class ClientClosedError(OdiRouterError):
     """The client was closed: every call on it (or its views) raises this; a queue job being
-    waited for when it closed may still run on the gateway."""
+    waited for when it closed may still run on the gateway.
+
+    ``sent`` is False when the request was refused before it left the client (nothing reached the
+    gateway), True when the client closed while the request was on its way.
+    """
+
+    def __init__(self, message: str, *, x_request_id: str | None = None, sent: bool = False) -> None:
+        super().__init__(message, x_request_id=x_request_id)
+        self.sent = sent
+
+
+class BatchHalted(OdiRouterError):
+    """A ``queue.map`` stopped submitting because an answer will fail every further input.
+
+    No credit (402, or 403 about balance), a bad or revoked key (401, 403), an unknown endpoint
+    (404 on submit).  Jobs already running were waited for and their outcomes delivered before
+    this is raised; inputs not submitted stay pending (a journal resumes them after a top-up, a
+    new key or a fixed endpoint).
+
+    Attributes:
+        reason: the gateway's error that stopped the batch (an ``APIStatusError``).
+        done: outcomes delivered by this map (succeeded or failed).
+        running: jobs that were running when the batch stopped (waited for, then delivered).
+        pending: inputs not submitted: those refused by the stopping answer or held back, plus the
+            ones never read when ``inputs`` has a length (a generator's unread rest is not counted).
+    """
+
+    def __init__(self, reason: BaseException, *, done: int, running: int, pending: int) -> None:
+        status = getattr(reason, "status_code", None)
+        what = f"HTTP {status}: " if status is not None else ""
+        message = (
+            f"batch stopped: {what}{getattr(reason, 'message', None) or reason}; "
+            f"{done} outcomes delivered, {running} running jobs waited for, {pending} inputs not submitted"
+        )
+        super().__init__(message, x_request_id=getattr(reason, "x_request_id", None))
+        self.reason = reason
+        self.done = done
+        self.running = running
+        self.pending = pending
 
 
 class JournalError(OdiRouterError):

@@ -306,7 +306,9 @@ class Transport:
             if not session.closed:
                 raise
         if resp is None and (err is None or self.pool.closed):  # the session was closed under us
-            err = ClientClosedError("the client was closed during the request", x_request_id=req.rid)
+            err = ClientClosedError(
+                "the client was closed during the request", x_request_id=req.rid, sent=True
+            )
         elapsed = time.monotonic() - started
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(

@@ -11,7 +11,14 @@ jobs (after any number of resumes, still exactly two).  :class:`InputKeys` assig
 Its journal entry moves through::
 
     (none) --record_intents--> intent --record_submitted--> submitted --record_outcome--> done | failed
-                                  `--discard_intent--> (none)            `--record_cancelled--> cancelled
+                                  |--record_not_created--> not_created    |--record_cancelled--> cancelled
+                                  `--discard_intent--> (none)            `--record_retry--> intent (attempt+1)
+
+``not_created`` means the gateway provably made no job (401, 402, 403, 404, 422, 429 / 503 after
+the retries, a request never sent or refused locally): nothing was paid, and a resume submits
+the input again without any flag -- it is never ``failed``.  ``record_retry`` (``job_retries``)
+moves a failed job's entry to a new attempt durably before the new submit, keeping the failed
+attempt's error JSON in ``outcome`` until the new attempt ends.
 
 ``cancelled`` means *this client* cancelled the job (Ctrl-C with cancel-on-exit, a map timeout):
 a resume submits the input again, as a new attempt.  An ``intent`` left by an earlier run is
@@ -84,7 +91,7 @@ from .journal_worker import JournalError, Msg, Worker, WriteOp
 
 __all__ = ("SCHEMA_VERSION", "Entry", "InputKeys", "Journal", "JournalError", "State", "content_key")
 
-State = Literal["intent", "submitted", "done", "failed", "cancelled"]
+State = Literal["intent", "submitted", "done", "failed", "cancelled", "not_created"]
 
 _canonical: Final = msgspec.json.Encoder(order="sorted").encode
 
@@ -94,7 +101,7 @@ _INTENT: Final = (
     " state = 'intent', attempt = attempt + (state IN ('failed', 'cancelled')), request_id = NULL,"
     " status_url = NULL, response_url = NULL, cancel_url = NULL, outcome = NULL,"
     " submitted_at = NULL, finished_at = NULL, updated_at = excluded.updated_at,"
-    " idx = excluded.idx WHERE state IN ('intent', 'failed', 'cancelled')"
+    " idx = excluded.idx WHERE state IN ('intent', 'failed', 'cancelled', 'not_created')"
 )
 _SUBMITTED: Final = (
     "UPDATE entries SET state = 'submitted', request_id = ?, status_url = ?, response_url = ?,"
@@ -109,6 +116,15 @@ _CANCELLED: Final = (
     " WHERE key = ? AND state = 'submitted'"
 )
 _DISCARD: Final = "DELETE FROM entries WHERE key = ? AND state = 'intent'"
+_NOT_CREATED: Final = (
+    "UPDATE entries SET state = 'not_created', outcome = ?, finished_at = ?, updated_at = ?"
+    " WHERE key = ? AND state = 'intent'"
+)
+_RETRY: Final = (
+    "UPDATE entries SET state = 'intent', attempt = ?, request_id = NULL, status_url = NULL,"
+    " response_url = NULL, cancel_url = NULL, outcome = ?, submitted_at = NULL, updated_at = ?"
+    " WHERE key = ? AND state = 'submitted'"
+)
 _COLUMNS: Final = (
     "key, idx, args_hash, state, attempt, request_id, status_url, response_url, cancel_url,"
     " outcome, created_at, submitted_at, finished_at, updated_at, legacy_key"
@@ -338,6 +354,19 @@ class Journal:
     def discard_intent(self, key: str) -> None:
         """Forget an ``intent`` whose submit provably created no job (never sent, or refused)."""
         self._write((_DISCARD, (pack_key(key),)))
+
+    def record_not_created(self, key: str, payload: bytes, later: bool = False) -> None:
+        """The submit of ``key`` provably created no job (batched): ``not_created`` with the
+        error JSON; a resume submits it again (same attempt).  ``later`` is for shared stores."""
+        now = time.time()
+        self._write((_NOT_CREATED, (pack_outcome(payload), now, now, pack_key(key))))
+
+    async def record_retry(self, key: str, attempt: int, payload: bytes) -> None:
+        """Durably: the job of ``key`` failed (``payload``) and attempt ``attempt`` is about to be
+        submitted (``job_retries``); the entry is an ``intent`` again until its submit answers."""
+        self._check_open()
+        now = time.time()
+        await self._call(Msg.DURABLE, [(_RETRY, (attempt, pack_outcome(payload), now, pack_key(key)))])
 
     async def flush(self) -> None:
         """Commit (and fsync) everything recorded so far."""

@@ -5,8 +5,10 @@ outcomes are final, how they are recorded, and the bookkeeping of the jobs a map
 differ in where the inputs come from (the caller's list vs the rows a worker claims) and in what
 ``before_submit`` decides; once a job exists they behave the same, here: ``StoreHooks`` records
 the job id, a cancel the gateway accepted, and each final outcome (``done`` with the raw result
-body, ``failed`` with :func:`error_payload`, or the intent discarded when the submit provably
-created no job, :func:`submit_created_no_job`); :func:`reattach_job` rebuilds a recorded job.
+body, ``failed`` with :func:`error_payload` -- only for a job that ran and failed), a submit that
+provably created no job as *not created* (``record_not_created``: the resume submits it again,
+``map_kinds.submit_kind``), and each new attempt of ``job_retries`` (``record_retry``);
+:func:`reattach_job` rebuilds a recorded job.
 """
 
 from __future__ import annotations
@@ -21,12 +23,14 @@ from .._core.jobstate import CancelOutcome
 from .._exceptions import (
     APIConnectionError,
     APIStatusError,
+    InternalServerError,
     JobError,
     JobTimeout,
     JournalError,
-    ResponseValidationError,
+    RateLimitError,
 )
 from .jobs import Job, job_urls
+from .map_kinds import submit_kind
 from .map_types import MapHooks, MapOutcome
 from .scheduler import ClientClosedError
 
@@ -43,8 +47,6 @@ __all__ = (
 )
 
 _encode: Final = msgspec.json.Encoder().encode
-_NO_JOB_STATUSES: Final = frozenset({429, 503})
-_AMBIGUOUS_4XX: Final = frozenset({408, 409})
 
 
 def error_payload(exc: BaseException) -> bytes:
@@ -58,35 +60,24 @@ def error_payload(exc: BaseException) -> bytes:
 
 
 def submit_created_no_job(exc: BaseException) -> bool | None:
-    """What a failed submit proves: ``True`` refused for good, ``False`` not started, ``None`` unknown.
+    """What a failed submit proves: ``False`` no job was created, ``None`` a job may exist.
 
-    ``True``: the gateway or the SDK refused the input (4xx other than 408/409/429, ``ValueError``,
-    ``TypeError``); ``False``: the request never left or was pushed back (connect error, 429,
-    503); ``None``: a job may exist (a ``ResponseValidationError``: the gateway answered 2xx,
-    but not with a usable job id).
+    (Never ``True`` any more: a refused submit is *not created*, never failed; see
+    ``map_kinds.submit_kind``.)
     """
-    if isinstance(exc, ResponseValidationError):
-        return None
-    if isinstance(exc, (ValueError, TypeError)):
-        return True
-    if isinstance(exc, APIStatusError):
-        if exc.status_code in _NO_JOB_STATUSES:
-            return False
-        if 400 <= exc.status_code < 500 and exc.status_code not in _AMBIGUOUS_4XX:
-            return True
-        return None
-    if isinstance(exc, APIConnectionError) and not exc.sent:
-        return False
-    return None
+    return False if submit_kind(exc) == "not_created" else None
 
 
 def is_final_outcome(outcome: MapOutcome) -> bool:
-    """Whether ``outcome`` is the input's last word (a rerun would not change it)."""
+    """Whether ``outcome`` is the input's last word (a rerun would not change it).
+
+    A failed submit never is: not created (a rerun submits it) or uncertain.
+    """
     error = outcome.error
     if error is None:
         return True
     if outcome.request_id is None:  # the submit failed
-        return submit_created_no_job(error) is True
+        return False
     if isinstance(error, (JobTimeout, ClientClosedError)):
         return False  # the job may still finish: a resume re-attaches
     return isinstance(error, (JobError, APIStatusError))
@@ -146,8 +137,12 @@ class JournalStore(Protocol):
     def record_cancelled(self, key: str) -> None:
         """This client cancelled ``key``'s job (batched)."""
 
-    def discard_intent(self, key: str) -> None:
-        """The submit of ``key`` provably created no job (batched)."""
+    def record_not_created(self, key: str, payload: bytes, later: bool = False) -> None:
+        """The submit of ``key`` provably created no job (batched); a resume submits it again
+        (``later``: not in this run -- a definite refusal, not a push-back)."""
+
+    async def record_retry(self, key: str, attempt: int, payload: bytes) -> None:
+        """Durably: ``key``'s job failed (``payload``) and attempt ``attempt`` starts."""
 
     async def commit(self) -> None:
         """Everything recorded so far survives this process."""
@@ -179,7 +174,10 @@ class StoreHooks(MapHooks, Generic[S]):
         self._replays: set[int] = set()
         self._job_keys: dict[str, str] = {}  # request id -> key of the jobs not finished yet
         self._running: set[str] = set()  # request ids of jobs submitted / re-attached, not ended
+        self._id_keys: dict[str, str] = {}  # key -> the key its request ids are made from
+        self._attempts: dict[str, int] = {}  # key -> its attempt now (set by ``before_submit``)
         self.cancelled_jobs = 0
+        self.not_created = self.retried = 0
 
     @property
     def journal(self) -> S:
@@ -209,9 +207,23 @@ class StoreHooks(MapHooks, Generic[S]):
             self.cancelled_jobs += 1
             self.journal.record_cancelled(key)
 
+    async def before_retry(self, index: int, input: Any, failed: MapOutcome) -> str | None:
+        """Record the failed attempt and the new one (durably, before the new submit); its request id."""
+        key = self._keys[index]
+        assert failed.error is not None and failed.request_id is not None
+        self._running.discard(failed.request_id)
+        self._job_keys.pop(failed.request_id, None)
+        attempt = self._attempts[key] = self._attempts.get(key, 1) + 1
+        await self.journal.record_retry(key, attempt, error_payload(failed.error))
+        self.retried += 1
+        return self.journal.request_id_for(self._id_keys.get(key, key), attempt)
+
     async def finished(self, outcome: MapOutcome) -> None:
         """Record a final outcome (batched); leave non-final ones for a later run or worker."""
         key = self._keys.pop(outcome.index, None)
+        if key is not None:
+            self._attempts.pop(key, None)
+            self._id_keys.pop(key, None)
         if outcome.request_id is not None:
             self._running.discard(outcome.request_id)
             if not isinstance(outcome.error, JobTimeout):  # a timed-out job may still be cancelled
@@ -224,8 +236,12 @@ class StoreHooks(MapHooks, Generic[S]):
             result = outcome.result
             assert result is not None
             journal.record_outcome(key, True, result.raw_bytes or _encode(result.raw))
-        elif outcome.request_id is None and submit_created_no_job(error) is False:
-            journal.discard_intent(key)
+        elif outcome.request_id is None:
+            if outcome.submit == "not_created":  # never failed: the resume submits it again
+                self.not_created += 1
+                later = not isinstance(error, (RateLimitError, InternalServerError, APIConnectionError))
+                journal.record_not_created(key, error_payload(error), later)
+            # else uncertain: the intent stays (reported by the resume)
         elif is_final_outcome(outcome):
             journal.record_outcome(key, False, error_payload(error))
 

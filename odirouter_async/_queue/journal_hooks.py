@@ -10,6 +10,7 @@ no entry           record the intent durably, then submit with ``X-Request-Id`` 
 ``submitted``      re-attach: wait for that job (nothing is submitted, nothing paid twice)
 ``done``           replay the stored raw result body through the live path's decoder (no request)
 ``failed``         replay the stored error -- or, with ``retry_failed``, submit a new attempt
+``not_created``    the gateway made no job (refused, pushed back, never sent): submit it (no flag)
 ``cancelled``      this client cancelled the job (cancel-on-exit): submit a new attempt
 ``intent``         uncertain (an earlier run died mid-submit): an outcome with
                    :class:`UncertainSubmit` -- or, with ``resubmit_uncertain``, submit again with
@@ -17,11 +18,13 @@ no entry           record the intent durably, then submit with ``X-Request-Id`` 
 =================  ============================================================================
 
 ``after_submit`` records the job's id and URLs; ``finished`` records the outcome before the
-caller sees it.  A submit that failed is recorded according to what the error proves: refused
-by the gateway (4xx other than 408/409/429), or refused by the SDK before sending -> ``failed``
-(retrying the same input would fail the same way); never sent (connect error) or pushed back
-(429, 503) -> the intent is dropped, so a resume submits it; anything else (timeout after the
-body left, 5xx, a broken answer) -> left as an intent: uncertain.  A ``JobTimeout`` of the map
+caller sees it.  A submit that failed is recorded according to what the error proves
+(``map_kinds.submit_kind``): refused by the gateway (4xx other than 408/409), pushed back (429,
+503 after the retries), never sent, refused by the SDK or a closed client -> ``not_created``
+(never ``failed``: only a job that ran and failed is; a resume submits it again); anything else
+(timeout after the body left, 5xx, a broken answer) -> left as an intent: uncertain.  Replayed
+outcomes carry ``MapOutcome.replayed``; ``job_retries`` moves an entry to a new attempt durably
+before each new submit (``before_retry``).  A ``JobTimeout`` of the map
 leaves the job ``submitted`` (it may still finish; a resume re-attaches).  A job the map
 cancelled on the way out (the gateway accepted the cancel) is recorded ``cancelled``.  A submit
 whose 2xx answer is unusable (``ResponseValidationError``: no usable request id) created a job
@@ -146,8 +149,11 @@ class JournalHooks(StoreHooks[Journal]):
         id_key = key
         if entry is not None:
             id_key = entry.legacy_key or key
+            if entry.legacy_key:
+                self._id_keys[key] = entry.legacy_key
             if entry.state == "submitted" and entry.request_id:
                 self.reattached += 1
+                self._attempts[key] = entry.attempt
                 return self._follow(key, self._reattach(entry))
             if entry.state == "done" or (entry.state == "failed" and not self.retry_failed):
                 self.replayed += 1
@@ -155,9 +161,13 @@ class JournalHooks(StoreHooks[Journal]):
                 return self._replay(index, input, entry)
             if entry.state == "intent" and not self.resubmit_uncertain:
                 self._replays.add(index)
-                return MapOutcome(index, input, None, None, self._uncertain_error(entry))
+                error = self._uncertain_error(entry)
+                return MapOutcome(
+                    index, input, None, None, error, replayed=True, submit="uncertain", attempts=0
+                )
             attempt = entry.attempt + (entry.state in ("failed", "cancelled"))
         await journal.record_intents([(key, position, digest)])
+        self._attempts[key] = attempt
         self.submitted += 1
         return journal.request_id_for(id_key, attempt)
 
@@ -191,8 +201,9 @@ class JournalHooks(StoreHooks[Journal]):
         payload = entry.outcome or b"{}"
         if entry.state == "done":
             result = bind_downloads(_replay_result(payload, entry.request_id), self._client.requester)
-            return MapOutcome(index, input, entry.request_id, result, None)
-        return MapOutcome(index, input, entry.request_id, None, self._stored_error(entry, payload))
+            return MapOutcome(index, input, entry.request_id, result, None, replayed=True, attempts=0)
+        error = self._stored_error(entry, payload)
+        return MapOutcome(index, input, entry.request_id, None, error, replayed=True, attempts=0)
 
     def _stored_error(self, entry: Entry, payload: bytes) -> JobError:
         try:

@@ -23,7 +23,7 @@ __all__ = ("SCHEMA_VERSION", "content_key", "prepare")
 
 #: ``PRAGMA user_version`` of journals this version writes; newer files are refused, schema 1
 #: (position-based keys) and schema 2 (text keys, plain outcomes) are migrated on open.
-SCHEMA_VERSION: Final = 3
+SCHEMA_VERSION: Final = 4
 
 # Schema 3: ``key`` and ``args_hash`` have no type affinity (a content key / hex hash is stored as
 # a BLOB, anything else as TEXT: ``journal_codec``), the table is clustered on the key (WITHOUT
@@ -31,7 +31,8 @@ SCHEMA_VERSION: Final = 3
 _ENTRIES: Final = (
     "CREATE TABLE {name} ("
     " key NOT NULL PRIMARY KEY, idx INTEGER NOT NULL, args_hash NOT NULL,"
-    " state TEXT NOT NULL CHECK (state IN ('intent', 'submitted', 'done', 'failed', 'cancelled')),"
+    " state TEXT NOT NULL CHECK (state IN ('intent', 'submitted', 'done', 'failed', 'cancelled',"
+    " 'not_created')),"
     " attempt INTEGER NOT NULL DEFAULT 1,"
     " request_id TEXT, status_url TEXT, response_url TEXT, cancel_url TEXT, outcome BLOB,"
     " created_at REAL NOT NULL, submitted_at REAL, finished_at REAL, updated_at REAL NOT NULL,"
@@ -57,6 +58,7 @@ def _rewrite(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
     conn.execute(_ENTRIES.format(name="entries_v3"))
     packed = [(pack_key(r[0]), r[1], pack_hash(r[2]), *r[3:9], pack_outcome(r[9]), *r[10:]) for r in rows]
     conn.executemany(f"INSERT INTO entries_v3 VALUES ({', '.join('?' * 15)})", packed)
+    conn.execute("UPDATE entries_v3 SET state = 'not_created' WHERE state = 'failed' AND request_id IS NULL")
     conn.execute("DROP TABLE entries")
     conn.execute("ALTER TABLE entries_v3 RENAME TO entries")
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
@@ -78,6 +80,8 @@ def prepare(conn: sqlite3.Connection, path: Path, endpoint: str) -> str:
         _migrate_v1(conn)
     elif version == 2:
         _migrate_v2(conn)
+    elif version == 3:
+        _migrate_v3(conn)
     elif version > SCHEMA_VERSION:
         raise JournalError(
             f"the journal {path} has schema version {version}; this odirouter_async "
@@ -124,6 +128,29 @@ def _migrate_v1(conn: sqlite3.Connection) -> None:
             n = seen[row[2]] = seen.get(row[2], 0) + 1
             new_rows.append((content_key(row[2], n), *row[1:], row[0]))
         _rewrite(conn, new_rows)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+def _migrate_v3(conn: sqlite3.Connection) -> None:
+    """Schema 3 -> 4 in one transaction: the ``not_created`` state (#19).
+
+    The same rows; a ``failed`` entry without a request id (a submit the gateway refused, which
+    schema 3 recorded as failed) becomes ``not_created``, so the resume submits it again.
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute(_ENTRIES.format(name="entries_v4"))
+        conn.execute("INSERT INTO entries_v4 SELECT * FROM entries")
+        conn.execute(
+            "UPDATE entries_v4 SET state = 'not_created' WHERE state = 'failed' AND request_id IS NULL"
+        )
+        conn.execute("DROP TABLE entries")
+        conn.execute("ALTER TABLE entries_v4 RENAME TO entries")
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:

@@ -11,11 +11,19 @@ Guarantees (also in ``JobMap``'s docstring):
   itself (or by ``progress``) stops the map: running jobs are cancelled (``cancel_on_exit``),
   outcomes already finished are still yielded, then the exception is raised.
 - **Leaving early** (``break``, an exception, a cancellation): with ``async with``, the exit
-  stops polling and, with ``cancel_on_exit``, cancels every unfinished job remotely before it
-  returns (a submit in flight is given a few seconds to return its id, so it can be cancelled
-  too).  With a plain ``async for`` the same cleanup starts when the ``JobMap`` is dropped
-  (right after the loop, in CPython), in the background; ``await results.aclose()`` waits for it.
+  stops polling and, with ``cancel_on_exit`` (by default only without a journal), cancels
+  every unfinished job remotely before it returns (a submit in flight is given a few seconds to
+  return its id, so it can be cancelled too).  With a plain ``async for`` the same cleanup starts
+  when the ``JobMap`` is dropped (right after the loop, in CPython), in the background;
+  ``await results.aclose()`` waits for it, and so does closing the client.
 - **Waiting costs no task per job**: jobs are watched by the client's scheduler, which calls back.
+- **The user's money** (#19, rules in ``map_kinds``): a failed submit's outcome says what it
+  proves (``MapOutcome.submit``: ``not_created`` / ``uncertain``); an answer that will fail every
+  further input (no credit, a refused key, an unknown endpoint) stops new submits at once (at
+  most ``concurrency`` were in flight), the running jobs are still delivered, the inputs read but
+  not submitted are handed to ``MapHooks.not_submitted`` (never to the caller) and the map ends
+  with ``BatchHalted``; ``job_retries`` submits a transient failure again (``before_retry``);
+  closing the client first ends its maps still running (``close_maps``), as leaving them would.
 
 The journal (resumable batches) hooks in through ``MapHooks``: before a submit (its key is sent as
 ``X-Request-Id``, or it re-attaches a job submitted by an earlier run, or replays an outcome),

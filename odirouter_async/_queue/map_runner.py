@@ -14,7 +14,8 @@ from __future__ import annotations
 import asyncio
 import inspect
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Iterator
+import weakref
+from collections.abc import AsyncIterable, AsyncIterator, Iterator, Sized
 from functools import partial
 from typing import Any, Final
 
@@ -23,20 +24,24 @@ from anyio.abc import TaskGroup
 
 from .._core.jobstate import CancelOutcome
 from .._core.observation import job_timeout
+from .._exceptions import BatchHalted, OdiRouterError
 from .._http.transport import logger
 from ..types.queue import JobResult
 from .jobs import CANCEL_GRACE, SUBMIT_GRACE, Job, job_target
+from .map_kinds import halts_batch, is_transient_failure, submit_kind
 from .map_types import MapHooks, MapOutcome, MapProgress, MapSpec, _Channel
 from .scheduler import Watch, get_scheduler
 from .waiting import deadline_after
 
-__all__ = ("PROGRESS_INTERVAL", "RUNNING")
+__all__ = ("PROGRESS_INTERVAL", "RUNNING", "close_maps")
 
 #: Progress callbacks are called at most this often (plus once at the end), seconds.
 PROGRESS_INTERVAL: Final = 0.25
 _CANCEL_WORKERS: Final = 64
 #: Runner tasks live until they end, even when nothing else references them.
 RUNNING: set[asyncio.Task[None]] = set()
+#: Maps not ended yet, so that closing their client first ends them (``close_maps``).
+_LIVE: weakref.WeakSet[_Runner] = weakref.WeakSet()
 
 #: Submit POSTs in flight at once.  A wider window queues the rest locally, so that thousands of
 #: submits never sit in the connection pool's queue ahead of polls that are already due.
@@ -103,6 +108,12 @@ class _Runner:
         self.cancel_on_timeout = spec.cancel_on_timeout
         self.extra_headers = spec.extra_headers
         self.hooks = spec.hooks
+        self.job_retries = spec.job_retries
+        self.attempts: dict[int, int] = {}  # index -> submits so far (with ``job_retries`` only)
+        self.halted: BaseException | None = None  # the answer that stopped the batch
+        self.running_at_halt = 0
+        self.held = 0  # inputs read but not submitted after a halt or on the way out
+        self.source: _Source | None = None
         self.channel = _Channel()
         self.task: asyncio.Task[None] | None = None
         # asyncio's primitives, not anyio's: ~1.4 us per acquire + release against ~8 us (anyio
@@ -135,6 +146,7 @@ class _Runner:
         RUNNING.add(task)
         task.add_done_callback(RUNNING.discard)
         self.task = task
+        _LIVE.add(self)
 
     async def aclose(self) -> None:
         self.left = True  # no feeder reads another input, even one already past the window
@@ -180,6 +192,8 @@ class _Runner:
                 self.error = exc
         finally:
             self.tg = None
+            if self.halted is not None and self.error is None:
+                self.error = self._halt_error(self.halted)
             with anyio.CancelScope(shield=True):
                 await self._cleanup()
                 # -- journal (JournalHooks): flush, or close a journal the hooks opened ----------
@@ -228,6 +242,7 @@ class _Runner:
         else:
             aiter_ = None
             source = _Source(iter(inputs), None)
+        self.source = source
         try:
             async with anyio.create_task_group() as workers:
                 for _ in range(min(self.concurrency, MAX_FEEDERS)):
@@ -244,7 +259,7 @@ class _Runner:
         assert window is not None
         while not source.ended:
             await window.acquire()
-            if self.left:  # the consumer left (aclose) while this feeder waited
+            if self.left or self.halted is not None:  # the consumer left (aclose) / the batch halted
                 window.release()
                 return
             try:
@@ -261,16 +276,23 @@ class _Runner:
             self.submitting += 1
             await self._submit_one(*got)
 
-    async def _submit_one(self, index: int, item: Any) -> None:
+    async def _submit_one(self, index: int, item: Any, retry_of: MapOutcome | None = None) -> None:
         job: Job | None = None
         replay: MapOutcome | None = None
         error: Exception | None = None
         key: str | None = None
+        held: MapOutcome | None = None
+        attempts = 1 if retry_of is None else retry_of.attempts + 1
         with anyio.CancelScope(shield=True) as scope:  # a cancellation mid-POST still gets the id
             self.submit_scopes.add(scope)
             try:
                 if self.hooks is not None:
-                    got = await self.hooks.before_submit(index, item)
+                    if retry_of is not None:
+                        got: str | Job | MapOutcome | None = await self.hooks.before_retry(
+                            index, item, retry_of
+                        )
+                    else:
+                        got = await self.hooks.before_submit(index, item)
                     if isinstance(got, Job):
                         job = got
                     elif isinstance(got, MapOutcome):
@@ -281,11 +303,19 @@ class _Runner:
                     assert self.submit_slots is not None
                     try:
                         async with self.submit_slots:
-                            job = await self.submit(
-                                self.endpoint, item, extra_headers=self.extra_headers, x_request_id=key
-                            )
+                            if self.halted is not None or self.left or self.closing:
+                                held = self._held(index, item, self.halted, attempts)  # none starts now
+                            else:
+                                job = await self.submit(
+                                    self.endpoint, item, extra_headers=self.extra_headers, x_request_id=key
+                                )
                     except Exception as exc:
                         error = exc
+                        if halts_batch(exc):
+                            self._halt(exc)
+                            held = self._held(index, item, exc, attempts)
+                    if held is not None and self.hooks is not None:
+                        await self.hooks.not_submitted(held)
                     if job is not None and self.hooks is not None:
                         await self.hooks.after_submit(index, key, job)
             except Exception as exc:  # a hook failed: stop the map (its journal is not trustworthy)
@@ -299,7 +329,12 @@ class _Runner:
             finally:
                 self.submit_scopes.discard(scope)
         self.submitting -= 1
-        if replay is not None:
+        if held is not None:  # stays pending: never delivered, its window slot freed here
+            assert self.window is not None
+            self.window.release()
+            self.busy -= 1
+            self._check_idle()
+        elif replay is not None:
             self._count(replay.error)
             self._deliver(replay)
         elif job is None:
@@ -308,12 +343,16 @@ class _Runner:
                 self._check_idle()
             else:
                 self._count(error)
-                self._deliver(MapOutcome(index, item, None, None, error))
+                self._deliver(
+                    MapOutcome(index, item, None, None, error, submit=submit_kind(error), attempts=attempts)
+                )
         elif self.closing:
             self.orphans.append(job)
             self.busy -= 1
         else:
             self.submitted += 1
+            if self.job_retries:
+                self.attempts[index] = attempts
             try:
                 self._watch(index, item, job)
             except Exception as exc:  # the client was closed meanwhile
@@ -346,9 +385,42 @@ class _Runner:
             if cancel and self.tg is not None:
                 self.busy += 1
                 self.tg.start_soon(self._cancel_one, job)
-        self._count(error)
+        attempts = self.attempts.pop(index, 1)
         result = value if isinstance(value, JobResult) else None
-        self._deliver(MapOutcome(index, item, job.request_id, result, error))
+        outcome = MapOutcome(index, item, job.request_id, result, error, attempts=attempts)
+        if (
+            attempts <= self.job_retries
+            and is_transient_failure(error)
+            and self.tg is not None
+            and not (self.closing or self.halted is not None)
+        ):
+            self.submitting += 1
+            self.tg.start_soon(self._submit_one, index, item, outcome)  # a new attempt
+            return
+        self._count(error)
+        self._deliver(outcome)
+
+    def _held(self, index: int, item: Any, reason: BaseException | None, attempts: int) -> MapOutcome:
+        """An input read but not submitted (the batch halted, or the map is being left)."""
+        self.held += 1
+        error = reason if reason is not None else OdiRouterError("not submitted: the map ended first")
+        return MapOutcome(index, item, None, None, error, submit="not_created", attempts=attempts - 1)
+
+    def _halt(self, reason: BaseException) -> None:
+        """An answer that fails every further input: submit nothing more, wait for the running jobs."""
+        if self.halted is not None:
+            return
+        self.halted = reason
+        self.running_at_halt = len(self.live)
+        logger.info("map on %s: no more submits: %s", self.endpoint, reason)
+
+    def _halt_error(self, reason: BaseException) -> BatchHalted:
+        unread = 0
+        if isinstance(self.inputs, Sized) and self.source is not None:
+            unread = max(0, len(self.inputs) - self.source.index)
+        return BatchHalted(
+            reason, done=self.done + self.failed, running=self.running_at_halt, pending=self.held + unread
+        )
 
     def _count(self, error: BaseException | None) -> None:
         if error is None:
@@ -439,6 +511,21 @@ class _Runner:
         ret = self.progress(self.snapshot())
         if inspect.isawaitable(ret):
             await ret
+
+
+async def close_maps(shared: object) -> None:
+    """End every map still running on the client whose shared state is ``shared`` (its close).
+
+    Each one stops like a map left early: with ``cancel_on_exit`` its unfinished jobs are
+    cancelled remotely, else (a journaled map) they are left running, recorded for the resume --
+    before the client's connections close, never silently abandoned half-way.
+    """
+    runners = [
+        r for r in list(_LIVE) if r.client._shared is shared and r.task is not None and not r.task.done()
+    ]
+    for runner in runners:
+        logger.info("closing the client ends a map still running on %s", runner.endpoint)
+        await runner.aclose()
 
 
 async def _cancel_worker(jobs: list[Job], hooks: MapHooks | None) -> None:

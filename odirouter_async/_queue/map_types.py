@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..types.queue import JobResult
+from .map_kinds import SubmitKind
 
 if TYPE_CHECKING:
     from .._core.jobstate import CancelOutcome
@@ -33,6 +34,12 @@ class MapOutcome:
         result: the ``JobResult`` when the job succeeded.
         error: the exception otherwise (``JobFailed``, ``JobCancelled``, ``JobTimeout``, or the
             submit's error).
+        replayed: True when the outcome was read back from a journal (an earlier run finished
+            it: its result files may be on disk already), False when it finished in this run.
+        submit: what the submit did: ``"created"`` (a job exists: ``request_id``),
+            ``"not_created"`` (the gateway provably made no job: nothing paid; a journal's
+            resume submits it again), ``"uncertain"`` (the request may have made a job).
+        attempts: submits of this input by this map (``job_retries`` adds to it); 0 for a replay.
     """
 
     index: int
@@ -40,6 +47,9 @@ class MapOutcome:
     request_id: str | None
     result: JobResult | None
     error: BaseException | None
+    replayed: bool = False
+    submit: SubmitKind = "created"
+    attempts: int = 1
 
     @property
     def ok(self) -> bool:
@@ -87,6 +97,18 @@ class MapHooks:
 
     async def after_submit(self, index: int, key: str | None, job: Job) -> None:
         """Called once the gateway accepted the job (its id and URLs are known)."""
+
+    async def before_retry(self, index: int, input: Any, failed: MapOutcome) -> str | None:
+        """Called before input ``index`` is submitted again (``job_retries``) after ``failed``.
+
+        Record the failed attempt and the new one; return the new attempt's key (or ``None``).
+        """
+        return None
+
+    async def not_submitted(self, outcome: MapOutcome) -> None:
+        """Called instead of ``finished`` for an input held back after the batch halted
+        (``outcome.submit == "not_created"``; the caller never sees it: it stays pending)."""
+        await self.finished(outcome)
 
     async def cancelled(self, job: Job, outcome: CancelOutcome | None) -> None:
         """Called after the map tried to cancel ``job`` remotely (``None``: the cancel failed)."""
@@ -171,3 +193,4 @@ class MapSpec:
     cancel_on_timeout: bool
     extra_headers: Mapping[str, str] | None
     hooks: MapHooks | None
+    job_retries: int = 0

@@ -165,6 +165,7 @@ class PgJournalHooks(StoreHooks[PgJournal]):
             self._held.discard(row.key)
             self.reattached += 1
             job = reattach_job(self._client, journal.endpoint, row.request_id, row.submitted_at)
+            self._attempts[row.key] = row.attempt
             return self._follow(row.key, job)
         moved = await journal.claim_intents([row.key])
         self._held.discard(row.key)
@@ -179,7 +180,10 @@ class PgJournalHooks(StoreHooks[PgJournal]):
                 JournalError(
                     f"input {row.index}: this worker lost its claim to another worker (lease expired)"
                 ),
+                submit="not_created",
+                attempts=0,
             )
+        self._attempts[row.key] = row.attempt
         self.submitted += 1
         return journal.request_id_for(row.key, row.attempt)
 

@@ -10,7 +10,10 @@ Tables (prefixed ``odirouter_``; several batches may share one database, each na
   (a worker id), ``attempt``, ``request_id``, the outcome.
 
 States: ``pending -> claimed -> intent -> submitted -> done | failed``, plus ``cancelled`` (this
-client cancelled the job; claimed again as a new attempt) and ``uncertain`` (an ``intent`` whose
+client cancelled the job; claimed again as a new attempt), *not created* (``pending`` again with
+``finished_at`` set: the gateway refused the submit; claimed again by workers started after
+that, so a run that halted on no credit never loops on it; a ``failed`` row without a request id,
+written by an earlier version, is claimed as such too) and ``uncertain`` (an ``intent`` whose
 worker died: its submit may have created a job; claimed again only by a worker run with
 ``resubmit_uncertain``, same attempt, same request id).
 
@@ -74,12 +77,13 @@ CLAIM: Final = """
 WITH c AS (
   SELECT i.key, i.state AS old_state FROM odirouter_inputs i
   WHERE i.batch = %(batch)s AND i.state <> 'done' AND (
-       i.state = 'pending'
+       (i.state = 'pending' AND (i.finished_at IS NULL OR i.finished_at < %(since)s))
     OR (i.state = 'claimed' AND i.owner = %(me)s AND NOT (i.key = ANY(%(held)s)))
     OR (i.state IN ('claimed', 'intent', 'submitted') AND i.owner IS DISTINCT FROM %(me)s
         AND NOT EXISTS (SELECT 1 FROM odirouter_workers w
                         WHERE w.id = i.owner AND w.lease_until > now() AND NOT w.stopped))
     OR (i.state = 'uncertain' AND %(resubmit)s)
+    OR (i.state = 'failed' AND i.request_id IS NULL)
     OR (i.state = 'failed' AND %(retry)s AND i.finished_at < %(since)s)
     OR (i.state = 'cancelled' AND i.finished_at < %(since)s))
   ORDER BY i.idx LIMIT %(n)s FOR UPDATE OF i SKIP LOCKED)
@@ -96,6 +100,7 @@ RETURNING i.key, i.idx, i.args, i.state, c.old_state, i.attempt, i.request_id, i
 OTHERS_OPEN: Final = (
     "SELECT count(*) FROM odirouter_inputs WHERE batch = %s AND owner IS DISTINCT FROM %s"
     " AND state IN ('pending', 'claimed', 'intent', 'submitted')"
+    " AND NOT (state = 'pending' AND finished_at IS NOT NULL)"
 )
 
 INTENTS: Final = (
@@ -115,8 +120,17 @@ CANCELLED: Final = (
     " WHERE batch = %s AND owner = %s AND key = %s AND state = 'submitted'"
 )
 DISCARD: Final = (
-    "UPDATE odirouter_inputs SET state = 'pending', owner = NULL, updated_at = now()"
+    "UPDATE odirouter_inputs SET state = 'pending', owner = NULL, finished_at = NULL, updated_at = now()"
     " WHERE batch = %s AND owner = %s AND key = %s AND state = 'intent'"
+)
+NOT_CREATED: Final = (
+    "UPDATE odirouter_inputs SET state = 'pending', owner = NULL, outcome = %s, finished_at = now(),"
+    " updated_at = now() WHERE batch = %s AND owner = %s AND key = %s AND state = 'intent'"
+)
+RETRY: Final = (
+    "UPDATE odirouter_inputs SET state = 'intent', attempt = %s, request_id = NULL, outcome = %s,"
+    " submitted_at = NULL, updated_at = now() WHERE batch = %s AND owner = %s AND key = %s"
+    " AND state = 'submitted'"
 )
 RELEASE: Final = (
     "UPDATE odirouter_inputs SET state = 'pending', owner = NULL, updated_at = now()"

@@ -262,6 +262,19 @@ class PgJournal:
         """The submit created no job: the input is pending again (any worker may claim it)."""
         self._put(sql.DISCARD, (self.batch, self.worker_id, key))
 
+    def record_not_created(self, key: str, payload: bytes, later: bool = False) -> None:
+        """The submit created no job: pending again; ``later`` (a definite refusal): only workers
+        started after now claim it (no loop on an input the gateway refuses)."""
+        if not later:
+            self.discard_intent(key)
+            return
+        self._put(sql.NOT_CREATED, (payload, self.batch, self.worker_id, key))
+
+    async def record_retry(self, key: str, attempt: int, payload: bytes) -> None:
+        """Durably: the job of ``key`` failed and attempt ``attempt`` is about to be submitted."""
+        self._put(sql.RETRY, (attempt, payload, self.batch, self.worker_id, key))
+        await self.commit()
+
     async def commit(self) -> None:
         """Wait until every record so far is committed."""
         self._check()

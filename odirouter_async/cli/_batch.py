@@ -16,8 +16,17 @@ Ctrl-C stops submitting, stops waiting, flushes the journal and prints how to re
 running jobs are cancelled on the gateway only with ``--cancel-on-interrupt`` -- those are
 recorded as cancelled by us, and the resume runs them again.
 
+A submit answered "no credit" (402, or 403 about balance), "bad key" (401 / 403) or "unknown
+endpoint" (404) stops the batch (``BatchHalted``): no further submit, the running jobs are waited
+for and written, the rest stays pending (never failed), and one line says what happened and the
+command that resumes (exit 3).  ``--job-retries N`` submits a job again (at most N times) when it
+failed for a transient reason (``INFERENCE_TIMEOUT``, ``INTERNAL_SERVER_ERROR``).  A result
+replayed from the journal whose files are already in ``DIR/outputs`` is not downloaded again.
+
 Exit codes: 0 every input has a successful result; 1 some input failed, is malformed, uncertain
-or unfinished (the summary says which; a rerun finishes the unfinished ones); 2 usage; 130 Ctrl-C.
+or unfinished (the summary says which; a rerun finishes the unfinished ones); 2 usage; 3 the
+batch stopped on an answer that fails every input (no credit, bad key, unknown endpoint: fix it,
+then run the same command); 130 Ctrl-C.
 """
 
 from __future__ import annotations
@@ -36,8 +45,15 @@ import msgspec
 from .._client import AsyncOdiRouter
 from .._config import DEFAULT_CONCURRENCY
 from .._core.dsn import redact_text
+from .._exceptions import (
+    AuthenticationError,
+    BatchHalted,
+    InsufficientBalanceError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from .._queue.journal import Entry, Journal, JournalError
-from .._queue.journal_hooks import JournalHooks, submit_created_no_job
+from .._queue.journal_hooks import JournalHooks
 from .._queue.map import MapOutcome
 from ..types.queue import JobOutput, JobResult
 from ._batch_io import InputLine, ResultsFile, output_names, read_inputs
@@ -45,7 +61,10 @@ from ._common import EXIT_FAILED, EXIT_OK, UsageError, describe_error, make_clie
 from ._gc import batch_collector
 from ._progress import Progress, format_duration
 
-__all__ = ("add_parser", "run")
+__all__ = ("EXIT_HALTED", "add_parser", "run")
+
+#: The batch stopped on an answer that fails every input (no credit, bad key, unknown endpoint).
+EXIT_HALTED = 3
 
 _SHOWN_LINES = 20
 _DESCRIPTION = """\
@@ -59,7 +78,8 @@ never submitted are submitted - nothing is paid twice. An input whose submit was
 a run died is "uncertain": reported, and submitted again only with --resubmit-uncertain.
 
 Ctrl-C stops cleanly and prints how to resume; running jobs are cancelled on the gateway only
-with --cancel-on-interrupt.
+with --cancel-on-interrupt. No credit, a bad key or an unknown endpoint stops new submits at
+once (exit 3): running jobs are still collected, the rest stays pending for the same command.
 """
 
 
@@ -70,6 +90,16 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
     return value
 
 
@@ -90,7 +120,8 @@ def add_parser(subparsers: Any) -> Any:
         help="run one queue job per line of a JSONL file (resumable)",
         description=_DESCRIPTION,
         epilog="Exit codes: 0 all inputs succeeded; 1 some failed / malformed / uncertain / "
-        "unfinished; 2 usage; 130 interrupted (rerun the same command to resume).",
+        "unfinished; 2 usage; 3 stopped: no credit, bad key or unknown endpoint (fix it, then "
+        "rerun the same command); 130 interrupted (rerun the same command to resume).",
     )
     p.add_argument("endpoint", metavar="ENDPOINT", help="the queue model id, e.g. nano_banana_2")
     p.add_argument(
@@ -126,6 +157,14 @@ def add_parser(subparsers: Any) -> Any:
     )
     p.add_argument("--retry-failed", action="store_true", help="submit failed inputs again (a new attempt)")
     p.add_argument(
+        "--job-retries",
+        type=_non_negative_int,
+        default=0,
+        metavar="N",
+        help="submit a job again, at most N times, when it failed for a transient reason "
+        "(INFERENCE_TIMEOUT, INTERNAL_SERVER_ERROR); each attempt is paid (default 0)",
+    )
+    p.add_argument(
         "--cancel-on-interrupt", action="store_true", help="on Ctrl-C, cancel running jobs on the gateway"
     )
     p.add_argument("--no-download", action="store_true", help="record output URLs, do not download files")
@@ -144,6 +183,7 @@ class _Plan:
     done_before: int = 0
     failed_before: int = 0
     reattach: int = 0
+    not_created: int = 0
     uncertain: list[InputLine] = field(default_factory=list)
     orphans: int = 0
 
@@ -169,6 +209,8 @@ def _plan(
             continue
         if entry is not None and entry.state == "submitted":
             plan.reattach += 1
+        if entry is not None and entry.state == "not_created":
+            plan.not_created += 1
         plan.todo.append(item)
         plan.keys.append(key)
         again = retry or (entry is not None and entry.state == "cancelled")
@@ -197,6 +239,8 @@ class _Batch:
         self.done = self.failed = self.unfinished = 0
         self.failed_lines: list[int] = []
         self.unfinished_lines: list[int] = []
+        self.halted: BatchHalted | None = None
+        self.reused = 0  # replayed results whose files were on disk already
         shown = bool(plan.todo) and not args.quiet
         self.progress = Progress(len(plan.todo), label=args.endpoint, enabled=shown)
         self.hooks: JournalHooks | None = None
@@ -230,19 +274,27 @@ class _Batch:
             record["urls"] = [o.url for o in result.outputs if o.url]
             if not self.args.no_download and result.outputs:
                 renamed = msgspec_replace(result, output_names(result.outputs, item.line))
-                try:
-                    paths = await self.client.queue.download(renamed, self.out / "outputs", overwrite=True)
-                except Exception as exc:
-                    self._unfinished(item, f"download failed: {describe_error(exc)} (a rerun retries it)")
-                    return
+                paths = self._on_disk(renamed) if outcome.replayed else None
+                if paths is None:
+                    try:
+                        paths = await self.client.queue.download(
+                            renamed, self.out / "outputs", overwrite=True
+                        )
+                    except Exception as exc:
+                        self._unfinished(item, f"download failed: {describe_error(exc)} (a rerun retries it)")
+                        return
+                else:
+                    self.reused += 1
                 record["outputs"] = [str(p.relative_to(self.out)) for p in paths]
         elif outcome.error is not None:
             record["error"] = describe_error(outcome.error)
             record["error_type"] = getattr(outcome.error, "error_type", None)
             if not final:
                 why = record["error"]
-                if outcome.request_id is None and submit_created_no_job(outcome.error) is None:
+                if outcome.request_id is None and outcome.submit == "uncertain":
                     why += "; a job may exist: uncertain (--resubmit-uncertain submits it again)"
+                elif outcome.request_id is None:
+                    why = f"not submitted ({why}); nothing paid, a rerun submits it"
                 self._unfinished(item, why)
                 return
         await self.journal.commit()  # the journal never lags behind results.jsonl
@@ -255,6 +307,13 @@ class _Batch:
             self.progress.failed += 1
             self.failed_lines.append(item.line)
             self.progress.message(f"line {item.line}: failed: {record['error']}")
+
+    def _on_disk(self, result: JobResult) -> list[Path] | None:
+        """The files of a replayed ``result`` when every one is in ``DIR/outputs`` already."""
+        paths = [self.out / "outputs" / (o.file_name or "") for o in result.outputs]
+        if all(o.file_name for o in result.outputs) and all(p.is_file() for p in paths):
+            return paths
+        return None
 
     def _unfinished(self, item: InputLine, why: str) -> None:
         self.unfinished += 1
@@ -293,6 +352,7 @@ async def _run_map(
         wait_timeout=args.timeout,
         cancel_on_timeout=args.cancel_on_interrupt,
         hooks=hooks,
+        job_retries=getattr(args, "job_retries", 0),
     )
 
     async def ticker() -> None:
@@ -304,9 +364,12 @@ async def _run_map(
     async with anyio.create_task_group() as outer:
         outer.start_soon(ticker)
         async with anyio.create_task_group() as work, jobs:
-            async for outcome in jobs:
-                await slots.acquire()
-                work.start_soon(batch.complete, outcome, slots)
+            try:
+                async for outcome in jobs:
+                    await slots.acquire()
+                    work.start_soon(batch.complete, outcome, slots)
+            except BatchHalted as exc:  # every outcome before it is being written: wait for them
+                batch.halted = exc
         batch.progress.in_flight = 0
         outer.cancel_scope.cancel()
 
@@ -367,6 +430,8 @@ async def run(args: argparse.Namespace) -> int:
         finally:
             with anyio.CancelScope(shield=True):
                 await journal.close()
+    if batch.halted is not None:
+        return EXIT_HALTED
     bad = batch.failed + batch.unfinished + plan.failed_before + len(plan.uncertain) + len(malformed)
     return EXIT_FAILED if bad else EXIT_OK
 
@@ -380,6 +445,8 @@ def _report_plan(args: Any, plan: _Plan, inputs: int, malformed: list[tuple[int,
         parts.append(f"{earlier} finished earlier")
     if plan.reattach:
         parts.append(f"{plan.reattach} submitted earlier (re-attaching)")
+    if plan.not_created:
+        parts.append(f"{plan.not_created} refused earlier, nothing paid (submitting again)")
     warn(f"batch {args.endpoint}: " + ", ".join(parts) + f"; {len(plan.todo)} to run")
     if plan.uncertain:
         warn(
@@ -415,6 +482,10 @@ def _summary(batch: _Batch, malformed: list[tuple[int, str]], elapsed: float, in
         lines.append(f"  uncertain lines (not submitted): {_lines([i.line for i in plan.uncertain])}")
     if malformed:
         lines.append(f"  malformed lines: {_lines([n for n, _ in malformed])}")
+    if batch.reused:
+        lines.append(f"  {batch.reused} results of earlier runs already in outputs/ (not downloaded again)")
+    if batch.halted is not None:
+        lines.append(halted_line(batch.halted, _command_line(args)))
     if interrupted:
         left = len(plan.todo) - batch.done - batch.failed - batch.unfinished
         hooks = batch.hooks
@@ -426,6 +497,27 @@ def _summary(batch: _Batch, malformed: list[tuple[int, str]], elapsed: float, in
         lines.append(f"interrupted: {left} inputs not finished ({fate}); the journal is saved.")
         lines.append(f"resume with: {_command_line(args)}")
     warn("\n".join(lines))
+
+
+def halted_line(halted: BatchHalted, command: str) -> str:
+    """One line: why the batch stopped, what is left, what to fix, and the command that resumes."""
+    reason = halted.reason
+    if isinstance(reason, InsufficientBalanceError):
+        what, fix = "out of credit", "after a top-up"
+    elif isinstance(reason, (AuthenticationError, PermissionDeniedError)):
+        what, fix = "the API key was refused", "with a valid key (ODIROUTER_API_KEY)"
+    elif isinstance(reason, NotFoundError):
+        what, fix = "unknown endpoint", "with the right endpoint"
+    else:  # pragma: no cover - halts_batch lists the classes above
+        what, fix = "stopped", "once fixed"
+    status = getattr(reason, "status_code", None)
+    said = (
+        describe_error(reason) if status is None else f"HTTP {status}: {getattr(reason, 'message', reason)}"
+    )
+    return (
+        f"stopped: {what} ({said}); no more submits - {halted.running} running jobs were collected, "
+        f"{halted.pending} inputs not submitted (nothing paid for them); {fix}, resume with: {command}"
+    )
 
 
 def _command_line(args: Any) -> str:

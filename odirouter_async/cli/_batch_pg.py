@@ -151,7 +151,7 @@ async def run_shared(args: argparse.Namespace) -> int:
     _driver()
     from .._queue.pg_hooks import PgJournalHooks, input_rows
     from .._queue.pg_store import PgJournal
-    from ._batch import _Batch, _Plan, _run_map
+    from ._batch import EXIT_HALTED, _Batch, _Plan, _run_map
 
     inputs = _read(str(args.inputs))
     try:
@@ -205,6 +205,8 @@ async def run_shared(args: argparse.Namespace) -> int:
         finally:
             with anyio.CancelScope(shield=True):
                 await store.close()
+    if batch.halted is not None:
+        return EXIT_HALTED
     bad = batch.failed + batch.unfinished + len(hooks.uncertain)
     return EXIT_FAILED if bad else EXIT_OK
 
@@ -247,6 +249,10 @@ def _summary(
             f"  {len(hooks.uncertain)} uncertain inputs (a dead worker's submit was in flight; lines "
             f"{shown}): not submitted; --resubmit-uncertain submits them again (may pay twice)"
         )
+    if batch.halted is not None:
+        from ._batch import _command_line, halted_line
+
+        lines.append(halted_line(batch.halted, _command_line(args)))
     if interrupted:
         lines.append("interrupted: the other workers go on; run the same command to rejoin the batch.")
     dsn = _safe_dsn(str(args.journal))

@@ -20,7 +20,7 @@ from .._exceptions import RateLimitError, ResponseValidationError
 from .._http.download import download_result
 from .._queue.jobs import QUEUE_PATH, Job, endpoint_segment, job_urls, submit_protected, wait_job
 from .._queue.journal import Journal
-from .._queue.journal_base import reattach_job
+from .._queue.journal_base import StoreHooks, reattach_job
 from .._queue.journal_store import journal_hooks_for
 from .._queue.map import JobMap, MapHooks, MapProgress, MapSpec
 from .._queue.scheduler import SchedulerStats, get_scheduler, report_rate_limit
@@ -216,7 +216,7 @@ class Queue:
         inputs: Iterable[Mapping[str, Any]] | AsyncIterable[Mapping[str, Any]],
         *,
         concurrency: int = DEFAULT_CONCURRENCY,
-        cancel_on_exit: bool = True,
+        cancel_on_exit: bool | None = None,
         progress: Callable[[MapProgress], Awaitable[None] | None] | None = None,
         wait_timeout: float | None = None,
         cancel_on_timeout: bool = False,
@@ -224,6 +224,7 @@ class Queue:
         hooks: MapHooks | None = None,
         journal: Journal | str | os.PathLike[str] | None = None,
         resubmit_uncertain: bool = False,
+        job_retries: int = 0,
     ) -> JobMap:
         """Run one job per input, ``concurrency`` at a time, and yield outcomes as jobs finish.
 
@@ -251,7 +252,29 @@ class Queue:
         a batch shared through that database: the inputs are loaded once, each worker claims
         inputs, and the map yields only the outcomes this worker finished (``index``: the input's
         position in ``inputs``); a dead worker's inputs are taken over (``_queue.pg_hooks``).
+
+        ``cancel_on_exit`` (leaving the map early: ``break``, an exception, Ctrl-C): not given, it
+        is False with a journal -- running jobs are left running and the resume re-attaches
+        them, nothing is paid twice -- and True without one (nobody could find them again).
+        ``True`` with a journal cancels them and records them *cancelled by us*: the resume
+        submits them again (paid again, knowingly).
+
+        A submit answered with an error that fails every further input (no credit: 402 or 403
+        about balance; a bad or revoked key: 401 / 403; an unknown endpoint: 404) stops new
+        submits at once: the running jobs are still waited for and delivered, the other inputs
+        stay pending (never recorded as failed), then the map raises ``BatchHalted``.  A failed
+        submit's outcome says what it proves in ``done.submit`` (``"not_created"``: nothing was
+        paid, a journal's resume submits it again; ``"uncertain"``); a journal's replayed
+        outcome has ``done.replayed``.
+
+        ``job_retries=N`` submits a job again (at most N times) when it failed for a transient
+        reason (``error_type`` ``INFERENCE_TIMEOUT`` / ``INTERNAL_SERVER_ERROR``, or its result
+        stayed unusable after the bounded poll retries); never for input errors
+        (``CONTENT_BLOCKED``, ``REQUEST_INVALID``...).  Each new attempt is paid; a journal
+        records it before sending.
         """
+        if isinstance(job_retries, bool) or not isinstance(job_retries, int) or job_retries < 0:
+            raise ValueError("job_retries must be an integer >= 0")
         # -- journal (JournalHooks) ---------------------------------------------------------
         if journal is not None:
             if hooks is not None:
@@ -261,6 +284,8 @@ class Queue:
             )
         elif resubmit_uncertain:
             raise ValueError("resubmit_uncertain needs a journal")
+        if cancel_on_exit is None:  # not given: leave a journaled map's jobs for the resume
+            cancel_on_exit = not isinstance(hooks, StoreHooks)
         return JobMap(
             MapSpec(
                 self._client,
@@ -274,6 +299,7 @@ class Queue:
                 cancel_on_timeout,
                 extra_headers,
                 hooks,
+                job_retries,
             )
         )
 

@@ -6,7 +6,10 @@ concurrent jobs cost ten thousand small objects in a dict.
 
 Test controls ride in the submitted arguments under ``"_emu"`` (removed before the arguments are
 stored or echoed in ``metadata``): ``duration`` (seconds, exact), ``queue_delay``, ``fail``
-(an ``error_type``: the job ends ``COMPLETED`` with ``error`` + ``error_type``), ``error`` (its
+(an ``error_type``: the job ends ``COMPLETED`` with ``error`` + ``error_type``, e.g. the transient
+``INFERENCE_TIMEOUT`` / ``INTERNAL_SERVER_ERROR`` or the input error ``CONTENT_BLOCKED``),
+``fail_times`` (with ``fail``: only the first N jobs of these exact arguments fail, later submits
+of them succeed -- a transient failure a new attempt gets past), ``error`` (its
 message, default "Task execution failed"), ``outputs``, ``output_bytes``, ``result_status`` (the
 result route answers this status with ``{"detail": "Runtime execution failed"}``), ``variant``
 (this job's gateway variant, ``_variants``).
@@ -22,7 +25,10 @@ Answers (the documented ones, plus the emulator's choices where the docs are sil
   ``emu.set_endpoint`` (unless ``Emulator(permissive=True)``), or listed in
   ``emu.unknown_endpoints``: 404 ``{"detail": "App not found: <id>"}``; bad
   JSON 400 and a non-object body 422 ``{"detail"}``; ``webhook_url`` / ``?fal_webhook`` 400
-  ``{"detail": "webhook not supported"}``; no credit 402 ``INSUFFICIENT_BALANCE``.
+  ``{"detail": "webhook not supported"}``; no credit 402 ``INSUFFICIENT_BALANCE`` (``balance``);
+  queue credit used up (``emu.queue_credit``: jobs left, ``None`` unlimited; settable, so a test
+  tops up by setting it again) 403 ``{"error": "insufficient balance"}``, as the real gateway
+  family answers.
 - status: 200 ``{status, request_id, response_url, queue_position (queued), metrics (done),
   error + error_type (failed), logs}``; ``logs`` is ``[]`` unless asked with ``?logs=1`` (then
   one ``{message, level, timestamp}`` line per phase reached: queued, running, done).
@@ -36,6 +42,7 @@ Answers (the documented ones, plus the emulator's choices where the docs are sil
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote
@@ -151,6 +158,9 @@ class QueueService:
         self.jobs: dict[str, EmuJob] = {}
         self.endpoints: dict[str, EndpointConfig] = {}
         self.unknown_endpoints: set[str] = set()
+        #: Jobs the account can still pay for (``None``: unlimited); then 403 "insufficient balance".
+        self.credit: int | None = None
+        self._fail_counts: Counter[bytes] = Counter()  # (endpoint, arguments) -> jobs made (fail_times)
 
     def set_endpoint(self, endpoint: str, **changes: Any) -> EndpointConfig:
         """Configure one endpoint (unset values fall back to the emulator's defaults)."""
@@ -213,10 +223,14 @@ class QueueService:
             return detail_error(f"Invalid JSON body: {exc}", 400)
         if "webhook_url" in arguments or "fal_webhook" in arguments:
             return detail_error("webhook not supported", 400)
+        identity = endpoint.encode() + b"\n" + msgspec.json.encode(arguments, order="sorted")
         controls = arguments.pop("_emu", None) or {}
         if not isinstance(controls, dict):
             return detail_error("_emu must be an object", 422)
+        if self.credit is not None and self.credit < 1:
+            return json_response({"error": "insufficient balance"}, 403)
         try:
+            controls = self._script_failure(identity, controls)
             job = self._new_job(endpoint, arguments, controls)
             job.variant = self.variants.pick(controls.get("variant"))
             if job.variant.ids != "ulid":
@@ -225,9 +239,22 @@ class QueueService:
             return detail_error(str(exc), 422)
         if not self.shared.wallet.charge():
             return insufficient_balance(current_request_id())
+        if self.credit is not None:
+            self.credit -= 1
         self.jobs[job.request_id] = job
         set_job_id(job.request_id)
         return json_response({"request_id": job.request_id, **self._urls(job), "queue_position": 0})
+
+    def _script_failure(self, identity: bytes, controls: dict[str, Any]) -> dict[str, Any]:
+        """``_emu.fail_times``: the first N jobs of these arguments fail, the later ones do not."""
+        times = _number(controls, "fail_times", int, 0)
+        if times is None:
+            return controls
+        made = self._fail_counts[identity]
+        self._fail_counts[identity] = made + 1
+        if made < times:
+            return controls
+        return {k: v for k, v in controls.items() if k not in ("fail", "error")}
 
     def _new_job(self, endpoint: str, arguments: dict[str, Any], controls: dict[str, Any]) -> EmuJob:
         cfg = self.endpoints.get(endpoint, self.defaults)

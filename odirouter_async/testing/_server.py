@@ -3,9 +3,9 @@
 ``async with Emulator(...) as emu`` binds the main listener (``emu.url``, the API) and the CDN
 listener (``emu.cdn_url``, another port and so another origin), serves until the block ends, then
 stops both.  Everything a test scripts or inspects is an attribute: ``faults``, ``stats``,
-``jobs``, ``videos``, ``unknown_endpoints``, ``balance``, ``poll_rate_limit``, ``set_endpoint``,
-``serve_sse``.  The routes themselves live in ``_chat``, ``_responses``, ``_queue``, ``_videos``
-and ``_files``; the per-request gate in ``_app``.
+``jobs``, ``videos``, ``unknown_endpoints``, ``balance``, ``queue_credit``, ``poll_rate_limit``,
+``set_endpoint``, ``serve_sse``.  The routes themselves live in ``_chat``, ``_responses``,
+``_queue``, ``_videos`` and ``_files``; the per-request gate in ``_app``.
 """
 
 from __future__ import annotations
@@ -286,6 +286,21 @@ class Emulator(AsyncClosing):
     def unknown_endpoints(self) -> set[str]:
         """Endpoint ids whose submits answer 404 ``App not found``."""
         return self._queue.unknown_endpoints
+
+    @property
+    def queue_credit(self) -> int | None:
+        """Queue jobs the account can still pay for (``None``: unlimited, the default); settable.
+
+        At 0 a queue submit is answered 403 ``{"error": "insufficient balance"}`` (the real
+        gateway family's answer) and makes no job; setting it again is a top-up.
+        """
+        return self._queue.credit
+
+    @queue_credit.setter
+    def queue_credit(self, value: int | None) -> None:
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+            raise ValueError("queue_credit must be an integer >= 0 (or None)")
+        self._queue.credit = value
 
     @property
     def balance(self) -> float | None:

@@ -179,7 +179,7 @@ def test_batch_migrates_a_schema_2_journal(thread_emu: Emulator, tmp_path: Path)
     from contextlib import closing
 
     with closing(sqlite3.connect(journal)) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone() == (3,)
+        assert conn.execute("PRAGMA user_version").fetchone() == (4,)  # schema 4: not_created (#19)
 
 
 def test_batch_migrates_a_schema_1_journal(thread_emu: Emulator, tmp_path: Path) -> None:

@@ -93,14 +93,16 @@ async def test_uncertain_input_needs_explicit_resubmission(
 async def test_submit_failures_are_journaled_by_what_they_prove(
     client: odr.AsyncOdiRouter, emu: Emulator, tmp_path: Path
 ) -> None:
-    """A 422 refusal is stored as failed (replayed); a 503 leaves the input unsubmitted (rerun submits it)."""
+    """A 422 refusal is *not created* (never failed: the rerun submits it); so is a 503 after the retries."""
     path = tmp_path / "run.sqlite"
     emu.faults.add("queue.submit", status=422, body={"detail": "bad prompt"}, times=1)
     first = await collect(client, [args(0)], journal=path)
-    assert isinstance(first[0].error, odr.UnprocessableEntityError)
-    replay = await collect(client, [args(0)], journal=path)
-    assert isinstance(replay[0].error, odr.JobFailed) and "bad prompt" in str(replay[0].error)
-    assert emu.stats.count("queue.submit") == 1
+    assert isinstance(first[0].error, odr.UnprocessableEntityError) and first[0].submit == "not_created"
+    async with await Journal.open(path, endpoint=EP) as journal:
+        assert [e.state for e in (await journal.load()).values()] == ["not_created"]
+    rerun = await collect(client, [args(0)], journal=path)
+    assert rerun[0].ok and not rerun[0].replayed
+    assert emu.stats.count("queue.submit") == 2
     other = tmp_path / "other.sqlite"
     emu.faults.add("queue.submit", status=503, times=3)
     failed = await collect(client, [args(1)], journal=other)

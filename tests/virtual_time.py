@@ -1,21 +1,22 @@
 """A virtual clock for the tests: an asyncio event loop whose timers fire without waiting them out.
 
 The loop's clock (``loop.time()``, hence ``anyio.current_time()``, ``asyncio.sleep``, ``anyio.sleep``,
-``fail_after``, the client's poll scheduler and backoff, and the emulator given ``clock=loop.time``)
-is the real monotonic clock plus an offset.  When the loop would block with only timers left
-(no callback ready, no socket ready), it first waits ``GRACE`` of real time for I/O, then moves the
-offset forward to the next timer instead of sleeping until it.
+``fail_after``, the client's poll scheduler and backoff, and the emulator, which keeps time by the
+loop it serves on) is the real monotonic clock plus an offset.  When the loop would block with
+only timers left (no callback ready, no socket ready), it first waits ``GRACE`` of real time for
+I/O, then moves the offset forward to the next timer instead of sleeping until it.
 
 Why the grace, and why it is safe: the client and the emulator talk over 127.0.0.1 on this same
 loop, so a request written by one side is readable by the other when ``send`` returns, and the
 loop then has a socket ready and never jumps.  The grace covers what is not instantaneous (a
-thread handing back a result, a kernel that defers a loopback packet): the clock only jumps once
-nothing has arrived for that long.  Timers still fire in their order, so "the poll sleep ends
-before the 10 s read timeout" stays true; only the waiting between them is skipped.
+kernel that defers a loopback packet): the clock only jumps once nothing has arrived for that
+long.  While a thread works for the loop (``run_in_executor``, ``anyio.to_thread``) the clock does
+not jump at all.  Timers still fire in their order, so "the poll sleep ends before the 10 s read
+timeout" stays true; only the waiting between them is skipped.
 
 Tests whose peers live outside this loop in real time (subprocesses, PostgreSQL, an emulator
-in a thread) or whose subject is real time are marked ``@pytest.mark.realtime`` and get the plain
-loop (see ``anyio_backend`` in ``tests/conftest.py``).
+in a thread) or whose subject is real time are marked ``@pytest.mark.realtime`` and get asyncio's
+own loop (see ``anyio_backend`` in ``tests/conftest.py``).
 """
 
 from __future__ import annotations

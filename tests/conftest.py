@@ -1,12 +1,15 @@
-"""Shared test configuration: anyio on asyncio (aiohttp needs it), hypothesis profiles, and the
-SDK's pytest plugin (opt-in, as users load it: ``pytest_plugins`` in their conftest)."""
+"""Shared test configuration: anyio on asyncio (aiohttp needs it) on a virtual clock, hypothesis
+profiles, xdist's worker count, and the SDK's pytest plugin (opt-in, as users load it:
+``pytest_plugins`` in their conftest)."""
 
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
+from virtual_time import VirtualTimeLoop
 
 pytest_plugins = ["odirouter_async.testing.pytest_plugin"]
 
@@ -22,9 +25,20 @@ settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    """aiohttp ties the SDK to asyncio."""
-    return "asyncio"
+def anyio_backend(request: pytest.FixtureRequest) -> tuple[str, dict[str, Any]]:
+    """aiohttp ties the SDK to asyncio; the loop's clock is virtual (tests/virtual_time.py) unless
+    the test is marked ``realtime`` (a peer in real time outside the loop, or real time the subject)."""
+    if request.node.get_closest_marker("realtime") is not None:
+        return "asyncio", {}
+    return "asyncio", {"loop_factory": VirtualTimeLoop}
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto``: one worker per CPU this process may use (the tests wait on I/O little now)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 @pytest.fixture(scope="session")

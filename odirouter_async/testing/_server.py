@@ -10,6 +10,7 @@ stops both.  Everything a test scripts or inspects is an attribute: ``faults``, 
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import ssl
 from collections.abc import Iterable
@@ -203,6 +204,9 @@ class Emulator(AsyncClosing):
             raise
         self._urls = (urls[0], urls[1])
         self._shared.main_url, self._shared.cdn_url = self._urls
+        # Job and video durations, poll-rate windows and stats run on the serving loop's clock
+        # (``time.monotonic()`` on asyncio's own loops), so a test's virtual-time loop moves them too.
+        self._shared.clock = asyncio.get_running_loop().time
         return self
 
     async def stop(self) -> None:
@@ -372,7 +376,8 @@ class Emulator(AsyncClosing):
         """``GET /_emu/stats``: counters and per-job timings as JSON, for a client in another process.
 
         Not part of the gateway's API: no auth, not counted.  ``?jobs=0`` leaves the jobs out.
-        Times are ``time.monotonic()`` seconds (one clock for every process on the machine).
+        Times are the serving loop's ``loop.time()`` seconds: ``time.monotonic()`` on asyncio's loops
+        (one clock for every process on the machine).
         """
         st = self.stats
         body: dict[str, object] = {

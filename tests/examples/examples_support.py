@@ -36,7 +36,10 @@ class Ran:
 
 
 async def run_example(emu: Emulator, name: str, *args: str, cwd: Path | None = None) -> Ran:
-    """Run ``python examples/<name>.py args...`` in a subprocess against ``emu`` (same event loop)."""
+    """Run ``python examples/<name>.py args...`` in a subprocess against ``emu`` (same event loop).
+
+    The process keeps real time: a test calling this is marked ``realtime`` (tests/virtual_time.py).
+    """
     env = {**os.environ, "ODIROUTER_BASE_URL": emu.url, "ODIROUTER_API_KEY": emu.api_key}
     done = await anyio.run_process(
         [sys.executable, str(EXAMPLES / f"{name}.py"), *args], env=env, cwd=cwd, check=False

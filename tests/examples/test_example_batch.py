@@ -17,6 +17,7 @@ class Crash(Exception):
     """The process dying in the middle of a batch."""
 
 
+@pytest.mark.realtime  # the example runs in a real-time process against the in-loop emulator
 async def test_thousand_images_then_a_rerun_resubmits_nothing(emu: Emulator, tmp_path: Path) -> None:
     """Run 1: 1000 submits, 1000 folders of PNGs, a progress line.  Run 2: no submit, no download."""
     out = tmp_path / "cats"

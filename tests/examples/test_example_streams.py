@@ -44,6 +44,7 @@ async def test_the_server_sees_the_connection_close() -> None:
         assert endless.chunks < 1000
 
 
+@pytest.mark.realtime  # the example runs in a real-time process against the in-loop emulator
 async def test_stream_example_runs_as_a_script(emu: Emulator) -> None:
     """``python examples/stream_tokens.py`` prints a whole answer, then stops a long one after N words."""
     out = await run_example(emu, "stream_tokens", "--max-words", "7")
@@ -72,6 +73,7 @@ def test_tool_errors_go_back_to_the_model() -> None:
     assert '"celsius"' in example.call_tool("get_temperature", '{"city": "Lisbon"}')
 
 
+@pytest.mark.realtime  # the example runs in a real-time process against the in-loop emulator
 async def test_tool_example_runs_as_a_script(emu: Emulator) -> None:
     """``python examples/responses_tools.py QUESTION`` prints the answer and one tool call."""
     out = await run_example(emu, "responses_tools", "How", "warm", "is", "Oslo?")

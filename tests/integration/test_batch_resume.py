@@ -24,7 +24,8 @@ from anyio.abc import Process
 
 from odirouter_async.testing import Emulator, variant_emulator_fixture
 
-pytestmark = pytest.mark.anyio
+# A real `odirouter batch` process polls the emulator: both must keep real time.
+pytestmark = [pytest.mark.anyio, pytest.mark.realtime]
 
 INPUTS = 30
 LONG = range(4, 12)

@@ -1,6 +1,6 @@
 """The SSE conformance corpus end to end: emulator (exact bytes) -> HTTP -> client stream helpers.
 
-Every ``*.sse`` file in ``../shared/conformance/sse`` is served by ``emu.serve_sse`` whole and in
+Every ``*.sse`` file in ``tests/data/conformance/sse`` is served by ``emu.serve_sse`` whole and in
 small random writes, read with ``client.chat.completions.stream(...)`` or
 ``client.responses.stream(...)``, and compared with its ``*.expected.json`` (the fields the pure
 test ``tests/unit/test_conformance_pure.py`` checks, here through the whole client).  A file whose
@@ -21,17 +21,11 @@ import odirouter_async as odr
 from odirouter_async.testing import Emulator
 from odirouter_async.types.responses import Response
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "conformance" / "sse"
-NAMES = (
-    sorted(p.name[: -len(".expected.json")] for p in CORPUS.glob("*.expected.json"))
-    if CORPUS.is_dir()
-    else []
-)
+CORPUS = Path(__file__).resolve().parents[2] / "tests" / "data" / "conformance" / "sse"
+NAMES = sorted(p.name[: -len(".expected.json")] for p in CORPUS.glob("*.expected.json"))
+assert NAMES, f"conformance corpus missing at {CORPUS}"
 
-pytestmark = [
-    pytest.mark.anyio,
-    pytest.mark.skipif(not CORPUS.is_dir(), reason=f"conformance corpus not found at {CORPUS}"),
-]
+pytestmark = pytest.mark.anyio
 
 
 def load(name: str) -> tuple[bytes, dict[str, Any]]:

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
+import anyio
 import pytest
 
 import odirouter_async as odr
@@ -326,16 +327,16 @@ async def test_streams_are_paced_at_tokens_per_second() -> None:
             model="gpt-4.1", messages=MESSAGES, extra_headers={"x-emu-chunks": "30"}
         ) as s:
             async for _ in s.text_deltas():
-                arrivals.append(time.monotonic())
+                arrivals.append(anyio.current_time())
         assert len(arrivals) == 30
         assert arrivals[-1] - arrivals[0] >= 29 / 100 * 0.9
         gaps = [b - a for a, b in itertools.pairwise(arrivals)]
         assert sum(g > 0.005 for g in gaps) >= 10  # spread out, not one burst
-        started = time.monotonic()
+        started = anyio.current_time()
         await client.chat.completions.create(
             model="gpt-4.1", messages=MESSAGES, extra_headers={"x-emu-chunks": "30"}
         )
-        assert time.monotonic() - started >= 30 / 100 * 0.9  # a whole answer takes its generation time
+        assert anyio.current_time() - started >= 30 / 100 * 0.9  # a whole answer takes its generation time
 
 
 def test_cli_paces_by_default_and_can_turn_it_off() -> None:

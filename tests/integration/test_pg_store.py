@@ -15,7 +15,8 @@ from odirouter_async._queue.pg_hooks import input_rows
 from odirouter_async._queue.pg_store import PgJournal
 from odirouter_async.testing import Emulator
 
-pytestmark = pytest.mark.anyio
+# PostgreSQL answers from another process, in real time.
+pytestmark = [pytest.mark.anyio, pytest.mark.realtime]
 
 pg = pg_fixtures.pg
 dsn = pg_fixtures.dsn

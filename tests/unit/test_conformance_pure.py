@@ -1,12 +1,14 @@
 """The SSE conformance corpus through the pure core: SSEDecoder -> decode -> accumulator.
 
-Every ``*.sse`` file in ``../shared/conformance/sse`` is fed whole and in 1-byte, 7-byte and
-random-size pieces, and the results are compared with its ``*.expected.json`` (computed by the
-openai package's decoder; see the corpus README for the meaning of each field).
+Every ``*.sse`` file in ``tests/data/conformance/sse`` (provenance: ``PROVENANCE.md`` there) is
+fed whole and in 1-byte, 7-byte and random-size pieces, and the results are compared with its
+``*.expected.json`` (computed by the openai package's decoder; see the corpus README for the
+meaning of each field).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 from pathlib import Path
@@ -29,16 +31,9 @@ from odirouter_async._core.stream_decode import (
 from odirouter_async._exceptions import StreamEventError
 from odirouter_async.types.response_events import ResponseErrorEvent
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared/conformance/sse"
-NAMES = (
-    sorted(p.name[: -len(".expected.json")] for p in CORPUS.glob("*.expected.json"))
-    if CORPUS.is_dir()
-    else []
-)
-
-pytestmark = pytest.mark.skipif(
-    not CORPUS.is_dir(), reason=f"conformance corpus not found at {CORPUS} (needs ../shared next to the repo)"
-)
+CORPUS = Path(__file__).resolve().parents[1] / "data" / "conformance" / "sse"
+NAMES = sorted(p.name[: -len(".expected.json")] for p in CORPUS.glob("*.expected.json"))
+assert NAMES, f"conformance corpus missing at {CORPUS}"
 
 
 def load(name: str) -> tuple[bytes, dict[str, Any]]:
@@ -164,6 +159,13 @@ def summary(kind: str, events: list[SSEEvent]) -> dict[str, Any]:
 def test_corpus_present() -> None:
     """The corpus has its 29 recordings."""
     assert len(NAMES) == 29
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_corpus_bytes_as_recorded(name: str) -> None:
+    """The copied recording is byte for byte the one its expected values were computed from."""
+    body, expected = load(name)
+    assert (hashlib.sha256(body).hexdigest(), len(body)) == (expected["sha256"], expected["bytes"])
 
 
 CHUNKINGS = {"whole": None, "1-byte": [1], "7-byte": [7], "random": None}

@@ -1,6 +1,6 @@
 """The chat and Responses stream protocols (``_core``): bytes in, items and the stream's end out.
 
-Recorded bodies (the conformance corpus in ``../shared/conformance/sse`` when present, and
+Recorded bodies (the conformance corpus in ``tests/data/conformance/sse``, and
 bodies written here) are fed the way the shell feeds them: ``feed`` per network read until the
 protocol ended, ``eof()`` at the end of the body, ``raise_error()`` after.  Hypothesis cuts them
 at arbitrary points: the items, the accumulated state and the outcome must not change.
@@ -28,8 +28,8 @@ from odirouter_async._exceptions import (
 )
 from odirouter_async.types.chat import ChatCompletionChunk
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared/conformance/sse"
 DATA = Path(__file__).resolve().parents[1] / "data"
+CORPUS = DATA / "conformance" / "sse"
 
 
 def chunk_body(index: int = 0, content: str | None = "x", finish: str | None = None, **extra: Any) -> bytes:
@@ -77,9 +77,8 @@ BODIES: dict[str, tuple[str, bytes]] = {
     "local_chat_error_after_text": ("chat", chunk_body() + chunk_body(error={"message": "boom"})),
     "local_chat_no_done_unfinished": ("chat", chunk_body() + chunk_body(index=1)),
 }
-if CORPUS.is_dir():
-    for path in sorted(CORPUS.glob("*.sse")):
-        BODIES[path.stem] = ("chat" if path.stem.startswith("chat_") else "responses", path.read_bytes())
+for path in sorted(CORPUS.glob("*.sse")):
+    BODIES[path.stem] = ("chat" if path.stem.startswith("chat_") else "responses", path.read_bytes())
 
 
 def pieces(body: bytes, cuts: list[int] | None) -> list[bytes]:
@@ -146,10 +145,10 @@ def test_one_byte_reads(name: str) -> None:
     assert outcome(kind, body, [1]) == outcome(kind, body, None)
 
 
-CORPUS_NAMES = sorted(p.stem for p in CORPUS.glob("*.sse")) if CORPUS.is_dir() else []
+CORPUS_NAMES = sorted(p.stem for p in CORPUS.glob("*.sse"))
+assert CORPUS_NAMES, f"conformance corpus missing at {CORPUS}"
 
 
-@pytest.mark.skipif(not CORPUS_NAMES, reason=f"conformance corpus not found at {CORPUS}")
 @pytest.mark.parametrize("name", CORPUS_NAMES)
 def test_corpus_through_the_protocol(name: str) -> None:
     """Each recording ends as the reference decoder read it: its text, tool calls, usage or error."""

@@ -71,8 +71,12 @@ class Pool:
         return self.session
 
     def check_loop(self) -> None:
-        """Bind the pool to the running loop on first use; ``ClientLoopError`` in another one."""
-        loop = asyncio.get_running_loop()
+        """Bind the pool to the running loop on first use; ``ClientLoopError`` in another one
+        (outside any loop, e.g. a synchronous ``stats()``, there is nothing to check)."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
         if self._loop is None:
             self._loop = loop
         elif loop is not self._loop:

@@ -79,8 +79,7 @@ def _secret_key(api_key: str | None) -> Secret:
     key = api_key if api_key is not None else os.environ.get("ODIROUTER_API_KEY")
     if not key:
         raise OdiRouterError(
-            "No API key: pass AsyncOdiRouter(api_key=...) "
-            "or set the ODIROUTER_API_KEY environment variable."
+            "No API key: pass AsyncOdiRouter(api_key=...) or set the ODIROUTER_API_KEY environment variable."
         )
     if not isinstance(key, str):
         _check_key(key)  # raises: not a string

@@ -180,10 +180,10 @@ class RedactedHeaders(dict[str, str]):
     def __init__(self, headers: Mapping[str, str] | None = None, is_secret: Any = None) -> None:
         super().__init__()
         for name, value in (headers or {}).items():
+            plain = isinstance(value, str) and not isinstance(value, Secret)
+            if plain and (is_secret_header(name) or (is_secret is not None and is_secret(name, value))):
+                value = Secret(value)
             self[name] = value
-            if isinstance(value, str) and not isinstance(value, Secret):
-                if is_secret_header(name) or (is_secret is not None and is_secret(name, value)):
-                    self[name] = Secret(value)
 
     @classmethod
     def copy_of(cls, headers: Mapping[str, str]) -> RedactedHeaders:

@@ -20,7 +20,7 @@ import asyncio
 import json
 from typing import Literal
 
-__all__ = ("SSE_EVENT", "StallServer", "Stage")
+__all__ = ("SSE_EVENT", "Stage", "StallServer")
 
 Stage = Literal["headers", "body", "sse", "upload", "download"]
 
@@ -89,7 +89,8 @@ class StallServer:
 
     def _answer(self) -> bytes:
         if self.stage == "body":
-            return b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"object\":"
+            head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+            return head + b'{"object":'
         if self.stage == "sse":
             head = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
             return head + b"%x\r\n%s\r\n" % (len(SSE_EVENT), SSE_EVENT)

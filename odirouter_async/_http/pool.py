@@ -40,7 +40,8 @@ class Pool:
         self.closed = False
         self._loop: asyncio.AbstractEventLoop | None = None
         #: responses whose body may still be read, with their request id: ended by ``aclose``
-        self._live: weakref.WeakKeyDictionary[aiohttp.ClientResponse, str | None] = weakref.WeakKeyDictionary()
+        self._live: weakref.WeakKeyDictionary[aiohttp.ClientResponse, str | None]
+        self._live = weakref.WeakKeyDictionary()
 
     def get(self) -> aiohttp.ClientSession:
         """The session, created on first use; ``ClientClosedError`` once the pool is closed,

@@ -354,7 +354,9 @@ class Transport:
             resp.release()  # closes the connection when the body was not read to its end
             del resp  # aiohttp's response holds the request headers: not in this frame
         if self.pool.closed and not complete:
-            raise ClientClosedError("the client was closed while the response was being read", x_request_id=rid)
+            raise ClientClosedError(
+                "the client was closed while this response was being read", x_request_id=rid
+            )
         if not complete:
             raise ResponseValidationError(
                 f"response body from {_path(req.url)} exceeds Limits.max_body_bytes "

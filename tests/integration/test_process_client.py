@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import pytest
 from hostile_http import RawServer, http_response, writes
 
@@ -29,14 +28,18 @@ def test_repr_of_a_half_built_client_does_not_raise() -> None:
 @pytest.mark.parametrize("suffix", ["\n", "/\n", "/ ", " ", "/v1\n", "/v1/ ", "/v1/\r\n\t"])
 async def test_base_url_with_stray_whitespace(suffix: str) -> None:
     """A base URL read with a newline or trailing spaces (with or without /v1) calls /v1/models."""
-    async with RawServer(writes(http_response(200, MODELS, headers={"Connection": "close"}))) as server:
-        async with odr.AsyncOdiRouter(api_key="sk-x", base_url=" " + server.url + suffix) as client:
-            assert client.base_url == server.url
-            await client.models.list()
+    async with (
+        RawServer(writes(http_response(200, MODELS, headers={"Connection": "close"}))) as server,
+        odr.AsyncOdiRouter(api_key="sk-x", base_url=" " + server.url + suffix) as client,
+    ):
+        assert client.base_url == server.url
+        await client.models.list()
     assert [r.path for r in server.requests] == ["/v1/models"]
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1:1/v 1", "http://127.0.0.1:1/a\nb", "http://127.0.0.1:1/\x00"])
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:1/v 1", "http://127.0.0.1:1/a\nb", "http://127.0.0.1:1/\x00"]
+)
 def test_base_url_with_inner_whitespace_is_refused(url: str) -> None:
     """Whitespace or a control character inside the base URL is a clear InsecureURLError."""
     with pytest.raises(odr.InsecureURLError, match="space or control character"):

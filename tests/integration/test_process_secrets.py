@@ -124,12 +124,14 @@ STATUSES = {
 async def test_status_errors_keep_the_key_out_of_frames(status: int) -> None:
     """Every APIStatusError subclass, rendered with its locals, never shows the key."""
     body = b'{"error":{"message":"no","type":"t","code":"c"}}'
-    async with RawServer(writes(http_response(status, body, headers={"Connection": "close"}))) as server:
-        async with odr.AsyncOdiRouter(api_key=SECRET, base_url=server.url, **NO_RETRY) as client:
-            exc = await provoke(lambda: client.models.list())
-            exc2 = await provoke(
-                lambda: client.chat.completions.create(model="m", messages=MESSAGES, extra_headers={"X-Trace": "t"})
-            )
+    async with (
+        RawServer(writes(http_response(status, body, headers={"Connection": "close"}))) as server,
+        odr.AsyncOdiRouter(api_key=SECRET, base_url=server.url, **NO_RETRY) as client,
+    ):
+        exc = await provoke(lambda: client.models.list())
+        exc2 = await provoke(
+            lambda: client.chat.completions.create(model="m", messages=MESSAGES, extra_headers={"X-T": "t"})
+        )
     assert isinstance(exc, STATUSES[status]) and isinstance(exc2, STATUSES[status])
     assert leaks(exc) == [] and leaks(exc2) == []
 
@@ -137,17 +139,23 @@ async def test_status_errors_keep_the_key_out_of_frames(status: int) -> None:
 async def test_connection_timeout_and_validation_errors() -> None:
     """APIConnectionError, APITimeoutError and ResponseValidationError keep the key out of frames."""
     errors = []
-    async with RawServer(writes(b"")) as server:  # hangs up without an answer
-        async with odr.AsyncOdiRouter(api_key=SECRET, base_url=server.url, **NO_RETRY) as client:
-            errors.append(await provoke(lambda: client.models.list()))
-    async with StallServer("headers") as stall:
-        async with odr.AsyncOdiRouter(
+    async with (
+        RawServer(writes(b"")) as server,  # hangs up without an answer
+        odr.AsyncOdiRouter(api_key=SECRET, base_url=server.url, **NO_RETRY) as client,
+    ):
+        errors.append(await provoke(lambda: client.models.list()))
+    async with (
+        StallServer("headers") as stall,
+        odr.AsyncOdiRouter(
             api_key=SECRET, base_url=stall.url, timeout=Timeout(read=0.05), **NO_RETRY
-        ) as client:
-            errors.append(await provoke(lambda: client.models.list()))
-    async with RawServer(writes(http_response(200, b"{not json"))) as server:
-        async with odr.AsyncOdiRouter(api_key=SECRET, base_url=server.url, **NO_RETRY) as client:
-            errors.append(await provoke(lambda: client.models.list()))
+        ) as client,
+    ):
+        errors.append(await provoke(lambda: client.models.list()))
+    async with (
+        RawServer(writes(http_response(200, b"{not json"))) as server,
+        odr.AsyncOdiRouter(api_key=SECRET, base_url=server.url, **NO_RETRY) as client,
+    ):
+        errors.append(await provoke(lambda: client.models.list()))
     kinds = [type(e) for e in errors]
     assert kinds == [odr.APIConnectionError, odr.APITimeoutError, odr.ResponseValidationError], kinds
     assert [leaks(e) for e in errors] == [[], [], []]
@@ -159,15 +167,17 @@ async def test_stream_errors_mid_stream() -> None:
     event = b'data: {"error":{"message":"boom","type":"server_error"}}\n\n'
     errors = []
     for raw in (cut, http_response(200, SSE_EVENT + event, content_type="text/event-stream")):
-        async with RawServer(writes(raw)) as server:
-            async with odr.AsyncOdiRouter(api_key=SECRET, base_url=server.url, **NO_RETRY) as client:
+        async with (
+            RawServer(writes(raw)) as server,
+            odr.AsyncOdiRouter(api_key=SECRET, base_url=server.url, **NO_RETRY) as client,
+        ):
 
-                async def consume(client: odr.AsyncOdiRouter = client) -> None:
-                    stream = await client.chat.completions.create(model="m", messages=MESSAGES, stream=True)
-                    async for _ in stream:
-                        pass
+            async def consume(client: odr.AsyncOdiRouter = client) -> None:
+                stream = await client.chat.completions.create(model="m", messages=MESSAGES, stream=True)
+                async for _ in stream:
+                    pass
 
-                errors.append(await provoke(consume))
+            errors.append(await provoke(consume))
     assert isinstance(errors[0], odr.StreamInterrupted) and isinstance(errors[1], odr.StreamEventError)
     assert [leaks(e) for e in errors] == [[], []]
 

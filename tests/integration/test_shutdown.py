@@ -29,7 +29,10 @@ def client_for(server: StallServer) -> odr.AsyncOdiRouter:
     return odr.AsyncOdiRouter(api_key="sk-shutdown-secret", base_url=server.url, max_retries=0)
 
 
-async def closed_mid_call(stage: Stage, call: Callable[[odr.AsyncOdiRouter], Awaitable[Any]]) -> BaseException:
+Call = Callable[[odr.AsyncOdiRouter], Awaitable[Any]]
+
+
+async def closed_mid_call(stage: Stage, call: Call) -> BaseException:
     """Start ``call``, close the client once the server stalls, and return what the call raised."""
     async with StallServer(stage) as server:
         client = client_for(server)

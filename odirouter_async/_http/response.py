@@ -168,7 +168,7 @@ class StreamResponse:
                 while not resp.content.at_eof():
                     if not await resp.content.read(limit):
                         break
-            except (aiohttp.ClientError, asyncio.TimeoutError):
+            except (aiohttp.ClientError, asyncio.TimeoutError, ClientClosedError, RuntimeError):
                 resp.close()
                 return
         if resp.content.at_eof():

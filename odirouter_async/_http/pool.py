@@ -4,9 +4,10 @@ Created lazily inside the running loop on the first request and shared by the cl
 ``with_options`` views.  Once closed it refuses every request with ``ClientClosedError``.
 
 The pool belongs to the event loop it was opened in: used from another loop it raises
-``ClientLoopError`` (a session and its sockets cannot move between loops); when that first loop
-is already closed (one ``asyncio.run`` after another) its session is marked closed on the way, so
-nothing warns about it later.  Shutdown is prompt: ``aclose`` ends the body reads of every live
+``ClientLoopError`` (a session and its sockets cannot move between loops).  A session still open
+when its loop shuts down (the end of an ``asyncio.run``) is closed inside that loop by an async
+generator the loop finalizes (``_guard``); a loop closed without that has its session marked
+closed when the pool next sees it, so nothing warns about either later.  Shutdown is prompt: ``aclose`` ends the body reads of every live
 response with ``ClientClosedError`` and aborts the connections still in use (an upload blocked on
 a full socket), so no reader is left waiting.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import warnings
 import weakref
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import aiohttp
@@ -31,7 +33,7 @@ _CLOSED_MID_READ = "the client was closed while this response was being read"
 class Pool:
     """The connection pool shared by a client and its ``with_options`` views."""
 
-    __slots__ = ("_live", "_loop", "closed", "limits", "session", "ssl")
+    __slots__ = ("_guard", "_live", "_loop", "closed", "limits", "session", "ssl")
 
     def __init__(self, limits: Limits, ssl: Any) -> None:
         self.limits = limits
@@ -39,6 +41,7 @@ class Pool:
         self.session: aiohttp.ClientSession | None = None
         self.closed = False
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._guard: AsyncGenerator[None, None] | None = None  # closes the session at loop end
         #: responses whose body may still be read, with their request id: ended by ``aclose``
         self._live: weakref.WeakKeyDictionary[aiohttp.ClientResponse, str | None]
         self._live = weakref.WeakKeyDictionary()
@@ -69,6 +72,7 @@ class Pool:
             auto_decompress=True,
             trust_env=False,
         )
+        self._guard = _guard(self.session)
         return self.session
 
     def check_loop(self) -> None:
@@ -90,6 +94,7 @@ class Pool:
         if closed and self.session is not None:
             _forget(self.session)  # its loop is gone: nothing to await, nothing to warn about
             self.session = None
+            self._end_guard()
         state = "is now closed" if closed else "is still running (in another thread?)"
         raise ClientLoopError(
             f"this AsyncOdiRouter was first used in another event loop, which {state}; a client "
@@ -97,6 +102,15 @@ class Pool:
             "uses it (one client per asyncio.run(), per Celery task, per thread), and close it "
             "there with `async with`. See docs/recipes.md, 'Async code called from sync code'."
         )
+
+    def _end_guard(self) -> None:
+        """Finish the loop-end guard without a loop (its session is closed: nothing to await)."""
+        guard, self._guard = self._guard, None
+        if guard is not None:
+            try:
+                guard.aclose().send(None)
+            except StopIteration:
+                pass
 
     def track(self, resp: aiohttp.ClientResponse, request_id: str | None) -> None:
         """Remember a response whose body will be read, so that ``aclose`` can end the read."""
@@ -117,6 +131,7 @@ class Pool:
         if self._loop is not None and self._loop is not asyncio.get_running_loop():
             if self._loop.is_closed():
                 _forget(session)  # its loop is gone: nothing to await
+                self._end_guard()
                 return
             self.session = session
             self._other_loop()
@@ -127,6 +142,9 @@ class Pool:
             if abort is not None:
                 abort()
         await session.close()
+        guard, self._guard = self._guard, None
+        if guard is not None:
+            await guard.aclose()
 
     def __del__(self) -> None:
         # Never touch the event loop here: warn only.
@@ -143,6 +161,31 @@ def _end(resp: aiohttp.ClientResponse, request_id: str | None) -> None:
     """End the body read of ``resp`` (a waiting reader wakes up) with ``ClientClosedError``."""
     if resp.content.exception() is None:
         resp.content.set_exception(ClientClosedError(_CLOSED_MID_READ, x_request_id=request_id))
+
+
+def _guard(session: aiohttp.ClientSession) -> AsyncGenerator[None, None]:
+    """An async generator, started here, that closes ``session`` when its loop shuts down.
+
+    ``asyncio.run()`` (and every ``asyncio.Runner``, pytest's included) closes the async
+    generators of its loop before closing it (``loop.shutdown_asyncgens``): a client left open
+    at the end of ``asyncio.run()`` gets its connections closed inside that loop, so nothing
+    warns about them later.  The generator is started synchronously (its first step reaches the
+    ``yield`` without suspending), which registers it with the running loop.
+    """
+    gen = _close_at_loop_end(session)
+    try:
+        gen.__anext__().send(None)
+    except StopIteration:  # reached the yield: the generator is registered and suspended
+        pass
+    return gen
+
+
+async def _close_at_loop_end(session: aiohttp.ClientSession) -> AsyncGenerator[None, None]:
+    try:
+        yield
+    finally:
+        if not session.closed:
+            await session.close()
 
 
 def _forget(session: aiohttp.ClientSession) -> None:

@@ -7,9 +7,11 @@ The pool belongs to the event loop it was opened in: used from another loop it r
 ``ClientLoopError`` (a session and its sockets cannot move between loops).  A session still open
 when its loop shuts down (the end of an ``asyncio.run``) is closed inside that loop by an async
 generator the loop finalizes (``_guard``); a loop closed without that has its session marked
-closed when the pool next sees it, so nothing warns about either later.  Shutdown is prompt: ``aclose`` ends the body reads of every live
-response with ``ClientClosedError`` and aborts the connections still in use (an upload blocked on
-a full socket), so no reader is left waiting.
+closed when the pool next sees it, so nothing warns about either later.
+
+Shutdown is prompt: ``aclose`` ends the body reads of every live response with
+``ClientClosedError`` and aborts the connections still in use (an upload blocked on a full
+socket), so no reader is left waiting.
 """
 
 from __future__ import annotations

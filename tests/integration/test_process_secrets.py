@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from hostile_http import RawServer, http_response, writes
-from stall_http import SSE_EVENT, StallServer
+from stall_http import SSE_EVENT, Stage, StallServer
 
 import odirouter_async as odr
 from odirouter_async._config import RequestOptions, Timeout
@@ -207,16 +207,20 @@ async def test_job_and_video_errors(tmp_path: Path) -> None:
 
 
 async def test_client_closed_and_insecure_url_errors() -> None:
-    """ClientClosedError mid-read and InsecureURLError from a half-built client keep the key out."""
-    async with StallServer("body") as stall:
-        client = odr.AsyncOdiRouter(api_key=SECRET, base_url=stall.url, **NO_RETRY)
-        task = asyncio.ensure_future(client.models.list())
-        await stall.reached.wait()
-        await client.aclose()
-        closed = await provoke(lambda: task)
+    """ClientClosedError (waiting for headers, mid-body) and a half-built client's InsecureURLError."""
+    closed = []
+    stages: tuple[Stage, ...] = ("headers", "body")
+    for stage in stages:
+        async with StallServer(stage) as stall:
+            client = odr.AsyncOdiRouter(api_key=SECRET, base_url=stall.url, **NO_RETRY)
+            task = asyncio.ensure_future(client.models.list())
+            await stall.reached.wait()
+            await client.aclose()
+            closed.append(await provoke(lambda task=task: task))
     insecure = await provoke(_build_insecure)
-    assert isinstance(closed, odr.ClientClosedError) and isinstance(insecure, odr.InsecureURLError)
-    assert leaks(closed) == [] and leaks(insecure) == []
+    assert all(isinstance(e, odr.ClientClosedError) for e in closed), closed
+    assert isinstance(insecure, odr.InsecureURLError)
+    assert [leaks(e) for e in closed] == [[], []] and leaks(insecure) == []
 
 
 async def _build_insecure() -> None:

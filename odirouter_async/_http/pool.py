@@ -165,7 +165,7 @@ def _end(resp: aiohttp.ClientResponse, request_id: str | None) -> None:
         resp.content.set_exception(ClientClosedError(_CLOSED_MID_READ, x_request_id=request_id))
 
 
-def _guard(session: aiohttp.ClientSession) -> AsyncGenerator[None, None]:
+def _guard(session: aiohttp.ClientSession) -> AsyncGenerator[None, None] | None:
     """An async generator, started here, that closes ``session`` when its loop shuts down.
 
     ``asyncio.run()`` (and every ``asyncio.Runner``, pytest's included) closes the async
@@ -178,8 +178,10 @@ def _guard(session: aiohttp.ClientSession) -> AsyncGenerator[None, None]:
     try:
         gen.__anext__().send(None)
     except StopIteration:  # reached the yield: the generator is registered and suspended
-        pass
-    return gen
+        return gen
+    except Exception:  # the loop refused it (already shutting down): no guard, nothing else changes
+        return None
+    return None  # not reached: the first step always stops at the yield
 
 
 async def _close_at_loop_end(session: aiohttp.ClientSession) -> AsyncGenerator[None, None]:

@@ -171,3 +171,25 @@ def test_queue_waits_check_the_loop_too() -> None:
     )
     assert "LOOP" in out, out
     assert_quiet(err)
+
+
+def test_a_client_left_open_is_closed_with_its_loop() -> None:
+    """A client never closed inside asyncio.run() has its connections closed as that loop ends."""
+    out, err = run_program(
+        """
+        portal_cm, emu_cm, emu = serve()
+
+        async def main():
+            client = odr.AsyncOdiRouter(api_key=emu.api_key, base_url=emu.url)
+            await client.models.list()
+            return client
+
+        client = asyncio.run(main())
+        print("CLOSED SESSION:", client._shared.pool.session.closed)
+        del client
+        emu_cm.__exit__(None, None, None)
+        portal_cm.__exit__(None, None, None)
+        """
+    )
+    assert "CLOSED SESSION: True" in out, out
+    assert_quiet(err)

@@ -24,6 +24,8 @@ from ._config import (
     Limits,
     NotGiven,
     PollingOptions,
+    RedactedHeaders,
+    Secret,
     Timeout,
     TimeoutLike,
     resolve_timeout,
@@ -31,7 +33,7 @@ from ._config import (
 )
 from ._core.retry import RetryPolicy
 from ._core.urls import check_base_url
-from ._exceptions import OdiRouterError
+from ._exceptions import InsecureURLError, OdiRouterError
 from ._http.headers import OriginHeaders, merge_headers
 from ._http.pool import Pool
 from ._http.requester import Requester
@@ -71,6 +73,37 @@ def _check_key(key: str) -> None:
                 f"The API key contains {what} (U+{ord(c):04X}) at position {i} of {len(key)}; "
                 "check how it was read."
             )
+
+
+def _secret_key(api_key: str | None) -> Secret:
+    """The key (argument, else ``ODIROUTER_API_KEY``), checked, as a ``Secret``."""
+    key = api_key if api_key is not None else os.environ.get("ODIROUTER_API_KEY")
+    if not key:
+        raise OdiRouterError(
+            "No API key: pass AsyncOdiRouter(api_key=...) or set the ODIROUTER_API_KEY environment variable."
+        )
+    if not isinstance(key, str):
+        _check_key(key)  # raises: not a string
+    secret = Secret(key)  # before the check: its frame, if it raises, shows '***'
+    del key
+    _check_key(secret)
+    return secret
+
+
+def _base_url(base_url: str | None) -> str:
+    """The base URL (argument, else ``ODIROUTER_BASE_URL``, else the default), whitespace around
+    it and a trailing ``/v1`` dropped; whitespace or control characters inside it refused."""
+    url = base_url or os.environ.get("ODIROUTER_BASE_URL") or DEFAULT_BASE_URL
+    if (stripped := strip_v1_suffix(url)) != url:
+        logging.getLogger("odirouter_async").debug("base URL %s: surrounding spaces or /v1 dropped", stripped)
+        url = stripped
+    for i, c in enumerate(url):
+        if c.isspace() or not c.isprintable():
+            raise InsecureURLError(
+                f"base_url contains a space or control character (U+{ord(c):04X}) at position {i} "
+                f"of {len(url)}; check how it was read"
+            )
+    return url
 
 
 class _Shared:
@@ -131,18 +164,11 @@ class AsyncOdiRouter(AsyncClosing):
         trust_env: bool = True,
         _shared: _Shared | None = None,
     ) -> None:
-        key = api_key if api_key is not None else os.environ.get("ODIROUTER_API_KEY")
-        if not key:
-            raise OdiRouterError(
-                "No API key: pass AsyncOdiRouter(api_key=...) "
-                "or set the ODIROUTER_API_KEY environment variable."
-            )
-        _check_key(key)
-        url = base_url or os.environ.get("ODIROUTER_BASE_URL") or DEFAULT_BASE_URL
-        if (stripped := strip_v1_suffix(url)) != url:
-            logging.getLogger("odirouter_async").debug("base URL %s: trailing /v1 dropped", stripped)
-            url = stripped
-        url = check_base_url(url, allow_insecure_http=allow_insecure_http)
+        # The key is held as a Secret (repr '***') from here on; no local keeps the plain string,
+        # so a traceback rendered with its locals (InsecureURLError below) cannot show it.
+        key = _secret_key(api_key)
+        api_key = None
+        url = check_base_url(_base_url(base_url), allow_insecure_http=allow_insecure_http)
         policy = retry_policy or RetryPolicy(max_retries=DEFAULT_MAX_RETRIES)
         if not isinstance(max_retries, NotGiven):
             if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
@@ -217,7 +243,10 @@ class AsyncOdiRouter(AsyncClosing):
         return self._transport.retry.max_retries
 
     def __repr__(self) -> str:
-        return f"AsyncOdiRouter(base_url={self.base_url!r}, api_key='***')"
+        transport = getattr(self, "_transport", None)  # None in a client whose __init__ raised
+        if transport is None:
+            return "AsyncOdiRouter(<not built>, api_key='***')"
+        return f"AsyncOdiRouter(base_url={transport.base_url!r}, api_key='***')"
 
     def with_options(
         self,
@@ -233,7 +262,7 @@ class AsyncOdiRouter(AsyncClosing):
         replaced); the view is closed with the client that created it.
         """
         transport = self._transport
-        headers = dict(transport.headers.defaults)
+        headers = RedactedHeaders.copy_of(transport.headers.defaults)
         merge_headers(headers, default_headers or {})
         return type(self)(
             api_key=self.__api_key,

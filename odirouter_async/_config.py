@@ -20,7 +20,9 @@ __all__ = (
     "Limits",
     "NotGiven",
     "PollingOptions",
+    "RedactedHeaders",
     "RequestOptions",
+    "Secret",
     "Timeout",
     "TimeoutLike",
     "check_proxy_url",
@@ -92,11 +94,13 @@ DEFAULT_CONCURRENCY: Final = 64  # queue.map's window and `odirouter batch --con
 
 
 def strip_v1_suffix(url: str) -> str:
-    """``url`` without a trailing ``/v1`` (``https://host/v1/`` -> ``https://host``).
+    """``url`` without surrounding whitespace and a trailing ``/v1`` (``https://host/v1/\\n`` ->
+    ``https://host``).
 
     OpenAI users write base URLs ending in ``/v1``; this client adds ``/v1`` (LLM routes) and
     ``/model/v1/queue`` (queue routes) itself, so the suffix would double the path and 404.
     """
+    url = url.strip()  # a value read from a file or a .env keeps its newline
     trimmed = url.rstrip("/")
     return trimmed[: -len("/v1")] if trimmed.endswith("/v1") and "://" in trimmed[:-3] else url
 
@@ -172,6 +176,61 @@ class Limits:
 DEFAULT_LIMITS: Final = Limits()
 
 
+class Secret(str):
+    """A string whose ``repr`` never shows it: the API key, an ``Authorization`` value.
+
+    It is still the string everywhere else (headers, comparisons), so a traceback rendered with
+    its locals, a debugger or a ``repr`` of a container holding it shows ``'***'`` instead.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "'***'"
+
+
+#: Header names whose values are never shown (compared lower-cased, as substrings).
+_SECRET_HEADER_WORDS: Final = ("auth", "key", "token", "secret", "cookie", "password", "signature")
+
+
+def is_secret_header(name: str) -> bool:
+    """Whether a header of this name carries a credential (its value is never shown)."""
+    lower = name.lower()
+    return any(word in lower for word in _SECRET_HEADER_WORDS)
+
+
+class RedactedHeaders(dict[str, str]):
+    """A header dict whose credentials are ``Secret`` values: its ``repr`` (and theirs) shows ``'***'``.
+
+    ``is_secret`` adds a test of values (the client's key under any header name).
+    """
+
+    __slots__ = ()
+
+    def __init__(self, headers: Mapping[str, str] | None = None, is_secret: Any = None) -> None:
+        super().__init__()
+        for name, value in (headers or {}).items():
+            plain = isinstance(value, str) and not isinstance(value, Secret)
+            if plain and (is_secret_header(name) or (is_secret is not None and is_secret(name, value))):
+                value = Secret(value)
+            self[name] = value
+
+    @classmethod
+    def copy_of(cls, headers: Mapping[str, str]) -> RedactedHeaders:
+        """A copy of headers already redacted (no value checked again: the per-request copy)."""
+        new = dict.__new__(cls)  # no __init__: ~0.3 us over a plain dict copy
+        dict.update(new, headers)
+        return new
+
+    def __repr__(self) -> str:
+        hidden = "'***'"
+        shown = (
+            f"{k!r}: {hidden if is_secret_header(k) or isinstance(v, Secret) else repr(v)}"
+            for k, v in self.items()
+        )
+        return "{" + ", ".join(shown) + "}"
+
+
 #: The per-call options every resource method takes (``RequestOptions.of`` keywords), in order.
 OPTION_NAMES: Final = ("extra_headers", "extra_query", "extra_body", "timeout", "max_retries", "x_request_id")
 
@@ -196,6 +255,14 @@ class RequestOptions:
     max_retries: int | NotGiven = NOT_GIVEN
     x_request_id: str | None = None
 
+    def __repr__(self) -> str:  # header values that carry credentials never shown
+        headers = None if self.extra_headers is None else RedactedHeaders(self.extra_headers)
+        return (
+            f"RequestOptions(extra_headers={headers!r}, extra_query={self.extra_query!r}, "
+            f"extra_body={self.extra_body!r}, timeout={self.timeout!r}, max_retries={self.max_retries!r}, "
+            f"x_request_id={self.x_request_id!r})"
+        )
+
     @classmethod
     def of(
         cls,
@@ -219,6 +286,8 @@ class RequestOptions:
             return _EMPTY
         if not isinstance(max_retries, NotGiven) and (isinstance(max_retries, bool) or max_retries < 0):
             raise ValueError("max_retries must be a non-negative integer")
+        if extra_headers is not None:  # credentials kept as Secret values: never in a repr
+            extra_headers = RedactedHeaders(extra_headers)
         return cls(extra_headers, extra_query, extra_body, timeout, max_retries, x_request_id)
 
     @classmethod

@@ -29,8 +29,9 @@ that turns aiohttp exceptions into these classes; ``_core/error_body.py`` reads 
     │   ├── JobCancelled
     │   ├── JobTimeout
     │   └── UncertainSubmit           a journaled submit may have reached the gateway; not resent silently
-    ├── ClientClosedError             the client was closed while a job was being waited for
+    ├── ClientClosedError             the client was closed (in-flight calls and streams end with it)
     ├── BatchHalted                   a map stopped submitting: an answer that fails every input (.reason)
+    ├── ClientLoopError               the client was used from another event loop than its first
     ├── JournalError                  a batch journal cannot be used (another endpoint's, in use, corrupt)
     └── InsecureURLError              a URL the SDK refuses to use (plain http, foreign origin when strict)
 
@@ -51,6 +52,7 @@ __all__ = (
     "BadRequestError",
     "BatchHalted",
     "ClientClosedError",
+    "ClientLoopError",
     "ConflictError",
     "ContentParseError",
     "InsecureURLError",
@@ -344,8 +346,12 @@ class UncertainSubmit(JobError):
 
 
 class ClientClosedError(OdiRouterError):
-    """The client was closed: every call on it (or its views) raises this; a queue job being
-    waited for when it closed may still run on the gateway.
+    """The client was closed: every call on it (or its views) raises this, and so does every
+    request, body read, upload, download and stream that was in flight when ``aclose()`` ran; a
+    queue job being waited for when it closed may still run on the gateway.
+
+    Not an ``APIConnectionError``: the network did not fail and a retry on this client cannot
+    succeed, so code that retries connection errors must not retry this.
 
     ``sent`` is False when the request was refused before it left the client (nothing reached the
     gateway), True when the client closed while the request was on its way.
@@ -384,6 +390,15 @@ class BatchHalted(OdiRouterError):
         self.done = done
         self.running = running
         self.pending = pending
+
+
+class ClientLoopError(OdiRouterError, RuntimeError):
+    """The client was used from another event loop than the one it first ran in.
+
+    A client's connections belong to one loop.  Create the client inside the coroutine that
+    uses it (one client per ``asyncio.run()``, per Celery task, per thread); see
+    docs/recipes.md, "Async code called from sync code".
+    """
 
 
 class JournalError(OdiRouterError):

@@ -17,7 +17,7 @@ from typing import Final
 
 import aiohttp
 
-from .._config import RequestOptions
+from .._config import RedactedHeaders, RequestOptions, Secret
 from .._core.urls import _DEFAULT_PORTS, Origin, origin_of
 
 __all__ = ("USER_AGENT", "OriginHeaders", "merge_headers", "new_request_id")
@@ -52,10 +52,11 @@ class OriginHeaders:
 
     def __init__(self, base_url: str, api_key: str, default_headers: Mapping[str, str] | None = None) -> None:
         self.base_url = base_url
-        #: the caller's default headers, as given (a view merges its own over them)
-        self.defaults: dict[str, str] = dict(default_headers or {})
+        self.__key = Secret(api_key)  # a str whose repr is '***'
+        #: the caller's default headers, as given (a view merges its own over them); credentials
+        #: (by name, or the key under any name) are ``Secret`` values, never in a repr
+        self.defaults: dict[str, str] = RedactedHeaders(default_headers, self.is_secret)
         self.origin: Origin = origin_of(base_url)
-        self.__key = api_key
         host = f"[{self.origin.host}]" if ":" in self.origin.host else self.origin.host
         prefix = f"{self.origin.scheme}://{host}"
         # A URL that starts with one of these (authority ended by "/") is ours without parsing it.
@@ -66,9 +67,9 @@ class OriginHeaders:
         merge_headers(base, self.defaults)
         # Our origin: the caller's headers, but one Authorization, ours.  Other origins: no
         # Authorization and nothing that carries the key.
-        self._auth = {k: v for k, v in base.items() if k.lower() != "authorization"}
-        self._auth["Authorization"] = f"Bearer {api_key}"
-        self._plain = {k: v for k, v in base.items() if not self.is_secret(k, v)}
+        self._auth = RedactedHeaders({k: v for k, v in base.items() if k.lower() != "authorization"})
+        self._auth["Authorization"] = Secret(f"Bearer {api_key}")
+        self._plain = RedactedHeaders({k: v for k, v in base.items() if not self.is_secret(k, v)})
         # Whether default headers carry an X-Request-Id of their own (rare): then look for it.
         self._custom_rid = any(k.lower() == "x-request-id" for k in base)
 
@@ -95,10 +96,10 @@ class OriginHeaders:
         self, own: bool, auth: bool, extra: Mapping[str, str] | None, options: RequestOptions
     ) -> tuple[dict[str, str], str]:
         """The headers of one call and its ``X-Request-Id``."""
-        headers = dict(self._auth if (auth and own) else self._plain)
+        headers = RedactedHeaders.copy_of(self._auth if (auth and own) else self._plain)
         if extra:
             headers.update(extra)
-        if options.extra_headers:
+        if options.extra_headers:  # credentials there are Secret values already (RequestOptions.of)
             headers.update(
                 {k: v for k, v in options.extra_headers.items() if own or not self.is_secret(k, v)}
             )

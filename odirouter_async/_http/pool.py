@@ -17,6 +17,16 @@ What the session is built with, read when it is created (not at import):
   ``Proxy-Authorization`` header for the proxy only.
 * **Pool wait** (``PoolWait``): ``Timeout.pool`` bounds only the time a request waits for a free
   connection slot, measured from aiohttp's connection-queued trace signals.
+
+The pool belongs to the event loop it was opened in: used from another loop it raises
+``ClientLoopError`` (a session and its sockets cannot move between loops).  A session still open
+when its loop shuts down (the end of an ``asyncio.run``) is closed inside that loop by an async
+generator the loop finalizes (``_guard``); a loop closed without that has its session marked
+closed when the pool next sees it, so nothing warns about either later.
+
+Shutdown is prompt: ``aclose`` ends the body reads of every live response with
+``ClientClosedError`` and aborts the connections still in use (an upload blocked on a full
+socket), so no reader is left waiting.
 """
 
 from __future__ import annotations
@@ -27,6 +37,8 @@ import ssl as _ssl
 import sys
 import urllib.request
 import warnings
+import weakref
+from collections.abc import AsyncGenerator
 from types import SimpleNamespace, TracebackType
 from typing import Any, Final
 from urllib.parse import unquote, urlsplit
@@ -35,7 +47,7 @@ import aiohttp
 
 from .._config import Limits, Timeout, check_proxy_url
 from .._core.urls import is_loopback
-from .._exceptions import APITimeoutError, ClientClosedError, OdiRouterError
+from .._exceptions import APITimeoutError, ClientClosedError, ClientLoopError, OdiRouterError
 
 __all__ = ("Pool", "PoolTimeout", "PoolWait", "ProxyRoutes", "client_timeout")
 
@@ -229,10 +241,24 @@ def _pool_trace() -> aiohttp.TraceConfig:
     return trace
 
 
+_CLOSED_MID_READ = "the client was closed while this response was being read"
+
+
 class Pool:
     """The connection pool shared by a client and its ``with_options`` views."""
 
-    __slots__ = ("closed", "limits", "proxies", "proxy", "session", "ssl", "trust_env")
+    __slots__ = (
+        "_guard",
+        "_live",
+        "_loop",
+        "closed",
+        "limits",
+        "proxies",
+        "proxy",
+        "session",
+        "ssl",
+        "trust_env",
+    )
 
     def __init__(self, limits: Limits, ssl: Any, *, proxy: str | None = None, trust_env: bool = True) -> None:
         self.limits = limits
@@ -243,6 +269,11 @@ class Pool:
         self.proxies: ProxyRoutes | None = None
         self.session: aiohttp.ClientSession | None = None
         self.closed = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._guard: AsyncGenerator[None, None] | None = None  # closes the session at loop end
+        #: responses whose body may still be read, with their request id: ended by ``aclose``
+        self._live: weakref.WeakKeyDictionary[aiohttp.ClientResponse, str | None]
+        self._live = weakref.WeakKeyDictionary()
 
     def route(self, url: str) -> tuple[str | None, dict[str, str] | None]:
         """``(proxy, proxy_headers)`` for a request to ``url`` (``(None, None)``: direct)."""
@@ -250,12 +281,16 @@ class Pool:
         return _NO_ROUTE if proxies is None else proxies.route(url)
 
     def get(self) -> aiohttp.ClientSession:
-        """The session, created on first use; ``ClientClosedError`` once the pool is closed."""
+        """The session, created on first use; ``ClientClosedError`` once the pool is closed,
+        ``ClientLoopError`` in another event loop than the one it was opened in."""
         session = self.session
         if session is not None:
+            if asyncio.get_running_loop() is not self._loop:
+                self._other_loop()
             return session
         if self.closed:
             raise ClientClosedError("the client is closed; create a new AsyncOdiRouter")
+        self.check_loop()
         self.proxies = ProxyRoutes.build(self.proxy, self.trust_env)
         limits = self.limits
         connector = aiohttp.TCPConnector(
@@ -274,14 +309,79 @@ class Pool:
             cookie_jar=aiohttp.DummyCookieJar(),
             trace_configs=[_pool_trace()],
         )
+        self._guard = _guard(self.session)
         return self.session
 
+    def check_loop(self) -> None:
+        """Bind the pool to the running loop on first use; ``ClientLoopError`` in another one
+        (outside any loop, e.g. a synchronous ``stats()``, there is nothing to check)."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        if self._loop is None:
+            self._loop = loop
+        elif loop is not self._loop:
+            self._other_loop()
+
+    def _other_loop(self) -> None:
+        old = self._loop
+        assert old is not None
+        closed = old.is_closed()
+        if closed and self.session is not None:
+            _forget(self.session)  # its loop is gone: nothing to await, nothing to warn about
+            self.session = None
+            self._end_guard()
+        state = "is now closed" if closed else "is still running (in another thread?)"
+        raise ClientLoopError(
+            f"this AsyncOdiRouter was first used in another event loop, which {state}; a client "
+            "belongs to the loop it first ran in. Create the client inside the coroutine that "
+            "uses it (one client per asyncio.run(), per Celery task, per thread), and close it "
+            "there with `async with`. See docs/recipes.md, 'Async code called from sync code'."
+        )
+
+    def _end_guard(self) -> None:
+        """Finish the loop-end guard without a loop (its session is closed: nothing to await)."""
+        guard, self._guard = self._guard, None
+        if guard is not None:
+            try:
+                guard.aclose().send(None)
+            except StopIteration:
+                pass
+
+    def track(self, resp: aiohttp.ClientResponse, request_id: str | None) -> None:
+        """Remember a response whose body will be read, so that ``aclose`` can end the read."""
+        if self.closed:
+            _end(resp, request_id)
+        else:
+            self._live[resp] = request_id
+
     async def aclose(self) -> None:
-        """Close the session; later requests raise ``ClientClosedError``."""
+        """Close the session; in-flight reads and later requests raise ``ClientClosedError``."""
         self.closed = True
         session, self.session = self.session, None
-        if session is not None:
-            await session.close()
+        live, self._live = list(self._live.items()), weakref.WeakKeyDictionary()
+        for resp, rid in live:
+            _end(resp, rid)
+        if session is None:
+            return
+        if self._loop is not None and self._loop is not asyncio.get_running_loop():
+            if self._loop.is_closed():
+                _forget(session)  # its loop is gone: nothing to await
+                self._end_guard()
+                return
+            self.session = session
+            self._other_loop()
+        # Connections in use are aborted, not closed: a close waits for unsent bytes (an upload
+        # to a server that stopped reading) and would keep the request waiting on its socket.
+        for proto in list(getattr(session.connector, "_acquired", ())):
+            abort = getattr(proto, "abort", None)
+            if abort is not None:
+                abort()
+        await session.close()
+        guard, self._guard = self._guard, None
+        if guard is not None:
+            await guard.aclose()
 
     def __del__(self) -> None:
         # Never touch the event loop here: warn only.
@@ -305,3 +405,54 @@ def _ssl_context(value: Any) -> Any:
                 f"cannot load the CA certificates (SSL_CERT_FILE, SSL_CERT_DIR?): {exc}"
             ) from None
     return value
+
+
+def _end(resp: aiohttp.ClientResponse, request_id: str | None) -> None:
+    """End the body read of ``resp`` (a waiting reader wakes up) with ``ClientClosedError``."""
+    if resp.content.exception() is None:
+        resp.content.set_exception(ClientClosedError(_CLOSED_MID_READ, x_request_id=request_id, sent=True))
+
+
+def _guard(session: aiohttp.ClientSession) -> AsyncGenerator[None, None] | None:
+    """An async generator, started here, that closes ``session`` when its loop shuts down.
+
+    ``asyncio.run()`` (and every ``asyncio.Runner``, pytest's included) closes the async
+    generators of its loop before closing it (``loop.shutdown_asyncgens``): a client left open
+    at the end of ``asyncio.run()`` gets its connections closed inside that loop, so nothing
+    warns about them later.  The generator is started synchronously (its first step reaches the
+    ``yield`` without suspending), which registers it with the running loop.
+    """
+    gen = _close_at_loop_end(session)
+    try:
+        gen.__anext__().send(None)
+    except StopIteration:  # reached the yield: the generator is registered and suspended
+        return gen
+    except Exception:  # the loop refused it (already shutting down): no guard, nothing else changes
+        return None
+    return None  # not reached: the first step always stops at the yield
+
+
+async def _close_at_loop_end(session: aiohttp.ClientSession) -> AsyncGenerator[None, None]:
+    try:
+        yield
+    finally:
+        if not session.closed:
+            await session.close()
+
+
+def _forget(session: aiohttp.ClientSession) -> None:
+    """Mark a session of a closed loop closed without running that loop.
+
+    ``connector.close()`` closes nothing on a closed loop and answers an already finished
+    awaitable; it is run to its end here, synchronously.  The sockets are left to the garbage
+    collector, as the closed loop left them.
+    """
+    connector = session.connector
+    if connector is None or connector.closed:
+        return
+    waiter = connector.close()  # on a closed loop: marks it closed, nothing to wait for
+    try:
+        waiter.__await__().send(None)
+    except StopIteration:
+        pass
+    session.detach()

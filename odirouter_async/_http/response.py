@@ -32,6 +32,7 @@ from .._core.retry import Failure
 from .._exceptions import (
     APIConnectionError,
     APITimeoutError,
+    ClientClosedError,
     InsecureURLError,
     OdiRouterError,
     ResponseValidationError,
@@ -119,9 +120,11 @@ class HTTPResponse:
 class StreamResponse:
     """An open response whose body is read incrementally; close it with :meth:`aclose`."""
 
-    __slots__ = ("_resp", "genai", "headers", "request_id", "status", "url")
+    __slots__ = ("_pool", "_resp", "genai", "headers", "request_id", "status", "url")
 
-    def __init__(self, resp: aiohttp.ClientResponse, request_id: str | None, url: str) -> None:
+    def __init__(
+        self, resp: aiohttp.ClientResponse, request_id: str | None, url: str, pool: Any = None
+    ) -> None:
         self._resp = resp
         #: the LLM span (``_http/genai.GenAISpan``) the stream ends, when tracing records
         self.genai: Any = None
@@ -129,6 +132,10 @@ class StreamResponse:
         self.headers = resp.headers
         self.request_id = request_id
         self.url = url
+        self._pool = pool  # the client's Pool: once it is closed, a failed read is ClientClosedError
+
+    def __repr__(self) -> str:
+        return f"<StreamResponse {self.status} {url_path(self.url)} x_request_id={self.request_id!r}>"
 
     @property
     def content_type(self) -> str:
@@ -144,8 +151,17 @@ class StreamResponse:
                 if not chunk:
                     return
                 yield chunk
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            err = translate(exc, self.request_id)[0]
+        except (aiohttp.ClientError, asyncio.TimeoutError, RuntimeError) as exc:  # RuntimeError:
+            if self._pool is not None and self._pool.closed:  # aiohttp's "Connection closed."
+                err: OdiRouterError = ClientClosedError(
+                    "the client was closed while this response was being read",
+                    x_request_id=self.request_id,
+                    sent=True,
+                )
+            elif isinstance(exc, RuntimeError):
+                raise
+            else:
+                err = translate(exc, self.request_id)[0]
         raise err  # outside the except block: no __context__ holding the request
 
     async def read(self, limit: int = ERROR_BODY_CAP) -> bytes:
@@ -162,7 +178,7 @@ class StreamResponse:
                 while not resp.content.at_eof():
                     if not await resp.content.read(limit):
                         break
-            except (aiohttp.ClientError, asyncio.TimeoutError):
+            except (aiohttp.ClientError, asyncio.TimeoutError, ClientClosedError, RuntimeError):
                 resp.close()
                 return
         if resp.content.at_eof():

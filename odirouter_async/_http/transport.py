@@ -40,6 +40,7 @@ from .._core.error_body import make_status_error
 from .._core.retry import Failure, RetryPolicy, parse_retry_after
 from .._core.urls import join_url, origin_of
 from .._exceptions import (
+    APIConnectionError,
     APIStatusError,
     ClientClosedError,
     InsecureURLError,
@@ -91,6 +92,9 @@ class _Request:
     #: file upload) is then sent whole again on a retry
     make_body: Callable[[], Any] | None = None
     params: Any = None
+
+    def __repr__(self) -> str:  # never the headers (Authorization) nor the body
+        return f"_Request({self.method} {_path(self.url)} request_id={self.rid!r} own={self.own})"
 
 
 class Transport:
@@ -238,8 +242,11 @@ class Transport:
             if resp is not None:
                 if resp.status < 300 or resp.status in req.ok_statuses:
                     return resp, elapsed
+                why = str(resp.status)
                 err, hint, retry = await self._status_error(req, resp)
+                resp = None  # aiohttp's response holds the request headers: not in this frame
             else:
+                why = type(err).__name__
                 retry = policy.should_retry(paid=req.paid, failure=failure)
             assert err is not None
             if retry:
@@ -247,7 +254,6 @@ class Transport:
             delay = policy.next_delay(attempt - 1, delays, server_hint=hint) if retry and delays else None
             if delay is None:
                 raise err
-            why = str(resp.status) if resp is not None else type(err).__name__
             logger.info(
                 "retrying %s %s after %s in %.3fs request_id=%s attempt=%d",
                 *(req.method, _path(req.url), why, delay, req.rid, attempt),
@@ -309,6 +315,8 @@ class Transport:
             err = ClientClosedError(
                 "the client was closed during the request", x_request_id=req.rid, sent=True
             )
+        elif resp is not None:
+            self.pool.track(resp, req.rid)
         elapsed = time.monotonic() - started
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
@@ -355,21 +363,31 @@ class Transport:
     async def _read_whole(self, req: _Request, resp: aiohttp.ClientResponse, elapsed: float) -> HTTPResponse:
         """The answer's whole body (bounded by ``Limits.max_body_bytes``), the connection released."""
         rid = resp.headers.get("x-request-id") or req.rid
+        status, resp_headers = resp.status, resp.headers
         limit = self.pool.limits.max_body_bytes
         try:
             body, complete = await read_capped(resp, limit, rid)
+        except (APIConnectionError, RuntimeError):  # RuntimeError: aiohttp's "Connection closed."
+            if not self.pool.closed:
+                raise
+            body, complete = b"", False
         finally:
             resp.release()  # closes the connection when the body was not read to its end
+            del resp  # aiohttp's response holds the request headers: not in this frame
+        if self.pool.closed and not complete:
+            raise ClientClosedError(
+                "the client was closed while this response was being read", x_request_id=rid
+            )
         if not complete:
             raise ResponseValidationError(
                 f"response body from {_path(req.url)} exceeds Limits.max_body_bytes "
                 f"({limit} bytes, counted after decompression)",
                 x_request_id=rid,
                 body=body[:EXCERPT].decode("utf-8", "replace"),
-                status_code=resp.status,
+                status_code=status,
             )
-        capture.note(resp.status, resp.headers, rid, req.url)
-        return HTTPResponse(resp.status, resp.headers, body, rid, req.url, elapsed)
+        capture.note(status, resp_headers, rid, req.url)
+        return HTTPResponse(status, resp_headers, body, rid, req.url, elapsed)
 
     async def open_stream(
         self,
@@ -398,6 +416,6 @@ class Transport:
                 resp, _ = await self._send(req)
         rid = resp.headers.get("x-request-id") or req.rid
         capture.note(resp.status, resp.headers, rid, req.url)
-        stream = StreamResponse(resp, rid, req.url)
+        stream = StreamResponse(resp, rid, req.url, self.pool)
         stream.genai = llm
         return stream

@@ -431,5 +431,6 @@ def get_scheduler(client: ClientHandle) -> Scheduler:
         if shared.pool.closed:
             raise ClientClosedError("the client is closed; create a new AsyncOdiRouter")
         sched = shared.scheduler = Scheduler(shared.polling)
+    shared.pool.check_loop()  # the scheduler's task lives in the pool's loop: ClientLoopError elsewhere
     assert isinstance(sched, Scheduler)
     return sched

@@ -167,6 +167,7 @@ class AsyncOdiRouter(AsyncClosing):
         # The key is held as a Secret (repr '***') from here on; no local keeps the plain string,
         # so a traceback rendered with its locals (InsecureURLError below) cannot show it.
         key = _secret_key(api_key)
+        key_given = api_key is not None
         api_key = None
         url = check_base_url(_base_url(base_url), allow_insecure_http=allow_insecure_http)
         policy = retry_policy or RetryPolicy(max_retries=DEFAULT_MAX_RETRIES)
@@ -186,7 +187,7 @@ class AsyncOdiRouter(AsyncClosing):
         )
         if self._owner:
             from_env = "the ODIROUTER_API_KEY environment variable"
-            self._shared.key_source = "the api_key= argument" if api_key is not None else from_env
+            self._shared.key_source = "the api_key= argument" if key_given else from_env
         self.__api_key = key
         self._allow_insecure_http = allow_insecure_http
         self._transport = Transport(

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import time
 from collections.abc import AsyncIterator
 from typing import Any, Final, TypeVar
 
@@ -304,12 +303,13 @@ async def read_capped(
     size = 0
     err: OdiRouterError | None = None
     deadline = math.inf
+    clock = asyncio.get_running_loop().time  # the loop's clock, as the timers that end the reads
     if partial_ok:
-        deadline = time.monotonic() + min(total or ERROR_BODY_TOTAL, ERROR_BODY_TOTAL)
+        deadline = clock() + min(total or ERROR_BODY_TOTAL, ERROR_BODY_TOTAL)
     try:
         while True:
             if partial_ok:
-                left = deadline - time.monotonic()
+                left = deadline - clock()
                 with anyio.move_on_after(min(ERROR_BODY_IDLE, left) if chunks else left) as scope:
                     chunk = await content.readany()
                 if scope.cancelled_caught:

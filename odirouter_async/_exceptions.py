@@ -156,6 +156,8 @@ class APIStatusError(OdiRouterError):
             self.hint = f"{method} {self.url}" + ("; check base_url / ODIROUTER_BASE_URL" if own else "")
         elif self.status_code == 401 and own and key_source:
             self.hint = f"the API key from {key_source} was refused"
+        elif self.status_code == 407:
+            self.hint = PROXY_AUTH_HINT
 
     def __str__(self) -> str:
         text = f"Error code: {self.status_code} - {self.message}"
@@ -164,6 +166,13 @@ class APIStatusError(OdiRouterError):
         if self.x_request_id:
             text += f" (x_request_id={self.x_request_id})"
         return text
+
+
+#: the next step after a proxy's 407 (a status, or a refused CONNECT)
+PROXY_AUTH_HINT = (
+    "the proxy wants credentials: put them in its URL, proxy='http://user:pass@host:port' or "
+    "HTTPS_PROXY / HTTP_PROXY / ALL_PROXY"
+)
 
 
 class BadRequestError(APIStatusError):

@@ -29,6 +29,7 @@ from multidict import CIMultiDictProxy
 
 from .._core.retry import Failure
 from .._exceptions import (
+    PROXY_AUTH_HINT,
     APIConnectionError,
     APITimeoutError,
     ClientClosedError,
@@ -267,6 +268,16 @@ def _map(exc: BaseException, request_id: str | None) -> tuple[OdiRouterError, Fa
                 x_request_id=request_id,
             ),
             Failure.DISCONNECTED,
+        )
+    if isinstance(exc, aiohttp.ClientHttpProxyError):  # the proxy refused the CONNECT
+        why = f"; {PROXY_AUTH_HINT}" if exc.status == 407 else ""
+        return (
+            APIConnectionError(
+                f"The proxy refused the connection: {exc.status} {exc.message}{why}",
+                x_request_id=request_id,
+                sent=False,
+            ),
+            Failure.CONNECT,
         )
     if isinstance(exc, aiohttp.ClientResponseError):
         return (

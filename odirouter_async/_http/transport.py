@@ -376,7 +376,7 @@ class Transport:
             del resp  # aiohttp's response holds the request headers: not in this frame
         if self.pool.closed and not complete:
             raise ClientClosedError(
-                "the client was closed while this response was being read", x_request_id=rid
+                "the client was closed while this response was being read", x_request_id=rid, sent=True
             )
         if not complete:
             raise ResponseValidationError(

@@ -64,6 +64,7 @@ async def leave_at_30_percent(client: odr.AsyncOdiRouter, how: str, path: Path, 
                         if how == "exception":
                             raise KeyboardInterrupt
                         scope.cancel()
+                        await anyio.lowlevel.checkpoint()  # delivered here, as a signal would be
         except KeyboardInterrupt:
             pass
     return taken

@@ -129,13 +129,23 @@ async def test_plain_async_for_break_cleans_up(client: odr.AsyncOdiRouter, emu: 
     assert client.queue.stats().jobs == 0
 
 
+
+async def _cancel_once_created(emu: Emulator, n: int, scope: anyio.CancelScope) -> None:
+    """Cancel ``scope`` (a Ctrl-C, a timeout) once the emulator holds ``n`` jobs."""
+    while len(emu.jobs) < n:  # noqa: ASYNC110 - the emulator offers no job-created event
+        await anyio.sleep(0.01)
+    scope.cancel()
+
+
 async def test_cancellation_cancels_remote_jobs(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
     """A cancel scope around the map (a timeout, Ctrl-C) cancels the jobs remotely on the way out."""
     seen: list[MapOutcome] = []
-    with anyio.move_on_after(0.5):
-        async with client.queue.map(EP, [args(i, 60) for i in range(10)], concurrency=10) as results:
-            async for done in results:
-                seen.append(done)
+    with anyio.CancelScope() as scope:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(_cancel_once_created, emu, 10, scope)
+            async with client.queue.map(EP, [args(i, 60) for i in range(10)], concurrency=10) as results:
+                async for done in results:
+                    seen.append(done)
     assert seen == []
     assert len(emu.jobs) == 10 and all(j.cancelled for j in emu.jobs.values())
     assert client.queue.stats().jobs == 0
@@ -143,10 +153,12 @@ async def test_cancellation_cancels_remote_jobs(client: odr.AsyncOdiRouter, emu:
 
 async def test_no_cancel_on_exit_leaves_jobs_running(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
     """cancel_on_exit=False: leaving early stops polling but cancels nothing."""
-    with anyio.move_on_after(0.3):
-        async with client.queue.map(EP, [args(i, 60) for i in range(4)], cancel_on_exit=False) as results:
-            async for _ in results:
-                pass
+    with anyio.CancelScope() as scope:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(_cancel_once_created, emu, 4, scope)
+            async with client.queue.map(EP, [args(i, 60) for i in range(4)], cancel_on_exit=False) as results:
+                async for _ in results:
+                    pass
     assert len(emu.jobs) == 4 and not any(j.cancelled for j in emu.jobs.values())
     assert emu.stats.count("queue.cancel") == 0
 

@@ -231,10 +231,6 @@ class RedactedHeaders(dict[str, str]):
         return "{" + ", ".join(shown) + "}"
 
 
-#: The per-call options every resource method takes (``RequestOptions.of`` keywords), in order.
-OPTION_NAMES: Final = ("extra_headers", "extra_query", "extra_body", "timeout", "max_retries", "x_request_id")
-
-
 @dataclass(frozen=True, slots=True)
 class RequestOptions:
     """Per-call escape hatches, the same on every method.
@@ -289,11 +285,6 @@ class RequestOptions:
         if extra_headers is not None:  # credentials kept as Secret values: never in a repr
             extra_headers = RedactedHeaders(extra_headers)
         return cls(extra_headers, extra_query, extra_body, timeout, max_retries, x_request_id)
-
-    @classmethod
-    def of_params(cls, given: Mapping[str, Any]) -> RequestOptions:
-        """The options among a resource method's parameters (its ``locals()``): those it has."""
-        return cls.of(**{name: given[name] for name in OPTION_NAMES if name in given})
 
     def merge_body(self, body: dict[str, Any]) -> dict[str, Any]:
         """The JSON body with ``extra_body`` merged over it (the caller's dict is not modified)."""

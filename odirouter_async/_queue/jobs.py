@@ -183,7 +183,13 @@ class Job:
         ``logs=True`` asks for the runner's log lines (``?logs=1``; fal's ``with_logs=True``):
         ``QueueStatus.logs``, empty otherwise.
         """
-        opts = RequestOptions.of_params(locals())
+        opts = RequestOptions.of(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+            max_retries=max_retries,
+            x_request_id=x_request_id,
+        )
         query = {"logs": "1"} if logs else None
         resp = await self._client.requester.request("GET", self.status_url, query=query, options=opts)
         decision = decide_status(
@@ -295,7 +301,13 @@ class Job:
         After ``REQUESTED`` the job ends with ``JobCancelled`` (stopping upstream work and billing
         is up to the provider).
         """
-        opts = RequestOptions.of_params(locals())
+        opts = RequestOptions.of(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+            max_retries=max_retries,
+            x_request_id=x_request_id,
+        )
         try:
             resp = await self._client.requester.request(
                 "PUT", self.cancel_url, options=opts, ok_statuses=_CANCEL_OK

@@ -125,7 +125,13 @@ class Queue:
         body = _check_arguments(arguments)
         if extra_query:
             _check_arguments(extra_query)
-        opts = RequestOptions.of_params(locals())
+        opts = RequestOptions.of(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+            max_retries=max_retries,
+            x_request_id=x_request_id,
+        )
         transport = self._client.requester
         try:
             resp = await transport.request(

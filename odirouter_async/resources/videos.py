@@ -130,7 +130,14 @@ class Videos:
         form = build_form(values, file_fields=FILE_FIELDS)
         if not form.replayable:
             max_retries = 0  # an unseekable stream cannot be sent a second time
-        opts = RequestOptions.of_params(locals())
+        opts = RequestOptions.of(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            max_retries=max_retries,
+            x_request_id=x_request_id,
+        )
         resp = await self._client.requester.request("POST", PATH, data=form, options=opts, paid=True)
         return _parse_video(resp)
 
@@ -146,7 +153,13 @@ class Videos:
     ) -> Video:
         """``GET /v1/videos/{video_id}``: the video's current state."""
         path = _video_path(video_id)
-        opts = RequestOptions.of_params(locals())
+        opts = RequestOptions.of(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+            max_retries=max_retries,
+            x_request_id=x_request_id,
+        )
         resp = await self._client.requester.request("GET", path, options=opts)
         return _parse_video(resp, video_id)
 
@@ -164,7 +177,13 @@ class Videos:
     ) -> VideoList:
         """``GET /v1/videos``: one page (``limit``, ``after`` a video id, ``order`` ``asc``/``desc``)."""
         query = {"limit": limit, "after": after, "order": order}
-        opts = RequestOptions.of_params(locals())
+        opts = RequestOptions.of(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+            max_retries=max_retries,
+            x_request_id=x_request_id,
+        )
         resp = await self._client.requester.request(
             "GET", PATH, query={k: v for k, v in query.items() if v is not NOT_GIVEN}, options=opts
         )
@@ -182,7 +201,13 @@ class Videos:
     ) -> VideoDeleted:
         """``DELETE /v1/videos/{video_id}``."""
         path = _video_path(video_id)
-        opts = RequestOptions.of_params(locals())
+        opts = RequestOptions.of(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+            max_retries=max_retries,
+            x_request_id=x_request_id,
+        )
         resp = await self._client.requester.request("DELETE", path, options=opts)
         return resp.parse(VIDEO_DELETED_DECODER)
 
@@ -206,7 +231,14 @@ class Videos:
         path = _video_path(video_id, "/remix")
         if not isinstance(prompt, str) or not prompt:
             raise ValueError("prompt must be a non-empty string")
-        opts = RequestOptions.of_params(locals())
+        opts = RequestOptions.of(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            max_retries=max_retries,
+            x_request_id=x_request_id,
+        )
         body = {"prompt": prompt, **extra_fields}
         resp = await self._client.requester.request("POST", path, json=body, options=opts, paid=True)
         return _parse_video(resp)
@@ -313,7 +345,13 @@ class Videos:
         url = _video_path(video_id, "/content")
         dest = Path(os.fspath(path))
         refuse_existing(dest, overwrite)
-        opts = RequestOptions.of_params(locals())
+        opts = RequestOptions.of(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+            max_retries=max_retries,
+            x_request_id=x_request_id,
+        )
         dest.parent.mkdir(parents=True, exist_ok=True)
         transport = self._client.requester
         budget = transport.retry.max_retries if isinstance(opts.max_retries, NotGiven) else opts.max_retries

@@ -3,9 +3,10 @@ queue's URL rules (I/O shell).
 
 A job is waited for through the client's scheduler: ``job_target(job)`` registers it as data (a
 ``poll.PollTarget`` whose interpreter, ``_core.job_poll.JobPoll``, reads every answer and keeps
-the job's state); ``wait_job`` applies the one deadline rule (``waiting.py``).  Each poll is one
-``GET response_url`` (202 + a status while pending, the result once done); with ``on_update=`` /
-``updates()`` the status URL is polled with ``?logs=1`` first.
+the job's state); ``wait_job`` waits within the one deadline rule (``waiting.WaitLimit``,
+``waiting.wait_within``).  Each poll is one ``GET response_url`` (202 + a status while pending,
+the result once done); with ``on_update=`` / ``updates()`` the status URL is polled with
+``?logs=1`` first.
 
 A job is cancelled remotely only when the caller cancels or a deadline runs out and the caller
 asked for it (``cancel_on_exit``, ``cancel_on_timeout``), never because of an answer.
@@ -33,14 +34,14 @@ from .._config import NOT_GIVEN, NotGiven, PollingOptions, RequestOptions, Timeo
 from .._core.job_answers import DEFAULT_MAX_POLL_ERRORS, Unusable, decide_status
 from .._core.job_poll import JobPoll
 from .._core.jobstate import CancelOutcome, JobState, Unknown, classify_cancel, classify_status
-from .._core.observation import Ask, job_timeout
+from .._core.observation import Ask
 from .._exceptions import JobCancelled, JobError, JobFailed, RateLimitError, ResponseValidationError
 from .._http.download import download_result
 from .._http.transport import logger
 from ..types.queue import JobResult, QueueStatus, StatusUpdate
 from .poll import PollTarget
 from .scheduler import get_scheduler, report_rate_limit
-from .waiting import UpdateCallback, check_wait_timeout, deadline_after, follow, wait
+from .waiting import UpdateCallback, WaitLimit, follow, wait_within
 
 if TYPE_CHECKING:
     from .._http.requester import ClientHandle
@@ -239,15 +240,8 @@ class Job:
         Cancelling the awaiting task (or a cancel scope around it) stops polling this job.
         The outcome is kept: a second call returns (or raises) it without a request.
         """
-        check_wait_timeout(wait_timeout)
-        return await wait_job(
-            self,
-            deadline_after(wait_timeout),
-            wait_timeout,
-            cancel_on_timeout=cancel_on_timeout,
-            cancel_on_exit=cancel_on_exit,
-            on_update=on_update,
-        )
+        limit = WaitLimit("Job", self.request_id, self.endpoint, wait_timeout, cancel_on_timeout)
+        return await wait_job(self, limit, cancel_on_exit=cancel_on_exit, on_update=on_update)
 
     async def updates(self, *, wait_timeout: float | None = None) -> AsyncIterator[StatusUpdate]:
         """The job's ``StatusUpdate``s as they happen (fal-style), ending when the job ends.
@@ -257,20 +251,18 @@ class Job:
         ``wait_timeout`` runs out; other errors (``NotFoundError``, a closed client) are raised
         here.  Closing it early (``contextlib.aclosing``) stops the polling.
         """
-        check_wait_timeout(wait_timeout)
+        limit = WaitLimit("Job", self.request_id, self.endpoint, wait_timeout)
         if self._interp.final is not None:
             return
         sched, target = get_scheduler(self._client), job_target(self, logs=True)
         try:
-            async with aclosing(follow(sched, target, deadline=deadline_after(wait_timeout))) as updates:
+            async with aclosing(follow(sched, target, deadline=limit.deadline())) as updates:
                 async for update in updates:
                     yield update
         except (JobFailed, JobCancelled) as exc:
             self._interp.settle(exc)
         except TimeoutError:
-            raise job_timeout(
-                "Job", request_id=self.request_id, endpoint=self.endpoint, wait_timeout=wait_timeout
-            ) from None
+            raise limit.expired() from None
 
     async def download(
         self, dir: str | os.PathLike[str], *, concurrency: int = 8, overwrite: bool = False
@@ -338,35 +330,34 @@ def job_target(job: Job, *, logs: bool = False) -> PollTarget:
 
 async def wait_job(
     job: Job,
-    deadline: float | None,
-    wait_timeout: float | None,
+    limit: WaitLimit,
     *,
-    cancel_on_timeout: bool,
+    elapsed: float = 0.0,
     cancel_on_exit: bool,
     on_update: UpdateCallback | None = None,
 ) -> JobResult:
-    """``Job.result`` and ``queue.run``: the one wait of a job (``wait_timeout``: for the message)."""
+    """``Job.result`` and ``queue.run``: the job's wait within ``limit`` (``wait_within``), the
+    outcome kept on the job (settled), a cancel on the way out with ``cancel_on_exit``."""
     final = job._interp.final
     if isinstance(final, JobResult):
         return final
     if isinstance(final, JobError):
         raise final
+
+    async def cancel() -> str | None:
+        if job.done:
+            return None
+        outcome = await job.cancel_quietly()
+        return outcome.value if outcome is not None else "failed"
+
     target = job_target(job, logs=on_update is not None)
     try:
-        value: JobResult = await wait(
-            get_scheduler(job._client), target, deadline=deadline, on_update=on_update
+        value: JobResult = await wait_within(
+            get_scheduler(job._client), target, limit, elapsed=elapsed, on_update=on_update, cancel=cancel
         )
     except (JobFailed, JobCancelled) as exc:  # another handle of this job may have polled it
         job._interp.settle(exc)
         raise
-    except TimeoutError:
-        cancel = None
-        if cancel_on_timeout and not job.done:
-            outcome = await job.cancel_quietly()
-            cancel = outcome.value if outcome is not None else "failed"
-        raise job_timeout(
-            "Job", request_id=job.request_id, endpoint=job.endpoint, wait_timeout=wait_timeout, cancel=cancel
-        ) from None
     except anyio.get_cancelled_exc_class():
         if cancel_on_exit and not job.done:
             await job.cancel_quietly()

@@ -24,7 +24,7 @@ from .._queue.journal_base import StoreHooks, reattach_job
 from .._queue.journal_store import journal_hooks_for
 from .._queue.map import JobMap, MapHooks, MapProgress, MapSpec
 from .._queue.scheduler import SchedulerStats, get_scheduler, report_rate_limit
-from .._queue.waiting import UpdateCallback, check_wait_timeout, deadline_after
+from .._queue.waiting import UpdateCallback, WaitLimit, check_wait_timeout
 from ..types.queue import QUEUE_SUBMIT_DECODER, JobResult, QueueSubmitResponse
 
 if TYPE_CHECKING:
@@ -197,7 +197,7 @@ class Queue:
             JobCancelled: the job was cancelled.
             JobTimeout: ``wait_timeout`` passed (the submit's own errors are raised as they are).
         """
-        check_wait_timeout(wait_timeout)
+        check_wait_timeout(wait_timeout)  # before the paid submit
         start = time.monotonic()
         submit = self.submit(
             endpoint,
@@ -207,13 +207,9 @@ class Queue:
             x_request_id=x_request_id,
         )
         job = await (submit_protected(submit) if cancel_on_exit else submit)
+        limit = WaitLimit("Job", job.request_id, job.endpoint, wait_timeout, cancel_on_timeout)
         return await wait_job(
-            job,
-            deadline_after(wait_timeout, time.monotonic() - start),
-            wait_timeout,
-            cancel_on_timeout=cancel_on_timeout,
-            cancel_on_exit=cancel_on_exit,
-            on_update=on_update,
+            job, limit, elapsed=time.monotonic() - start, cancel_on_exit=cancel_on_exit, on_update=on_update
         )
 
     def map(

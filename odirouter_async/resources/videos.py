@@ -44,15 +44,15 @@ from typing import TYPE_CHECKING, Any, Final, cast
 import anyio
 
 from .._config import NOT_GIVEN, NotGiven, RequestOptions, TimeoutLike
-from .._core.observation import Answer, Ask, Outcome, job_timeout
+from .._core.observation import Answer, Ask, Outcome
 from .._core.video_state import VideoWatch, parse_video, parse_video_list, video_path as _video_path
-from .._exceptions import APIConnectionError, JobTimeout
+from .._exceptions import APIConnectionError
 from .._http.atomic_write import SizeMismatch, fetch_to_file, refuse_existing
 from .._http.download import open_following
 from .._http.multipart import FileInput, build_form
 from .._queue.poll import PollTarget
 from .._queue.scheduler import get_scheduler
-from .._queue.waiting import check_wait_timeout, deadline_after, wait
+from .._queue.waiting import WaitLimit, wait_within
 from ..types.videos import VIDEO_DELETED_DECODER, Video, VideoDeleted, VideoList
 
 if TYPE_CHECKING:
@@ -273,16 +273,16 @@ class Videos:
         video = video_id
         video_id = video.id if isinstance(video, Video) else video
         path = _video_path(video_id)
-        check_wait_timeout(wait_timeout)
+        watch = VideoWatch(video_id)
+        limit = WaitLimit("video", video_id, None, wait_timeout)
         if poll_interval is not None and not poll_interval > 0:
             raise ValueError("poll_interval must be a positive number of seconds or None")
-        watch = VideoWatch(video_id)
         start = time.monotonic()
         first = video if isinstance(video, Video) else None
         with anyio.move_on_after(wait_timeout):
             first = first or await self.retrieve(video_id)
         if first is None:
-            raise _timeout(watch, wait_timeout)
+            raise limit.expired(detail=_last_seen(watch)[0])
         look = watch.look(first)
         if look.update is not None and on_progress is not None:
             result = on_progress(first)
@@ -302,11 +302,15 @@ class Videos:
             age=max(0.0, time.time() - created) if created else 0.0,
             every=poll_interval,
         )
-        deadline = deadline_after(wait_timeout, time.monotonic() - start)
-        try:
-            value = await wait(get_scheduler(self._client), target, deadline=deadline, on_update=on_progress)
-        except TimeoutError:
-            raise _timeout(watch, wait_timeout) from None
+        limit = WaitLimit("video", video_id, first.model, wait_timeout)
+        value = await wait_within(
+            get_scheduler(self._client),
+            target,
+            limit,
+            elapsed=time.monotonic() - start,
+            on_update=on_progress,
+            detail=partial(_last_seen, watch),
+        )
         return cast(Video, value)
 
     # -- downloading --------------------------------------------------------------------------
@@ -377,14 +381,9 @@ class Videos:
         return dest
 
 
-def _timeout(watch: VideoWatch, wait_timeout: float | None) -> JobTimeout:
+def _last_seen(watch: VideoWatch) -> tuple[str, object]:
+    """What a video's ``JobTimeout`` adds: the last status seen, and that body as its ``status``."""
     last = watch.last
-    shown = f" (last seen {last.status}, progress {last.progress})" if last is not None else ""
-    return job_timeout(
-        "video",
-        request_id=watch.video_id,
-        endpoint=watch.model,
-        wait_timeout=wait_timeout,
-        detail=shown,
-        status=last.raw if last is not None else None,
-    )
+    if last is None:
+        return "", None
+    return f" (last seen {last.status}, progress {last.progress})", last.raw

@@ -45,6 +45,7 @@ from urllib.parse import unquote, unquote_to_bytes, urljoin, urlsplit
 import anyio
 
 from .._config import RequestOptions
+from .._core.status_rules import REDIRECTS
 from .._exceptions import ResponseValidationError
 from .atomic_write import SizeMismatch, fetch_to_file, refuse_existing, write_atomic
 from .requester import Requester
@@ -55,7 +56,6 @@ if TYPE_CHECKING:
 
 __all__ = ("bind_downloads", "download_outputs", "download_result", "open_following", "safe_file_name")
 
-_REDIRECTS: Final = frozenset({301, 302, 303, 307, 308})
 _MAX_HOPS: Final = 5
 _MAX_NAME_BYTES: Final = 200
 _ACCEPT_ANY: Final = {"Accept": "*/*"}
@@ -200,10 +200,10 @@ async def open_following(
     for _ in range(_MAX_HOPS + 1):
         own = transport.is_own_origin(url)
         resp = await transport.open_stream(
-            "GET", url, auth=own, headers=headers, ok_statuses=_REDIRECTS if own else frozenset(), **extra
+            "GET", url, auth=own, headers=headers, ok_statuses=REDIRECTS if own else frozenset(), **extra
         )
         extra = hops
-        if resp.status not in _REDIRECTS:
+        if resp.status not in REDIRECTS:
             return resp
         location = resp.headers.get("Location")
         resp.close()

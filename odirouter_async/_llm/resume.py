@@ -28,6 +28,7 @@ import anyio
 from .._config import RequestOptions
 from .._core.responses_protocol import ResponseStreamItem
 from .._core.responses_state import ResponseAccumulator
+from .._core.status_rules import resume_stream
 from .._core.stream_resume import ResumableResponsesProtocol, ResumeCursor
 from .._exceptions import APIConnectionError, APIStatusError, StreamError, StreamInterrupted
 from .._http.requester import Requester
@@ -38,7 +39,6 @@ __all__ = ("ResumingStream", "open_background_stream")
 
 RESPONSES_PATH: Final = "/v1/responses"
 #: Statuses of a reconnection that are worth another try (besides 5xx).
-_TRANSIENT: Final = frozenset({408, 409, 429})
 
 
 class ResumingStream(AsyncStream[ResponseStreamItem]):
@@ -92,7 +92,7 @@ class ResumingStream(AsyncStream[ResponseStreamItem]):
                 response = await self._reopen(cursor.response_id or "", cursor.resume_query())
                 await open_sse(response)
             except APIStatusError as exc:
-                if exc.status_code < 500 and exc.status_code not in _TRANSIENT:
+                if not resume_stream(exc.status_code):
                     raise self._give_up(exc, refused=True) from exc
                 last = exc
                 continue

@@ -35,6 +35,7 @@ from .._core.job_answers import DEFAULT_MAX_POLL_ERRORS, Unusable, decide_status
 from .._core.job_poll import JobPoll
 from .._core.jobstate import CancelOutcome, JobState, Unknown, classify_cancel, classify_status
 from .._core.observation import Ask
+from .._core.status_rules import CANCEL_ANSWERS
 from .._exceptions import JobCancelled, JobError, JobFailed, RateLimitError, ResponseValidationError
 from .._http.download import download_result
 from .._http.transport import logger
@@ -64,7 +65,6 @@ CANCEL_GRACE: Final = 5.0
 SUBMIT_GRACE: Final = 5.0
 
 _SAFE: Final = "-._~!$&'()*+,;=:@"
-_CANCEL_OK: Final = frozenset({202, 400, 404, 405, 409, 410, 422, 501})
 
 
 def _segment(value: str, what: str) -> str:
@@ -302,7 +302,7 @@ class Job:
         )
         try:
             resp = await self._client.requester.request(
-                "PUT", self.cancel_url, options=opts, ok_statuses=_CANCEL_OK
+                "PUT", self.cancel_url, options=opts, ok_statuses=CANCEL_ANSWERS
             )
         except RateLimitError as exc:
             report_rate_limit(self._client, exc.retry_after)

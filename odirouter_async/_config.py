@@ -10,6 +10,17 @@ from dataclasses import dataclass, replace
 from typing import Any, Final, Literal, TypeVar, Union
 from urllib.parse import urlsplit
 
+#: The package's version (``odirouter_async.__version__``, the ``User-Agent``; ``pyproject.toml``
+#: says the same, which ``tests/unit/test_rules.py`` checks).
+VERSION: Final = "0.1.0"
+
+
+def check_max_retries(max_retries: object) -> None:
+    """``ValueError`` unless ``max_retries`` is a non-negative integer (the client's and a call's)."""
+    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+        raise ValueError("max_retries must be a non-negative integer")
+
+
 __all__ = (
     "DEFAULT_CONCURRENCY",
     "DEFAULT_LIMITS",
@@ -17,6 +28,7 @@ __all__ = (
     "DEFAULT_POLLING",
     "DEFAULT_TIMEOUT",
     "NOT_GIVEN",
+    "VERSION",
     "Limits",
     "NotGiven",
     "PollingOptions",
@@ -25,6 +37,7 @@ __all__ = (
     "Secret",
     "Timeout",
     "TimeoutLike",
+    "check_max_retries",
     "check_proxy_url",
     "resolve_timeout",
 )
@@ -280,8 +293,8 @@ class RequestOptions:
             and x_request_id is None
         ):
             return _EMPTY
-        if not isinstance(max_retries, NotGiven) and (isinstance(max_retries, bool) or max_retries < 0):
-            raise ValueError("max_retries must be a non-negative integer")
+        if not isinstance(max_retries, NotGiven):
+            check_max_retries(max_retries)
         if extra_headers is not None:  # credentials kept as Secret values: never in a repr
             extra_headers = RedactedHeaders(extra_headers)
         return cls(extra_headers, extra_query, extra_body, timeout, max_retries, x_request_id)

@@ -36,6 +36,7 @@ from .._core.job_poll import JobPoll
 from .._core.jobstate import CancelOutcome, JobState, Unknown, classify_cancel, classify_status
 from .._core.observation import Ask
 from .._core.status_rules import CANCEL_ANSWERS
+from .._core.urls import segment_problem
 from .._exceptions import JobCancelled, JobError, JobFailed, RateLimitError, ResponseValidationError
 from .._http.download import download_result
 from .._http.transport import logger
@@ -70,9 +71,10 @@ _SAFE: Final = "-._~!$&'()*+,;=:@"
 def _segment(value: str, what: str) -> str:
     if not isinstance(value, str):
         raise TypeError(f"{what} must be a string, not {type(value).__name__}")
-    if not value.strip():
+    problem = segment_problem(value)
+    if problem == "empty":
         raise ValueError(f"{what} must not be empty")
-    if "/" in value or value in (".", ".."):
+    if problem is not None:
         raise ValueError(f"{what} {value!r} is not a single path segment ('/' and '.'/'..' are refused)")
     return quote(value, safe=_SAFE)
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._config import DEFAULT_CONCURRENCY, NOT_GIVEN, NotGiven, RequestOptions, TimeoutLike
+from .._core.urls import segment_problem
 from .._exceptions import RateLimitError, ResponseValidationError
 from .._http.download import download_result
 from .._queue.jobs import QUEUE_PATH, Job, endpoint_segment, job_urls, submit_protected, wait_job
@@ -40,9 +41,10 @@ MAX_REQUEST_ID = 1024
 
 def _bad_id(request_id: str) -> str | None:
     """Why a request id from the gateway cannot name a job in a URL path (``None``: it can)."""
-    if not request_id.strip():
+    problem = segment_problem(request_id)
+    if problem == "empty":
         return "an empty request id"
-    if request_id in (".", "..") or "/" in request_id:
+    if problem is not None:
         return f"request id {request_id[:80]!r} is not a single path segment"
     if len(request_id) > MAX_REQUEST_ID:
         return f"a request id of {len(request_id)} characters (at most {MAX_REQUEST_ID})"

@@ -27,7 +27,7 @@ from typing import Any
 import msgspec
 
 from .._exceptions import OdiRouterError
-from ._base import TopLevel, WireModel, attach_raw
+from ._base import TopLevel, WireModel, attach_raw, attach_raw_item
 
 __all__ = (
     "JOB_RESULT_DECODER",
@@ -234,8 +234,7 @@ def _loose_output(item: object) -> JobOutput:
         output = JobOutput(url=item) if is_url else JobOutput(type="text", text=item)
     else:
         output = JobOutput()
-    output.__dict__["_raw_obj"] = item
-    return output
+    return attach_raw_item(output, item)
 
 
 def _loose_result(obj: dict[str, Any]) -> JobResult:
@@ -262,9 +261,7 @@ def decode_job_result(raw: bytes, request_id: str | None = None) -> JobResult:
         obj = decode_loose(raw)
     if not isinstance(obj, dict):
         raise msgspec.ValidationError("the job result is not a JSON object")
-    result = attach_raw(_loose_result(obj), raw, request_id)
-    result.__dict__["_raw_obj"] = obj
-    return result
+    return attach_raw(_loose_result(obj), raw, request_id, obj)
 
 
 def decode_status(raw: bytes, request_id: str | None = None) -> QueueStatus | None:
@@ -291,6 +288,4 @@ def decode_status(raw: bytes, request_id: str | None = None) -> QueueStatus | No
         error_type=_str(obj.get("error_type")),
         logs=obj.get("logs"),
     )
-    status = attach_raw(status, raw, request_id)
-    status.__dict__["_raw_obj"] = obj
-    return status
+    return attach_raw(status, raw, request_id, obj)

@@ -37,7 +37,6 @@ from ._core.urls import check_base_url
 from ._exceptions import InsecureURLError, OdiRouterError
 from ._http.headers import OriginHeaders, merge_headers
 from ._http.pool import Pool
-from ._http.requester import Requester
 from ._http.transport import Transport
 from .resources.chat import Chat
 from .resources.models import Models
@@ -228,7 +227,7 @@ class AsyncOdiRouter(AsyncClosing):
         return self._transport.base_url
 
     @property
-    def requester(self) -> Requester:
+    def requester(self) -> Transport:
         """This client's request path (auth, retries, ``X-Request-Id``, limits) for the SDK's own
         floors; resources and the queue machinery send through it."""
         return self._transport

@@ -5,6 +5,7 @@ Pure data; no I/O.  The transport turns a ``Timeout`` into aiohttp's ``ClientTim
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Final, Literal, TypeVar, Union
@@ -319,15 +320,15 @@ class PollingOptions:
         max_rate: polls per second for all jobs together (the rate starts at 100/s and doubles
             while polls wait for it, up to this); a 429 lowers it (AIMD) and it recovers.
         max_in_flight: polls sent at once.
-        lag_target: the detection lag aimed at for short jobs, seconds.
-        lag_fraction: the detection lag aimed at for long jobs, as a fraction of their duration.
-        tick: wakeups closer than this are merged, seconds.
+        lag_target, lag_fraction, tick: deprecated, without effect (the schedule places polls
+            from the endpoint's learned durations and never read them); setting one warns
+            (``DeprecationWarning``); they will be removed.
         seed: seeds the schedule's jitter (reproducible runs); ``None``: random.
         max_poll_errors: answers in a row of one job that the SDK cannot use (5xx, HTML,
             malformed JSON, from the result and the status URL) before the job ends with the
-            last typed error; retried with the schedule's error backoff (``_job_answers``).
+            last typed error; retried with the schedule's error backoff (``_core/job_answers.py``).
         history: per-endpoint job durations kept between runs (warm starts): a file path
-            (``_history.FileHistory``; ``_history.default_history_path()`` is the CLI's) or a store
+            (``_queue/history.FileHistory``; ``default_history_path()`` there is the CLI's) or a store
             object with ``get``/``put``/``save``; ``None`` (default): every process starts cold.
     """
 
@@ -338,7 +339,20 @@ class PollingOptions:
     tick: float = 0.005
     seed: int | None = None
     max_poll_errors: int = 5
-    history: Any = None  # str | os.PathLike[str] | _history.HistoryStore | None
+    history: Any = None  # str | os.PathLike[str] | _queue.history.HistoryStore | None
+
+    def __post_init__(self) -> None:
+        unused = [
+            name
+            for name, default in (("lag_target", 0.25), ("lag_fraction", 0.1), ("tick", 0.005))
+            if getattr(self, name) != default
+        ]
+        if unused:
+            warnings.warn(
+                f"PollingOptions({', '.join(unused)}=...) has no effect and will be removed",
+                DeprecationWarning,
+                stacklevel=3,
+            )
 
 
 DEFAULT_POLLING: Final = PollingOptions()

@@ -1,6 +1,6 @@
 """The one request path: headers per origin, the retry loop, one aiohttp request per attempt.
 
-Every resource sends through :class:`Transport` (seen from above as a ``Requester``,
+Every resource sends through :class:`Transport` (reached as ``client.requester``, see
 ``_http/requester.py``).  Layered like httpx's client, each layer short:
 
 * ``request`` / ``open_stream``: build a ``_Request`` once (``_build``: the origin rule, headers,

@@ -31,8 +31,8 @@ from .._core.responses_state import ResponseAccumulator
 from .._core.status_rules import resume_stream
 from .._core.stream_resume import ResumableResponsesProtocol, ResumeCursor
 from .._exceptions import APIConnectionError, APIStatusError, StreamError, StreamInterrupted
-from .._http.requester import Requester
 from .._http.response import StreamResponse
+from .._http.transport import Transport
 from .stream import _ACCEPT_SSE, _CLOSED, _ITERATING, _NEW, AsyncStream, open_sse
 
 __all__ = ("ResumingStream", "open_background_stream")
@@ -141,7 +141,7 @@ class ResumingStream(AsyncStream[ResponseStreamItem]):
 
 
 async def open_background_stream(
-    transport: Requester,
+    transport: Transport,
     options: RequestOptions,
     *,
     body: dict[str, Any] | None = None,

@@ -1,7 +1,7 @@
 """Queue HTTP answers -> decisions, and what to do after one the SDK cannot use.  Pure, no I/O.
 
 ``decide_response`` / ``decide_status`` read one answer of ``GET .../response`` / ``.../status``
-(status code, headers, bytes) and never raise: they give a ``_jobstate`` decision, or
+(status code, headers, bytes) and never raise: they give a ``_core/jobstate.py`` decision, or
 ``Unusable`` carrying the answer's typed error (an ``APIStatusError`` subclass, or
 ``ResponseValidationError`` with the raw body) when it cannot be classified: 5xx, 404, a 4xx
 without a failure body, HTML, JSON of the wrong shape or nested too deep (``RecursionError`` is
@@ -73,7 +73,7 @@ class Unusable:
     """An answer that says nothing this SDK can act on; ``error`` is its typed error.
 
     5xx, a 4xx without a failure body, a body that is not JSON (HTML), JSON nested too deep or of
-    the wrong shape.  Not a ``Decision``: the shell asks the status URL (``_job_answers``).
+    the wrong shape.  Not a ``Decision``: the shell asks the status URL (``ResponseGuard``).
     """
 
     http_status: int

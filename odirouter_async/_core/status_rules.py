@@ -20,7 +20,8 @@ SUBMIT_MAYBE_CREATED  may a submit that failed with a 4xx have    408, 409 (any 
 RESUME_STREAM         reconnect a background stream after a       408, 409, 429, any 5xx
                       refusal? (``_llm/resume.py``)               (a reconnection is a GET)
 JOB_GONE              is the job gone for good?                   404, 410
-                      (``job_answers.ResponseGuard``)
+                      (``job_answers.ResponseGuard``,
+                      ``jobstate.classify_cancel``)
 CANCEL_ANSWERS        which answers to a job cancel are its       202, 400, 404, 405, 409,
                       outcome, not an error? (``Job.cancel``)     410, 422, 501
 REDIRECTS             is the answer a redirect a download         301, 302, 303, 307, 308

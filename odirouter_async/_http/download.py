@@ -3,7 +3,7 @@
 ``await result.download(dir)`` (or ``client.queue.download(result, dir)``) saves every output:
 
 - **Streamed and atomic**: each ``url`` is read with ``Transport.open_stream`` and written by the
-  one atomic writer (``_atomic_write.py``): 1 MiB blocks from a worker thread, a hidden temporary
+  one atomic writer (``_http/atomic_write.py``): 1 MiB blocks from a worker thread, a hidden temporary
   file next to the target (``.NAME.XXXXXXXX.part``), fsynced and renamed into place only when
   complete and checked; on any failure or cancellation it is removed.  At most ``concurrency``
   files at once; the first failure cancels the others and is raised.

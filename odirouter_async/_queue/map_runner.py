@@ -6,7 +6,7 @@ learns the job id) from one of at most ``MAX_FEEDERS`` feeder tasks (no task per
 the job to the client's scheduler with a callback (no task per waiting job), delivers outcomes
 to the ``_Channel``, and on the way out stops polling and cancels unfinished jobs.  It never
 references the ``JobMap`` facade, so dropping the facade can cancel it.  The guarantees are
-listed in ``_map``.
+listed in ``_queue/map.py``.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ OdiRouter documents ``POST /v1/videos`` only as a separate multipart endpoint (`
 
 * ``create`` sends ``multipart/form-data``; ``input_reference`` (a ``Path``, ``bytes``, a binary
   file object, or a ``(filename, content[, content_type])`` tuple) is streamed in chunks, never
-  read whole (``_multipart.py``).  It is paid work: retried only when the gateway cannot have
+  read whole (``_http/multipart.py``).  It is paid work: retried only when the gateway cannot have
   started it (connect failure, 429, 503), and then the whole file is sent again.  An unseekable
   stream cannot be re-sent, so that call is not retried at all.
 * ``wait`` registers the video with the client's one poll scheduler as a ``PollTarget`` whose
@@ -17,7 +17,7 @@ OdiRouter documents ``POST /v1/videos`` only as a separate multipart endpoint (`
 * ``download_content`` streams to a temporary file next to the destination, checks the size
   against ``Content-Length``, then renames it into place (atomic); a body cut short is fetched
   again; on any error the temporary file is removed and the destination is left as it was
-  (the one atomic writer, ``_atomic_write.py``, shared with the queue's downloads).  An existing
+  (the one atomic writer, ``_http/atomic_write.py``, shared with the queue's downloads).  An existing
   file is refused unless ``overwrite=True``, as for queue downloads.
 * Ids are checked at the boundary.  A caller's id that is not one usable path segment (empty,
   ``.``/``..``, containing ``/``, ``?``, ``#``, whitespace or control characters) raises
@@ -110,7 +110,7 @@ class Videos:
             input_reference: the first frame: a ``Path``, ``bytes``, a binary file object, or
                 ``(filename, content)`` / ``(filename, content, content_type)``.  Streamed.
             extra_body: more form fields, merged last (file inputs become file parts).
-            **extra_fields: any other form field, sent as given (see ``_multipart.form_value``).
+            **extra_fields: any other form field, sent as given (see ``_http.multipart.form_value``).
 
         Returns:
             The new ``Video`` (usually ``queued``); ``wait`` it, then ``download_content``.

@@ -137,3 +137,26 @@ def test_the_version_is_written_once() -> None:
         project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
         assert project["version"] == odirouter_async.__version__
     assert USER_AGENT.startswith(f"odirouter-async/{odirouter_async.__version__} ")
+
+
+def test_unused_polling_knobs_warn() -> None:
+    """``PollingOptions(lag_target/lag_fraction/tick=...)`` read by nothing: setting one warns."""
+    import pytest
+
+    odirouter_async.PollingOptions(max_rate=50.0, seed=1)  # no warning (filterwarnings=error)
+    with pytest.warns(DeprecationWarning, match=r"tick=\.\.\.\) has no effect"):
+        odirouter_async.PollingOptions(tick=0.1)
+
+
+def test_max_retries_is_checked_the_same_per_client_and_per_call() -> None:
+    """The client's ``max_retries=`` and a call's are refused by the same rule."""
+    import pytest
+
+    from odirouter_async._config import RequestOptions
+
+    for bad in (-1, True, 2.0):
+        with pytest.raises(ValueError, match="max_retries must be a non-negative integer"):
+            RequestOptions.of(max_retries=bad)  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="max_retries must be a non-negative integer"):
+            odirouter_async.AsyncOdiRouter(api_key="k", base_url="http://127.0.0.1:1", max_retries=bad)  # type: ignore[arg-type]
+    assert RequestOptions.of(max_retries=0).max_retries == 0

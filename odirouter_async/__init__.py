@@ -8,6 +8,7 @@ from __future__ import annotations
 from ._client import AsyncOdiRouter as AsyncOdiRouter
 from ._config import (
     NOT_GIVEN as NOT_GIVEN,
+    VERSION,
     Limits as Limits,
     NotGiven as NotGiven,
     PollingOptions as PollingOptions,
@@ -103,7 +104,7 @@ from .types.videos import (
     VideoList as VideoList,
 )
 
-__version__ = "0.1.0"
+__version__ = VERSION
 
 __all__: tuple[str, ...] = (
     "NOT_GIVEN",

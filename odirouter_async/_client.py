@@ -28,6 +28,7 @@ from ._config import (
     Secret,
     Timeout,
     TimeoutLike,
+    check_max_retries,
     resolve_timeout,
     strip_v1_suffix,
 )
@@ -36,7 +37,6 @@ from ._core.urls import check_base_url
 from ._exceptions import InsecureURLError, OdiRouterError
 from ._http.headers import OriginHeaders, merge_headers
 from ._http.pool import Pool
-from ._http.requester import Requester
 from ._http.transport import Transport
 from .resources.chat import Chat
 from .resources.models import Models
@@ -172,8 +172,7 @@ class AsyncOdiRouter(AsyncClosing):
         url = check_base_url(_base_url(base_url), allow_insecure_http=allow_insecure_http)
         policy = retry_policy or RetryPolicy(max_retries=DEFAULT_MAX_RETRIES)
         if not isinstance(max_retries, NotGiven):
-            if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-                raise ValueError("max_retries must be a non-negative integer")
+            check_max_retries(max_retries)
             policy = replace(policy, max_retries=max_retries)
         # A with_options view passes the state it shares with the client that created it.
         self._owner = _shared is None
@@ -228,7 +227,7 @@ class AsyncOdiRouter(AsyncClosing):
         return self._transport.base_url
 
     @property
-    def requester(self) -> Requester:
+    def requester(self) -> Transport:
         """This client's request path (auth, retries, ``X-Request-Id``, limits) for the SDK's own
         floors; resources and the queue machinery send through it."""
         return self._transport

@@ -5,10 +5,22 @@ Pure data; no I/O.  The transport turns a ``Timeout`` into aiohttp's ``ClientTim
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Final, Literal, TypeVar, Union
 from urllib.parse import urlsplit
+
+#: The package's version (``odirouter_async.__version__``, the ``User-Agent``; ``pyproject.toml``
+#: says the same, which ``tests/unit/test_rules.py`` checks).
+VERSION: Final = "0.1.0"
+
+
+def check_max_retries(max_retries: object) -> None:
+    """``ValueError`` unless ``max_retries`` is a non-negative integer (the client's and a call's)."""
+    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+        raise ValueError("max_retries must be a non-negative integer")
+
 
 __all__ = (
     "DEFAULT_CONCURRENCY",
@@ -17,6 +29,7 @@ __all__ = (
     "DEFAULT_POLLING",
     "DEFAULT_TIMEOUT",
     "NOT_GIVEN",
+    "VERSION",
     "Limits",
     "NotGiven",
     "PollingOptions",
@@ -25,6 +38,7 @@ __all__ = (
     "Secret",
     "Timeout",
     "TimeoutLike",
+    "check_max_retries",
     "check_proxy_url",
     "resolve_timeout",
 )
@@ -231,10 +245,6 @@ class RedactedHeaders(dict[str, str]):
         return "{" + ", ".join(shown) + "}"
 
 
-#: The per-call options every resource method takes (``RequestOptions.of`` keywords), in order.
-OPTION_NAMES: Final = ("extra_headers", "extra_query", "extra_body", "timeout", "max_retries", "x_request_id")
-
-
 @dataclass(frozen=True, slots=True)
 class RequestOptions:
     """Per-call escape hatches, the same on every method.
@@ -284,16 +294,11 @@ class RequestOptions:
             and x_request_id is None
         ):
             return _EMPTY
-        if not isinstance(max_retries, NotGiven) and (isinstance(max_retries, bool) or max_retries < 0):
-            raise ValueError("max_retries must be a non-negative integer")
+        if not isinstance(max_retries, NotGiven):
+            check_max_retries(max_retries)
         if extra_headers is not None:  # credentials kept as Secret values: never in a repr
             extra_headers = RedactedHeaders(extra_headers)
         return cls(extra_headers, extra_query, extra_body, timeout, max_retries, x_request_id)
-
-    @classmethod
-    def of_params(cls, given: Mapping[str, Any]) -> RequestOptions:
-        """The options among a resource method's parameters (its ``locals()``): those it has."""
-        return cls.of(**{name: given[name] for name in OPTION_NAMES if name in given})
 
     def merge_body(self, body: dict[str, Any]) -> dict[str, Any]:
         """The JSON body with ``extra_body`` merged over it (the caller's dict is not modified)."""
@@ -315,15 +320,15 @@ class PollingOptions:
         max_rate: polls per second for all jobs together (the rate starts at 100/s and doubles
             while polls wait for it, up to this); a 429 lowers it (AIMD) and it recovers.
         max_in_flight: polls sent at once.
-        lag_target: the detection lag aimed at for short jobs, seconds.
-        lag_fraction: the detection lag aimed at for long jobs, as a fraction of their duration.
-        tick: wakeups closer than this are merged, seconds.
+        lag_target, lag_fraction, tick: deprecated, without effect (the schedule places polls
+            from the endpoint's learned durations and never read them); setting one warns
+            (``DeprecationWarning``); they will be removed.
         seed: seeds the schedule's jitter (reproducible runs); ``None``: random.
         max_poll_errors: answers in a row of one job that the SDK cannot use (5xx, HTML,
             malformed JSON, from the result and the status URL) before the job ends with the
-            last typed error; retried with the schedule's error backoff (``_job_answers``).
+            last typed error; retried with the schedule's error backoff (``_core/job_answers.py``).
         history: per-endpoint job durations kept between runs (warm starts): a file path
-            (``_history.FileHistory``; ``_history.default_history_path()`` is the CLI's) or a store
+            (``_queue/history.FileHistory``; ``default_history_path()`` there is the CLI's) or a store
             object with ``get``/``put``/``save``; ``None`` (default): every process starts cold.
     """
 
@@ -334,7 +339,20 @@ class PollingOptions:
     tick: float = 0.005
     seed: int | None = None
     max_poll_errors: int = 5
-    history: Any = None  # str | os.PathLike[str] | _history.HistoryStore | None
+    history: Any = None  # str | os.PathLike[str] | _queue.history.HistoryStore | None
+
+    def __post_init__(self) -> None:
+        unused = [
+            name
+            for name, default in (("lag_target", 0.25), ("lag_fraction", 0.1), ("tick", 0.005))
+            if getattr(self, name) != default
+        ]
+        if unused:
+            warnings.warn(
+                f"PollingOptions({', '.join(unused)}=...) has no effect and will be removed",
+                DeprecationWarning,
+                stacklevel=3,
+            )
 
 
 DEFAULT_POLLING: Final = PollingOptions()

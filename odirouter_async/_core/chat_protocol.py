@@ -55,11 +55,11 @@ class ChatStreamProtocol(StreamProtocol[ChatCompletionChunk]):
         self._open: set[int] = set()  # indexes seen in a chunk without a finish_reason
         self.finished_by: dict[int, ChatCompletionChunk] = {}
 
-    # This loop and ResponsesStreamProtocol._take look alike on purpose (duplicates: D20): the strict
-    # decode is inlined in each.  A shared per-event helper (stream_decode.decode_strict_first,
-    # tried on h/clean) cost +4 % client CPU per chat chunk (in-process protocol feed of 20 000
-    # chunks, best of 40 runs, interleaved A/B: 1.314 -> 1.368 us); the budget is 2 %.  The
-    # shared parts that are not per event live in StreamProtocol (iter_feed, eof, _end, _collect).
+    # This loop and ResponsesStreamProtocol._take look alike on purpose: the strict decode is
+    # inlined in each, because this is the per-chunk hot path and a shared per-event helper
+    # measured slower than the CPU budget per chunk allows (BENCHMARKS.md, "Per-event stream
+    # loop").  The shared parts that are not per event live in StreamProtocol (iter_feed, eof,
+    # _end, _collect).
     def _take(self, events: list[SSEEvent]) -> Iterator[ChatCompletionChunk]:
         rid = self.x_request_id
         add = self._add

@@ -27,6 +27,7 @@ from .._exceptions import (
     RateLimitError,
     UnprocessableEntityError,
 )
+from .request_id import answer_request_id
 from .sse import SSEDecoder
 
 __all__ = ("ErrorInfo", "make_status_error", "parse_error_body")
@@ -161,7 +162,7 @@ def make_status_error(
 ) -> APIStatusError:
     """Build the typed error for a non-success response (the one mapping from status to class)."""
     info = parse_error_body(raw, headers.get("content-type"))
-    rid = headers.get("x-request-id") or info.request_id or x_request_id
+    rid = answer_request_id(headers, x_request_id, info.request_id)
     cls = InternalServerError if status >= 500 else _BY_STATUS.get(status, APIStatusError)
     if status == 403 and (_BALANCE_RE.search(info.message) or _BALANCE_RE.search(info.code or "")):
         cls = InsufficientBalanceError

@@ -1,7 +1,7 @@
 """Queue HTTP answers -> decisions, and what to do after one the SDK cannot use.  Pure, no I/O.
 
 ``decide_response`` / ``decide_status`` read one answer of ``GET .../response`` / ``.../status``
-(status code, headers, bytes) and never raise: they give a ``_jobstate`` decision, or
+(status code, headers, bytes) and never raise: they give a ``_core/jobstate.py`` decision, or
 ``Unusable`` carrying the answer's typed error (an ``APIStatusError`` subclass, or
 ``ResponseValidationError`` with the raw body) when it cannot be classified: 5xx, 404, a 4xx
 without a failure body, HTML, JSON of the wrong shape or nested too deep (``RecursionError`` is
@@ -46,7 +46,7 @@ from ..types._base import attach_raw
 from ..types.queue import QueueStatus, decode_job_result, decode_status
 from .error_body import make_status_error
 from .jobstate import Cancelled, Decision, Failed, Pending, Succeeded, Unknown, classify_status
-from .observation import TRANSIENT_STATUS
+from .status_rules import JOB_GONE, RATE_LIMITED, keeps_polling
 
 __all__ = (
     "DEFAULT_MAX_POLL_ERRORS",
@@ -61,8 +61,6 @@ __all__ = (
 )
 
 DEFAULT_MAX_POLL_ERRORS: Final = 5
-_GONE: Final = frozenset({404, 410})
-_TRANSIENT_4XX: Final = TRANSIENT_STATUS | {429}  # the one transient set, and 429
 
 
 # ----------------------------------------------------------------------------------------------
@@ -75,7 +73,7 @@ class Unusable:
     """An answer that says nothing this SDK can act on; ``error`` is its typed error.
 
     5xx, a 4xx without a failure body, a body that is not JSON (HTML), JSON nested too deep or of
-    the wrong shape.  Not a ``Decision``: the shell asks the status URL (``_job_answers``).
+    the wrong shape.  Not a ``Decision``: the shell asks the status URL (``ResponseGuard``).
     """
 
     http_status: int
@@ -250,13 +248,13 @@ class ResponseGuard:
             return status
         if isinstance(status, Succeeded):
             self.completed = status
-        elif isinstance(status, Unusable) and status.http_status in _GONE:
+        elif isinstance(status, Unusable) and status.http_status in JOB_GONE:
             return GiveUp(status.error)
         if self.completed is not None:
             code = answer.http_status
-            if code in _GONE:
+            if code in JOB_GONE:
                 return GiveUp(answer.error)
-            if 400 <= code < 500 and code not in _TRANSIENT_4XX:
+            if 400 <= code < 500 and code != RATE_LIMITED and not keeps_polling(code):
                 return _http_failure(answer, self.completed)
         self.errors += 1
         if self.errors >= self.max_errors:

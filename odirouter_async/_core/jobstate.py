@@ -11,7 +11,7 @@ Decisions (what one body means for the job):
   ``FAILED``/``ERROR``-like status.
 - ``Cancelled``: the same with ``error_type`` ``CANCELED``/``CANCELLED``, or a cancelled-like status.
 
-Whole HTTP answers (status code + bytes) become decisions in ``_job_answers``.
+Whole HTTP answers (status code + bytes) become decisions in ``_core/job_answers.py``.
 
 The status words are data (``_STATUS_WORDS``, matched case-insensitively, ``-`` and spaces read as
 ``_``); so are the state transitions (``_TRANSITIONS``), h11-style: a non-terminal state follows
@@ -31,6 +31,7 @@ import msgspec
 
 from .._exceptions import JobCancelled, JobFailed
 from ..types.queue import JobResult, QueueStatus
+from .status_rules import JOB_GONE
 
 __all__ = (
     "TERMINAL_STATES",
@@ -386,6 +387,6 @@ def classify_cancel(http_status: int, raw: bytes | None = None) -> CancelOutcome
                 return known
     if 200 <= http_status < 300:
         return CancelOutcome.REQUESTED
-    if http_status in (404, 410):
+    if http_status in JOB_GONE:
         return CancelOutcome.NOT_FOUND
     return CancelOutcome.REJECTED

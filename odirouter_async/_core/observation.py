@@ -9,8 +9,9 @@ acts on the result):
 - ``PollResult``: an observation (``Outcome`` / ``RateLimited``, the schedule's vocabulary) plus
   the value (``DONE``), the error (``ENDED``, or the cause of an ``ERROR``) and an optional status
   update for waiters that asked for them.
-- ``TRANSIENT_STATUS`` and ``observe_error``: the one error -> observation mapping (429 ->
-  ``RateLimited``; connection errors, 5xx, 408/409/425 -> ``ERROR``; anything else ends the wait).
+- ``observe_error``: the one error -> observation mapping (429 -> ``RateLimited``; connection
+  errors and what ``status_rules.keeps_polling`` says (5xx, 408/409/425) -> ``ERROR``; anything
+  else ends the wait).
 - ``job_timeout``: the one ``JobTimeout`` constructor (its message says whether a remote cancel
   was sent).
 """
@@ -24,10 +25,10 @@ from typing import Final
 
 from .._exceptions import APIConnectionError, APIStatusError, JobTimeout, OdiRouterError, RateLimitError
 from .poll_schedule import Observation, Outcome, RateLimited
+from .status_rules import keeps_polling
 
 __all__ = (
     "TERMINAL",
-    "TRANSIENT_STATUS",
     "Answer",
     "Ask",
     "Observation",
@@ -38,8 +39,6 @@ __all__ = (
     "observe_error",
 )
 
-#: 4xx statuses that mean "try again later" (besides 429, which slows all polling).
-TRANSIENT_STATUS: Final = frozenset({408, 409, 425})
 #: The outcomes that end a wait.
 TERMINAL: Final = frozenset({Outcome.DONE, Outcome.ENDED})
 
@@ -84,7 +83,7 @@ def observe_error(exc: OdiRouterError) -> Observation | None:
         return RateLimited(exc.retry_after)
     if isinstance(exc, APIConnectionError):
         return Outcome.ERROR
-    if isinstance(exc, APIStatusError) and (exc.status_code >= 500 or exc.status_code in TRANSIENT_STATUS):
+    if isinstance(exc, APIStatusError) and keeps_polling(exc.status_code):
         return Outcome.ERROR
     return None
 

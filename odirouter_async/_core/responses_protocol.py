@@ -56,7 +56,7 @@ class ResponsesStreamProtocol(StreamProtocol[ResponseStreamItem]):
     accumulator: ResponseAccumulator | None
     accumulator_type = ResponseAccumulator
 
-    # The twin of ChatStreamProtocol._take, kept inline on purpose: see the note there (D20).
+    # The twin of ChatStreamProtocol._take, kept inline on purpose: see the note there.
     def _take(self, events: list[SSEEvent]) -> Iterator[ResponseStreamItem]:
         rid = self.x_request_id
         add = self._add

@@ -25,10 +25,9 @@ from dataclasses import dataclass, field
 
 import backoff
 
-__all__ = ("Failure", "RetryPolicy", "parse_retry_after")
+from .status_rules import retry_request
 
-_RETRYABLE_STATUS = frozenset({408, 409, 429})
-_PAID_RETRYABLE_STATUS = frozenset({429, 503})
+__all__ = ("Failure", "RetryPolicy", "parse_retry_after")
 
 
 class Failure(enum.Enum):
@@ -125,9 +124,7 @@ class RetryPolicy:
             return not paid
         if status is None:
             return False
-        if paid:
-            return status in _PAID_RETRYABLE_STATUS
-        return status in _RETRYABLE_STATUS or status >= 500
+        return retry_request(status, paid=paid)
 
     def next_delay(
         self,

@@ -1,4 +1,5 @@
-"""Where the API key may go: origins, loopback checks and URL joining.  Pure: no I/O.
+"""Where the API key may go: origins, loopback checks and URL joining; what may be one path
+segment.  Pure: no I/O.
 
 The key is sent only to the configured base URL's origin (scheme, host and port).  URLs the
 gateway hands back (status/response/cancel URLs, output files) that point elsewhere are fetched
@@ -9,14 +10,27 @@ for loopback hosts unless the caller allows it explicitly.
 from __future__ import annotations
 
 import ipaddress
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 from urllib.parse import urlsplit
 
 from .._exceptions import InsecureURLError
 
-__all__ = ("Origin", "check_base_url", "is_loopback", "join_url", "origin_of")
+__all__ = ("Origin", "check_base_url", "is_loopback", "join_url", "origin_of", "segment_problem")
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def segment_problem(value: str) -> Literal["empty", "not one segment"] | None:
+    """Why a queue id (endpoint, request id) cannot be one URL path segment (``None``: it can).
+
+    ``"empty"``: blank; ``"not one segment"``: it holds ``/`` or is ``.`` / ``..`` (which a URL
+    resolver would turn into another path).  Each caller says it in its own words.
+    """
+    if not value.strip():
+        return "empty"
+    if "/" in value or value in (".", ".."):
+        return "not one segment"
+    return None
 
 
 class Origin(NamedTuple):

@@ -1,7 +1,7 @@
 """What a poll of a video means for ``videos.wait``.  Pure: no I/O, no clock of its own.
 
 ``VideoWatch`` is the state of one wait.  Each poll's answer becomes an observation for the
-client's poll scheduler (``_schedule.Outcome`` / ``RateLimited``):
+client's poll scheduler (``_core.schedule_base.Outcome`` / ``RateLimited``):
 
 ============================== ================================================================
 ``queued``                     ``QUEUED``

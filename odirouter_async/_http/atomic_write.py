@@ -1,6 +1,6 @@
 """The one atomic streaming writer: an HTTP body to a file, whole or not at all (I/O shell).
 
-Used by the queue's ``result.download`` (``_download.py``) and ``client.videos.download_content``.
+Used by the queue's ``result.download`` (``_http/download.py``) and ``client.videos.download_content``.
 
 - **Streamed**: ``write_atomic`` writes blocks of at most ``WRITE_BLOCK`` (1 MiB) from a worker
   thread, so memory stays flat whatever the file size.

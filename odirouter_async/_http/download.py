@@ -3,7 +3,7 @@
 ``await result.download(dir)`` (or ``client.queue.download(result, dir)``) saves every output:
 
 - **Streamed and atomic**: each ``url`` is read with ``Transport.open_stream`` and written by the
-  one atomic writer (``_atomic_write.py``): 1 MiB blocks from a worker thread, a hidden temporary
+  one atomic writer (``_http/atomic_write.py``): 1 MiB blocks from a worker thread, a hidden temporary
   file next to the target (``.NAME.XXXXXXXX.part``), fsynced and renamed into place only when
   complete and checked; on any failure or cancellation it is removed.  At most ``concurrency``
   files at once; the first failure cancels the others and is raised.
@@ -45,17 +45,17 @@ from urllib.parse import unquote, unquote_to_bytes, urljoin, urlsplit
 import anyio
 
 from .._config import RequestOptions
+from .._core.status_rules import REDIRECTS
 from .._exceptions import ResponseValidationError
 from .atomic_write import SizeMismatch, fetch_to_file, refuse_existing, write_atomic
-from .requester import Requester
 from .response import StreamResponse
+from .transport import Transport
 
 if TYPE_CHECKING:
     from ..types.queue import JobOutput, JobResult
 
 __all__ = ("bind_downloads", "download_outputs", "download_result", "open_following", "safe_file_name")
 
-_REDIRECTS: Final = frozenset({301, 302, 303, 307, 308})
 _MAX_HOPS: Final = 5
 _MAX_NAME_BYTES: Final = 200
 _ACCEPT_ANY: Final = {"Accept": "*/*"}
@@ -171,7 +171,7 @@ def _decode_data_url(url: str) -> bytes:
     return unquote_to_bytes(payload)
 
 
-def _absolute(transport: Requester, url: str) -> str:
+def _absolute(transport: Transport, url: str) -> str:
     full = urljoin(transport.base_url + "/", url)
     if urlsplit(full).scheme.lower() not in ("http", "https"):
         raise ResponseValidationError(f"cannot download an output URL of this scheme: {url[:80]!r}")
@@ -179,7 +179,7 @@ def _absolute(transport: Requester, url: str) -> str:
 
 
 async def open_following(
-    transport: Requester,
+    transport: Transport,
     url: str,
     *,
     headers: Mapping[str, str] = _ACCEPT_ANY,
@@ -200,10 +200,10 @@ async def open_following(
     for _ in range(_MAX_HOPS + 1):
         own = transport.is_own_origin(url)
         resp = await transport.open_stream(
-            "GET", url, auth=own, headers=headers, ok_statuses=_REDIRECTS if own else frozenset(), **extra
+            "GET", url, auth=own, headers=headers, ok_statuses=REDIRECTS if own else frozenset(), **extra
         )
         extra = hops
-        if resp.status not in _REDIRECTS:
+        if resp.status not in REDIRECTS:
             return resp
         location = resp.headers.get("Location")
         resp.close()
@@ -222,12 +222,12 @@ def _where(url: str) -> str:
     return url.split("?", 1)[0]
 
 
-async def _open(transport: Requester, url: str) -> StreamResponse:
+async def _open(transport: Transport, url: str) -> StreamResponse:
     """GET an output file (``open_following``)."""
     return await open_following(transport, url)
 
 
-async def _fetch(transport: Requester, plan: _Plan, overwrite: bool) -> None:
+async def _fetch(transport: Transport, plan: _Plan, overwrite: bool) -> None:
     output = plan.output
     expected: list[tuple[int, str]] = []
     if isinstance(output.file_size, (int, float)) and output.file_size >= 0:
@@ -256,7 +256,7 @@ async def _fetch(transport: Requester, plan: _Plan, overwrite: bool) -> None:
 
 
 async def download_outputs(
-    transport: Requester,
+    transport: Transport,
     outputs: Sequence[JobOutput],
     dest: str | os.PathLike[str],
     *,
@@ -296,7 +296,7 @@ async def download_outputs(
 
 
 async def download_result(
-    requester: Requester,
+    requester: Transport,
     result: JobResult,
     dest: str | os.PathLike[str],
     *,
@@ -314,7 +314,7 @@ async def download_result(
     )
 
 
-def bind_downloads(result: JobResult, requester: Requester) -> JobResult:
+def bind_downloads(result: JobResult, requester: Transport) -> JobResult:
     """Let ``result.download(dir)`` work: the result keeps ``download_result`` bound to the requester
     that produced it (a function, not the client: wire types hold data, the I/O stays here)."""
     result.__dict__["_downloader"] = partial(download_result, requester)

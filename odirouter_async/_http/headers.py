@@ -17,14 +17,13 @@ from typing import Final
 
 import aiohttp
 
-from .._config import RedactedHeaders, RequestOptions, Secret
+from .._config import VERSION, RedactedHeaders, RequestOptions, Secret
 from .._core.urls import _DEFAULT_PORTS, Origin, origin_of
 
 __all__ = ("USER_AGENT", "OriginHeaders", "merge_headers", "new_request_id")
 
-_VERSION = "0.1.0"
 USER_AGENT: Final = (
-    f"odirouter-async/{_VERSION} python/{platform.python_version()} aiohttp/{aiohttp.__version__}"
+    f"odirouter-async/{VERSION} python/{platform.python_version()} aiohttp/{aiohttp.__version__}"
 )
 # A random prefix per process and a counter: unique ids without a system call per request.
 _RID_PREFIX: Final = "req_" + os.urandom(8).hex()

@@ -1,6 +1,6 @@
 """The response side of the one request path: reading bodies and translating aiohttp's errors.
 
-Used only by ``_transport.py`` (and through it by every resource).  It owns:
+Used only by ``_http/transport.py`` (and through it by every resource).  It owns:
 
 * ``HTTPResponse`` (a body read whole) and ``StreamResponse`` (a body read as it arrives);
 * bounded reads (``read_capped``): a successful body up to ``Limits.max_body_bytes``, counted

@@ -1,6 +1,6 @@
 """The one request path: headers per origin, the retry loop, one aiohttp request per attempt.
 
-Every resource sends through :class:`Transport` (seen from above as a ``Requester``,
+Every resource sends through :class:`Transport` (reached as ``client.requester``, see
 ``_http/requester.py``).  Layered like httpx's client, each layer short:
 
 * ``request`` / ``open_stream``: build a ``_Request`` once (``_build``: the origin rule, headers,
@@ -37,6 +37,7 @@ import msgspec
 
 from .._config import NOT_GIVEN, Limits, NotGiven, RequestOptions, Timeout, resolve_timeout
 from .._core.error_body import make_status_error
+from .._core.request_id import answer_request_id
 from .._core.retry import Failure, RetryPolicy, parse_retry_after
 from .._core.urls import join_url, origin_of
 from .._exceptions import (
@@ -227,7 +228,7 @@ class Transport:
             except APIStatusError as exc:
                 span.status(exc.status_code, exc.x_request_id)
                 raise
-            span.status(resp.status, resp.headers.get("x-request-id") or req.rid)
+            span.status(resp.status, answer_request_id(resp.headers, req.rid))
             return resp, elapsed
 
     async def _send_handling_retries(self, req: _Request) -> tuple[aiohttp.ClientResponse, float]:
@@ -276,7 +277,7 @@ class Transport:
             resp.status,
             {k.lower(): v for k, v in headers.items()},
             raw,
-            x_request_id=headers.get("x-request-id") or req.rid,
+            x_request_id=req.rid,
             retry_after=hint,
         )
         err.add_context(req.method, req.url, own=req.own, key_source=self.key_source)
@@ -362,7 +363,7 @@ class Transport:
 
     async def _read_whole(self, req: _Request, resp: aiohttp.ClientResponse, elapsed: float) -> HTTPResponse:
         """The answer's whole body (bounded by ``Limits.max_body_bytes``), the connection released."""
-        rid = resp.headers.get("x-request-id") or req.rid
+        rid = answer_request_id(resp.headers, req.rid)
         status, resp_headers = resp.status, resp.headers
         limit = self.pool.limits.max_body_bytes
         try:
@@ -414,7 +415,7 @@ class Transport:
         else:
             with llm.current():  # ended with the stream (AsyncStream), or here on an error
                 resp, _ = await self._send(req)
-        rid = resp.headers.get("x-request-id") or req.rid
+        rid = answer_request_id(resp.headers, req.rid)
         capture.note(resp.status, resp.headers, rid, req.url)
         stream = StreamResponse(resp, rid, req.url, self.pool)
         stream.genai = llm

@@ -28,17 +28,17 @@ import anyio
 from .._config import RequestOptions
 from .._core.responses_protocol import ResponseStreamItem
 from .._core.responses_state import ResponseAccumulator
+from .._core.status_rules import resume_stream
 from .._core.stream_resume import ResumableResponsesProtocol, ResumeCursor
 from .._exceptions import APIConnectionError, APIStatusError, StreamError, StreamInterrupted
-from .._http.requester import Requester
 from .._http.response import StreamResponse
+from .._http.transport import Transport
 from .stream import _ACCEPT_SSE, _CLOSED, _ITERATING, _NEW, AsyncStream, open_sse
 
 __all__ = ("ResumingStream", "open_background_stream")
 
 RESPONSES_PATH: Final = "/v1/responses"
 #: Statuses of a reconnection that are worth another try (besides 5xx).
-_TRANSIENT: Final = frozenset({408, 409, 429})
 
 
 class ResumingStream(AsyncStream[ResponseStreamItem]):
@@ -92,7 +92,7 @@ class ResumingStream(AsyncStream[ResponseStreamItem]):
                 response = await self._reopen(cursor.response_id or "", cursor.resume_query())
                 await open_sse(response)
             except APIStatusError as exc:
-                if exc.status_code < 500 and exc.status_code not in _TRANSIENT:
+                if not resume_stream(exc.status_code):
                     raise self._give_up(exc, refused=True) from exc
                 last = exc
                 continue
@@ -141,7 +141,7 @@ class ResumingStream(AsyncStream[ResponseStreamItem]):
 
 
 async def open_background_stream(
-    transport: Requester,
+    transport: Transport,
     options: RequestOptions,
     *,
     body: dict[str, Any] | None = None,

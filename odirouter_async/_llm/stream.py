@@ -45,8 +45,8 @@ from .._exceptions import (
     SSEProtocolError,
     StreamEventError,
 )
-from .._http.requester import Requester
 from .._http.response import StreamResponse
+from .._http.transport import Transport
 
 __all__ = (
     "AsyncStream",
@@ -77,7 +77,7 @@ class ProtocolFactory(Protocol[_T]):
 
 
 async def open_sse_stream(
-    transport: Requester,
+    transport: Transport,
     path: str,
     body: dict[str, Any],
     options: RequestOptions,

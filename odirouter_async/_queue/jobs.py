@@ -3,9 +3,10 @@ queue's URL rules (I/O shell).
 
 A job is waited for through the client's scheduler: ``job_target(job)`` registers it as data (a
 ``poll.PollTarget`` whose interpreter, ``_core.job_poll.JobPoll``, reads every answer and keeps
-the job's state); ``wait_job`` applies the one deadline rule (``waiting.py``).  Each poll is one
-``GET response_url`` (202 + a status while pending, the result once done); with ``on_update=`` /
-``updates()`` the status URL is polled with ``?logs=1`` first.
+the job's state); ``wait_job`` waits within the one deadline rule (``waiting.WaitLimit``,
+``waiting.wait_within``).  Each poll is one ``GET response_url`` (202 + a status while pending,
+the result once done); with ``on_update=`` / ``updates()`` the status URL is polled with
+``?logs=1`` first.
 
 A job is cancelled remotely only when the caller cancels or a deadline runs out and the caller
 asked for it (``cancel_on_exit``, ``cancel_on_timeout``), never because of an answer.
@@ -33,14 +34,16 @@ from .._config import NOT_GIVEN, NotGiven, PollingOptions, RequestOptions, Timeo
 from .._core.job_answers import DEFAULT_MAX_POLL_ERRORS, Unusable, decide_status
 from .._core.job_poll import JobPoll
 from .._core.jobstate import CancelOutcome, JobState, Unknown, classify_cancel, classify_status
-from .._core.observation import Ask, job_timeout
+from .._core.observation import Ask
+from .._core.status_rules import CANCEL_ANSWERS
+from .._core.urls import segment_problem
 from .._exceptions import JobCancelled, JobError, JobFailed, RateLimitError, ResponseValidationError
 from .._http.download import download_result
 from .._http.transport import logger
 from ..types.queue import JobResult, QueueStatus, StatusUpdate
 from .poll import PollTarget
 from .scheduler import get_scheduler, report_rate_limit
-from .waiting import UpdateCallback, check_wait_timeout, deadline_after, follow, wait
+from .waiting import UpdateCallback, WaitLimit, follow, wait_within
 
 if TYPE_CHECKING:
     from .._http.requester import ClientHandle
@@ -63,15 +66,15 @@ CANCEL_GRACE: Final = 5.0
 SUBMIT_GRACE: Final = 5.0
 
 _SAFE: Final = "-._~!$&'()*+,;=:@"
-_CANCEL_OK: Final = frozenset({202, 400, 404, 405, 409, 410, 422, 501})
 
 
 def _segment(value: str, what: str) -> str:
     if not isinstance(value, str):
         raise TypeError(f"{what} must be a string, not {type(value).__name__}")
-    if not value.strip():
+    problem = segment_problem(value)
+    if problem == "empty":
         raise ValueError(f"{what} must not be empty")
-    if "/" in value or value in (".", ".."):
+    if problem is not None:
         raise ValueError(f"{what} {value!r} is not a single path segment ('/' and '.'/'..' are refused)")
     return quote(value, safe=_SAFE)
 
@@ -183,7 +186,13 @@ class Job:
         ``logs=True`` asks for the runner's log lines (``?logs=1``; fal's ``with_logs=True``):
         ``QueueStatus.logs``, empty otherwise.
         """
-        opts = RequestOptions.of_params(locals())
+        opts = RequestOptions.of(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+            max_retries=max_retries,
+            x_request_id=x_request_id,
+        )
         query = {"logs": "1"} if logs else None
         resp = await self._client.requester.request("GET", self.status_url, query=query, options=opts)
         decision = decide_status(
@@ -233,15 +242,8 @@ class Job:
         Cancelling the awaiting task (or a cancel scope around it) stops polling this job.
         The outcome is kept: a second call returns (or raises) it without a request.
         """
-        check_wait_timeout(wait_timeout)
-        return await wait_job(
-            self,
-            deadline_after(wait_timeout),
-            wait_timeout,
-            cancel_on_timeout=cancel_on_timeout,
-            cancel_on_exit=cancel_on_exit,
-            on_update=on_update,
-        )
+        limit = WaitLimit("Job", self.request_id, self.endpoint, wait_timeout, cancel_on_timeout)
+        return await wait_job(self, limit, cancel_on_exit=cancel_on_exit, on_update=on_update)
 
     async def updates(self, *, wait_timeout: float | None = None) -> AsyncIterator[StatusUpdate]:
         """The job's ``StatusUpdate``s as they happen (fal-style), ending when the job ends.
@@ -251,20 +253,18 @@ class Job:
         ``wait_timeout`` runs out; other errors (``NotFoundError``, a closed client) are raised
         here.  Closing it early (``contextlib.aclosing``) stops the polling.
         """
-        check_wait_timeout(wait_timeout)
+        limit = WaitLimit("Job", self.request_id, self.endpoint, wait_timeout)
         if self._interp.final is not None:
             return
         sched, target = get_scheduler(self._client), job_target(self, logs=True)
         try:
-            async with aclosing(follow(sched, target, deadline=deadline_after(wait_timeout))) as updates:
+            async with aclosing(follow(sched, target, deadline=limit.deadline())) as updates:
                 async for update in updates:
                     yield update
         except (JobFailed, JobCancelled) as exc:
             self._interp.settle(exc)
         except TimeoutError:
-            raise job_timeout(
-                "Job", request_id=self.request_id, endpoint=self.endpoint, wait_timeout=wait_timeout
-            ) from None
+            raise limit.expired() from None
 
     async def download(
         self, dir: str | os.PathLike[str], *, concurrency: int = 8, overwrite: bool = False
@@ -295,10 +295,16 @@ class Job:
         After ``REQUESTED`` the job ends with ``JobCancelled`` (stopping upstream work and billing
         is up to the provider).
         """
-        opts = RequestOptions.of_params(locals())
+        opts = RequestOptions.of(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+            max_retries=max_retries,
+            x_request_id=x_request_id,
+        )
         try:
             resp = await self._client.requester.request(
-                "PUT", self.cancel_url, options=opts, ok_statuses=_CANCEL_OK
+                "PUT", self.cancel_url, options=opts, ok_statuses=CANCEL_ANSWERS
             )
         except RateLimitError as exc:
             report_rate_limit(self._client, exc.retry_after)
@@ -326,35 +332,34 @@ def job_target(job: Job, *, logs: bool = False) -> PollTarget:
 
 async def wait_job(
     job: Job,
-    deadline: float | None,
-    wait_timeout: float | None,
+    limit: WaitLimit,
     *,
-    cancel_on_timeout: bool,
+    elapsed: float = 0.0,
     cancel_on_exit: bool,
     on_update: UpdateCallback | None = None,
 ) -> JobResult:
-    """``Job.result`` and ``queue.run``: the one wait of a job (``wait_timeout``: for the message)."""
+    """``Job.result`` and ``queue.run``: the job's wait within ``limit`` (``wait_within``), the
+    outcome kept on the job (settled), a cancel on the way out with ``cancel_on_exit``."""
     final = job._interp.final
     if isinstance(final, JobResult):
         return final
     if isinstance(final, JobError):
         raise final
+
+    async def cancel() -> str | None:
+        if job.done:
+            return None
+        outcome = await job.cancel_quietly()
+        return outcome.value if outcome is not None else "failed"
+
     target = job_target(job, logs=on_update is not None)
     try:
-        value: JobResult = await wait(
-            get_scheduler(job._client), target, deadline=deadline, on_update=on_update
+        value: JobResult = await wait_within(
+            get_scheduler(job._client), target, limit, elapsed=elapsed, on_update=on_update, cancel=cancel
         )
     except (JobFailed, JobCancelled) as exc:  # another handle of this job may have polled it
         job._interp.settle(exc)
         raise
-    except TimeoutError:
-        cancel = None
-        if cancel_on_timeout and not job.done:
-            outcome = await job.cancel_quietly()
-            cancel = outcome.value if outcome is not None else "failed"
-        raise job_timeout(
-            "Job", request_id=job.request_id, endpoint=job.endpoint, wait_timeout=wait_timeout, cancel=cancel
-        ) from None
     except anyio.get_cancelled_exc_class():
         if cancel_on_exit and not job.done:
             await job.cancel_quietly()

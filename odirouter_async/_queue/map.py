@@ -43,6 +43,7 @@ from .map_types import (
     MapProgress as MapProgress,
     MapSpec as MapSpec,
 )
+from .waiting import check_wait_timeout
 
 __all__ = ("JobMap", "MapHooks", "MapOutcome", "MapProgress", "MapSpec")
 
@@ -78,8 +79,7 @@ class JobMap(AsyncClosing):
             raise TypeError(
                 f"inputs must be an iterable or an async iterable, not {type(spec.inputs).__name__}"
             )
-        if spec.wait_timeout is not None and not spec.wait_timeout > 0:
-            raise ValueError("wait_timeout must be a positive number of seconds or None")
+        check_wait_timeout(spec.wait_timeout)
         self._runner = _Runner(spec)
         self._closed = False
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Final, Literal
 
+from .._core.status_rules import keeps_polling, submit_made_no_job
 from .._exceptions import (
     APIConnectionError,
     APIStatusError,
@@ -34,8 +35,6 @@ __all__ = ("SubmitKind", "halts_batch", "is_transient_failure", "submit_kind")
 
 SubmitKind = Literal["created", "not_created", "uncertain"]
 
-#: 4xx answers to a submit that may hide a created job (timeout, conflict: ask again later).
-_AMBIGUOUS_4XX: Final = frozenset({408, 409})
 #: Job ``error_type`` values worth a new attempt (``job_retries``).
 TRANSIENT_ERROR_TYPES: Final = frozenset({"INFERENCE_TIMEOUT", "INTERNAL_SERVER_ERROR"})
 
@@ -49,10 +48,7 @@ def submit_kind(exc: BaseException) -> SubmitKind:
     if isinstance(exc, ClientClosedError):
         return "uncertain" if exc.sent else "not_created"
     if isinstance(exc, APIStatusError):
-        code = exc.status_code
-        if code == 503 or (400 <= code < 500 and code not in _AMBIGUOUS_4XX):
-            return "not_created"
-        return "uncertain"
+        return "not_created" if submit_made_no_job(exc.status_code) else "uncertain"
     if isinstance(exc, APIConnectionError) and not exc.sent:
         return "not_created"
     return "uncertain"
@@ -71,5 +67,5 @@ def is_transient_failure(exc: BaseException | None) -> bool:
         return exc.error_type in TRANSIENT_ERROR_TYPES
     # the result stayed unusable after the bounded retries (5xx / 408 / 409 / 425 / malformed)
     if isinstance(exc, APIStatusError):
-        return exc.status_code >= 500 or exc.status_code in (408, 409, 425)
+        return keeps_polling(exc.status_code)
     return isinstance(exc, ResponseValidationError)

@@ -6,7 +6,7 @@ learns the job id) from one of at most ``MAX_FEEDERS`` feeder tasks (no task per
 the job to the client's scheduler with a callback (no task per waiting job), delivers outcomes
 to the ``_Channel``, and on the way out stops polling and cancels unfinished jobs.  It never
 references the ``JobMap`` facade, so dropping the facade can cancel it.  The guarantees are
-listed in ``_map``.
+listed in ``_queue/map.py``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ import anyio
 from anyio.abc import TaskGroup
 
 from .._core.jobstate import CancelOutcome
-from .._core.observation import job_timeout
 from .._exceptions import BatchHalted, OdiRouterError
 from .._http.transport import logger
 from ..types.queue import JobResult
@@ -31,7 +30,7 @@ from .jobs import CANCEL_GRACE, SUBMIT_GRACE, Job, job_target
 from .map_kinds import halts_batch, is_transient_failure, submit_kind
 from .map_types import MapHooks, MapOutcome, MapProgress, MapSpec, _Channel
 from .scheduler import Watch, get_scheduler
-from .waiting import deadline_after
+from .waiting import WaitLimit
 
 __all__ = ("PROGRESS_INTERVAL", "RUNNING", "close_maps")
 
@@ -361,8 +360,12 @@ class _Runner:
                 return
             self._touch()
 
+    def _limit(self, job: Job) -> WaitLimit:
+        """The job's deadline rule (waited by callback: the cancel is a task, see ``_finished``)."""
+        return WaitLimit("Job", job.request_id, job.endpoint, self.wait_timeout, self.cancel_on_timeout)
+
     def _watch(self, index: int, item: Any, job: Job) -> None:
-        deadline = deadline_after(self.wait_timeout, job.age or 0.0)
+        deadline = self._limit(job).deadline(job.age or 0.0)
         sched = get_scheduler(self.client)
         callback = partial(self._finished, index, item, job)
         watch = sched.watch(job_target(job), callback, deadline=deadline)
@@ -375,13 +378,7 @@ class _Runner:
         self.polls_done += job.polls
         if isinstance(error, TimeoutError):
             cancel = self.cancel_on_timeout and self.tg is not None
-            error = job_timeout(
-                "Job",
-                request_id=job.request_id,
-                endpoint=job.endpoint,
-                wait_timeout=self.wait_timeout,
-                cancel="sent" if cancel else None,
-            )
+            error = self._limit(job).expired("sent" if cancel else None)
             if cancel and self.tg is not None:
                 self.busy += 1
                 self.tg.start_soon(self._cancel_one, job)

@@ -1,7 +1,7 @@
 """The public types of ``client.queue.map``: ``MapOutcome``, ``MapProgress``, ``MapHooks``.
 
 Also ``_Channel``, the outcome queue between a map's background task and its one consumer.
-``_map`` re-exports everything; the behaviour is described there.
+``_queue/map.py`` re-exports everything; the behaviour is described there.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ from .._http.download import bind_downloads
 from ..types.queue import JobResult
 
 if TYPE_CHECKING:
-    from .._http.requester import Requester
+    from .._http.transport import Transport
 
 __all__ = ("POLL_OPTIONS", "Interpreter", "PollTarget", "run_poll")
 
@@ -58,7 +58,7 @@ class PollTarget:
 
     key: Hashable
     label: str
-    requester: Requester
+    requester: Transport
     urls: Mapping[Ask, str]
     interpreter: Interpreter
     age: float | None = 0.0

@@ -45,7 +45,7 @@ from .._config import PollingOptions
 from .._core.observation import PollResult, error_result
 from .._core.poll_schedule import Observation, Outcome, PollSchedule, RateLimited
 from .._exceptions import ClientClosedError, OdiRouterError
-from .history import HistoryStore, open_history, restore, save_quietly, store_snapshot  # h/polling
+from .history import HistoryStore, open_history, restore, save_quietly, store_snapshot
 from .poll import run_poll
 from .scheduler_types import Callback, Poll, SchedulerStats, Target, UpdateSink
 
@@ -132,7 +132,7 @@ class Scheduler:
         self._waker: asyncio.Future[None] | None = None
         self._closed = False
         self._polls = 0
-        self._history: HistoryStore | None = open_history(opts.history)  # h/polling: history
+        self._history: HistoryStore | None = open_history(opts.history)  # durations kept between processes
 
     # ------------------------------------------------------------------ the contract
 
@@ -177,7 +177,7 @@ class Scheduler:
         entry = self._entries.get(key)
         if entry is None:
             entry = self._entries[key] = _Entry(target)
-            if self._history is not None:  # h/polling: warm start on an endpoint's first job
+            if self._history is not None:  # warm start on an endpoint's first job
                 restore(self._history, self._sched, target.label, loop.time())
             self._sched.add(key, target.label, loop.time(), age=target.age, every=target.every)
             self._wake()
@@ -234,7 +234,7 @@ class Scheduler:
         if pending:
             with anyio.CancelScope(shield=True):
                 await asyncio.gather(*pending, return_exceptions=True)
-        if self._history is not None:  # h/polling: keep what was learned for the next process
+        if self._history is not None:  # keep what was learned for the next process
             store_snapshot(self._history, self._sched)
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(save_quietly, self._history)

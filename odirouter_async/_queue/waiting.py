@@ -1,12 +1,18 @@
 """The one wait (I/O shell): the deadline rule and status updates on top of ``Scheduler.wait``.
 
 ``Job.result``, ``queue.run``, ``queue.map`` (through ``Scheduler.watch``) and ``videos.wait`` all
-wait through the client's scheduler with one rule:
+wait through the client's scheduler with one rule, held by ``WaitLimit``:
 
 - ``wait_timeout=None`` (the default): no client deadline, the wait lasts as long as the job;
-- with one: ``deadline_after(wait_timeout)`` (loop time) makes the scheduler end the wait with
-  ``TimeoutError``, which the caller turns into ``_core.observation.job_timeout(...)``; the remote
-  job is cancelled only when the caller asked (``cancel_on_timeout=True``), and the message says so.
+  otherwise a positive number of seconds (checked once, here: ``check_wait_timeout``);
+- with one: ``WaitLimit.deadline()`` (loop time) makes the scheduler end the wait with
+  ``TimeoutError``, which becomes ``WaitLimit.expired(...)`` (the message from
+  ``_core.observation.job_timeout``, the one ``JobTimeout`` constructor); the remote job is
+  cancelled only when the caller asked (``cancel_on_timeout=True``), and the message says so.
+
+``wait_within`` is that whole sequence for a caller that awaits (``Job.result``, ``queue.run``,
+``videos.wait``): deadline -> ``JobTimeout`` -> the optional cancel.  ``queue.map`` waits by
+callback (no task per job), so it asks the same ``WaitLimit`` for the deadline and the error.
 
 ``wait(sched, target, on_update=...)`` calls ``on_update(update)`` for each status change (a
 coroutine function is awaited; if it raises, the wait raises that); ``follow`` is the same as an
@@ -17,13 +23,24 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
+from dataclasses import dataclass
 from typing import Any
 
+from .._core.observation import job_timeout
+from .._exceptions import JobTimeout
 from .scheduler import Scheduler, Target
 
-__all__ = ("UpdateCallback", "check_wait_timeout", "deadline_after", "follow", "wait")
+__all__ = (
+    "UpdateCallback",
+    "WaitLimit",
+    "check_wait_timeout",
+    "deadline_after",
+    "follow",
+    "wait",
+    "wait_within",
+)
 
 #: ``on_update(update)``: a plain function or a coroutine function.
 UpdateCallback = Callable[[Any], object]
@@ -41,6 +58,64 @@ def deadline_after(wait_timeout: float | None, elapsed: float = 0.0) -> float | 
     if wait_timeout is None:
         return None
     return asyncio.get_running_loop().time() + wait_timeout - elapsed
+
+
+@dataclass(frozen=True, slots=True)
+class WaitLimit:
+    """One wait's deadline rule: ``wait_timeout`` (checked), its deadline, the ``JobTimeout`` at it.
+
+    ``what``: "Job" or "video" (for the message); ``cancel_on_timeout``: whether the deadline
+    sends a remote cancel.
+    """
+
+    what: str
+    request_id: str
+    endpoint: str | None
+    wait_timeout: float | None
+    cancel_on_timeout: bool = False
+
+    def __post_init__(self) -> None:
+        check_wait_timeout(self.wait_timeout)
+
+    def deadline(self, elapsed: float = 0.0) -> float | None:
+        """The scheduler deadline of a wait that started ``elapsed`` seconds ago."""
+        return deadline_after(self.wait_timeout, elapsed)
+
+    def expired(self, cancel: str | None = None, *, detail: str = "", status: object = None) -> JobTimeout:
+        """The ``JobTimeout`` when the deadline passed (``cancel``: what the remote cancel did)."""
+        return job_timeout(
+            self.what,
+            request_id=self.request_id,
+            endpoint=self.endpoint,
+            wait_timeout=self.wait_timeout,
+            cancel=cancel,
+            detail=detail,
+            status=status,
+        )
+
+
+async def wait_within(
+    sched: Scheduler,
+    target: Target,
+    limit: WaitLimit,
+    *,
+    elapsed: float = 0.0,
+    on_update: UpdateCallback | None = None,
+    cancel: Callable[[], Awaitable[str | None]] | None = None,
+    detail: Callable[[], tuple[str, object]] | None = None,
+) -> Any:
+    """``wait`` until ``limit``'s deadline; then the remote ``cancel`` (only when the limit says
+    ``cancel_on_timeout``: it returns what the cancel did, ``None`` if none was sent) and the
+    ``JobTimeout``.
+
+    ``detail()``: what the message adds (e.g. the last status seen) and the error's ``status``.
+    """
+    try:
+        return await wait(sched, target, deadline=limit.deadline(elapsed), on_update=on_update)
+    except TimeoutError:
+        sent = await cancel() if limit.cancel_on_timeout and cancel is not None else None
+        text, status = detail() if detail is not None else ("", None)
+        raise limit.expired(sent, detail=text, status=status) from None
 
 
 async def wait(

@@ -8,7 +8,7 @@ outcomes recorded earlier but not yet written are written, and only inputs never
 submitted.  An input whose submit was in flight when an earlier run died is *uncertain*: it is
 reported (count and line numbers) and submitted again only with ``--resubmit-uncertain``.
 
-Inputs are identified by content (``_journal``: arguments hash + occurrence count of identical
+Inputs are identified by content (``_queue/journal.py``: arguments hash + occurrence count of identical
 lines), not by line number: inserting, deleting or reordering lines of a finished or half-done
 input file resumes without paying for anything already submitted.
 

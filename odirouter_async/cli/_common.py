@@ -106,7 +106,7 @@ def make_client(args: argparse.Namespace, *, polling: PollingOptions | None = No
             "(runs offline on the embedded emulator) or `odirouter emulator`."
         )
     try:
-        polling = polling or PollingOptions(history=default_history_path())  # warm starts (h/polling)
+        polling = polling or PollingOptions(history=default_history_path())  # warm starts
         return AsyncOdiRouter(
             base_url=getattr(args, "base_url", None) or None,
             allow_insecure_http=bool(getattr(args, "allow_insecure_http", False)),

@@ -36,7 +36,13 @@ class Models:
     ) -> ListCall[ModelList, Model]:
         """``GET /v1/models``: ``await`` it for a ``ModelList`` (``.data[i].id``), or
         ``async for model in client.models.list()`` over the ``Model`` items."""
-        opts = RequestOptions.of_params(locals())
+        opts = RequestOptions.of(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+            max_retries=max_retries,
+            x_request_id=x_request_id,
+        )
         requester = self._client.requester
 
         async def fetch() -> ModelList:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._config import DEFAULT_CONCURRENCY, NOT_GIVEN, NotGiven, RequestOptions, TimeoutLike
+from .._core.urls import segment_problem
 from .._exceptions import RateLimitError, ResponseValidationError
 from .._http.download import download_result
 from .._queue.jobs import QUEUE_PATH, Job, endpoint_segment, job_urls, submit_protected, wait_job
@@ -24,7 +25,7 @@ from .._queue.journal_base import StoreHooks, reattach_job
 from .._queue.journal_store import journal_hooks_for
 from .._queue.map import JobMap, MapHooks, MapProgress, MapSpec
 from .._queue.scheduler import SchedulerStats, get_scheduler, report_rate_limit
-from .._queue.waiting import UpdateCallback, check_wait_timeout, deadline_after
+from .._queue.waiting import UpdateCallback, WaitLimit, check_wait_timeout
 from ..types.queue import QUEUE_SUBMIT_DECODER, JobResult, QueueSubmitResponse
 
 if TYPE_CHECKING:
@@ -40,9 +41,10 @@ MAX_REQUEST_ID = 1024
 
 def _bad_id(request_id: str) -> str | None:
     """Why a request id from the gateway cannot name a job in a URL path (``None``: it can)."""
-    if not request_id.strip():
+    problem = segment_problem(request_id)
+    if problem == "empty":
         return "an empty request id"
-    if request_id in (".", "..") or "/" in request_id:
+    if problem is not None:
         return f"request id {request_id[:80]!r} is not a single path segment"
     if len(request_id) > MAX_REQUEST_ID:
         return f"a request id of {len(request_id)} characters (at most {MAX_REQUEST_ID})"
@@ -125,7 +127,13 @@ class Queue:
         body = _check_arguments(arguments)
         if extra_query:
             _check_arguments(extra_query)
-        opts = RequestOptions.of_params(locals())
+        opts = RequestOptions.of(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+            max_retries=max_retries,
+            x_request_id=x_request_id,
+        )
         transport = self._client.requester
         try:
             resp = await transport.request(
@@ -191,7 +199,7 @@ class Queue:
             JobCancelled: the job was cancelled.
             JobTimeout: ``wait_timeout`` passed (the submit's own errors are raised as they are).
         """
-        check_wait_timeout(wait_timeout)
+        check_wait_timeout(wait_timeout)  # before the paid submit
         start = time.monotonic()
         submit = self.submit(
             endpoint,
@@ -201,13 +209,9 @@ class Queue:
             x_request_id=x_request_id,
         )
         job = await (submit_protected(submit) if cancel_on_exit else submit)
+        limit = WaitLimit("Job", job.request_id, job.endpoint, wait_timeout, cancel_on_timeout)
         return await wait_job(
-            job,
-            deadline_after(wait_timeout, time.monotonic() - start),
-            wait_timeout,
-            cancel_on_timeout=cancel_on_timeout,
-            cancel_on_exit=cancel_on_exit,
-            on_update=on_update,
+            job, limit, elapsed=time.monotonic() - start, cancel_on_exit=cancel_on_exit, on_update=on_update
         )
 
     def map(

@@ -7,7 +7,7 @@ OdiRouter documents ``POST /v1/videos`` only as a separate multipart endpoint (`
 
 * ``create`` sends ``multipart/form-data``; ``input_reference`` (a ``Path``, ``bytes``, a binary
   file object, or a ``(filename, content[, content_type])`` tuple) is streamed in chunks, never
-  read whole (``_multipart.py``).  It is paid work: retried only when the gateway cannot have
+  read whole (``_http/multipart.py``).  It is paid work: retried only when the gateway cannot have
   started it (connect failure, 429, 503), and then the whole file is sent again.  An unseekable
   stream cannot be re-sent, so that call is not retried at all.
 * ``wait`` registers the video with the client's one poll scheduler as a ``PollTarget`` whose
@@ -17,7 +17,7 @@ OdiRouter documents ``POST /v1/videos`` only as a separate multipart endpoint (`
 * ``download_content`` streams to a temporary file next to the destination, checks the size
   against ``Content-Length``, then renames it into place (atomic); a body cut short is fetched
   again; on any error the temporary file is removed and the destination is left as it was
-  (the one atomic writer, ``_atomic_write.py``, shared with the queue's downloads).  An existing
+  (the one atomic writer, ``_http/atomic_write.py``, shared with the queue's downloads).  An existing
   file is refused unless ``overwrite=True``, as for queue downloads.
 * Ids are checked at the boundary.  A caller's id that is not one usable path segment (empty,
   ``.``/``..``, containing ``/``, ``?``, ``#``, whitespace or control characters) raises
@@ -44,15 +44,15 @@ from typing import TYPE_CHECKING, Any, Final, cast
 import anyio
 
 from .._config import NOT_GIVEN, NotGiven, RequestOptions, TimeoutLike
-from .._core.observation import Answer, Ask, Outcome, job_timeout
+from .._core.observation import Answer, Ask, Outcome
 from .._core.video_state import VideoWatch, parse_video, parse_video_list, video_path as _video_path
-from .._exceptions import APIConnectionError, JobTimeout
+from .._exceptions import APIConnectionError
 from .._http.atomic_write import SizeMismatch, fetch_to_file, refuse_existing
 from .._http.download import open_following
 from .._http.multipart import FileInput, build_form
 from .._queue.poll import PollTarget
 from .._queue.scheduler import get_scheduler
-from .._queue.waiting import check_wait_timeout, deadline_after, wait
+from .._queue.waiting import WaitLimit, wait_within
 from ..types.videos import VIDEO_DELETED_DECODER, Video, VideoDeleted, VideoList
 
 if TYPE_CHECKING:
@@ -110,7 +110,7 @@ class Videos:
             input_reference: the first frame: a ``Path``, ``bytes``, a binary file object, or
                 ``(filename, content)`` / ``(filename, content, content_type)``.  Streamed.
             extra_body: more form fields, merged last (file inputs become file parts).
-            **extra_fields: any other form field, sent as given (see ``_multipart.form_value``).
+            **extra_fields: any other form field, sent as given (see ``_http.multipart.form_value``).
 
         Returns:
             The new ``Video`` (usually ``queued``); ``wait`` it, then ``download_content``.
@@ -130,7 +130,14 @@ class Videos:
         form = build_form(values, file_fields=FILE_FIELDS)
         if not form.replayable:
             max_retries = 0  # an unseekable stream cannot be sent a second time
-        opts = RequestOptions.of_params(locals())
+        opts = RequestOptions.of(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            max_retries=max_retries,
+            x_request_id=x_request_id,
+        )
         resp = await self._client.requester.request("POST", PATH, data=form, options=opts, paid=True)
         return _parse_video(resp)
 
@@ -146,7 +153,13 @@ class Videos:
     ) -> Video:
         """``GET /v1/videos/{video_id}``: the video's current state."""
         path = _video_path(video_id)
-        opts = RequestOptions.of_params(locals())
+        opts = RequestOptions.of(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+            max_retries=max_retries,
+            x_request_id=x_request_id,
+        )
         resp = await self._client.requester.request("GET", path, options=opts)
         return _parse_video(resp, video_id)
 
@@ -164,7 +177,13 @@ class Videos:
     ) -> VideoList:
         """``GET /v1/videos``: one page (``limit``, ``after`` a video id, ``order`` ``asc``/``desc``)."""
         query = {"limit": limit, "after": after, "order": order}
-        opts = RequestOptions.of_params(locals())
+        opts = RequestOptions.of(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+            max_retries=max_retries,
+            x_request_id=x_request_id,
+        )
         resp = await self._client.requester.request(
             "GET", PATH, query={k: v for k, v in query.items() if v is not NOT_GIVEN}, options=opts
         )
@@ -182,7 +201,13 @@ class Videos:
     ) -> VideoDeleted:
         """``DELETE /v1/videos/{video_id}``."""
         path = _video_path(video_id)
-        opts = RequestOptions.of_params(locals())
+        opts = RequestOptions.of(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+            max_retries=max_retries,
+            x_request_id=x_request_id,
+        )
         resp = await self._client.requester.request("DELETE", path, options=opts)
         return resp.parse(VIDEO_DELETED_DECODER)
 
@@ -206,7 +231,14 @@ class Videos:
         path = _video_path(video_id, "/remix")
         if not isinstance(prompt, str) or not prompt:
             raise ValueError("prompt must be a non-empty string")
-        opts = RequestOptions.of_params(locals())
+        opts = RequestOptions.of(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            max_retries=max_retries,
+            x_request_id=x_request_id,
+        )
         body = {"prompt": prompt, **extra_fields}
         resp = await self._client.requester.request("POST", path, json=body, options=opts, paid=True)
         return _parse_video(resp)
@@ -241,16 +273,16 @@ class Videos:
         video = video_id
         video_id = video.id if isinstance(video, Video) else video
         path = _video_path(video_id)
-        check_wait_timeout(wait_timeout)
+        watch = VideoWatch(video_id)
+        limit = WaitLimit("video", video_id, None, wait_timeout)
         if poll_interval is not None and not poll_interval > 0:
             raise ValueError("poll_interval must be a positive number of seconds or None")
-        watch = VideoWatch(video_id)
         start = time.monotonic()
         first = video if isinstance(video, Video) else None
         with anyio.move_on_after(wait_timeout):
             first = first or await self.retrieve(video_id)
         if first is None:
-            raise _timeout(watch, wait_timeout)
+            raise limit.expired(detail=_last_seen(watch)[0])
         look = watch.look(first)
         if look.update is not None and on_progress is not None:
             result = on_progress(first)
@@ -270,11 +302,15 @@ class Videos:
             age=max(0.0, time.time() - created) if created else 0.0,
             every=poll_interval,
         )
-        deadline = deadline_after(wait_timeout, time.monotonic() - start)
-        try:
-            value = await wait(get_scheduler(self._client), target, deadline=deadline, on_update=on_progress)
-        except TimeoutError:
-            raise _timeout(watch, wait_timeout) from None
+        limit = WaitLimit("video", video_id, first.model, wait_timeout)
+        value = await wait_within(
+            get_scheduler(self._client),
+            target,
+            limit,
+            elapsed=time.monotonic() - start,
+            on_update=on_progress,
+            detail=partial(_last_seen, watch),
+        )
         return cast(Video, value)
 
     # -- downloading --------------------------------------------------------------------------
@@ -313,7 +349,13 @@ class Videos:
         url = _video_path(video_id, "/content")
         dest = Path(os.fspath(path))
         refuse_existing(dest, overwrite)
-        opts = RequestOptions.of_params(locals())
+        opts = RequestOptions.of(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+            max_retries=max_retries,
+            x_request_id=x_request_id,
+        )
         dest.parent.mkdir(parents=True, exist_ok=True)
         transport = self._client.requester
         budget = transport.retry.max_retries if isinstance(opts.max_retries, NotGiven) else opts.max_retries
@@ -339,14 +381,9 @@ class Videos:
         return dest
 
 
-def _timeout(watch: VideoWatch, wait_timeout: float | None) -> JobTimeout:
+def _last_seen(watch: VideoWatch) -> tuple[str, object]:
+    """What a video's ``JobTimeout`` adds: the last status seen, and that body as its ``status``."""
     last = watch.last
-    shown = f" (last seen {last.status}, progress {last.progress})" if last is not None else ""
-    return job_timeout(
-        "video",
-        request_id=watch.video_id,
-        endpoint=watch.model,
-        wait_timeout=wait_timeout,
-        detail=shown,
-        status=last.raw if last is not None else None,
-    )
+    if last is None:
+        return "", None
+    return f" (last seen {last.status}, progress {last.progress})", last.raw

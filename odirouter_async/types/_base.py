@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
-__all__ = ("TopLevel", "WireModel", "attach_raw", "to_dict")
+__all__ = ("TopLevel", "WireModel", "attach_raw", "attach_raw_item", "to_dict")
 
 _json_decode = msgspec.json.decode
 
@@ -70,11 +70,24 @@ class TopLevel(WireModel, dict=True):
 
 
 T = TypeVar("T", bound=TopLevel)
+S = TypeVar("S", bound=msgspec.Struct)
 
 
-def attach_raw(obj: T, raw: bytes | None, x_request_id: str | None) -> T:
-    """Attach the raw body and HTTP request id to a freshly decoded top-level object."""
+def attach_raw(obj: T, raw: bytes | None, x_request_id: str | None, raw_obj: Any = None) -> T:
+    """Attach the raw body and HTTP request id to a freshly decoded top-level object.
+
+    ``raw_obj``: the body already decoded into plain objects (a lenient decode had it), kept as
+    ``.raw`` so it is not decoded again.  This module is the only writer of these attributes.
+    """
     d = obj.__dict__
     d["_raw_bytes"] = raw
     d["_x_request_id"] = x_request_id
+    if raw_obj is not None:
+        d["_raw_obj"] = raw_obj
+    return obj
+
+
+def attach_raw_item(obj: S, raw_obj: Any) -> S:
+    """Keep the JSON an item inside a body was coerced from (a ``dict=True`` Struct: ``.raw``)."""
+    obj.__dict__["_raw_obj"] = raw_obj
     return obj

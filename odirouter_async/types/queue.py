@@ -13,7 +13,7 @@ the body as plain JSON and coerce field by field: every output present stays pre
 fields are best effort (``None`` when they cannot be read), and ``output.raw`` / ``result.raw``
 keep the JSON as received.  Numbers out of float range are kept as ``decimal.Decimal`` in ``raw``.
 
-Decoders are built once, here; ``_jobstate.py`` turns decoded bodies into decisions.
+Decoders are built once, here; ``_core/jobstate.py`` turns decoded bodies into decisions.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from typing import Any
 import msgspec
 
 from .._exceptions import OdiRouterError
-from ._base import TopLevel, WireModel, attach_raw
+from ._base import TopLevel, WireModel, attach_raw, attach_raw_item
 
 __all__ = (
     "JOB_RESULT_DECODER",
@@ -69,7 +69,7 @@ class QueueStatus(TopLevel):
     """A status body: ``GET .../status``, and ``GET .../response`` while pending (HTTP 202).
 
     ``status`` is ``IN_QUEUE`` | ``IN_PROGRESS`` | ``COMPLETED`` per the docs, but is kept as a
-    string: ``_jobstate.classify_status`` decides what any value means.  A failure is
+    string: ``_core.jobstate.classify_status`` decides what any value means.  A failure is
     ``COMPLETED`` with ``error`` (a string in the docs, possibly an object) and ``error_type``.
     """
 
@@ -234,8 +234,7 @@ def _loose_output(item: object) -> JobOutput:
         output = JobOutput(url=item) if is_url else JobOutput(type="text", text=item)
     else:
         output = JobOutput()
-    output.__dict__["_raw_obj"] = item
-    return output
+    return attach_raw_item(output, item)
 
 
 def _loose_result(obj: dict[str, Any]) -> JobResult:
@@ -262,9 +261,7 @@ def decode_job_result(raw: bytes, request_id: str | None = None) -> JobResult:
         obj = decode_loose(raw)
     if not isinstance(obj, dict):
         raise msgspec.ValidationError("the job result is not a JSON object")
-    result = attach_raw(_loose_result(obj), raw, request_id)
-    result.__dict__["_raw_obj"] = obj
-    return result
+    return attach_raw(_loose_result(obj), raw, request_id, obj)
 
 
 def decode_status(raw: bytes, request_id: str | None = None) -> QueueStatus | None:
@@ -291,6 +288,4 @@ def decode_status(raw: bytes, request_id: str | None = None) -> QueueStatus | No
         error_type=_str(obj.get("error_type")),
         logs=obj.get("logs"),
     )
-    status = attach_raw(status, raw, request_id)
-    status.__dict__["_raw_obj"] = obj
-    return status
+    return attach_raw(status, raw, request_id, obj)

@@ -10,7 +10,6 @@ import odirouter_async as odr
 from odirouter_async._core.job_poll import JobPoll
 from odirouter_async._core.jobstate import JobState
 from odirouter_async._core.observation import (
-    TRANSIENT_STATUS,
     Answer,
     Ask,
     Outcome,
@@ -19,6 +18,7 @@ from odirouter_async._core.observation import (
     job_timeout,
     observe_error,
 )
+from odirouter_async._core.status_rules import KEEP_POLLING
 from odirouter_async._core.video_state import MAX_BAD_BODIES, VideoWatch
 from odirouter_async._exceptions import APIConnectionError, JobCancelled, JobFailed
 from odirouter_async.types.queue import JobResult, StatusUpdate
@@ -149,7 +149,7 @@ def test_any_sequence_ends_in_exactly_one_terminal_outcome(answers: list[Answer]
         assert isinstance(last.error, odr.OdiRouterError)
 
 
-@pytest.mark.parametrize("code", [500, 502, 503, *TRANSIENT_STATUS])
+@pytest.mark.parametrize("code", [500, 502, 503, *KEEP_POLLING])
 def test_transient_statuses_are_errors(code: int) -> None:
     """5xx and 408/409/425 are transient; 429 slows down; other 4xx end the wait."""
     exc = odr.APIStatusError("x", status_code=code)

@@ -6,8 +6,10 @@ body)`` for a paid JSON POST to ``/v1/chat/completions`` or ``/v1/responses`` an
 named ``"chat {model}"`` and is the parent of the call's HTTP span.  Attributes:
 
 * request: ``gen_ai.operation.name`` (``"chat"``), ``gen_ai.provider.name`` and ``gen_ai.system``
-  (``"odirouter"``), ``gen_ai.request.model`` (and ``temperature``, ``top_p``, ``max_tokens``
-  when sent), ``server.address`` / ``server.port``;
+  (``"odirouter"``), ``gen_ai.request.model`` (and ``temperature``, ``top_p``, ``max_tokens``,
+  ``seed``, ``frequency_penalty``, ``presence_penalty``, ``stop_sequences``, ``choice.count``
+  when sent), ``gen_ai.output.type`` (``"json"`` for a JSON-schema / JSON-object output format),
+  ``server.address`` / ``server.port``;
 * response: ``gen_ai.response.id``, ``gen_ai.response.model``, ``gen_ai.response.finish_reasons``
   (chat: each choice's ``finish_reason``; Responses: the response ``status``, or the reason of an
   incomplete one), ``gen_ai.usage.input_tokens``, ``gen_ai.usage.output_tokens``: from the body,
@@ -46,7 +48,12 @@ _REQUEST_PARAMS: Final = (
     ("max_tokens", "gen_ai.request.max_tokens"),
     ("max_completion_tokens", "gen_ai.request.max_tokens"),
     ("max_output_tokens", "gen_ai.request.max_tokens"),
+    ("seed", "gen_ai.request.seed"),
+    ("frequency_penalty", "gen_ai.request.frequency_penalty"),
+    ("presence_penalty", "gen_ai.request.presence_penalty"),
 )
+#: ``gen_ai.output.type`` of a requested output format (``response_format`` / ``text.format``).
+_OUTPUT_TYPES: Final = {"json_schema": "json", "json_object": "json", "text": "text"}
 
 
 class _Usage(msgspec.Struct):
@@ -111,6 +118,7 @@ def llm_span(method: str, url: str, body: object) -> GenAISpan | None:
         value = body.get(key)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             attributes[name] = value
+    _more_request_attributes(body, kind, attributes)
     capture = _capture()
     if capture:
         prompt = body.get("messages") if kind == "chat" else body.get("input")
@@ -122,6 +130,27 @@ def llm_span(method: str, url: str, body: object) -> GenAISpan | None:
         attributes=attributes,
     )
     return GenAISpan(span, kind, capture)
+
+
+def _more_request_attributes(body: dict[str, Any], kind: str, attributes: dict[str, Any]) -> None:
+    """``gen_ai.request.choice.count`` (``n`` other than 1), ``gen_ai.request.stop_sequences`` and
+    ``gen_ai.output.type`` (when the request asks for an output format)."""
+    n = body.get("n")
+    if isinstance(n, int) and not isinstance(n, bool) and n != 1:
+        attributes["gen_ai.request.choice.count"] = n
+    stop = body.get("stop")
+    if isinstance(stop, str):
+        attributes["gen_ai.request.stop_sequences"] = (stop,)
+    elif isinstance(stop, list) and stop and all(isinstance(x, str) for x in stop):
+        attributes["gen_ai.request.stop_sequences"] = tuple(stop)
+    if kind == "chat":
+        fmt = body.get("response_format")
+    else:
+        text = body.get("text")
+        fmt = text.get("format") if isinstance(text, dict) else None
+    output = _OUTPUT_TYPES.get(fmt.get("type")) if isinstance(fmt, dict) else None
+    if output is not None:
+        attributes["gen_ai.output.type"] = output
 
 
 class GenAISpan:

@@ -105,10 +105,11 @@ def raw_method(method: Callable[_P, Awaitable[_T]]) -> Callable[_P, Awaitable[Ra
 
 
 class CompletionsWithRawResponse:
-    """``client.with_raw_response.chat.completions``: ``create``."""
+    """``client.with_raw_response.chat.completions``: ``create``, ``parse``."""
 
     def __init__(self, completions: Completions) -> None:
         self.create = raw_method(completions.create)
+        self.parse = raw_method(completions.parse)
 
 
 class ChatWithRawResponse:
@@ -119,10 +120,11 @@ class ChatWithRawResponse:
 
 
 class ResponsesWithRawResponse:
-    """``client.with_raw_response.responses``: ``create``, ``retrieve``, ``cancel``."""
+    """``client.with_raw_response.responses``: ``create``, ``parse``, ``retrieve``, ``cancel``."""
 
     def __init__(self, responses: Responses) -> None:
         self.create = raw_method(responses.create)
+        self.parse = raw_method(responses.parse)
         self.retrieve = raw_method(responses.retrieve)
         self.cancel = raw_method(responses.cancel)
 

@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import msgspec
 import pytest
 
 import odirouter_async as odr
@@ -177,3 +178,29 @@ async def test_stream_answered_without_sse_ends_its_span(
     with pytest.raises(odr.SSEProtocolError):
         await client.chat.completions.create(model="gpt-4.1", messages=MESSAGES, stream=True)
     assert _llm_span(spans).status.status_code == otel_trace.StatusCode.ERROR
+
+
+async def test_structured_request_span_names_output_type_and_sampling(
+    client: odr.AsyncOdiRouter, spans: Any
+) -> None:
+    """A parse() call's span has gen_ai.output.type "json"; seed, penalties, stop and n are recorded."""
+
+    class City(msgspec.Struct):
+        city: str
+
+    await client.chat.completions.parse(
+        model="gpt-4.1", messages=MESSAGES, response_format=City, seed=7, n=2, stop="END",
+        frequency_penalty=0.5, presence_penalty=0.25,
+    )  # fmt: skip
+    attrs = dict(_llm_span(spans).attributes)
+    assert attrs["gen_ai.output.type"] == "json" and attrs["gen_ai.request.seed"] == 7
+    assert attrs["gen_ai.request.choice.count"] == 2 and attrs["gen_ai.request.stop_sequences"] == ("END",)
+    assert (
+        attrs["gen_ai.request.frequency_penalty"] == 0.5 and attrs["gen_ai.request.presence_penalty"] == 0.25
+    )
+    spans.clear()
+    await client.responses.parse(model="gpt-4.1", input="x", text_format=City)
+    assert dict(_llm_span(spans).attributes)["gen_ai.output.type"] == "json"
+    spans.clear()
+    await client.chat.completions.create(model="gpt-4.1", messages=MESSAGES)
+    assert "gen_ai.output.type" not in dict(_llm_span(spans).attributes)

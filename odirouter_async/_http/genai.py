@@ -19,8 +19,9 @@ named ``"chat {model}"`` and is the parent of the call's HTTP span.  Attributes:
 
 Prompt and completion content are never recorded unless the application opts in with the
 environment variable ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true`` (read when a span
-starts): then ``gen_ai.input.messages`` (the request's ``messages`` / ``input``, JSON) and
-``gen_ai.output.messages`` (the output text, JSON) are set.
+starts): then ``gen_ai.input.messages`` (the request's ``messages`` / ``input`` in the conventions'
+message shape, ``{"role", "parts": [...]}``, JSON) and ``gen_ai.output.messages`` (the output text,
+JSON) are set.
 """
 
 from __future__ import annotations
@@ -122,7 +123,7 @@ def llm_span(method: str, url: str, body: object) -> GenAISpan | None:
     capture = _capture()
     if capture:
         prompt = body.get("messages") if kind == "chat" else body.get("input")
-        attributes["gen_ai.input.messages"] = _encode(prompt).decode()
+        attributes["gen_ai.input.messages"] = _encode(input_messages(prompt)).decode()
     trace = tracing._trace
     span = tracing._tracer.start_span(
         f"chat {model}" if isinstance(model, str) else "chat",
@@ -151,6 +152,59 @@ def _more_request_attributes(body: dict[str, Any], kind: str, attributes: dict[s
     output = _OUTPUT_TYPES.get(fmt.get("type")) if isinstance(fmt, dict) else None
     if output is not None:
         attributes["gen_ai.output.type"] = output
+
+
+def _text_parts(content: Any) -> list[dict[str, Any]]:
+    """``content`` (a string, or a list of chat / Responses content parts) as GenAI ``text`` parts."""
+    if isinstance(content, str):
+        return [{"type": "text", "content": content}]
+    parts: list[dict[str, Any]] = []
+    for part in content if isinstance(content, list) else ():
+        text = part.get("text") if isinstance(part, dict) else None
+        if isinstance(text, str):
+            parts.append({"type": "text", "content": text})
+    return parts
+
+
+def _input_message(item: Any) -> dict[str, Any] | None:
+    """One chat message or Responses input item in the GenAI message shape (``role``, ``parts``)."""
+    if not isinstance(item, dict):
+        return None
+    kind = item.get("type")
+    if kind == "function_call_output" or item.get("role") == "tool":
+        rid = item.get("call_id", item.get("tool_call_id"))
+        response = item.get("output", item.get("content"))
+        return {"role": "tool", "parts": [{"type": "tool_call_response", "id": rid, "response": response}]}
+    if kind == "function_call":
+        call = {
+            "type": "tool_call",
+            "id": item.get("call_id"),
+            "name": item.get("name"),
+            "arguments": item.get("arguments"),
+        }
+        return {"role": "assistant", "parts": [call]}
+    parts = _text_parts(item.get("content"))
+    for call in item.get("tool_calls") or ():
+        fn = call.get("function") if isinstance(call, dict) else None
+        if isinstance(fn, dict):
+            parts.append(
+                {
+                    "type": "tool_call",
+                    "id": call.get("id"),
+                    "name": fn.get("name"),
+                    "arguments": fn.get("arguments"),
+                }
+            )
+    return {"role": item.get("role", "user"), "parts": parts}
+
+
+def input_messages(prompt: Any) -> list[dict[str, Any]]:
+    """The request's ``messages`` / ``input`` as ``gen_ai.input.messages`` wants them: a list of
+    ``{"role", "parts": [{"type": "text", "content"} | tool_call | tool_call_response]}``."""
+    if isinstance(prompt, str):
+        return [{"role": "user", "parts": [{"type": "text", "content": prompt}]}]
+    found = (_input_message(item) for item in (prompt if isinstance(prompt, list) else ()))
+    return [m for m in found if m is not None]
 
 
 class GenAISpan:

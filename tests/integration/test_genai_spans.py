@@ -204,3 +204,36 @@ async def test_structured_request_span_names_output_type_and_sampling(
     spans.clear()
     await client.chat.completions.create(model="gpt-4.1", messages=MESSAGES)
     assert "gen_ai.output.type" not in dict(_llm_span(spans).attributes)
+
+
+async def test_captured_input_messages_use_the_conventions_shape(
+    client: odr.AsyncOdiRouter, spans: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Opted-in gen_ai.input.messages are {"role", "parts"} messages (text, tool_call, tool_call_response)."""
+    monkeypatch.setenv(genai.CAPTURE_ENV, "true")
+    call = {
+        "id": "c1",
+        "type": "function",
+        "function": {"name": "get_weather", "arguments": '{"city":"Lisbon"}'},
+    }
+    messages = [
+        {"role": "user", "content": "weather in Lisbon?"},
+        {"role": "assistant", "content": None, "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": "c1", "content": "21C"},
+    ]
+    await client.chat.completions.create(model="gpt-4.1", messages=messages)
+    got = json.loads(dict(_llm_span(spans).attributes)["gen_ai.input.messages"])
+    assert got == [
+        {"role": "user", "parts": [{"type": "text", "content": "weather in Lisbon?"}]},
+        {
+            "role": "assistant",
+            "parts": [
+                {"type": "tool_call", "id": "c1", "name": "get_weather", "arguments": '{"city":"Lisbon"}'}
+            ],
+        },
+        {"role": "tool", "parts": [{"type": "tool_call_response", "id": "c1", "response": "21C"}]},
+    ]
+    spans.clear()
+    await client.responses.create(model="gpt-4.1", input="hello there")
+    got = json.loads(dict(_llm_span(spans).attributes)["gen_ai.input.messages"])
+    assert got == [{"role": "user", "parts": [{"type": "text", "content": "hello there"}]}]

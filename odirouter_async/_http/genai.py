@@ -149,7 +149,8 @@ def _more_request_attributes(body: dict[str, Any], kind: str, attributes: dict[s
     else:
         text = body.get("text")
         fmt = text.get("format") if isinstance(text, dict) else None
-    output = _OUTPUT_TYPES.get(fmt.get("type")) if isinstance(fmt, dict) else None
+    kind_of = fmt.get("type") if isinstance(fmt, dict) else None
+    output = _OUTPUT_TYPES.get(kind_of) if isinstance(kind_of, str) else None
     if output is not None:
         attributes["gen_ai.output.type"] = output
 

@@ -105,6 +105,20 @@ async def test_raw_response_of_parse(client: odr.AsyncOdiRouter) -> None:
     assert isinstance(raw_r.parse().output_parsed, City)
 
 
+async def test_raw_response_resource_first_spelling(client: odr.AsyncOdiRouter) -> None:
+    """openai's README spelling, client.chat.completions.with_raw_response.create(...), works too."""
+    hi = [{"role": "user", "content": "hi"}]
+    chat = await client.chat.completions.with_raw_response.create(model="gpt-4.1", messages=hi)
+    assert chat.headers["content-type"].startswith("application/json") and chat.x_request_id
+    assert chat.parse().choices[0].message.content
+    parsed = await client.chat.completions.with_raw_response.parse(
+        model="gpt-4.1", messages=hi, response_format=City
+    )
+    assert isinstance(parsed.parse().choices[0].message.parsed, City)
+    answer = await client.responses.with_raw_response.create(model="gpt-4.1", input="x")
+    assert answer.status_code == 200 and answer.parse().status == "completed"
+
+
 # -- a provider with quirks ---------------------------------------------------------------------
 
 

@@ -44,6 +44,10 @@ async def raw_parse(client: odr.AsyncOdiRouter) -> None:
     answer = await client.with_raw_response.responses.parse(model="m", input="x", text_format=_City)
     assert_type(answer.parse(), odr.ParsedResponse[_City])
     assert_type(answer.parse().output_parsed, _City | None)
+    first = await client.chat.completions.with_raw_response.create(model="m", messages=[])
+    assert_type(first.parse(), odr.ChatCompletion)
+    again = await client.responses.with_raw_response.parse(model="m", input="x", text_format=_City)
+    assert_type(again.parse(), odr.ParsedResponse[_City])
 
 
 async def background(client: odr.AsyncOdiRouter) -> None:

@@ -11,7 +11,7 @@ named ``"chat {model}"`` and is the parent of the call's HTTP span.  Attributes:
   when sent), ``gen_ai.output.type`` (``"json"`` for a JSON-schema / JSON-object output format),
   ``server.address`` / ``server.port``;
 * response: ``gen_ai.response.id``, ``gen_ai.response.model``, ``gen_ai.response.finish_reasons``
-  (chat: each choice's ``finish_reason``; Responses: the response ``status``, or the reason of an
+  (chat: each choice's ``finish_reason``, one per choice; Responses: the response ``status``, or the reason of an
   incomplete one), ``gen_ai.usage.input_tokens``, ``gen_ai.usage.output_tokens``: from the body,
   or, for a stream, from its chunks (the final usage chunk, ``response.completed``);
 * streams: a ``gen_ai.first_token`` event when the first content arrives, and its delay in
@@ -69,6 +69,7 @@ class _Message(msgspec.Struct):
 
 
 class _Choice(msgspec.Struct):
+    index: Any = 0
     finish_reason: Any = None
     message: _Message | None = None
 
@@ -219,7 +220,7 @@ class GenAISpan:
         self._started = time.monotonic()
         self._first = False
         self._ended = False
-        self._reasons: list[str] = []
+        self._reasons: dict[object, str] = {}  # by choice index: one reason per generation
         self._rid: object = None
         self._model: object = None
         self._text: list[str] | None = [] if capture else None
@@ -246,7 +247,7 @@ class GenAISpan:
         self._identity(summary.id, summary.model)
         if summary.choices:
             for choice in summary.choices:
-                self._reason(choice.finish_reason)
+                self._reason(choice.index, choice.finish_reason)
                 if self._text is not None and choice.message is not None:
                     self._add_text(choice.message.content)
         self._status(summary.status, summary.incomplete_details)
@@ -286,7 +287,7 @@ class GenAISpan:
                     self._first_token()
                 if self._text is not None:
                     self._add_text(delta.content)
-            self._reason(choice.finish_reason)
+            self._reason(choice.index, choice.finish_reason)
         if chunk.usage is not None:
             self._usage(chunk.usage)
 
@@ -313,16 +314,16 @@ class GenAISpan:
             self._model = model
             self._span.set_attribute("gen_ai.response.model", model)
 
-    def _reason(self, reason: Any) -> None:
+    def _reason(self, index: object, reason: Any) -> None:
         if isinstance(reason, str) and reason:
-            self._reasons.append(reason)
+            self._reasons[index if isinstance(index, int) else len(self._reasons)] = reason
 
     def _status(self, status: Any, incomplete: Any) -> None:
         reason = getattr(incomplete, "reason", None)
         if isinstance(reason, str) and reason:
-            self._reasons.append(reason)
+            self._reasons[0] = reason
         elif isinstance(status, str) and status:
-            self._reasons.append(status)
+            self._reasons[0] = status
 
     def _usage(self, usage: Any) -> None:
         if usage is None:
@@ -349,7 +350,7 @@ class GenAISpan:
         self._ended = True
         span = self._span
         if self._reasons:
-            span.set_attribute("gen_ai.response.finish_reasons", tuple(dict.fromkeys(self._reasons)))
+            span.set_attribute("gen_ai.response.finish_reasons", tuple(self._reasons.values()))
         if self._text is not None and self._text:
             message = {"role": "assistant", "parts": [{"type": "text", "content": "".join(self._text)}]}
             span.set_attribute("gen_ai.output.messages", _encode([message]).decode())

@@ -237,3 +237,14 @@ async def test_captured_input_messages_use_the_conventions_shape(
     await client.responses.create(model="gpt-4.1", input="hello there")
     got = json.loads(dict(_llm_span(spans).attributes)["gen_ai.input.messages"])
     assert got == [{"role": "user", "parts": [{"type": "text", "content": "hello there"}]}]
+
+
+async def test_finish_reasons_one_per_choice(client: odr.AsyncOdiRouter, spans: Any) -> None:
+    """With n=2, gen_ai.response.finish_reasons has one reason per generation, whole and streamed."""
+    await client.chat.completions.create(model="gpt-4.1", messages=MESSAGES, n=2)
+    assert dict(_llm_span(spans).attributes)["gen_ai.response.finish_reasons"] == ("stop", "stop")
+    spans.clear()
+    stream = await client.chat.completions.create(model="gpt-4.1", messages=MESSAGES, n=2, stream=True)
+    async with stream:
+        [chunk async for chunk in stream]
+    assert dict(_llm_span(spans).attributes)["gen_ai.response.finish_reasons"] == ("stop", "stop")

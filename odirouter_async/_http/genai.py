@@ -11,9 +11,9 @@ named ``"chat {model}"`` and is the parent of the call's HTTP span.  Attributes:
   when sent), ``gen_ai.output.type`` (``"json"`` for a JSON-schema / JSON-object output format),
   ``server.address`` / ``server.port``;
 * response: ``gen_ai.response.id``, ``gen_ai.response.model``, ``gen_ai.response.finish_reasons``
-  (chat: each choice's ``finish_reason``, one per choice; Responses: the response ``status``, or the reason of an
-  incomplete one), ``gen_ai.usage.input_tokens``, ``gen_ai.usage.output_tokens``: from the body,
-  or, for a stream, from its chunks (the final usage chunk, ``response.completed``);
+  (chat: each choice's ``finish_reason``, one per choice; Responses: the response ``status``, or
+  the reason of an incomplete one), ``gen_ai.usage.input_tokens``, ``gen_ai.usage.output_tokens``:
+  from the body, or, for a stream, from its chunks (the final usage chunk, ``response.completed``);
 * streams: a ``gen_ai.first_token`` event when the first content arrives, and its delay in
   seconds as ``odirouter.time_to_first_token``.
 

@@ -45,6 +45,8 @@ _KEPT = frozenset(
 )  # fmt: skip
 #: ``format`` values strict mode accepts.
 _FORMATS = frozenset({"date-time", "time", "date", "duration", "email", "hostname", "ipv4", "ipv6", "uuid"})
+#: Keywords that give a node a type (a node with none of them, ``{}``, is refused).
+_TYPED = frozenset({"type", "anyOf", "enum", "const", "$ref", "oneOf"})
 _NAME_BAD = re.compile(r"[^a-zA-Z0-9_-]+")
 
 
@@ -58,8 +60,11 @@ def schema_name(text: str) -> str:
     return name or "schema"
 
 
-def to_strict_json_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
-    """A strict-mode copy of ``schema`` (see the module docstring); raises ``StrictSchemaError``."""
+def to_strict_json_schema(schema: Mapping[str, Any], *, nullable_optional: bool = True) -> dict[str, Any]:
+    """A strict-mode copy of ``schema`` (see the module docstring); raises ``StrictSchemaError``.
+
+    ``nullable_optional=False`` (the schema of a type the SDK decodes into: an ``UNSET`` or
+    ``NotRequired`` field does not take ``null``) keeps a non-required property's own type."""
     defs: dict[str, Any] = dict(schema.get("$defs") or {})
     root: dict[str, Any] = dict(schema)
     ref = root.get("$ref")
@@ -71,9 +76,11 @@ def to_strict_json_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
         raise StrictSchemaError(
             "#: the root of a strict schema must be an object (a Struct or a dict schema)"
         )
-    out: dict[str, Any] = _node(root, defs, "#")
+    out: dict[str, Any] = _node(root, defs, "#", nullable_optional)
     if defs:
-        out["$defs"] = {name: _node(d, defs, f"#/$defs/{name}") for name, d in defs.items()}
+        out["$defs"] = {
+            name: _node(d, defs, f"#/$defs/{name}", nullable_optional) for name, d in defs.items()
+        }
     return out
 
 
@@ -85,7 +92,7 @@ def _resolve(ref: str, defs: Mapping[str, Any], path: str) -> dict[str, Any]:
     return target
 
 
-def _node(node: Any, defs: Mapping[str, Any], path: str) -> Any:
+def _node(node: Any, defs: Mapping[str, Any], path: str, nullable: bool = True) -> Any:
     """One schema node, strict (recursing into its sub-schemas)."""
     if isinstance(node, bool) or not isinstance(node, Mapping):
         raise StrictSchemaError(f"{path}: a boolean or non-object schema is not supported in strict mode")
@@ -108,14 +115,19 @@ def _node(node: Any, defs: Mapping[str, Any], path: str) -> Any:
         if key == "format" and value not in _FORMATS:
             continue
         out[key] = value
+    if not set(node) & _TYPED:
+        raise StrictSchemaError(
+            f"{path}: a schema without a type (Any, msgspec.Raw) is not supported in strict mode;"
+            " give the field a concrete type"
+        )
     if "oneOf" in node:
         out["anyOf"] = [*node.get("anyOf", ()), *node["oneOf"]]
     if "anyOf" in out:
-        out["anyOf"] = [_node(s, defs, f"{path}/anyOf/{i}") for i, s in enumerate(out["anyOf"])]
+        out["anyOf"] = [_node(s, defs, f"{path}/anyOf/{i}", nullable) for i, s in enumerate(out["anyOf"])]
     if "items" in out:
-        out["items"] = _node(out["items"], defs, f"{path}/items")
+        out["items"] = _node(out["items"], defs, f"{path}/items", nullable)
     if _is_object(node):
-        _object(node, out, defs, path)
+        _object(node, out, defs, path, nullable)
     return out
 
 
@@ -124,7 +136,9 @@ def _is_object(node: Mapping[str, Any]) -> bool:
     return kind == "object" or (isinstance(kind, list) and "object" in kind)
 
 
-def _object(node: Mapping[str, Any], out: dict[str, Any], defs: Mapping[str, Any], path: str) -> None:
+def _object(
+    node: Mapping[str, Any], out: dict[str, Any], defs: Mapping[str, Any], path: str, nullable: bool
+) -> None:
     extra = node.get("additionalProperties", False)
     if extra is not False:
         raise StrictSchemaError(
@@ -135,8 +149,8 @@ def _object(node: Mapping[str, Any], out: dict[str, Any], defs: Mapping[str, Any
     required = set(node.get("required") or ())
     new_props: dict[str, Any] = {}
     for name, prop in props.items():
-        sub = _node(prop, defs, f"{path}/properties/{name}")
-        if name not in required and "default" not in prop and not _admits_null(sub):
+        sub = _node(prop, defs, f"{path}/properties/{name}", nullable)
+        if nullable and name not in required and "default" not in prop and not _admits_null(sub):
             sub = _nullable(sub)
         new_props[name] = sub
     out["properties"] = new_props

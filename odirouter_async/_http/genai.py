@@ -6,19 +6,22 @@ body)`` for a paid JSON POST to ``/v1/chat/completions`` or ``/v1/responses`` an
 named ``"chat {model}"`` and is the parent of the call's HTTP span.  Attributes:
 
 * request: ``gen_ai.operation.name`` (``"chat"``), ``gen_ai.provider.name`` and ``gen_ai.system``
-  (``"odirouter"``), ``gen_ai.request.model`` (and ``temperature``, ``top_p``, ``max_tokens``
-  when sent), ``server.address`` / ``server.port``;
+  (``"odirouter"``), ``gen_ai.request.model`` (and ``temperature``, ``top_p``, ``max_tokens``,
+  ``seed``, ``frequency_penalty``, ``presence_penalty``, ``stop_sequences``, ``choice.count``
+  when sent), ``gen_ai.output.type`` (``"json"`` for a JSON-schema / JSON-object output format),
+  ``server.address`` / ``server.port``;
 * response: ``gen_ai.response.id``, ``gen_ai.response.model``, ``gen_ai.response.finish_reasons``
-  (chat: each choice's ``finish_reason``; Responses: the response ``status``, or the reason of an
-  incomplete one), ``gen_ai.usage.input_tokens``, ``gen_ai.usage.output_tokens``: from the body,
-  or, for a stream, from its chunks (the final usage chunk, ``response.completed``);
+  (chat: each choice's ``finish_reason``, one per choice; Responses: the response ``status``, or
+  the reason of an incomplete one), ``gen_ai.usage.input_tokens``, ``gen_ai.usage.output_tokens``:
+  from the body, or, for a stream, from its chunks (the final usage chunk, ``response.completed``);
 * streams: a ``gen_ai.first_token`` event when the first content arrives, and its delay in
   seconds as ``odirouter.time_to_first_token``.
 
 Prompt and completion content are never recorded unless the application opts in with the
 environment variable ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true`` (read when a span
-starts): then ``gen_ai.input.messages`` (the request's ``messages`` / ``input``, JSON) and
-``gen_ai.output.messages`` (the output text, JSON) are set.
+starts): then ``gen_ai.input.messages`` (the request's ``messages`` / ``input`` in the conventions'
+message shape, ``{"role", "parts": [...]}``, JSON) and ``gen_ai.output.messages`` (the output text,
+JSON) are set.
 """
 
 from __future__ import annotations
@@ -46,7 +49,12 @@ _REQUEST_PARAMS: Final = (
     ("max_tokens", "gen_ai.request.max_tokens"),
     ("max_completion_tokens", "gen_ai.request.max_tokens"),
     ("max_output_tokens", "gen_ai.request.max_tokens"),
+    ("seed", "gen_ai.request.seed"),
+    ("frequency_penalty", "gen_ai.request.frequency_penalty"),
+    ("presence_penalty", "gen_ai.request.presence_penalty"),
 )
+#: ``gen_ai.output.type`` of a requested output format (``response_format`` / ``text.format``).
+_OUTPUT_TYPES: Final = {"json_schema": "json", "json_object": "json", "text": "text"}
 
 
 class _Usage(msgspec.Struct):
@@ -61,6 +69,7 @@ class _Message(msgspec.Struct):
 
 
 class _Choice(msgspec.Struct):
+    index: Any = 0
     finish_reason: Any = None
     message: _Message | None = None
 
@@ -111,10 +120,11 @@ def llm_span(method: str, url: str, body: object) -> GenAISpan | None:
         value = body.get(key)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             attributes[name] = value
+    _more_request_attributes(body, kind, attributes)
     capture = _capture()
     if capture:
         prompt = body.get("messages") if kind == "chat" else body.get("input")
-        attributes["gen_ai.input.messages"] = _encode(prompt).decode()
+        attributes["gen_ai.input.messages"] = _encode(input_messages(prompt)).decode()
     trace = tracing._trace
     span = tracing._tracer.start_span(
         f"chat {model}" if isinstance(model, str) else "chat",
@@ -122,6 +132,81 @@ def llm_span(method: str, url: str, body: object) -> GenAISpan | None:
         attributes=attributes,
     )
     return GenAISpan(span, kind, capture)
+
+
+def _more_request_attributes(body: dict[str, Any], kind: str, attributes: dict[str, Any]) -> None:
+    """``gen_ai.request.choice.count`` (``n`` other than 1), ``gen_ai.request.stop_sequences`` and
+    ``gen_ai.output.type`` (when the request asks for an output format)."""
+    n = body.get("n")
+    if isinstance(n, int) and not isinstance(n, bool) and n != 1:
+        attributes["gen_ai.request.choice.count"] = n
+    stop = body.get("stop")
+    if isinstance(stop, str):
+        attributes["gen_ai.request.stop_sequences"] = (stop,)
+    elif isinstance(stop, list) and stop and all(isinstance(x, str) for x in stop):
+        attributes["gen_ai.request.stop_sequences"] = tuple(stop)
+    if kind == "chat":
+        fmt = body.get("response_format")
+    else:
+        text = body.get("text")
+        fmt = text.get("format") if isinstance(text, dict) else None
+    kind_of = fmt.get("type") if isinstance(fmt, dict) else None
+    output = _OUTPUT_TYPES.get(kind_of) if isinstance(kind_of, str) else None
+    if output is not None:
+        attributes["gen_ai.output.type"] = output
+
+
+def _text_parts(content: Any) -> list[dict[str, Any]]:
+    """``content`` (a string, or a list of chat / Responses content parts) as GenAI ``text`` parts."""
+    if isinstance(content, str):
+        return [{"type": "text", "content": content}]
+    parts: list[dict[str, Any]] = []
+    for part in content if isinstance(content, list) else ():
+        text = part.get("text") if isinstance(part, dict) else None
+        if isinstance(text, str):
+            parts.append({"type": "text", "content": text})
+    return parts
+
+
+def _input_message(item: Any) -> dict[str, Any] | None:
+    """One chat message or Responses input item in the GenAI message shape (``role``, ``parts``)."""
+    if not isinstance(item, dict):
+        return None
+    kind = item.get("type")
+    if kind == "function_call_output" or item.get("role") == "tool":
+        rid = item.get("call_id", item.get("tool_call_id"))
+        response = item.get("output", item.get("content"))
+        return {"role": "tool", "parts": [{"type": "tool_call_response", "id": rid, "response": response}]}
+    if kind == "function_call":
+        call = {
+            "type": "tool_call",
+            "id": item.get("call_id"),
+            "name": item.get("name"),
+            "arguments": item.get("arguments"),
+        }
+        return {"role": "assistant", "parts": [call]}
+    parts = _text_parts(item.get("content"))
+    for call in item.get("tool_calls") or ():
+        fn = call.get("function") if isinstance(call, dict) else None
+        if isinstance(fn, dict):
+            parts.append(
+                {
+                    "type": "tool_call",
+                    "id": call.get("id"),
+                    "name": fn.get("name"),
+                    "arguments": fn.get("arguments"),
+                }
+            )
+    return {"role": item.get("role", "user"), "parts": parts}
+
+
+def input_messages(prompt: Any) -> list[dict[str, Any]]:
+    """The request's ``messages`` / ``input`` as ``gen_ai.input.messages`` wants them: a list of
+    ``{"role", "parts": [{"type": "text", "content"} | tool_call | tool_call_response]}``."""
+    if isinstance(prompt, str):
+        return [{"role": "user", "parts": [{"type": "text", "content": prompt}]}]
+    found = (_input_message(item) for item in (prompt if isinstance(prompt, list) else ()))
+    return [m for m in found if m is not None]
 
 
 class GenAISpan:
@@ -135,7 +220,7 @@ class GenAISpan:
         self._started = time.monotonic()
         self._first = False
         self._ended = False
-        self._reasons: list[str] = []
+        self._reasons: dict[object, str] = {}  # by choice index: one reason per generation
         self._rid: object = None
         self._model: object = None
         self._text: list[str] | None = [] if capture else None
@@ -162,7 +247,7 @@ class GenAISpan:
         self._identity(summary.id, summary.model)
         if summary.choices:
             for choice in summary.choices:
-                self._reason(choice.finish_reason)
+                self._reason(choice.index, choice.finish_reason)
                 if self._text is not None and choice.message is not None:
                     self._add_text(choice.message.content)
         self._status(summary.status, summary.incomplete_details)
@@ -202,7 +287,7 @@ class GenAISpan:
                     self._first_token()
                 if self._text is not None:
                     self._add_text(delta.content)
-            self._reason(choice.finish_reason)
+            self._reason(choice.index, choice.finish_reason)
         if chunk.usage is not None:
             self._usage(chunk.usage)
 
@@ -229,16 +314,16 @@ class GenAISpan:
             self._model = model
             self._span.set_attribute("gen_ai.response.model", model)
 
-    def _reason(self, reason: Any) -> None:
+    def _reason(self, index: object, reason: Any) -> None:
         if isinstance(reason, str) and reason:
-            self._reasons.append(reason)
+            self._reasons[index if isinstance(index, int) else len(self._reasons)] = reason
 
     def _status(self, status: Any, incomplete: Any) -> None:
         reason = getattr(incomplete, "reason", None)
         if isinstance(reason, str) and reason:
-            self._reasons.append(reason)
+            self._reasons[0] = reason
         elif isinstance(status, str) and status:
-            self._reasons.append(status)
+            self._reasons[0] = status
 
     def _usage(self, usage: Any) -> None:
         if usage is None:
@@ -265,7 +350,7 @@ class GenAISpan:
         self._ended = True
         span = self._span
         if self._reasons:
-            span.set_attribute("gen_ai.response.finish_reasons", tuple(dict.fromkeys(self._reasons)))
+            span.set_attribute("gen_ai.response.finish_reasons", tuple(self._reasons.values()))
         if self._text is not None and self._text:
             message = {"role": "assistant", "parts": [{"type": "text", "content": "".join(self._text)}]}
             span.set_attribute("gen_ai.output.messages", _encode([message]).decode())

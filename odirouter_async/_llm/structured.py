@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Final, Generic, TypeVar, cast
 
 import msgspec
 
@@ -136,13 +136,54 @@ def _build_format(tp: type[Any]) -> OutputFormat[Any]:
         return OutputFormat(name, to_strict_json_schema(tp.model_json_schema()), tp.model_validate_json)
     try:
         raw_schema = msgspec.json.schema(tp)
+        info = msgspec.inspect.type_info(tp)
     except (TypeError, ValueError) as exc:
         raise StrictSchemaError(f"{tp!r} has no JSON schema: {exc}") from None
+    _time_formats(info, raw_schema, raw_schema.get("$defs") or {}, set())
     decoder = msgspec.json.Decoder(tp)
-    description = (
-        doc.strip() if isinstance(doc, str) and doc.strip() and issubclass(tp, msgspec.Struct) else None
-    )
-    return OutputFormat(name, to_strict_json_schema(raw_schema), decoder.decode, description)
+    is_struct = isinstance(tp, type) and issubclass(tp, msgspec.Struct)
+    description = doc.strip() if isinstance(doc, str) and doc.strip() and is_struct else None
+    schema = to_strict_json_schema(raw_schema, nullable_optional=False)
+    return OutputFormat(name, schema, decoder.decode, description)
+
+
+_TIME_FORMATS: Final = {msgspec.inspect.DateTimeType: "date-time", msgspec.inspect.TimeType: "time"}
+_RECORDS: Final = (msgspec.inspect.StructType, msgspec.inspect.TypedDictType, msgspec.inspect.DataclassType)
+_SEQUENCES: Final = (
+    msgspec.inspect.ListType,
+    msgspec.inspect.SetType,
+    msgspec.inspect.FrozenSetType,
+    msgspec.inspect.VarTupleType,
+)
+
+
+def _time_formats(info: Any, node: Any, defs: Mapping[str, Any], seen: set[str]) -> None:
+    """Add ``format`` (``date-time``/``time``) to ``node`` where ``info`` is a datetime or time
+    (msgspec writes a bare ``string``, and the model would write any text the decoder refuses)."""
+    if not isinstance(node, dict):
+        return
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/"):
+        name = ref[len("#/$defs/") :]
+        if name not in seen and name in defs:
+            seen.add(name)
+            _time_formats(info, defs[name], defs, seen)
+        return
+    fmt = _TIME_FORMATS.get(type(info))
+    if fmt is not None:
+        if node.get("type") == "string" and "format" not in node and info.tz is not False:
+            node["format"] = fmt
+    elif isinstance(info, _RECORDS):
+        props = node.get("properties") or {}
+        for field in info.fields:
+            _time_formats(field.type, props.get(field.encode_name), defs, seen)
+    elif isinstance(info, _SEQUENCES):
+        _time_formats(info.item_type, node.get("items"), defs, seen)
+    elif isinstance(info, msgspec.inspect.UnionType) and isinstance(node.get("anyOf"), list):
+        members = [t for t in info.types if not isinstance(t, msgspec.inspect.NoneType)]
+        options = [o for o in node["anyOf"] if not (isinstance(o, dict) and o.get("type") == "null")]
+        if len(members) == 1 and len(options) == 1:  # Optional[X]: the one non-null option
+            _time_formats(members[0], options[0], defs, seen)
 
 
 class FunctionTool(dict[str, Any]):

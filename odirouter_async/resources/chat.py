@@ -28,11 +28,12 @@ from .._llm.structured import (
 from ..types._base import attach_raw
 from ..types.chat import ChatCompletion, ChatCompletionChunk, ChatMessage, ParsedChatCompletion
 from ._options import request_body
+from ._raw_call import raw_method
 
 if TYPE_CHECKING:
     from .._http.requester import ClientHandle
 
-__all__ = ("Chat", "Completions", "Messages")
+__all__ = ("Chat", "Completions", "CompletionsWithRawResponse", "Messages")
 
 PATH = "/v1/chat/completions"
 _COMPLETION = msgspec.json.Decoder(ChatCompletion)
@@ -56,6 +57,12 @@ class Completions:
 
     def __init__(self, client: ClientHandle) -> None:
         self._client = client
+
+    @property
+    def with_raw_response(self) -> CompletionsWithRawResponse:
+        """These methods, each returning a ``RawResponse`` (openai-python's resource-first spelling
+        of ``client.with_raw_response.chat.completions``)."""
+        return CompletionsWithRawResponse(self)
 
     @overload
     async def create(
@@ -632,3 +639,11 @@ class Chat:
     def __init__(self, client: ClientHandle) -> None:
         self._client = client
         self.completions = Completions(client)
+
+
+class CompletionsWithRawResponse:
+    """``client.with_raw_response.chat.completions``: ``create``, ``parse``."""
+
+    def __init__(self, completions: Completions) -> None:
+        self.create = raw_method(completions.create)
+        self.parse = raw_method(completions.parse)

@@ -12,20 +12,21 @@ never kept.
 One generic wrapper (``raw_method``) turns a method returning ``Awaitable[T]`` into one returning
 ``Awaitable[RawResponse[T]]`` with the same parameters (a ``ParamSpec``: mypy and pyright check
 the arguments, and ``.parse()`` is typed); each namespace below lists the methods it wraps.
+``RawResponse``/``raw_method`` live in ``_raw_call`` and the chat-completions and Responses
+namespaces with their resources, which also hand them out as openai-python's resource-first
+spelling (``client.chat.completions.with_raw_response.create(...)``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from functools import wraps
-from typing import TYPE_CHECKING, Generic, ParamSpec, TypeVar
+from typing import TYPE_CHECKING
 
-from multidict import CIMultiDict, CIMultiDictProxy
-
-from .._http.capture import capturing
+from ._raw_call import RawResponse, raw_method
+from .chat import CompletionsWithRawResponse
+from .responses import ResponsesWithRawResponse
 
 if TYPE_CHECKING:
-    from .chat import Chat, Completions
+    from .chat import Chat
     from .models import Models
     from .queue import Queue
     from .responses import Responses
@@ -43,88 +44,12 @@ __all__ = (
     "raw_method",
 )
 
-_T = TypeVar("_T")
-_P = ParamSpec("_P")
-
-
-class RawResponse(Generic[_T]):
-    """A call's result with its HTTP answer: ``headers``, ``status_code``, ``x_request_id``, ``parse()``.
-
-    Attributes:
-        headers: the response headers as sent, case-insensitive
-            (``headers["X-RateLimit-Remaining-Requests"]``).
-        status_code: the HTTP status of the answer.
-        x_request_id: the exchange's ``X-Request-Id`` (the gateway's echo, else the one sent).
-        url: the URL that answered (never the request headers: they carry the key).
-    """
-
-    __slots__ = ("_parsed", "headers", "status_code", "url", "x_request_id")
-
-    def __init__(
-        self,
-        parsed: _T,
-        *,
-        headers: CIMultiDictProxy[str],
-        status_code: int,
-        x_request_id: str | None,
-        url: str,
-    ) -> None:
-        self._parsed = parsed
-        self.headers = headers
-        self.status_code = status_code
-        self.x_request_id = x_request_id
-        self.url = url
-
-    def parse(self) -> _T:
-        """The typed result the call returns without ``with_raw_response`` (a stream for ``stream=True``)."""
-        return self._parsed
-
-    def __repr__(self) -> str:
-        return f"<RawResponse status_code={self.status_code} x_request_id={self.x_request_id!r}>"
-
-
-_NO_HEADERS: CIMultiDictProxy[str] = CIMultiDictProxy(CIMultiDict())
-
-
-def raw_method(method: Callable[_P, Awaitable[_T]]) -> Callable[_P, Awaitable[RawResponse[_T]]]:
-    """``method`` (a resource method returning an awaitable) returning a ``RawResponse`` instead."""
-
-    @wraps(method)
-    async def call(*args: _P.args, **kwargs: _P.kwargs) -> RawResponse[_T]:
-        with capturing() as exchange:
-            result = await method(*args, **kwargs)
-        return RawResponse(
-            result,
-            headers=exchange.headers if exchange.headers is not None else _NO_HEADERS,
-            status_code=exchange.status,
-            x_request_id=exchange.x_request_id,
-            url=exchange.url,
-        )
-
-    return call
-
-
-class CompletionsWithRawResponse:
-    """``client.with_raw_response.chat.completions``: ``create``."""
-
-    def __init__(self, completions: Completions) -> None:
-        self.create = raw_method(completions.create)
-
 
 class ChatWithRawResponse:
     """``client.with_raw_response.chat``: ``completions``."""
 
     def __init__(self, chat: Chat) -> None:
         self.completions = CompletionsWithRawResponse(chat.completions)
-
-
-class ResponsesWithRawResponse:
-    """``client.with_raw_response.responses``: ``create``, ``retrieve``, ``cancel``."""
-
-    def __init__(self, responses: Responses) -> None:
-        self.create = raw_method(responses.create)
-        self.retrieve = raw_method(responses.retrieve)
-        self.cancel = raw_method(responses.cancel)
 
 
 class ModelsWithRawResponse:

@@ -31,12 +31,13 @@ from .._llm.structured import (
 from ..types._base import attach_raw
 from ..types.responses import ParsedResponse, Response, decode_lenient
 from ._options import request_body
+from ._raw_call import raw_method
 
 if TYPE_CHECKING:
     from .._http.requester import ClientHandle
     from .._http.response import HTTPResponse
 
-__all__ = ("ResponseInput", "Responses")
+__all__ = ("ResponseInput", "Responses", "ResponsesWithRawResponse")
 
 PATH = "/v1/responses"
 _RESPONSE = msgspec.json.Decoder(Response)
@@ -81,6 +82,12 @@ class Responses:
 
     def __init__(self, client: ClientHandle) -> None:
         self._client = client
+
+    @property
+    def with_raw_response(self) -> ResponsesWithRawResponse:
+        """These methods, each returning a ``RawResponse`` (openai-python's resource-first spelling
+        of ``client.with_raw_response.responses``)."""
+        return ResponsesWithRawResponse(self)
 
     @overload
     async def create(
@@ -761,3 +768,13 @@ class Responses:
         path = f"{PATH}/{quote(response_id, safe='')}/cancel"
         resp = await self._client.requester.request("POST", path, options=opts)
         return _response_of(resp, _RESPONSE)
+
+
+class ResponsesWithRawResponse:
+    """``client.with_raw_response.responses``: ``create``, ``parse``, ``retrieve``, ``cancel``."""
+
+    def __init__(self, responses: Responses) -> None:
+        self.create = raw_method(responses.create)
+        self.parse = raw_method(responses.parse)
+        self.retrieve = raw_method(responses.retrieve)
+        self.cancel = raw_method(responses.cancel)

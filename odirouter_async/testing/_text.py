@@ -8,7 +8,7 @@ small word lists, the first about the longest keyword of the prompt.  ``schema_v
 validates against a JSON schema's common keywords (``type`` (or a list of types), ``properties``,
 ``required``, ``enum``, ``const``, ``default``, ``anyOf`` / ``oneOf`` / ``allOf``, ``items``,
 ``minItems`` / ``maxItems``, ``minimum`` / ``maximum`` (and the exclusive ones), ``minLength`` /
-``maxLength``, string ``format`` date / date-time / email / uri / uuid, ``$ref`` into the root's
+``maxLength``, string ``format`` date / date-time / time / email / uri / uuid, ``$ref`` into the root's
 ``$defs``, recursive ones included: deep down, arrays are empty and nullable values ``null``);
 ``pattern`` is not followed.  Optional properties are filled about half the time.
 
@@ -202,6 +202,8 @@ def _string(schema: Mapping[str, Any], rng: Random, name: str, prompt: str) -> s
         text = f"2025-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
     elif fmt == "date-time":
         text = f"2025-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}T{rng.randint(0, 23):02d}:00:00Z"
+    elif fmt == "time":
+        text = f"{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:00Z"
     elif fmt == "email" or "email" in key:
         text = f"{rng.choice(_WORDS)}@example.com"
     elif fmt in ("uri", "url") or key.endswith("url") or key == "uri":

@@ -31,6 +31,7 @@ async def test_agent_calls_the_typed_tool_once_then_answers(env: Emulator) -> No
     assert [r.status for r in env.stats.records("chat")] == [200, 200]
 
 
+@pytest.mark.realtime  # the example runs in a real-time process against the in-loop emulator
 async def test_structured_example_runs_as_a_script(emu: Emulator) -> None:
     """``python examples/structured_output.py TEXT`` prints the trip as JSON, then the answer."""
     out = await run_example(emu, "structured_output", "Two", "nights", "in", "Lima")

@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import msgspec
 import pytest
 
 import odirouter_async as odr
@@ -177,3 +178,73 @@ async def test_stream_answered_without_sse_ends_its_span(
     with pytest.raises(odr.SSEProtocolError):
         await client.chat.completions.create(model="gpt-4.1", messages=MESSAGES, stream=True)
     assert _llm_span(spans).status.status_code == otel_trace.StatusCode.ERROR
+
+
+async def test_structured_request_span_names_output_type_and_sampling(
+    client: odr.AsyncOdiRouter, spans: Any
+) -> None:
+    """A parse() call's span has gen_ai.output.type "json"; seed, penalties, stop and n are recorded."""
+
+    class City(msgspec.Struct):
+        city: str
+
+    await client.chat.completions.parse(
+        model="gpt-4.1", messages=MESSAGES, response_format=City, seed=7, n=2, stop="END",
+        frequency_penalty=0.5, presence_penalty=0.25,
+    )  # fmt: skip
+    attrs = dict(_llm_span(spans).attributes)
+    assert attrs["gen_ai.output.type"] == "json" and attrs["gen_ai.request.seed"] == 7
+    assert attrs["gen_ai.request.choice.count"] == 2 and attrs["gen_ai.request.stop_sequences"] == ("END",)
+    assert (
+        attrs["gen_ai.request.frequency_penalty"] == 0.5 and attrs["gen_ai.request.presence_penalty"] == 0.25
+    )
+    spans.clear()
+    await client.responses.parse(model="gpt-4.1", input="x", text_format=City)
+    assert dict(_llm_span(spans).attributes)["gen_ai.output.type"] == "json"
+    spans.clear()
+    await client.chat.completions.create(model="gpt-4.1", messages=MESSAGES)
+    assert "gen_ai.output.type" not in dict(_llm_span(spans).attributes)
+
+
+async def test_captured_input_messages_use_the_conventions_shape(
+    client: odr.AsyncOdiRouter, spans: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Opted-in gen_ai.input.messages are {"role", "parts"} messages (text, tool_call, tool_call_response)."""
+    monkeypatch.setenv(genai.CAPTURE_ENV, "true")
+    call = {
+        "id": "c1",
+        "type": "function",
+        "function": {"name": "get_weather", "arguments": '{"city":"Lisbon"}'},
+    }
+    messages = [
+        {"role": "user", "content": "weather in Lisbon?"},
+        {"role": "assistant", "content": None, "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": "c1", "content": "21C"},
+    ]
+    await client.chat.completions.create(model="gpt-4.1", messages=messages)
+    got = json.loads(dict(_llm_span(spans).attributes)["gen_ai.input.messages"])
+    assert got == [
+        {"role": "user", "parts": [{"type": "text", "content": "weather in Lisbon?"}]},
+        {
+            "role": "assistant",
+            "parts": [
+                {"type": "tool_call", "id": "c1", "name": "get_weather", "arguments": '{"city":"Lisbon"}'}
+            ],
+        },
+        {"role": "tool", "parts": [{"type": "tool_call_response", "id": "c1", "response": "21C"}]},
+    ]
+    spans.clear()
+    await client.responses.create(model="gpt-4.1", input="hello there")
+    got = json.loads(dict(_llm_span(spans).attributes)["gen_ai.input.messages"])
+    assert got == [{"role": "user", "parts": [{"type": "text", "content": "hello there"}]}]
+
+
+async def test_finish_reasons_one_per_choice(client: odr.AsyncOdiRouter, spans: Any) -> None:
+    """With n=2, gen_ai.response.finish_reasons has one reason per generation, whole and streamed."""
+    await client.chat.completions.create(model="gpt-4.1", messages=MESSAGES, n=2)
+    assert dict(_llm_span(spans).attributes)["gen_ai.response.finish_reasons"] == ("stop", "stop")
+    spans.clear()
+    stream = await client.chat.completions.create(model="gpt-4.1", messages=MESSAGES, n=2, stream=True)
+    async with stream:
+        [chunk async for chunk in stream]
+    assert dict(_llm_span(spans).attributes)["gen_ai.response.finish_reasons"] == ("stop", "stop")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import msgspec
 from typing_extensions import assert_type
 
 import odirouter_async as odr
@@ -28,6 +29,25 @@ async def raw_calls(client: odr.AsyncOdiRouter) -> None:
     job = await client.with_raw_response.queue.submit("nano_banana_2", {"prompt": "x"})
     assert_type(job.parse(), odr.Job)
     await client.with_raw_response.models.list(bogus=1)  # type: ignore[call-arg]
+
+
+class _City(msgspec.Struct):
+    city: str
+
+
+async def raw_parse(client: odr.AsyncOdiRouter) -> None:
+    """``with_raw_response`` of ``parse``: ``.parse()`` is the ``Parsed*[T]``, ``T`` kept."""
+    raw = client.with_raw_response
+    chat = await raw.chat.completions.parse(model="m", messages=[], response_format=_City)
+    assert_type(chat.parse(), odr.ParsedChatCompletion[_City])
+    assert_type(chat.parse().choices[0].message.parsed, _City | None)
+    answer = await client.with_raw_response.responses.parse(model="m", input="x", text_format=_City)
+    assert_type(answer.parse(), odr.ParsedResponse[_City])
+    assert_type(answer.parse().output_parsed, _City | None)
+    first = await client.chat.completions.with_raw_response.create(model="m", messages=[])
+    assert_type(first.parse(), odr.ChatCompletion)
+    again = await client.responses.with_raw_response.parse(model="m", input="x", text_format=_City)
+    assert_type(again.parse(), odr.ParsedResponse[_City])
 
 
 async def background(client: odr.AsyncOdiRouter) -> None:

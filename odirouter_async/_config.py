@@ -320,9 +320,11 @@ class PollingOptions:
         max_rate: polls per second for all jobs together (the rate starts at 100/s and doubles
             while polls wait for it, up to this); a 429 lowers it (AIMD) and it recovers.
         max_in_flight: polls sent at once.
-        lag_target, lag_fraction, tick: deprecated, without effect (the schedule places polls
-            from the endpoint's learned durations and never read them); setting one warns
-            (``DeprecationWarning``); they will be removed.
+        lag_target: deprecated, without effect (the schedule places polls from the endpoint's
+            learned durations and never read it); setting it warns (``DeprecationWarning``); it
+            will be removed, as will ``lag_fraction`` and ``tick``.
+        lag_fraction: deprecated, without effect, as ``lag_target``.
+        tick: deprecated, without effect, as ``lag_target``.
         seed: seeds the schedule's jitter (reproducible runs); ``None``: random.
         max_poll_errors: answers in a row of one job that the SDK cannot use (5xx, HTML,
             malformed JSON, from the result and the status URL) before the job ends with the

@@ -16,7 +16,8 @@
   the earliest of three draws, and one run in three opened it seconds after the batch had begun to
   finish (issue #23: the same 300 x 20 s batch split into two outcomes).  So while every scout is
   still pending, a batch of at least 20 recruits one more scout when their age passes 1 s and each
-  time it grows 1.37x (up to ``max_scouts``), polled at the window's spacing rather than densely:
+  time it grows 1.37x (up to 4 % of the batch or ``max_scouts``), polled at the window's spacing
+  rather than densely:
   about ten extra samplers by 20 s, for a few tenths of a request per job.
 - **Re-plans.**  Once 8% of the scouts have finished, every job is placed in one batch: those
   already past ``lo`` catch up within half a spacing (spread by their phase).  Later material
@@ -43,6 +44,7 @@ K = TypeVar("K", bound=Hashable)
 _LATE_FROM = 1.0  # a cold batch whose scouts are all pending at this age recruits one more ...
 _LATE_GROWTH = 1.37  # ... and one more each time their age grows by this factor
 _LATE_BATCH = 20  # only with at least this many non-scouts waiting
+_LATE_SHARE = 0.04  # and at most this share of the batch (or ``max_scouts``) are scouts
 
 
 class ScheduleLearning(SchedulePlacement[K]):
@@ -123,7 +125,8 @@ class ScheduleLearning(SchedulePlacement[K]):
 
     def _recruit_late(self, ep: EndpointState, now: float) -> None:
         """A cold batch whose scouts are all still pending recruits more, ever sparser in age."""
-        if ep.model or ep.frontier < max(_LATE_FROM, ep.recruit_at) or ep.recruited >= self._max_scouts:
+        cap = min(self._max_scouts, max(self._min_scouts, math.ceil(_LATE_SHARE * len(ep.jobs))))
+        if ep.model or ep.frontier < max(_LATE_FROM, ep.recruit_at) or ep.recruited >= cap:
             return
         ep.recruit_at = max(_LATE_FROM, ep.frontier) * _LATE_GROWTH
         if len(ep.jobs) - len(ep.scout_starts) < _LATE_BATCH:

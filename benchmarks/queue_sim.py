@@ -10,7 +10,8 @@ round trip later.  The fake gateway answers a poll with DONE once the job has fi
 Measured: requests per job after the submit (every poll sent, result fetch included), the lag
 between a job finishing and the client receiving the answer that says so, and polls per second.
 
-``python benchmarks/queue_sim.py`` prints the scenario table and requests-vs-lag curves; the unit
+``python benchmarks/queue_sim.py`` prints the scenario table and requests-vs-lag curves (``--worst
+[--seeds N]``: the worst seed per scenario of a grid, see ``worst_table``); the unit
 tests (``tests/unit/test_schedule_sim.py``) import this module and assert the targets.
 """
 
@@ -22,7 +23,7 @@ import random
 import statistics
 import sys
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,8 @@ __all__ = (
     "run",
     "single_job_lags",
     "warm_single_job_lags",
+    "worst_seed",
+    "worst_table",
 )
 
 
@@ -316,8 +319,108 @@ def scenarios() -> list[tuple[str, SimResult]]:
     return out
 
 
+@dataclass
+class Worst:
+    """The worst seed of one scenario: lags as fractions of the nominal duration."""
+
+    name: str
+    seeds: int
+    p50: float  # worst seed's lag p50 / duration
+    p99: float  # worst seed's lag p99 / duration
+    requests: float  # worst seed's requests per job
+    mean_requests: float
+    misses: int  # seeds over p50 10 %, p99 25 % or 3 requests per job
+
+    def row(self) -> str:
+        """One line of the worst-seed table."""
+        return (
+            f"{self.name:<30} {self.seeds:>5} {100 * self.p50:>8.1f} {100 * self.p99:>8.1f} "
+            f"{self.requests:>7.2f} {self.mean_requests:>8.2f} {self.misses:>6}"
+        )
+
+
+WORST_HEADER = (
+    f"{'scenario (worst seed)':<30} {'seeds':>5} {'p50 %':>8} {'p99 %':>8} {'req max':>7} {'req mean':>8} "
+    f"{'misses':>6}"
+)
+
+
+def worst_seed(
+    name: str,
+    jobs: int,
+    duration: float,
+    spread: float,
+    seeds: Sequence[int],
+    *,
+    warm: bool = False,
+    **kw: Any,
+) -> Worst:
+    """Run one scenario over ``seeds`` with the client's defaults; report the worst seed.
+
+    ``warm``: the batch runs on a schedule that first learned a batch of the same workload (a
+    second batch in one process).  The shell is the real one's: ``max_rate`` 10 000/s, 256 polls in
+    flight, 20 ms round trips.  Lags are fractions of ``duration`` (the nominal job length).
+    """
+    rows = []
+    for seed in seeds:
+        opts = {"max_rate": 10_000.0}
+        scn = Scenario(
+            name,
+            jobs=jobs,
+            duration=duration,
+            spread=spread,
+            seed=seed,
+            options=opts,
+            rtt=0.02,
+            max_in_flight=256,
+            **kw,
+        )
+        if warm:
+            first = Scenario(
+                "w", jobs=jobs, duration=duration, spread=spread, seed=seed + 10_000, options=opts
+            )
+            res = warm_then(first, scn)
+        else:
+            res = run(scn)
+        rows.append((res.lag(0.5) / duration, res.lag(0.99) / duration, res.requests_per_job))
+    misses = sum(1 for p50, p99, req in rows if p50 > 0.10 or p99 > 0.25 or req > 3.0)
+    return Worst(
+        name,
+        len(rows),
+        max(r[0] for r in rows),
+        max(r[1] for r in rows),
+        max(r[2] for r in rows),
+        statistics.fmean(r[2] for r in rows),
+        misses,
+    )
+
+
+def worst_table(seeds: int = 20) -> Iterator[Worst]:
+    """The worst-seed grid: job lengths 2 s .. 10 min, jitter 0-50 %, 1 to 10 000 jobs, cold and warm.
+
+    ``seeds`` seeds per cold scenario up to 300 jobs; a fifth of them for warm ones, 2 for 10 000.
+    """
+    few = range(1, 1 + max(1, seeds // 5))
+    for duration in (2.0, 20.0, 60.0, 600.0):
+        for spread in (0.0, 0.25, 0.5):
+            for jobs in (1, 300, 10_000):
+                if jobs == 10_000 and duration > 20.0:
+                    continue  # minutes of simulation for a regime the 20 s row already shows
+                span = range(1, 3) if jobs == 10_000 else range(1, seeds + 1)
+                label = f"{jobs} x {duration:g}s +-{100 * spread:.0f}%"
+                yield worst_seed(f"cold {label}", jobs, duration, spread, span)
+                if 1 < jobs < 10_000:
+                    yield worst_seed(f"warm {label}", jobs, duration, spread, few, warm=True)
+
+
 def main() -> None:
     """Print the scenario table and the requests-vs-lag curves."""
+    if "--worst" in sys.argv:
+        seeds = int(sys.argv[sys.argv.index("--seeds") + 1]) if "--seeds" in sys.argv else 20
+        print(WORST_HEADER, flush=True)
+        for worst in worst_table(seeds):
+            print(worst.row(), flush=True)
+        return
     print(HEADER)
     for _, result in scenarios():
         print(result.row())

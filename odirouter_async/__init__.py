@@ -5,6 +5,9 @@ Everything public is importable from here; the modules behind it are private.
 
 from __future__ import annotations
 
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from ._client import AsyncOdiRouter as AsyncOdiRouter
 from ._config import (
     NOT_GIVEN as NOT_GIVEN,
@@ -14,7 +17,6 @@ from ._config import (
     PollingOptions as PollingOptions,
     Timeout as Timeout,
 )
-from ._core.jobstate import CancelOutcome as CancelOutcome, JobState as JobState
 from ._core.retry import RetryPolicy as RetryPolicy
 from ._core.strict_schema import StrictSchemaError as StrictSchemaError
 from ._exceptions import (
@@ -64,15 +66,6 @@ from ._llm.structured import (
     ParsedResponseStreamManager as ParsedResponseStreamManager,
     function_tool as function_tool,
 )
-from ._queue.jobs import Job as Job
-from ._queue.journal import Journal as Journal
-from ._queue.map import (
-    JobMap as JobMap,
-    MapHooks as MapHooks,
-    MapOutcome as MapOutcome,
-    MapProgress as MapProgress,
-)
-from ._queue.scheduler import SchedulerStats as SchedulerStats
 from .resources.raw import RawResponse as RawResponse
 from .types._base import to_dict as to_dict
 from .types.chat import (
@@ -81,12 +74,6 @@ from .types.chat import (
     ParsedChatCompletion as ParsedChatCompletion,
 )
 from .types.models import Model as Model, ModelList as ModelList
-from .types.queue import (
-    JobOutput as JobOutput,
-    JobResult as JobResult,
-    QueueStatus as QueueStatus,
-    StatusUpdate as StatusUpdate,
-)
 from .types.response_events import (
     ResponseStreamEvent as ResponseStreamEvent,
     UnknownEvent as UnknownEvent,
@@ -97,12 +84,67 @@ from .types.responses import (
     ResponseOutputItem as ResponseOutputItem,
     UnknownOutputItem as UnknownOutputItem,
 )
-from .types.videos import (
-    Video as Video,
-    VideoDeleted as VideoDeleted,
-    VideoError as VideoError,
-    VideoList as VideoList,
-)
+
+if TYPE_CHECKING:  # imported on first use (``__getattr__`` below); type checkers see them here
+    from ._core.jobstate import CancelOutcome as CancelOutcome, JobState as JobState
+    from ._queue.jobs import Job as Job
+    from ._queue.journal import Journal as Journal
+    from ._queue.map import (
+        JobMap as JobMap,
+        MapHooks as MapHooks,
+        MapOutcome as MapOutcome,
+        MapProgress as MapProgress,
+    )
+    from ._queue.scheduler import SchedulerStats as SchedulerStats
+    from .types.queue import (
+        JobOutput as JobOutput,
+        JobResult as JobResult,
+        QueueStatus as QueueStatus,
+        StatusUpdate as StatusUpdate,
+    )
+    from .types.videos import (
+        Video as Video,
+        VideoDeleted as VideoDeleted,
+        VideoError as VideoError,
+        VideoList as VideoList,
+    )
+
+#: names whose modules a chat or responses call never needs: imported on first use (issue #23)
+_LAZY: dict[str, str] = {
+    "CancelOutcome": "._core.jobstate",
+    "JobState": "._core.jobstate",
+    "Job": "._queue.jobs",
+    "Journal": "._queue.journal",
+    "JobMap": "._queue.map",
+    "MapHooks": "._queue.map",
+    "MapOutcome": "._queue.map",
+    "MapProgress": "._queue.map",
+    "SchedulerStats": "._queue.scheduler",
+    "JobOutput": ".types.queue",
+    "JobResult": ".types.queue",
+    "QueueStatus": ".types.queue",
+    "StatusUpdate": ".types.queue",
+    "Video": ".types.videos",
+    "VideoDeleted": ".types.videos",
+    "VideoError": ".types.videos",
+    "VideoList": ".types.videos",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """``from odirouter_async import Job`` imports the queue machinery only then (PEP 562)."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    """The public names, the lazy ones included."""
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __version__ = VERSION
 

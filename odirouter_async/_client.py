@@ -11,9 +11,10 @@ from __future__ import annotations
 import logging
 import os
 import ssl as _ssl
+import sys
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._closing import AsyncClosing
 from ._config import (
@@ -40,10 +41,12 @@ from ._http.pool import Pool
 from ._http.transport import Transport
 from .resources.chat import Chat
 from .resources.models import Models
-from .resources.queue import Queue
 from .resources.raw import WithRawResponse
 from .resources.responses import Responses
-from .resources.videos import Videos
+
+if TYPE_CHECKING:  # built on first use (``queue``, ``videos``): a chat call never imports them
+    from .resources.queue import Queue
+    from .resources.videos import Videos
 
 __all__ = ("DEFAULT_BASE_URL", "AsyncOdiRouter")
 
@@ -200,8 +203,26 @@ class AsyncOdiRouter(AsyncClosing):
         self.models = Models(self)
         self.chat = Chat(self)
         self.responses = Responses(self)
-        self.queue = Queue(self)
-        self.videos = Videos(self)
+
+    @property
+    def queue(self) -> Queue:
+        """Queue jobs: ``submit``, ``run``, ``map``, ``status``, ``result``... (built on first use)."""
+        queue: Queue | None = self.__dict__.get("_queue")
+        if queue is None:
+            from .resources.queue import Queue
+
+            queue = self.__dict__["_queue"] = Queue(self)
+        return queue
+
+    @property
+    def videos(self) -> Videos:
+        """Videos: ``create``, ``retrieve``, ``list``, ``delete``... (built on first use)."""
+        videos: Videos | None = self.__dict__.get("_videos")
+        if videos is None:
+            from .resources.videos import Videos
+
+            videos = self.__dict__["_videos"] = Videos(self)
+        return videos
 
     @property
     def with_raw_response(self) -> WithRawResponse:
@@ -289,9 +310,10 @@ class AsyncOdiRouter(AsyncClosing):
         """Stop the scheduler and close the connection pool.  A view's ``aclose`` does nothing."""
         if not self._owner:
             return
-        from ._queue.map_runner import close_maps  # maps still running end first (#19)
+        if "odirouter_async._queue.map_runner" in sys.modules:  # else no map ever ran
+            from ._queue.map_runner import close_maps  # maps still running end first (#19)
 
-        await close_maps(self._shared)
+            await close_maps(self._shared)
         scheduler = self._shared.scheduler
         if scheduler is not None:
             self._shared.scheduler = None

@@ -235,6 +235,7 @@ class PollSchedule(ScheduleLearning[K]):
                 self._make_scout(job)
             if job.scout:
                 ep.frontier = max(ep.frontier, job.known)
+                self._recruit_late(ep, now)
             self._plan(job, now)
         else:
             if outcome is Outcome.DONE and job.timed:

@@ -85,6 +85,7 @@ class EndpointState:
         "planned",
         "prior",
         "queues",
+        "recruit_at",
         "recruited",
         "replans",
         "rescout",
@@ -106,6 +107,7 @@ class EndpointState:
         self.canaries = 0  # canaries still to be made
         self.scout_starts: list[float] = []  # start times of pending scouts, sorted
         self.frontier = 0.0  # highest age a scout was seen pending at
+        self.recruit_at = 0.0  # frontier age at which the next late scout is recruited (cold batch)
         self.dirty_at: float | None = None
         self.last_replan = -math.inf
         self.planned = (0.0, 0.0)  # the window of the last re-plan
@@ -133,6 +135,7 @@ class JobState(Generic[K]):
     waits: Iterator[float] | None = None  # prior / tail backoff
     errors: Iterator[float] | None = None
     every: float = 0.0  # > 0: a fixed-interval job (``add(..., every=)``)
+    late: bool = False  # a scout recruited late in a cold batch: polled at the window's spacing
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,13 @@
 - **History.**  An endpoint seeded from a previous process (``PollSchedule.seed``) places its
   first jobs by the seeds, which give way to the first 8 real finishes; one precise finish far
   outside them resets the endpoint (``stale``: the old history is contradicted).
+- **Late scouts.**  The first finish of a cold batch opens its window; with three scouts that is
+  the earliest of three draws, and one run in three opened it seconds after the batch had begun to
+  finish (issue #23: the same 300 x 20 s batch split into two outcomes).  So while every scout is
+  still pending, a batch of at least 20 recruits one more scout when their age passes 1 s and each
+  time it grows 1.37x (up to 4 % of the batch or ``max_scouts``), polled at the window's spacing
+  rather than densely:
+  about ten extra samplers by 20 s, for a few tenths of a request per job.
 - **Re-plans.**  Once 8% of the scouts have finished, every job is placed in one batch: those
   already past ``lo`` catch up within half a spacing (spread by their phase).  Later material
   changes (the count doubles, the window moves by a fraction of a spacing) re-plan the endpoint
@@ -34,11 +41,17 @@ __all__ = ("ScheduleLearning",)
 
 K = TypeVar("K", bound=Hashable)
 
+_LATE_FROM = 1.0  # a cold batch whose scouts are all pending at this age recruits one more ...
+_LATE_GROWTH = 1.37  # ... and one more each time their age grows by this factor
+_LATE_BATCH = 20  # only with at least this many non-scouts waiting
+_LATE_SHARE = 0.04  # and at most this share of the batch (or ``max_scouts``) are scouts
+
 
 class ScheduleLearning(SchedulePlacement[K]):
     """What finishes teach an endpoint, and its re-plans (the learning half of ``PollSchedule``)."""
 
     _min_scouts: int
+    _max_scouts: int
     _endpoints: dict[str, EndpointState]
 
     def _learn(self, job: JobState[K], age: float, now: float, inference_time: float | None = None) -> None:
@@ -65,6 +78,7 @@ class ScheduleLearning(SchedulePlacement[K]):
             ep.stale = True
             model.reset()
             ep.rescout, ep.frontier, ep.replans, ep.recruited = self._min_scouts, 0.0, 0, 0
+            ep.recruit_at = 0.0
             ep.dirty_at = now
         model.add(lower, age, precise=job.scout or age - lower <= 0.5 * self._spacing(age))
         n, (lo0, hi0) = len(model), ep.planned
@@ -108,6 +122,21 @@ class ScheduleLearning(SchedulePlacement[K]):
             if target is not None and job.start + target < job.due - 1e-9:
                 job.mode, job.waits = Mode.MODEL, None
                 self._push(job, max(job.start + target, now))
+
+    def _recruit_late(self, ep: EndpointState, now: float) -> None:
+        """A cold batch whose scouts are all still pending recruits more, ever sparser in age."""
+        cap = min(self._max_scouts, max(self._min_scouts, math.ceil(_LATE_SHARE * len(ep.jobs))))
+        if ep.model or ep.frontier < max(_LATE_FROM, ep.recruit_at) or ep.recruited >= cap:
+            return
+        ep.recruit_at = max(_LATE_FROM, ep.frontier) * _LATE_GROWTH
+        if len(ep.jobs) - len(ep.scout_starts) < _LATE_BATCH:
+            return
+        for job in ep.jobs.values():
+            if job.timed and not job.scout and not job.in_flight and job.mode is Mode.PRIOR:
+                self._make_scout(job)
+                job.late = True
+                self._plan(job, now)
+                return
 
     def _make_scout(self, job: JobState[K]) -> None:
         job.ep.recruited += 1

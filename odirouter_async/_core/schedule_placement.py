@@ -129,9 +129,12 @@ class SchedulePlacement(Generic[K]):
             return
         if job.mode is Mode.SCOUT:
             if len(ep.jobs) - len(ep.scout_starts) >= _BATCH:  # others wait on this scout: dense
-                at = known + max(self._scout_interval, self._scout_fraction * known) * self._rng.uniform(
-                    0.9, 1.1
+                step = (
+                    self._spacing(known)
+                    if job.late
+                    else max(self._scout_interval, self._scout_fraction * known)
                 )
+                at = known + step * self._rng.uniform(0.9, 1.1)
             else:  # a lone or small-batch scout: the endpoint's prior curve, at the job's own phase
                 at = self._prior_next(job, known)
         elif job.mode is Mode.UNTIMED or not self._ready(ep):

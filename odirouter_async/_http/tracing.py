@@ -26,32 +26,36 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib.util import find_spec
 from typing import Any, Final
 from urllib.parse import urlsplit
 
 __all__ = ("ENABLED", "HTTPSpan", "JobSpan", "active", "http_span", "job_span", "route_template")
 
-_trace: Any
-try:  # optional dependency
-    import opentelemetry.trace as _otel_trace
 
-    _trace = _otel_trace
-except ImportError:  # pragma: no cover - exercised only where the extra is not installed
-    _trace = None
+def _installed() -> bool:
+    try:
+        return find_spec("opentelemetry") is not None
+    except (ImportError, ValueError):  # pragma: no cover - a broken or odd installation
+        return False
 
-ENABLED: Final = _trace is not None
+
+#: the API is installed; it is imported only once the application imported it (it must have, to
+#: set a provider) or names a provider in ``OTEL_PYTHON_TRACER_PROVIDER``: a client that does
+#: not trace never loads it (issue #23: ~40 ms of ``import odirouter_async``)
+ENABLED: Final = _installed()
 _TRACER_NAME: Final = "odirouter_async"
-_NON_RECORDING: Final[tuple[type, ...]] = (
-    (_trace.ProxyTracerProvider, _trace.NoOpTracerProvider) if _trace is not None else ()
-)
+_trace: Any = None  # ``opentelemetry.trace``, once loaded (``_load``)
+_NON_RECORDING: tuple[type, ...] = ()
 #: a proxy tracer: it follows the provider the application sets, whenever it sets it
-_tracer: Any = _trace.get_tracer(_TRACER_NAME) if _trace is not None else None
+_tracer: Any = None
+_MISSING: Final = object()
 #: ``active()``'s fast answer while no provider is set: the API keeps the provider in a module
 #: global (read when present) and otherwise loads one named by this variable, which we read once
 #: at import (reading ``os.environ`` per request cost ~3 us: a ``KeyError`` raised and caught)
-_PROVIDER_GLOBAL: Final = _trace is not None and hasattr(_trace, "_TRACER_PROVIDER")
 _PROVIDER_FROM_ENV: Final = "OTEL_PYTHON_TRACER_PROVIDER" in os.environ
 
 # The gateway's routes, most specific first: path regex -> template (no ids in span names).
@@ -90,11 +94,29 @@ def active() -> bool:
 
     A provider set with ``set_tracer_provider()`` counts from then on; one named by the
     ``OTEL_PYTHON_TRACER_PROVIDER`` variable counts when the variable was set before import."""
-    if _trace is None:
-        return False
-    if _PROVIDER_GLOBAL and _trace._TRACER_PROVIDER is None and not _PROVIDER_FROM_ENV:
+    api = _trace
+    if api is None:
+        if not ENABLED or ("opentelemetry.trace" not in sys.modules and not _PROVIDER_FROM_ENV):
+            return False  # nobody imported the API, so nobody set a provider
+        api = _load()
+        if api is None:
+            return False
+    if getattr(api, "_TRACER_PROVIDER", _MISSING) is None and not _PROVIDER_FROM_ENV:
         return False  # what get_tracer_provider() would say (a proxy), without its env lookup
-    return not isinstance(_trace.get_tracer_provider(), _NON_RECORDING)
+    return not isinstance(api.get_tracer_provider(), _NON_RECORDING)
+
+
+def _load() -> Any:
+    """Import the OpenTelemetry API (once) and build the proxy tracer; ``None`` if it fails."""
+    global _trace, _tracer, _NON_RECORDING
+    try:
+        import opentelemetry.trace as api
+    except ImportError:  # pragma: no cover - find_spec said it was there
+        return None
+    _NON_RECORDING = (api.ProxyTracerProvider, api.NoOpTracerProvider)
+    _tracer = api.get_tracer(_TRACER_NAME)
+    _trace = api
+    return api
 
 
 class HTTPSpan:

@@ -312,6 +312,14 @@ class Transport:
         except RuntimeError:  # aiohttp's "Session is closed"
             if not session.closed:
                 raise
+        except asyncio.CancelledError:  # aiohttp cancels the waiters for a slot when the pool closes
+            if not self.pool.closed or _cancelling():
+                raise
+            raise ClientClosedError(
+                "the client was closed while this request waited for a free connection; it was not sent",
+                x_request_id=req.rid,
+                sent=False,
+            ) from None
         if resp is None and (err is None or self.pool.closed):  # the session was closed under us
             err = ClientClosedError(
                 "the client was closed during the request", x_request_id=req.rid, sent=True
@@ -420,3 +428,13 @@ class Transport:
         stream = StreamResponse(resp, rid, req.url, self.pool)
         stream.genai = llm
         return stream
+
+
+def _cancelling() -> bool:
+    """Whether the current task is being cancelled (a caller's cancellation, not the pool's close).
+
+    Python 3.10 cannot tell: there a close of the pool wins.
+    """
+    task = asyncio.current_task()
+    cancelling = getattr(task, "cancelling", None)
+    return bool(cancelling()) if cancelling is not None else False

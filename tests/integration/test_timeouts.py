@@ -123,3 +123,27 @@ async def test_a_cancellation_while_waiting_for_a_slot_stays_a_cancellation() ->
             await held.aclose()
         assert scope.cancelled_caught
     assert len(srv.requests) == 1
+
+
+async def test_close_during_a_pool_wait_ends_the_waiting_call() -> None:
+    """aclose() while a call waits for a pool slot: that call ends with ClientClosedError, unsent."""
+    limits = odr.Limits(max_connections=1)
+    async with SlowServer(hold_body()) as srv:
+        client = _client(srv.url, limits=limits)
+        held = await client.requester.open_stream("GET", "/v1/models")
+        errors: list[BaseException] = []
+
+        async def waiting_call() -> None:
+            try:
+                await client.models.list(timeout=odr.Timeout(pool=600, connect=60, read=60))
+            except odr.OdiRouterError as exc:
+                errors.append(exc)
+
+        with anyio.fail_after(GUARD):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(waiting_call)
+                await anyio.wait_all_tasks_blocked()
+                await client.aclose()
+        await held.aclose()
+    assert len(errors) == 1 and isinstance(errors[0], odr.ClientClosedError)
+    assert len(srv.requests) == 1  # the waiting call was never sent

@@ -5,8 +5,8 @@ the file in rollback-journal mode (``journal_mode=DELETE``, ``synchronous=FULL``
 every committed transaction), creates the tables of a new file, migrates a schema-1 journal
 (keys ``{index}-{hash16}``, WAL mode) or a schema-2 one (text keys, plain outcomes) to schema 3
 (content keys in the compact encodings of ``journal_codec``, see ``journal``) in one
-transaction, refuses a newer schema or another endpoint's journal (unless no input of it ever
-reached a job: a batch stopped on an unknown endpoint is rerun with the right one), and returns
+transaction, refuses a newer schema or another endpoint's journal (unless every input of it was refused,
+none reached a job: a batch stopped on an unknown endpoint is rerun with the right one), and returns
 the ``run_id``.
 """
 
@@ -103,9 +103,11 @@ def prepare(conn: sqlite3.Connection, path: Path, endpoint: str) -> str:
 
 
 def _nothing_created(conn: sqlite3.Connection) -> bool:
-    """Whether no input of the journal ever reached a job (every entry ``not_created``)."""
-    row = conn.execute("SELECT count(*) FROM entries WHERE state != 'not_created'").fetchone()
-    return bool(row[0] == 0)
+    """Whether the journal's inputs were all refused: some entries, every one ``not_created``."""
+    row = conn.execute(
+        "SELECT count(*), coalesce(sum(state != 'not_created'), 0) FROM entries"
+    ).fetchone()
+    return bool(row[0] > 0 and row[1] == 0)
 
 
 def _create(conn: sqlite3.Connection, endpoint: str) -> None:

@@ -23,7 +23,9 @@ from typing import Any
 
 from aiohttp import web
 
-NGINX_404 = "<html><head><title>404 Not Found</title></head><body><h1>404 Not Found</h1><hr>nginx</body></html>"
+NGINX_404 = (
+    "<html><head><title>404 Not Found</title></head><body><h1>404 Not Found</h1><hr>nginx</body></html>"
+)
 
 
 class MoneyGateway:

@@ -92,7 +92,7 @@ def is_final_outcome(outcome: MapOutcome) -> bool:
         return True
     if outcome.request_id is None:  # the submit failed
         return False
-    if isinstance(error, (JobTimeout, ClientClosedError) + _ACCOUNT_REFUSALS):
+    if isinstance(error, (JobTimeout, ClientClosedError, *_ACCOUNT_REFUSALS)):
         return False  # the job may still finish: a resume re-attaches
     return isinstance(error, (JobError, APIStatusError))
 

@@ -104,9 +104,7 @@ def prepare(conn: sqlite3.Connection, path: Path, endpoint: str) -> str:
 
 def _nothing_created(conn: sqlite3.Connection) -> bool:
     """Whether the journal's inputs were all refused: some entries, every one ``not_created``."""
-    row = conn.execute(
-        "SELECT count(*), coalesce(sum(state != 'not_created'), 0) FROM entries"
-    ).fetchone()
+    row = conn.execute("SELECT count(*), coalesce(sum(state != 'not_created'), 0) FROM entries").fetchone()
     return bool(row[0] > 0 and row[1] == 0)
 
 

@@ -41,8 +41,8 @@ from .._queue.history import default_history_path
 __all__ = (
     "EXIT_FAILED",
     "EXIT_INTERRUPTED",
-    "EXIT_TERMINATED",
     "EXIT_OK",
+    "EXIT_TERMINATED",
     "EXIT_USAGE",
     "HelpFormatter",
     "Parser",
@@ -190,12 +190,16 @@ async def _guarded(command: Command, args: argparse.Namespace) -> int:
             scope.cancel()
 
         installed: list[int] = []
-        for signum in (signal.SIGINT, signal.SIGTERM):
+
+        def install(signum: int) -> None:
             try:
                 loop.add_signal_handler(signum, on_signal, signum)
                 installed.append(signum)
             except (NotImplementedError, RuntimeError, ValueError):  # Windows, or not the main thread
                 pass
+
+        install(signal.SIGINT)
+        install(signal.SIGTERM)
         try:
             code = await command(args)
         finally:

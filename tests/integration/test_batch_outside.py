@@ -77,7 +77,9 @@ def test_cli_unknown_endpoint_then_the_right_one_in_the_same_out_dir(
     assert main(["batch", "flux_nope", str(inputs), "--out", out, "-q", "--concurrency", "4"]) == 3
     assert thread_gw.refused <= 4
     assert "with the right endpoint, resume with: odirouter batch flux_nope" in capsys.readouterr().err
-    assert main(["batch", EP, str(inputs), "--out", out, "-q", "--concurrency", "4"]) == 0, capsys.readouterr()
+    assert main(["batch", EP, str(inputs), "--out", out, "-q", "--concurrency", "4"]) == 0, (
+        capsys.readouterr()
+    )
     lines = [json.loads(x) for x in (tmp_path / "out" / "results.jsonl").read_text().splitlines()]
     assert len(lines) == 40 and all(r["status"] == "ok" for r in lines)
     assert thread_gw.created == Counter({f"owl {i}": 1 for i in range(40)})

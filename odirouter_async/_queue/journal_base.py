@@ -23,10 +23,13 @@ from .._core.jobstate import CancelOutcome
 from .._exceptions import (
     APIConnectionError,
     APIStatusError,
+    AuthenticationError,
+    InsufficientBalanceError,
     InternalServerError,
     JobError,
     JobTimeout,
     JournalError,
+    PermissionDeniedError,
     RateLimitError,
 )
 from .jobs import Job, job_urls
@@ -68,17 +71,28 @@ def submit_created_no_job(exc: BaseException) -> bool | None:
     return False if submit_kind(exc) == "not_created" else None
 
 
+#: Refusals of a poll that are about the account, not the job (see ``is_final_outcome``).
+_ACCOUNT_REFUSALS: Final = (
+    AuthenticationError,
+    PermissionDeniedError,
+    InsufficientBalanceError,
+    RateLimitError,
+)
+
+
 def is_final_outcome(outcome: MapOutcome) -> bool:
     """Whether ``outcome`` is the input's last word (a rerun would not change it).
 
-    A failed submit never is: not created (a rerun submits it) or uncertain.
+    A failed submit never is: not created (a rerun submits it) or uncertain.  Nor is a job whose
+    poll was refused for the account's sake (a key refused or revoked, no credit, 429 after the
+    retries): that says nothing about the job, which may still finish; a resume re-attaches it.
     """
     error = outcome.error
     if error is None:
         return True
     if outcome.request_id is None:  # the submit failed
         return False
-    if isinstance(error, (JobTimeout, ClientClosedError)):
+    if isinstance(error, (JobTimeout, ClientClosedError, *_ACCOUNT_REFUSALS)):
         return False  # the job may still finish: a resume re-attaches
     return isinstance(error, (JobError, APIStatusError))
 

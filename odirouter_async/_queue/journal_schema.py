@@ -5,7 +5,9 @@ the file in rollback-journal mode (``journal_mode=DELETE``, ``synchronous=FULL``
 every committed transaction), creates the tables of a new file, migrates a schema-1 journal
 (keys ``{index}-{hash16}``, WAL mode) or a schema-2 one (text keys, plain outcomes) to schema 3
 (content keys in the compact encodings of ``journal_codec``, see ``journal``) in one
-transaction, refuses a newer schema or another endpoint's journal, and returns the ``run_id``.
+transaction, refuses a newer schema or another endpoint's journal (unless every input of it was refused,
+none reached a job: a batch stopped on an unknown endpoint is rerun with the right one), and returns
+the ``run_id``.
 """
 
 from __future__ import annotations
@@ -88,12 +90,22 @@ def prepare(conn: sqlite3.Connection, path: Path, endpoint: str) -> str:
             f"reads up to {SCHEMA_VERSION}: upgrade odirouter_async"
         )
     meta = dict(conn.execute("SELECT k, v FROM meta").fetchall())
+    if meta.get("endpoint") != endpoint and _nothing_created(conn):
+        # e.g. a batch halted on an unknown endpoint (404): rerun with the right one
+        conn.execute("UPDATE meta SET v = ? WHERE k = 'endpoint'", (endpoint,))
+        meta["endpoint"] = endpoint
     if meta.get("endpoint") != endpoint:
         raise JournalError(
             f"the journal {path} belongs to a batch on endpoint {meta.get('endpoint')!r}, "
             f"not {endpoint!r}: use another journal file"
         )
     return str(meta["run_id"])
+
+
+def _nothing_created(conn: sqlite3.Connection) -> bool:
+    """Whether the journal's inputs were all refused: some entries, every one ``not_created``."""
+    row = conn.execute("SELECT count(*), coalesce(sum(state != 'not_created'), 0) FROM entries").fetchone()
+    return bool(row[0] > 0 and row[1] == 0)
 
 
 def _create(conn: sqlite3.Connection, endpoint: str) -> None:

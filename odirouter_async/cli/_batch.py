@@ -121,7 +121,8 @@ def add_parser(subparsers: Any) -> Any:
         description=_DESCRIPTION,
         epilog="Exit codes: 0 all inputs succeeded; 1 some failed / malformed / uncertain / "
         "unfinished; 2 usage; 3 stopped: no credit, bad key or unknown endpoint (fix it, then "
-        "rerun the same command); 130 interrupted (rerun the same command to resume).",
+        "rerun the same command); 130 interrupted (rerun the same command to resume); 143 SIGTERM "
+        "(the same clean stop as Ctrl-C).",
     )
     p.add_argument("endpoint", metavar="ENDPOINT", help="the queue model id, e.g. nano_banana_2")
     p.add_argument(

@@ -2,7 +2,8 @@
 command with clean Ctrl-C handling, and turning errors into one-line messages.
 
 Exit codes: ``0`` success; ``1`` the gateway or a job failed (the message names the request id);
-``2`` bad usage or configuration (argparse uses 2 as well); ``130`` interrupted by Ctrl-C.
+``2`` bad usage or configuration (argparse uses 2 as well); ``130`` interrupted by Ctrl-C;
+``143`` stopped by SIGTERM (``kill``, ``docker stop``, systemd: the same clean stop as Ctrl-C).
 
 Ctrl-C: the first SIGINT cancels the command's cancel scope, so ``finally`` blocks and shielded
 clean-ups (journal flush, remote cancels) still run; a second SIGINT raises ``KeyboardInterrupt``
@@ -41,6 +42,7 @@ __all__ = (
     "EXIT_FAILED",
     "EXIT_INTERRUPTED",
     "EXIT_OK",
+    "EXIT_TERMINATED",
     "EXIT_USAGE",
     "HelpFormatter",
     "Parser",
@@ -57,6 +59,8 @@ EXIT_OK: Final = 0
 EXIT_FAILED: Final = 1
 EXIT_USAGE: Final = 2
 EXIT_INTERRUPTED: Final = 130
+#: ``kill`` / ``docker stop`` / systemd (SIGTERM): the same clean stop as Ctrl-C, 128 + 15.
+EXIT_TERMINATED: Final = 143
 
 _DICT: Final = msgspec.json.Decoder(dict[str, Any])
 _encode: Final = msgspec.json.Encoder().encode
@@ -173,24 +177,37 @@ Command = Callable[[argparse.Namespace], Awaitable[int]]
 async def _guarded(command: Command, args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     code = EXIT_INTERRUPTED
+    stopped_by: list[int] = []
     with anyio.CancelScope() as scope:
 
-        def on_sigint() -> None:
-            warn("\nodirouter: interrupted; stopping cleanly (press Ctrl-C again to abort at once)")
-            loop.remove_signal_handler(signal.SIGINT)  # the next one raises KeyboardInterrupt
+        def on_signal(signum: int) -> None:
+            if signum == signal.SIGTERM:
+                warn("\nodirouter: terminated (SIGTERM); stopping cleanly (a second one aborts at once)")
+            else:
+                warn("\nodirouter: interrupted; stopping cleanly (press Ctrl-C again to abort at once)")
+            loop.remove_signal_handler(signum)  # the next one acts as if no handler was set
+            stopped_by.append(signum)
             scope.cancel()
 
-        try:
-            loop.add_signal_handler(signal.SIGINT, on_sigint)
-            installed = True
-        except (NotImplementedError, RuntimeError, ValueError):  # Windows, or not the main thread
-            installed = False
+        installed: list[int] = []
+
+        def install(signum: int) -> None:
+            try:
+                loop.add_signal_handler(signum, on_signal, signum)
+                installed.append(signum)
+            except (NotImplementedError, RuntimeError, ValueError):  # Windows, or not the main thread
+                pass
+
+        install(signal.SIGINT)
+        install(signal.SIGTERM)
         try:
             code = await command(args)
         finally:
-            if installed:
-                loop.remove_signal_handler(signal.SIGINT)
-    return EXIT_INTERRUPTED if scope.cancel_called else code
+            for signum in installed:
+                loop.remove_signal_handler(signum)
+    if scope.cancel_called:
+        return EXIT_TERMINATED if stopped_by[:1] == [signal.SIGTERM] else EXIT_INTERRUPTED
+    return code
 
 
 def _group_type() -> type[BaseException] | None:

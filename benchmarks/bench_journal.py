@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from odirouter_async._queue.journal import Journal
+from odirouter_async.batch.journal import Journal
 
 _RESULT = b'{"request_id":"mmsu_x","outputs":[{"url":"https://cdn.example/x.png","file_size":2048}]}'
 

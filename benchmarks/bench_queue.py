@@ -71,7 +71,7 @@ def _rss_mb() -> float:
 async def _ours(spec: dict[str, Any]) -> dict[str, Any]:
     import odirouter_async as odr
     from odirouter_async import PollingOptions
-    from odirouter_async._queue.scheduler import get_scheduler
+    from odirouter_async.queue.scheduler import get_scheduler
 
     ctx = ssl.create_default_context(cafile=spec["ca"]) if spec.get("ca") else None
     client = odr.AsyncOdiRouter(

@@ -25,8 +25,8 @@ import aiohttp
 import msgspec
 
 import odirouter_async as odr
-from odirouter_async._core.sse import SSEDecoder, SSEEvent
-from odirouter_async._core.stream_decode import decode_responses_event
+from odirouter_async.llm.sse import SSEDecoder, SSEEvent
+from odirouter_async.llm.stream_decode import decode_responses_event
 
 from ._harness import emulator_process, save
 from .bench_llm import measure, summary

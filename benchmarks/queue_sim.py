@@ -31,7 +31,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make the package importable from the checkout
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from odirouter_async._core.poll_schedule import Observation, Outcome, PollSchedule, RateLimited
+from odirouter_async.queue.schedule import Observation, Outcome, PollSchedule, RateLimited
 
 __all__ = (
     "Scenario",
@@ -210,7 +210,7 @@ def warm_single_job_lags(
     history: Scenario, duration: float, runs: int, **options: Any
 ) -> tuple[list[float], list[int]]:
     """Lone jobs in *new* processes that load the history a previous run (``history``) saved."""
-    from odirouter_async._queue.history import MemoryHistory, restore, store_snapshot
+    from odirouter_async.queue.history import MemoryHistory, restore, store_snapshot
 
     first = PollSchedule[str](random.Random(history.seed), **{"max_rate": math.inf, **options})
     run(history, first)

@@ -17,8 +17,6 @@ from ._config import (
     PollingOptions as PollingOptions,
     Timeout as Timeout,
 )
-from ._core.retry import RetryPolicy as RetryPolicy
-from ._core.strict_schema import StrictSchemaError as StrictSchemaError
 from ._exceptions import (
     APIConnectionError as APIConnectionError,
     APIStatusError as APIStatusError,
@@ -51,14 +49,17 @@ from ._exceptions import (
     UncertainSubmit as UncertainSubmit,
     UnprocessableEntityError as UnprocessableEntityError,
 )
-from ._llm import chat_stream as _chat_stream
-from ._llm.chat_stream import *  # noqa: F403  (the chat helper and its events: its __all__)
-from ._llm.responses_stream import (
+from ._raw import RawResponse as RawResponse
+from .http.retry import RetryPolicy as RetryPolicy
+from .llm import chat_stream as _chat_stream
+from .llm.chat_stream import *  # noqa: F403  (the chat helper and its events: its __all__)
+from .llm.responses_stream import (
     ResponseStream as ResponseStream,
     ResponseStreamManager as ResponseStreamManager,
 )
-from ._llm.stream import AsyncStream as AsyncStream
-from ._llm.structured import (
+from .llm.stream import AsyncStream as AsyncStream
+from .llm.strict_schema import StrictSchemaError as StrictSchemaError
+from .llm.structured import (
     FunctionTool as FunctionTool,
     ParsedChatCompletionStream as ParsedChatCompletionStream,
     ParsedChatCompletionStreamManager as ParsedChatCompletionStreamManager,
@@ -66,7 +67,6 @@ from ._llm.structured import (
     ParsedResponseStreamManager as ParsedResponseStreamManager,
     function_tool as function_tool,
 )
-from .resources.raw import RawResponse as RawResponse
 from .types._base import to_dict as to_dict
 from .types.chat import (
     ChatCompletion as ChatCompletion,
@@ -86,16 +86,16 @@ from .types.responses import (
 )
 
 if TYPE_CHECKING:  # imported on first use (``__getattr__`` below); type checkers see them here
-    from ._core.jobstate import CancelOutcome as CancelOutcome, JobState as JobState
-    from ._queue.jobs import Job as Job
-    from ._queue.journal import Journal as Journal
-    from ._queue.map import (
+    from .batch.journal import Journal as Journal
+    from .batch.map import (
         JobMap as JobMap,
         MapHooks as MapHooks,
         MapOutcome as MapOutcome,
         MapProgress as MapProgress,
     )
-    from ._queue.scheduler import SchedulerStats as SchedulerStats
+    from .queue.job_state import CancelOutcome as CancelOutcome, JobState as JobState
+    from .queue.jobs import Job as Job
+    from .queue.scheduler import SchedulerStats as SchedulerStats
     from .types.queue import (
         JobOutput as JobOutput,
         JobResult as JobResult,
@@ -111,15 +111,15 @@ if TYPE_CHECKING:  # imported on first use (``__getattr__`` below); type checker
 
 #: names whose modules a chat or responses call never needs: imported on first use (issue #23)
 _LAZY: dict[str, str] = {
-    "CancelOutcome": "._core.jobstate",
-    "JobState": "._core.jobstate",
-    "Job": "._queue.jobs",
-    "Journal": "._queue.journal",
-    "JobMap": "._queue.map",
-    "MapHooks": "._queue.map",
-    "MapOutcome": "._queue.map",
-    "MapProgress": "._queue.map",
-    "SchedulerStats": "._queue.scheduler",
+    "CancelOutcome": ".queue.job_state",
+    "JobState": ".queue.job_state",
+    "Job": ".queue.jobs",
+    "Journal": ".batch.journal",
+    "JobMap": ".batch.map",
+    "MapHooks": ".batch.map",
+    "MapOutcome": ".batch.map",
+    "MapProgress": ".batch.map",
+    "SchedulerStats": ".queue.scheduler",
     "JobOutput": ".types.queue",
     "JobResult": ".types.queue",
     "QueueStatus": ".types.queue",

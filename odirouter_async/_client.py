@@ -33,20 +33,20 @@ from ._config import (
     resolve_timeout,
     strip_v1_suffix,
 )
-from ._core.retry import RetryPolicy
-from ._core.urls import check_base_url
 from ._exceptions import InsecureURLError, OdiRouterError
-from ._http.headers import OriginHeaders, merge_headers
-from ._http.pool import Pool
-from ._http.transport import Transport
-from .resources.chat import Chat
-from .resources.models import Models
-from .resources.raw import WithRawResponse
-from .resources.responses import Responses
+from ._raw import WithRawResponse
+from .http.headers import OriginHeaders, merge_headers
+from .http.pool import Pool
+from .http.retry import RetryPolicy
+from .http.transport import Transport
+from .http.urls import check_base_url
+from .llm.chat import Chat
+from .llm.models import Models
+from .llm.responses import Responses
 
 if TYPE_CHECKING:  # built on first use (``queue``, ``videos``): a chat call never imports them
-    from .resources.queue import Queue
-    from .resources.videos import Videos
+    from .queue.resource import Queue
+    from .videos.resource import Videos
 
 __all__ = ("DEFAULT_BASE_URL", "AsyncOdiRouter")
 
@@ -209,7 +209,7 @@ class AsyncOdiRouter(AsyncClosing):
         """Queue jobs: ``submit``, ``run``, ``map``, ``status``, ``result``... (built on first use)."""
         queue: Queue | None = self.__dict__.get("_queue")
         if queue is None:
-            from .resources.queue import Queue
+            from .queue.resource import Queue
 
             queue = self.__dict__["_queue"] = Queue(self)
         return queue
@@ -219,7 +219,7 @@ class AsyncOdiRouter(AsyncClosing):
         """Videos: ``create``, ``retrieve``, ``list``, ``delete``... (built on first use)."""
         videos: Videos | None = self.__dict__.get("_videos")
         if videos is None:
-            from .resources.videos import Videos
+            from .videos.resource import Videos
 
             videos = self.__dict__["_videos"] = Videos(self)
         return videos
@@ -310,8 +310,8 @@ class AsyncOdiRouter(AsyncClosing):
         """Stop the scheduler and close the connection pool.  A view's ``aclose`` does nothing."""
         if not self._owner:
             return
-        if "odirouter_async._queue.map_runner" in sys.modules:  # else no map ever ran
-            from ._queue.map_runner import close_maps  # maps still running end first (#19)
+        if "odirouter_async.batch.map_runner" in sys.modules:  # else no map ever ran
+            from .batch.map_runner import close_maps  # maps still running end first (#19)
 
             await close_maps(self._shared)
         scheduler = self._shared.scheduler

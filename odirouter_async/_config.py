@@ -328,7 +328,7 @@ class PollingOptions:
         seed: seeds the schedule's jitter (reproducible runs); ``None``: random.
         max_poll_errors: answers in a row of one job that the SDK cannot use (5xx, HTML,
             malformed JSON, from the result and the status URL) before the job ends with the
-            last typed error; retried with the schedule's error backoff (``_core/job_answers.py``).
+            last typed error; retried with the schedule's error backoff (``queue/job_state.py``).
         history: per-endpoint job durations kept between runs (warm starts): a file path
             (``_queue/history.FileHistory``; ``default_history_path()`` there is the CLI's) or a store
             object with ``get``/``put``/``save``; ``None`` (default): every process starts cold.
@@ -341,7 +341,7 @@ class PollingOptions:
     tick: float = 0.005
     seed: int | None = None
     max_poll_errors: int = 5
-    history: Any = None  # str | os.PathLike[str] | _queue.history.HistoryStore | None
+    history: Any = None  # str | os.PathLike[str] | queue.history.HistoryStore | None
 
     def __post_init__(self) -> None:
         unused = [

@@ -1,7 +1,7 @@
 """The one error hierarchy of odirouter_async: the classes, nothing else.
 
-Pure: no aiohttp, no anyio, no import from the package.  ``_http/response.py`` is the one place
-that turns aiohttp exceptions into these classes; ``_core/error_body.py`` reads an error body
+Pure: no aiohttp, no anyio, no import from the package.  ``http/response.py`` is the one place
+that turns aiohttp exceptions into these classes; ``http/error_body.py`` reads an error body
 (every shape) and picks the class for a status (``make_status_error``).
 
 ::

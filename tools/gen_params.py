@@ -1,7 +1,7 @@
-"""Regenerate the chat / Responses parameter lists from ``odirouter_async/resources/_params.py``.
+"""Regenerate the chat / Responses parameter lists from ``odirouter_async/llm/_params.py``.
 
-Every ``# <params:KIND>`` ... ``# </params:KIND>`` block in ``resources/chat.py`` and
-``resources/responses.py`` is rewritten with the fields of ``KIND`` (``chat`` or ``responses``)
+Every ``# <params:KIND>`` ... ``# </params:KIND>`` block in ``llm/chat.py`` and
+``llm/responses.py`` is rewritten with the fields of ``KIND`` (``chat`` or ``responses``)
 followed by the per-call options and ``**extra_fields: Any``; every ``# <fields:KIND>`` block in a
 method body with the code that reads those parameters by name: a ``fields`` dict (name -> the
 parameter, ``NOT_GIVEN`` included: ``request_body`` leaves those out) and ``opts``, the call's
@@ -24,14 +24,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from odirouter_async.resources._params import (  # noqa: E402
+from odirouter_async.llm._params import (  # noqa: E402
     CHAT_PARAMS,
     CHAT_PARSE_PARAMS,
     OPTION_PARAMS,
     RESPONSES_PARAMS,
 )
 
-FILES = (ROOT / "odirouter_async/resources/chat.py", ROOT / "odirouter_async/resources/responses.py")
+FILES = (ROOT / "odirouter_async/llm/chat.py", ROOT / "odirouter_async/llm/responses.py")
 LISTS = {"chat": CHAT_PARAMS, "chat_fmt": CHAT_PARSE_PARAMS, "responses": RESPONSES_PARAMS}
 BLOCK = re.compile(
     r"(?P<indent>[ ]*)# <params:(?P<kind>\w+)>[^\n]*\n.*?(?P=indent)# </params:(?P=kind)>\n", re.S

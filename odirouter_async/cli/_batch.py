@@ -8,7 +8,7 @@ outcomes recorded earlier but not yet written are written, and only inputs never
 submitted.  An input whose submit was in flight when an earlier run died is *uncertain*: it is
 reported (count and line numbers) and submitted again only with ``--resubmit-uncertain``.
 
-Inputs are identified by content (``_queue/journal.py``: arguments hash + occurrence count of identical
+Inputs are identified by content (``batch/journal.py``: arguments hash + occurrence count of identical
 lines), not by line number: inserting, deleting or reordering lines of a finished or half-done
 input file resumes without paying for anything already submitted.
 
@@ -44,7 +44,6 @@ import msgspec
 
 from .._client import AsyncOdiRouter
 from .._config import DEFAULT_CONCURRENCY
-from .._core.dsn import redact_text
 from .._exceptions import (
     AuthenticationError,
     BatchHalted,
@@ -52,9 +51,10 @@ from .._exceptions import (
     NotFoundError,
     PermissionDeniedError,
 )
-from .._queue.journal import Entry, Journal, JournalError
-from .._queue.journal_hooks import JournalHooks
-from .._queue.map import MapOutcome
+from ..batch.dsn import redact_text
+from ..batch.journal import Entry, Journal, JournalError
+from ..batch.journal_hooks import JournalHooks
+from ..batch.map import MapOutcome
 from ..types.queue import JobOutput, JobResult
 from ._batch_io import InputLine, ResultsFile, output_names, read_inputs
 from ._common import EXIT_FAILED, EXIT_OK, UsageError, describe_error, make_client, warn

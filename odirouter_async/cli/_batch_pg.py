@@ -3,7 +3,7 @@
 
 With a PostgreSQL journal every ``odirouter batch`` process running the same input against the
 same database is a *worker* of one batch: the inputs are loaded once (the first worker, or
-``odirouter batch-init DSN ENDPOINT INPUTS``), each worker claims inputs (``_queue.pg_hooks``),
+``odirouter batch-init DSN ENDPOINT INPUTS``), each worker claims inputs (``batch.pg_hooks``),
 writes the results it finished to its own ``--out DIR/results.jsonl`` and downloads to its own
 ``DIR/outputs/``.  A worker ends when nothing is left to claim and no other live worker holds an
 unfinished input; a worker that dies is taken over once its lease expires (``--lease``): its
@@ -29,8 +29,8 @@ from ._common import EXIT_FAILED, EXIT_OK, UsageError, make_client, warn
 from ._progress import Progress, format_duration
 
 if TYPE_CHECKING:
-    from .._queue.pg_hooks import PgJournalHooks
-    from .._queue.pg_store import PgJournal
+    from ..batch.pg_hooks import PgJournalHooks
+    from ..batch.pg_store import PgJournal
 
 __all__ = ("add_parsers", "run_shared")
 
@@ -73,8 +73,8 @@ def add_parsers(subparsers: Any) -> None:
 async def batch_init(args: argparse.Namespace) -> int:
     """``odirouter batch-init DSN ENDPOINT INPUTS``."""
     _driver()
-    from .._queue.pg_hooks import input_rows
-    from .._queue.pg_store import PgJournal
+    from ..batch.pg_hooks import input_rows
+    from ..batch.pg_store import PgJournal
 
     inputs = _read(args.inputs)
     try:
@@ -93,7 +93,7 @@ async def batch_init(args: argparse.Namespace) -> int:
 async def batch_status(args: argparse.Namespace) -> int:
     """``odirouter batch-status DSN``."""
     _driver()
-    from .._queue.pg_conn import batch_status as fetch
+    from ..batch.pg_conn import batch_status as fetch
 
     try:
         status = await fetch(args.dsn, args.batch)
@@ -138,7 +138,7 @@ def _read(path: str) -> list[InputLine]:
 
 async def run_batch(args: argparse.Namespace) -> int:
     """The ``batch`` command: a ``postgresql://`` journal runs as a shared-batch worker."""
-    from .._queue.journal_store import is_postgres_dsn
+    from ..batch.journal_store import is_postgres_dsn
     from ._batch import run
 
     if is_postgres_dsn(args.journal):
@@ -149,8 +149,8 @@ async def run_batch(args: argparse.Namespace) -> int:
 async def run_shared(args: argparse.Namespace) -> int:
     """``odirouter batch ENDPOINT INPUTS --out DIR --journal postgresql://...``: one worker."""
     _driver()
-    from .._queue.pg_hooks import PgJournalHooks, input_rows
-    from .._queue.pg_store import PgJournal
+    from ..batch.pg_hooks import PgJournalHooks, input_rows
+    from ..batch.pg_store import PgJournal
     from ._batch import EXIT_HALTED, _Batch, _Plan, _run_map
 
     inputs = _read(str(args.inputs))
@@ -261,7 +261,7 @@ def _summary(
 
 
 def _safe_dsn(dsn: str) -> str:
-    """The DSN without its passwords (``_core.dsn.redact_dsn``: every form)."""
-    from .._core.dsn import redact_dsn
+    """The DSN without its passwords (``batch.dsn.redact_dsn``: every form)."""
+    from ..batch.dsn import redact_dsn
 
     return redact_dsn(dsn)

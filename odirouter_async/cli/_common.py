@@ -36,7 +36,7 @@ import msgspec
 from .._client import AsyncOdiRouter
 from .._config import PollingOptions
 from .._exceptions import APIStatusError, InsecureURLError, JobError, OdiRouterError
-from .._queue.history import default_history_path
+from ..queue.history import default_history_path
 
 __all__ = (
     "EXIT_FAILED",

@@ -1,6 +1,6 @@
 """The typed events of ``chat.completions.stream(...)``: a tagged union on ``type``.
 
-``ChatCompletionStream`` (``_llm/chat_stream.py``) yields, per chunk, a ``ChatChunkEvent`` and then one
+``ChatCompletionStream`` (``llm/chat_stream.py``) yields, per chunk, a ``ChatChunkEvent`` and then one
 event per thing the chunk adds.  Each class is a frozen msgspec Struct tagged on ``type``
 (``msgspec.json.encode(event)`` writes ``{"type": "content.delta", ...}``), and declares ``type``
 as a ``ClassVar`` of one ``Literal``, so ``if event.type == "content.delta": event.delta``

@@ -13,7 +13,7 @@ the body as plain JSON and coerce field by field: every output present stays pre
 fields are best effort (``None`` when they cannot be read), and ``output.raw`` / ``result.raw``
 keep the JSON as received.  Numbers out of float range are kept as ``decimal.Decimal`` in ``raw``.
 
-Decoders are built once, here; ``_core/jobstate.py`` turns decoded bodies into decisions.
+Decoders are built once, here; ``queue/job_state.py`` turns decoded bodies into decisions.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ class QueueStatus(TopLevel):
     """A status body: ``GET .../status``, and ``GET .../response`` while pending (HTTP 202).
 
     ``status`` is ``IN_QUEUE`` | ``IN_PROGRESS`` | ``COMPLETED`` per the docs, but is kept as a
-    string: ``_core.jobstate.classify_status`` decides what any value means.  A failure is
+    string: ``queue.job_state.classify_status`` decides what any value means.  A failure is
     ``COMPLETED`` with ``error`` (a string in the docs, possibly an object) and ``error_type``.
     """
 

@@ -8,7 +8,7 @@ so ``if event.type == "response.output_text.delta": event.delta`` narrows the un
 mypy --strict and pyright, and reading ``.type`` is a class attribute lookup.
 
 ``ResponseStreamItem`` (what a stream yields) is ``ResponseStreamEvent | UnknownEvent``.  A type
-outside the union cannot be decoded with it: ``_core/stream_decode.py`` turns it into an ``UnknownEvent``,
+outside the union cannot be decoded with it: ``llm/stream_decode.py`` turns it into an ``UnknownEvent``,
 never into a wrong class.  ``UnknownEvent.type`` is the literal ``"unknown"`` (so comparing
 ``.type`` with a documented type narrows ``UnknownEvent`` away too, which is true at run time:
 an ``UnknownEvent`` never carries a documented type); the server's type string is
@@ -355,7 +355,7 @@ ResponseStreamEvent = Union[  # noqa: UP007 - a runtime union of Struct types fo
     ResponseShellCallOutputContentDeltaEvent,
     ResponseShellCallOutputContentDoneEvent,
 ]
-"""Every event type the SDK knows (decode with ``_core.stream_decode.decode_responses_event``)."""
+"""Every event type the SDK knows (decode with ``llm.stream_decode.decode_responses_event``)."""
 
 #: What a Responses stream yields: a documented event, or an ``UnknownEvent``.
 ResponseStreamItem = Union[ResponseStreamEvent, UnknownEvent]  # noqa: UP007

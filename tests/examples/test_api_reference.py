@@ -12,7 +12,10 @@ from typing import Any
 import pytest
 
 import odirouter_async as odr
-from odirouter_async.resources import chat, models, queue, raw, responses, videos
+from odirouter_async import _raw as raw
+from odirouter_async.llm import chat, models, responses
+from odirouter_async.queue import resource as queue
+from odirouter_async.videos import resource as videos
 
 ROOT = Path(__file__).resolve().parents[2]
 RESOURCES: tuple[type[Any], ...] = (
@@ -85,7 +88,7 @@ def test_main_calls_are_there(page: str) -> None:
         "models.Models.list",
     ):
         assert f'id="odirouter_async.resources.{anchor}"' in page, anchor
-    queue_map = _section(page, "odirouter_async.resources.queue.Queue.map")
+    queue_map = _section(page, "odirouter_async.queue.resource.Queue.map")
     assert "journal" in queue_map and "progress" in queue_map
 
 

@@ -15,8 +15,8 @@ import pytest
 
 import odirouter_async as odr
 from odirouter_async import _client
-from odirouter_async.resources.queue import Queue
-from odirouter_async.resources.videos import Videos
+from odirouter_async.queue.resource import Queue
+from odirouter_async.videos.resource import Videos
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "knobs.md"
 CLASSES: dict[str, Any] = {

@@ -85,7 +85,7 @@ def test_one_default_concurrency_everywhere() -> None:
 
     from odirouter_async._config import DEFAULT_CONCURRENCY
     from odirouter_async.cli import build_parser
-    from odirouter_async.resources.queue import Queue
+    from odirouter_async.queue.resource import Queue
 
     assert inspect.signature(Queue.map).parameters["concurrency"].default == DEFAULT_CONCURRENCY
     args = build_parser().parse_args(["batch", "nano_banana_2", "in.jsonl", "--out", "o"])

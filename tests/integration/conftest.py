@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 import odirouter_async as odr
-from odirouter_async._core.retry import RetryPolicy
+from odirouter_async.http.retry import RetryPolicy
 from odirouter_async.testing import Emulator
 
 #: Fast retries so tests that exercise them stay quick (delays are still real sleeps).

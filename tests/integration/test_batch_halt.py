@@ -17,7 +17,7 @@ import pytest
 from thread_emulator import threaded_emulator
 
 import odirouter_async as odr
-from odirouter_async._queue.map import MapOutcome
+from odirouter_async.batch.map import MapOutcome
 from odirouter_async.cli import main
 from odirouter_async.testing import QUEUE_VARIANTS, Emulator, variant_emulator_fixture
 

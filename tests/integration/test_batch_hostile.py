@@ -27,7 +27,7 @@ from pg_fixtures import EmulatorProcess, Workers
 from thread_emulator import threaded_emulator
 
 import odirouter_async as odr
-from odirouter_async._queue.journal import Journal, JournalError
+from odirouter_async.batch.journal import Journal, JournalError
 from odirouter_async.cli import main
 from odirouter_async.testing import Emulator
 from odirouter_async.types.queue import JobOutput, JobResult

@@ -15,8 +15,8 @@ import anyio
 import pytest
 
 import odirouter_async as odr
-from odirouter_async._queue.journal import Journal
-from odirouter_async._queue.map import MapOutcome
+from odirouter_async.batch.journal import Journal
+from odirouter_async.batch.map import MapOutcome
 from odirouter_async.testing import Emulator, variant_emulator_fixture
 
 pytestmark = pytest.mark.anyio

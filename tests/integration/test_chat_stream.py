@@ -7,7 +7,7 @@ import json
 import pytest
 
 import odirouter_async as odr
-from odirouter_async._llm.chat_stream import (
+from odirouter_async.llm.chat_stream import (
     ChatChunkEvent,
     ChatCompletionStreamEvent,
     ChatContentDeltaEvent,

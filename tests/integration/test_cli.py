@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from thread_emulator import threaded_emulator
 
-from odirouter_async._queue.journal import Journal
+from odirouter_async.batch.journal import Journal
 from odirouter_async.cli import main
 from odirouter_async.testing import Emulator
 

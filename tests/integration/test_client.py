@@ -12,7 +12,7 @@ from aiohttp import web
 from hostile_http import WebServer, serve
 
 import odirouter_async as odr
-from odirouter_async._core.retry import RetryPolicy
+from odirouter_async.http.retry import RetryPolicy
 from odirouter_async.testing import Emulator
 
 pytestmark = pytest.mark.anyio

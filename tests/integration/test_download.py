@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import odirouter_async as odr
-from odirouter_async._http.download import safe_file_name
+from odirouter_async.http.download import safe_file_name
 from odirouter_async.testing import Emulator, file_bytes
 from odirouter_async.types.queue import JobOutput, JobResult
 

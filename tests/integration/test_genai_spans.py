@@ -10,7 +10,7 @@ import msgspec
 import pytest
 
 import odirouter_async as odr
-from odirouter_async._http import genai
+from odirouter_async.http import genai
 from odirouter_async.testing import Emulator
 
 sdk_trace = pytest.importorskip("opentelemetry.sdk.trace", reason="opentelemetry-sdk not installed")

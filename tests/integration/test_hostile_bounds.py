@@ -21,7 +21,7 @@ from hostile_http import (
 )
 
 import odirouter_async as odr
-from odirouter_async._core.retry import RetryPolicy
+from odirouter_async.http.retry import RetryPolicy
 
 pytestmark = pytest.mark.anyio
 

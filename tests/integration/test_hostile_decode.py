@@ -10,7 +10,7 @@ from aiohttp import web
 from hostile_http import WebServer, deep_json, serve, sse_response
 
 import odirouter_async as odr
-from odirouter_async._core.retry import RetryPolicy
+from odirouter_async.http.retry import RetryPolicy
 
 pytestmark = pytest.mark.anyio
 

@@ -9,7 +9,7 @@ from hostile_http import RawServer, http_response, writes
 
 import odirouter_async as odr
 from odirouter_async._config import RequestOptions
-from odirouter_async._core.retry import RetryPolicy
+from odirouter_async.http.retry import RetryPolicy
 
 pytestmark = pytest.mark.anyio
 

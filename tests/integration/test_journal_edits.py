@@ -18,7 +18,7 @@ import pytest
 from anyio.from_thread import start_blocking_portal
 
 import odirouter_async as odr
-from odirouter_async._queue.journal import Journal
+from odirouter_async.batch.journal import Journal
 from odirouter_async.cli import main
 from odirouter_async.testing import QUEUE_VARIANTS, Emulator, variant_emulator_fixture
 
@@ -136,7 +136,7 @@ def downgrade(journal: Path, version: int) -> list[tuple[str, int, str]]:
     import sqlite3
     from contextlib import closing
 
-    from odirouter_async._queue.journal_codec import unpack_hash, unpack_key, unpack_outcome
+    from odirouter_async.batch.journal_codec import unpack_hash, unpack_key, unpack_outcome
 
     with closing(sqlite3.connect(journal, isolation_level=None)) as conn:
         rows = [list(r) for r in conn.execute("SELECT * FROM entries").fetchall()]

@@ -19,8 +19,8 @@ import pytest
 from aiohttp import web
 
 import odirouter_async as odr
-from odirouter_async._queue.journal import Journal
-from odirouter_async._queue.journal_hooks import JournalHooks
+from odirouter_async.batch.journal import Journal
+from odirouter_async.batch.journal_hooks import JournalHooks
 
 pytestmark = pytest.mark.anyio
 

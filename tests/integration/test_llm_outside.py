@@ -12,8 +12,8 @@ import pytest
 from quirk_provider import N_EVENTS, RID, quirk_provider
 
 import odirouter_async as odr
-from odirouter_async._core.retry import RetryPolicy
-from odirouter_async._llm.structured import output_format
+from odirouter_async.http.retry import RetryPolicy
+from odirouter_async.llm.structured import output_format
 from odirouter_async.testing import Emulator
 
 pytestmark = pytest.mark.anyio

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 import odirouter_async as odr
-from odirouter_async._queue.journal import Journal, JournalError, content_key
-from odirouter_async._queue.journal_hooks import JournalHooks, UncertainSubmit
-from odirouter_async._queue.map import MapHooks, MapOutcome
+from odirouter_async.batch.journal import Journal, JournalError, content_key
+from odirouter_async.batch.journal_hooks import JournalHooks, UncertainSubmit
+from odirouter_async.batch.map import MapHooks, MapOutcome
 from odirouter_async.testing import Emulator, variant_emulator_fixture
 
 pytestmark = pytest.mark.anyio

@@ -11,8 +11,8 @@ import pytest
 
 import odirouter_async as odr
 from odirouter_async import JournalError
-from odirouter_async._queue.pg_hooks import input_rows
-from odirouter_async._queue.pg_store import PgJournal
+from odirouter_async.batch.pg_hooks import input_rows
+from odirouter_async.batch.pg_store import PgJournal
 from odirouter_async.testing import Emulator
 
 # PostgreSQL answers from another process, in real time.

@@ -10,8 +10,8 @@ import anyio
 import pytest
 
 import odirouter_async as odr
-from odirouter_async._core.jobstate import CancelOutcome, JobState
-from odirouter_async._queue.scheduler import ClientClosedError
+from odirouter_async.queue.job_state import CancelOutcome, JobState
+from odirouter_async.queue.scheduler import ClientClosedError
 from odirouter_async.testing import Emulator, variant_emulator_fixture
 
 pytestmark = pytest.mark.anyio

@@ -9,7 +9,7 @@ from hostile_queue import ENDPOINT, RESULT, Answer, HostileQueue, deep, html, js
 
 import odirouter_async as odr
 from odirouter_async._config import PollingOptions
-from odirouter_async._queue.scheduler import Scheduler
+from odirouter_async.queue.scheduler import Scheduler
 
 pytestmark = pytest.mark.anyio
 

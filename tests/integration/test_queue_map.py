@@ -10,9 +10,9 @@ import anyio
 import pytest
 
 import odirouter_async as odr
-from odirouter_async._queue.jobs import Job
-from odirouter_async._queue.map import MapHooks, MapOutcome, MapProgress
-from odirouter_async._queue.map_runner import RUNNING
+from odirouter_async.batch.map import MapHooks, MapOutcome, MapProgress
+from odirouter_async.batch.map_runner import RUNNING
+from odirouter_async.queue.jobs import Job
 from odirouter_async.testing import Emulator, variant_emulator_fixture
 
 pytestmark = pytest.mark.anyio
@@ -313,7 +313,7 @@ async def test_submits_in_flight_are_bounded(
     client: odr.AsyncOdiRouter, emu: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A wide window still sends at most MAX_SUBMITS_IN_FLIGHT submit POSTs at once."""
-    from odirouter_async._queue import map_runner as _map_runner
+    from odirouter_async.batch import map_runner as _map_runner
 
     monkeypatch.setattr(_map_runner, "MAX_SUBMITS_IN_FLIGHT", 5)
     emu.faults.add("queue.submit", delay=0.1, times=None)
@@ -331,7 +331,7 @@ async def test_a_wide_map_runs_on_a_few_feeder_tasks(
     client: odr.AsyncOdiRouter, emu: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Inputs are submitted by at most MAX_FEEDERS tasks, not a task per input (memory, CPU)."""
-    from odirouter_async._queue import map_runner as _map_runner
+    from odirouter_async.batch import map_runner as _map_runner
 
     monkeypatch.setattr(_map_runner, "MAX_FEEDERS", 4)
     emu.faults.add("queue.submit", delay=0.05, times=None)

@@ -8,7 +8,7 @@ import pytest
 from resume_server import EVENTS, RESPONSE_ID, TEXT_PIECES, resume_server
 
 import odirouter_async as odr
-from odirouter_async._core.retry import RetryPolicy
+from odirouter_async.http.retry import RetryPolicy
 from odirouter_async.testing import Emulator
 
 pytestmark = pytest.mark.anyio

@@ -10,16 +10,17 @@ import anyio
 import pytest
 
 import odirouter_async as odr
-from odirouter_async._queue.scheduler import (
+from odirouter_async.queue.scheduler import (
     ClientClosedError,
     Outcome,
     PollingOptions,
     PollResult,
     RateLimited,
     Scheduler,
+    follow,
     get_scheduler,
+    wait,
 )
-from odirouter_async._queue.waiting import follow, wait
 from odirouter_async.testing import variant_emulator_fixture
 
 pytestmark = pytest.mark.anyio

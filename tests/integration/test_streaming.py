@@ -11,8 +11,8 @@ import anyio.lowlevel
 import pytest
 
 import odirouter_async as odr
-from odirouter_async._core.retry import RetryPolicy
-from odirouter_async._llm.stream import AsyncStream
+from odirouter_async.http.retry import RetryPolicy
+from odirouter_async.llm.stream import AsyncStream
 from odirouter_async.testing import Emulator
 from odirouter_async.types.chat import ChatCompletionChunk
 

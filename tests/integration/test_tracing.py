@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 import odirouter_async as odr
-from odirouter_async._http import tracing
+from odirouter_async.http import tracing
 from odirouter_async.testing import Emulator
 
 sdk_trace = pytest.importorskip("opentelemetry.sdk.trace", reason="opentelemetry-sdk not installed")

@@ -10,7 +10,7 @@ import pytest
 
 import odirouter_async as odr
 from odirouter_async._config import RequestOptions, Timeout
-from odirouter_async._core.retry import RetryPolicy
+from odirouter_async.http.retry import RetryPolicy
 from odirouter_async.testing import Emulator
 
 pytestmark = pytest.mark.anyio

@@ -10,10 +10,10 @@ import pytest
 from video_variant_fixtures import emu, video_variant
 
 import odirouter_async as odr
-from odirouter_async._core.retry import RetryPolicy
-from odirouter_async._core.video_state import MAX_BAD_BODIES
+from odirouter_async.http.retry import RetryPolicy
 from odirouter_async.testing import Emulator, file_bytes
 from odirouter_async.types.videos import Video
+from odirouter_async.videos.video_state import MAX_BAD_BODIES
 
 pytestmark = pytest.mark.anyio
 

@@ -8,9 +8,9 @@ import msgspec
 import pytest
 
 import odirouter_async as odr
-from odirouter_async._core.chat_state import ChatCompletionAccumulator
-from odirouter_async._core.sse import SSEDecoder
-from odirouter_async._core.stream_decode import DONE, decode_chat_chunk
+from odirouter_async.llm.chat_state import ChatCompletionAccumulator
+from odirouter_async.llm.sse import SSEDecoder
+from odirouter_async.llm.stream_decode import DONE, decode_chat_chunk
 from odirouter_async.types.chat import ChatCompletion
 
 LIST_CONTENT = (Path(__file__).resolve().parents[1] / "data" / "chat_list_content.sse").read_bytes()
@@ -62,7 +62,7 @@ def test_unrepairable_chunk_is_still_an_error() -> None:
 
 def test_non_stream_completion_with_list_content() -> None:
     """The same repair applies to a whole chat.completion body."""
-    from odirouter_async._core.chat_quirks import repair_chat_json
+    from odirouter_async.llm.chat_quirks import repair_chat_json
 
     body = (
         b'{"id":"x","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,'

@@ -6,7 +6,7 @@ from typing import Any
 
 import msgspec
 
-from odirouter_async._core.chat_state import ChatCompletionAccumulator
+from odirouter_async.llm.chat_state import ChatCompletionAccumulator
 from odirouter_async.types._base import attach_raw
 from odirouter_async.types.chat import ChatCompletion, ChatCompletionChunk
 

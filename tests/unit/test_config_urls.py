@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from odirouter_async._config import NOT_GIVEN, RequestOptions, Timeout, resolve_timeout
-from odirouter_async._core.urls import check_base_url, is_loopback, join_url, origin_of
 from odirouter_async._exceptions import InsecureURLError
+from odirouter_async.http.urls import check_base_url, is_loopback, join_url, origin_of
 
 
 def test_timeout_number_sets_read_only() -> None:

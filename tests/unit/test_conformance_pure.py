@@ -18,17 +18,17 @@ import msgspec
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from odirouter_async._core.chat_state import ChatCompletionAccumulator
-from odirouter_async._core.responses_state import ResponseAccumulator
-from odirouter_async._core.sse import SSEDecoder, SSEEvent
-from odirouter_async._core.stream_decode import (
+from odirouter_async._exceptions import StreamEventError
+from odirouter_async.llm.chat_state import ChatCompletionAccumulator
+from odirouter_async.llm.responses_state import ResponseAccumulator
+from odirouter_async.llm.sse import SSEDecoder, SSEEvent
+from odirouter_async.llm.stream_decode import (
     DONE,
     chat_chunk_error,
     decode_chat_chunk,
     decode_responses_event,
     responses_event_error,
 )
-from odirouter_async._exceptions import StreamEventError
 from odirouter_async.types.response_events import ResponseErrorEvent
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "conformance" / "sse"

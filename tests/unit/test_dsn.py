@@ -1,4 +1,4 @@
-"""Which journal strings are PostgreSQL DSNs, and DSNs shown without their passwords (``_core.dsn``)."""
+"""Which journal strings are PostgreSQL DSNs, and DSNs shown without their passwords (``batch.dsn``)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from odirouter_async._core.dsn import is_postgres_dsn, redact_dsn, redact_text, secrets_of
-from odirouter_async._queue.journal_store import is_postgres_dsn as store_is_postgres_dsn
+from odirouter_async.batch.dsn import is_postgres_dsn, redact_dsn, redact_text, secrets_of
+from odirouter_async.batch.journal_store import is_postgres_dsn as store_is_postgres_dsn
 
 DSNS = [
     "postgresql://u:s3cret@db.example/jobs",

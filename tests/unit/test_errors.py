@@ -6,7 +6,7 @@ import msgspec
 import pytest
 
 import odirouter_async as odr
-from odirouter_async._core.error_body import make_status_error, parse_error_body
+from odirouter_async.http.error_body import make_status_error, parse_error_body
 
 CASES = [
     (

@@ -1,4 +1,4 @@
-"""The chat / Responses signatures are generated from one list (``resources/_params.py``)."""
+"""The chat / Responses signatures are generated from one list (``llm/_params.py``)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from types import ModuleType
 
 import pytest
 
-from odirouter_async.resources._params import CHAT_FIELDS, CHAT_PARSE_PARAMS, OPTION_PARAMS, RESPONSES_FIELDS
-from odirouter_async.resources.chat import Completions
-from odirouter_async.resources.responses import Responses
+from odirouter_async.llm._params import CHAT_FIELDS, CHAT_PARSE_PARAMS, OPTION_PARAMS, RESPONSES_FIELDS
+from odirouter_async.llm.chat import Completions
+from odirouter_async.llm.responses import Responses
 
 ROOT = Path(__file__).resolve().parents[2]
 #: ``parse`` and ``stream`` of chat declare ``response_format`` by hand (it may be a type).

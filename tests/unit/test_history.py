@@ -15,8 +15,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from odirouter_async._config import PollingOptions
-from odirouter_async._core.poll_schedule import Outcome, PollSchedule
-from odirouter_async._queue.history import (
+from odirouter_async.queue.history import (
     QUANTILES,
     EndpointHistory,
     FileHistory,
@@ -27,6 +26,7 @@ from odirouter_async._queue.history import (
     store_snapshot,
     summarize,
 )
+from odirouter_async.queue.schedule import Outcome, PollSchedule
 
 NOW = time.time()
 
@@ -141,7 +141,7 @@ def test_long_names_are_not_stored() -> None:
 
 _WRITER = """
 import sys
-from odirouter_async._queue.history import FileHistory, EndpointHistory, QUANTILES
+from odirouter_async.queue.history import FileHistory, EndpointHistory, QUANTILES
 path, name = sys.argv[1], sys.argv[2]
 for i in range(20):
     store = FileHistory(path)
@@ -222,7 +222,7 @@ def test_history_module_is_sans_io() -> None:
         "spec = importlib.util.find_spec('odirouter_async')\n"
         "pkg = types.ModuleType('odirouter_async'); pkg.__path__ = list(spec.submodule_search_locations)\n"
         "sys.modules['odirouter_async'] = pkg\n"
-        "importlib.import_module('odirouter_async._queue.history')\n"
+        "importlib.import_module('odirouter_async.queue.history')\n"
         "print(','.join(m for m in ('aiohttp', 'anyio') if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -329,7 +329,7 @@ class BrokenStore:
 
 def test_a_broken_custom_store_never_breaks_scheduling(caplog: pytest.LogCaptureFixture) -> None:
     """Lookup, update and save errors of a custom store are logged; the schedule starts cold."""
-    from odirouter_async._queue.history import save_quietly
+    from odirouter_async.queue.history import save_quietly
 
     store = BrokenStore()
     sched = PollSchedule[str](random.Random(1), max_rate=math.inf)

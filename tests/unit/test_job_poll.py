@@ -7,21 +7,21 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import odirouter_async as odr
-from odirouter_async._core.job_poll import JobPoll
-from odirouter_async._core.jobstate import JobState
-from odirouter_async._core.observation import (
+from odirouter_async._exceptions import APIConnectionError, JobCancelled, JobFailed
+from odirouter_async.http.status_rules import KEEP_POLLING
+from odirouter_async.queue.job_state import (
     Answer,
     Ask,
+    JobPoll,
+    JobState,
     Outcome,
     PollResult,
     RateLimited,
     job_timeout,
     observe_error,
 )
-from odirouter_async._core.status_rules import KEEP_POLLING
-from odirouter_async._core.video_state import MAX_BAD_BODIES, VideoWatch
-from odirouter_async._exceptions import APIConnectionError, JobCancelled, JobFailed
 from odirouter_async.types.queue import JobResult, StatusUpdate
+from odirouter_async.videos.video_state import MAX_BAD_BODIES, VideoWatch
 
 
 def body(obj: object) -> bytes:

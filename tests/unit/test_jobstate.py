@@ -8,28 +8,6 @@ import msgspec
 import pytest
 from hypothesis import given, strategies as st
 
-from odirouter_async._core.job_answers import (
-    GiveUp,
-    ResponseGuard,
-    Retry,
-    Unusable,
-    decide_response,
-    decide_status,
-)
-from odirouter_async._core.jobstate import (
-    TERMINAL_STATES,
-    Cancelled,
-    CancelOutcome,
-    Failed,
-    JobState,
-    JobStateMachine,
-    Pending,
-    Phase,
-    Succeeded,
-    Unknown,
-    classify_cancel,
-    classify_status,
-)
 from odirouter_async._exceptions import (
     APIStatusError,
     InternalServerError,
@@ -37,6 +15,26 @@ from odirouter_async._exceptions import (
     JobFailed,
     OdiRouterError,
     ResponseValidationError,
+)
+from odirouter_async.queue.job_state import (
+    TERMINAL_STATES,
+    Cancelled,
+    CancelOutcome,
+    Failed,
+    GiveUp,
+    JobState,
+    JobStateMachine,
+    Pending,
+    Phase,
+    ResponseGuard,
+    Retry,
+    Succeeded,
+    Unknown,
+    Unusable,
+    classify_cancel,
+    classify_status,
+    decide_response,
+    decide_status,
 )
 from odirouter_async.types.queue import QUEUE_STATUS_DECODER, QUEUE_SUBMIT_DECODER, QueueStatus
 

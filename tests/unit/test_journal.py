@@ -16,8 +16,8 @@ import anyio
 import pytest
 from hypothesis import given, strategies as st
 
-from odirouter_async._queue.journal import SCHEMA_VERSION, InputKeys, Journal, JournalError, content_key
-from odirouter_async._queue.journal_codec import pack_key, unpack_key
+from odirouter_async.batch.journal import SCHEMA_VERSION, InputKeys, Journal, JournalError, content_key
+from odirouter_async.batch.journal_codec import pack_key, unpack_key
 
 pytestmark = pytest.mark.anyio
 
@@ -371,7 +371,7 @@ async def test_cancelled_entry_is_rerun_as_a_new_attempt(tmp_path: Path) -> None
 CHILD = textwrap.dedent(
     """
     import asyncio, sys
-    from odirouter_async._queue.journal import Journal, content_key
+    from odirouter_async.batch.journal import Journal, content_key
 
     async def main():
         journal = await Journal.open(sys.argv[1], endpoint="nano", flush_interval=0.001)

@@ -6,8 +6,8 @@ import hashlib
 
 from hypothesis import given, strategies as st
 
-from odirouter_async._queue.journal import Journal
-from odirouter_async._queue.journal_codec import (
+from odirouter_async.batch.journal import Journal
+from odirouter_async.batch.journal_codec import (
     pack_hash,
     pack_key,
     pack_outcome,

@@ -9,8 +9,8 @@ _PROBE = """
 import sys
 import odirouter_async
 heavy = [m for m in sys.modules if m.startswith(("odirouter_async._queue", "odirouter_async.cli",
-    "odirouter_async.resources.queue", "odirouter_async.resources.videos", "odirouter_async._http.multipart",
-    "odirouter_async._core.poll_schedule", "odirouter_async._core.video_state", "opentelemetry"))]
+    "odirouter_async.queue.resource", "odirouter_async.videos.resource", "odirouter_async.http.multipart",
+    "odirouter_async.queue.schedule", "odirouter_async.videos.video_state", "opentelemetry"))]
 print(heavy)
 """
 
@@ -45,8 +45,8 @@ def test_client_builds_queue_and_videos_on_first_use() -> None:
 import sys
 import odirouter_async
 client = odirouter_async.AsyncOdiRouter(api_key="k", base_url="http://127.0.0.1:9")
-before = "odirouter_async._queue.jobs" in sys.modules
+before = "odirouter_async.queue.jobs" in sys.modules
 same = client.queue is client.queue, client.videos is client.videos
-print(before, *same, "odirouter_async._queue.jobs" in sys.modules)
+print(before, *same, "odirouter_async.queue.jobs" in sys.modules)
 """
     assert _run(code) == "False True True True"

@@ -8,8 +8,8 @@ import msgspec
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from odirouter_async._core.sse import SSEEvent
-from odirouter_async._core.stream_decode import decode_responses_event
+from odirouter_async.llm.sse import SSEEvent
+from odirouter_async.llm.stream_decode import decode_responses_event
 from odirouter_async.types._base import attach_raw
 from odirouter_async.types.chat import ChatCompletion, ChoiceDeltaToolCall
 from odirouter_async.types.chat_events import (

@@ -8,7 +8,7 @@ from collections import deque
 import pytest
 from hypothesis import example, given, settings, strategies as st
 
-from odirouter_async._core.poll_budget import PollBudget
+from odirouter_async.queue.budget import PollBudget
 
 
 def fill(budget: PollBudget, start: float, seconds: float, step: float = 0.001) -> float:

@@ -14,13 +14,13 @@ from typing import Any
 import pytest
 
 import odirouter_async as odr
-from odirouter_async._queue.jobs import Job
-from odirouter_async._queue.map_types import MapOutcome
-from odirouter_async.resources.chat import Completions
-from odirouter_async.resources.models import Models
-from odirouter_async.resources.queue import Queue
-from odirouter_async.resources.responses import Responses
-from odirouter_async.resources.videos import Videos
+from odirouter_async.batch.map_types import MapOutcome
+from odirouter_async.llm.chat import Completions
+from odirouter_async.llm.models import Models
+from odirouter_async.llm.responses import Responses
+from odirouter_async.queue.jobs import Job
+from odirouter_async.queue.resource import Queue
+from odirouter_async.videos.resource import Videos
 
 PUBLIC = (Completions, Responses, Models, Queue, Videos, Job, odr.AsyncOdiRouter)
 #: the parameters named request_id: the queue job's id (re-attaching, and the handle itself).

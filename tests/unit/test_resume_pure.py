@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from odirouter_async._core.responses_state import ResponseAccumulator
-from odirouter_async._core.retry import RetryPolicy
-from odirouter_async._core.stream_resume import ResumableResponsesProtocol, ResumeCursor
+from odirouter_async.http.retry import RetryPolicy
+from odirouter_async.llm.responses_state import ResponseAccumulator
+from odirouter_async.llm.stream_resume import ResumableResponsesProtocol, ResumeCursor
 from odirouter_async.types.response_events import UnknownEvent
 
 POLICY = RetryPolicy(max_retries=2, initial_delay=1.0, max_delay=4.0, jitter=lambda v: v)

@@ -7,7 +7,7 @@ import itertools
 
 from hypothesis import given, strategies as st
 
-from odirouter_async._core.retry import Failure, RetryPolicy, parse_retry_after
+from odirouter_async.http.retry import Failure, RetryPolicy, parse_retry_after
 
 NOW = 1_700_000_000.0
 

@@ -46,14 +46,14 @@ def test_no_locals_in_the_package() -> None:
 
 
 def test_job_timeout_is_constructed_in_one_module() -> None:
-    """``JobTimeout(...)`` is built only by ``_core.observation.job_timeout`` (every wait asks it)."""
+    """``JobTimeout(...)`` is built only by ``queue.job_state.job_timeout`` (every wait asks it)."""
     found = {
         path.relative_to(PKG).as_posix()
         for path, tree in _trees(SDK_FILES)
         for node in ast.walk(tree)
         if isinstance(node, ast.Call) and _name(node.func) == "JobTimeout"
     }
-    assert found == {"_core/observation.py"}
+    assert found == {"queue/job_state.py"}
 
 
 def _status_codes(node: ast.AST) -> list[int] | None:
@@ -83,7 +83,7 @@ def _status_sets(tree: ast.Module) -> Iterator[ast.AST]:
 
 
 def test_status_sets_live_only_in_the_rules_module() -> None:
-    """Every set of HTTP statuses the SDK decides on is defined in ``_core/status_rules.py``.
+    """Every set of HTTP statuses the SDK decides on is defined in ``http/status_rules.py``.
 
     One exception, on purpose: ``_exceptions.py`` (the error tree imports nothing from the
     package) words a 404/405 hint about the base URL in its message.
@@ -115,7 +115,7 @@ def _stale_refs(text: str) -> list[str]:
 
 
 def test_docstrings_and_architecture_name_modules_that_exist() -> None:
-    """Every module a docstring or ARCHITECTURE.md names (``_core/sse.py``, ``_core.sse.X``) exists."""
+    """Every module a docstring or ARCHITECTURE.md names (``llm/sse.py``, ``llm.sse.X``) exists."""
     stale = []
     for path, tree in _trees(sorted(PKG.rglob("*.py"))):
         for node in ast.walk(tree):
@@ -129,7 +129,7 @@ def test_docstrings_and_architecture_name_modules_that_exist() -> None:
 
 def test_the_version_is_written_once() -> None:
     """``__version__``, the ``User-Agent`` and pyproject.toml say the same version."""
-    from odirouter_async._http.headers import USER_AGENT
+    from odirouter_async.http.headers import USER_AGENT
 
     if sys.version_info >= (3, 11):
         import tomllib

@@ -8,7 +8,7 @@ import random
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from odirouter_async._core.poll_schedule import Outcome, PollSchedule, RateLimited
+from odirouter_async.queue.schedule import Outcome, PollSchedule, RateLimited
 
 
 def schedule(**options: object) -> PollSchedule[str]:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from hypothesis import given, settings, strategies as st
 
-from odirouter_async._core.poll_schedule import Outcome, PollSchedule
+from odirouter_async.queue.schedule import Outcome, PollSchedule
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 

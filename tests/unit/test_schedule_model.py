@@ -7,7 +7,7 @@ import random
 import pytest
 from hypothesis import given, strategies as st
 
-from odirouter_async._core.duration_model import DurationModel, prior_for
+from odirouter_async.queue.schedule import DurationModel, prior_for
 
 
 def spacing(age: float) -> float:

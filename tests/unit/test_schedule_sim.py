@@ -27,7 +27,7 @@ from queue_sim import (
     warm_then,
 )
 
-from odirouter_async._core.poll_schedule import PollSchedule
+from odirouter_async.queue.schedule import PollSchedule
 
 
 @pytest.mark.parametrize("jobs", [1000, 10_000])

@@ -7,8 +7,8 @@ import re
 import pytest
 from hypothesis import given, strategies as st
 
-from odirouter_async._core.sse import SSEDecoder, SSEEvent
 from odirouter_async._exceptions import SSEProtocolError
+from odirouter_async.llm.sse import SSEDecoder, SSEEvent
 
 BOM = b"\xef\xbb\xbf"
 

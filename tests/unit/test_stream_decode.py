@@ -7,16 +7,16 @@ from typing import Any
 import msgspec
 import pytest
 
-from odirouter_async._core.chat_protocol import ChatStreamProtocol
-from odirouter_async._core.sse import SSEEvent
-from odirouter_async._core.stream_decode import (
+from odirouter_async._exceptions import ResponseValidationError, StreamEventError
+from odirouter_async.llm.chat_protocol import ChatStreamProtocol
+from odirouter_async.llm.sse import SSEEvent
+from odirouter_async.llm.stream_decode import (
     DONE,
     chat_chunk_error,
     decode_chat_chunk,
     decode_responses_event,
     responses_event_error,
 )
-from odirouter_async._exceptions import ResponseValidationError, StreamEventError
 from odirouter_async.types import response_events as re_
 from odirouter_async.types.chat import ChatCompletionChunk
 from odirouter_async.types.response_events import (

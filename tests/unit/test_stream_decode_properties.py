@@ -7,14 +7,14 @@ from typing import Any
 import msgspec
 from hypothesis import given, strategies as st
 
-from odirouter_async._core.sse import SSEEvent
-from odirouter_async._core.stream_decode import (
+from odirouter_async._exceptions import ResponseValidationError, StreamEventError
+from odirouter_async.llm.sse import SSEEvent
+from odirouter_async.llm.stream_decode import (
     DONE,
     decode_chat_chunk,
     decode_responses_event,
     responses_event_error,
 )
-from odirouter_async._exceptions import ResponseValidationError, StreamEventError
 from odirouter_async.types.chat import ChatCompletionChunk
 from odirouter_async.types.response_events import (
     KNOWN_EVENT_TYPES,

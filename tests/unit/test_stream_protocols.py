@@ -16,9 +16,6 @@ import msgspec
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from odirouter_async._core.chat_protocol import ChatStreamProtocol
-from odirouter_async._core.responses_protocol import ResponsesStreamProtocol
-from odirouter_async._core.stream_protocol import StreamProtocol
 from odirouter_async._exceptions import (
     OdiRouterError,
     ResponseValidationError,
@@ -26,6 +23,9 @@ from odirouter_async._exceptions import (
     StreamEventError,
     StreamInterrupted,
 )
+from odirouter_async.llm.chat_protocol import ChatStreamProtocol
+from odirouter_async.llm.responses_protocol import ResponsesStreamProtocol
+from odirouter_async.llm.stream_protocol import StreamProtocol
 from odirouter_async.types.chat import ChatCompletionChunk
 
 DATA = Path(__file__).resolve().parents[1] / "data"

@@ -1,4 +1,4 @@
-"""``_core.strict_schema``: JSON schemas made acceptable to OpenAI's strict structured outputs."""
+"""``llm.strict_schema``: JSON schemas made acceptable to OpenAI's strict structured outputs."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, strategies as st
 
 from odirouter_async import StrictSchemaError, function_tool
-from odirouter_async._core.strict_schema import schema_name, to_strict_json_schema
-from odirouter_async._llm.structured import output_format
+from odirouter_async.llm.strict_schema import schema_name, to_strict_json_schema
+from odirouter_async.llm.structured import output_format
 from odirouter_async.testing._text import schema_value, seeded_rng
 
 

@@ -9,9 +9,6 @@ import msgspec
 import pytest
 from hypothesis import given, strategies as st
 
-from odirouter_async._core.error_body import make_status_error
-from odirouter_async._core.poll_schedule import Outcome, RateLimited
-from odirouter_async._core.video_state import MAX_BAD_BODIES, VideoWatch, classify_video, id_problem
 from odirouter_async._exceptions import (
     APIConnectionError,
     APITimeoutError,
@@ -19,8 +16,11 @@ from odirouter_async._exceptions import (
     NotFoundError,
     ResponseValidationError,
 )
+from odirouter_async.http.error_body import make_status_error
+from odirouter_async.queue.schedule import Outcome, RateLimited
 from odirouter_async.types._base import attach_raw
 from odirouter_async.types.videos import VIDEO_DECODER, Video, VideoError
+from odirouter_async.videos.video_state import MAX_BAD_BODIES, VideoWatch, classify_video, id_problem
 
 
 def video(status: str, progress: int = 0, **fields: object) -> Video:

@@ -1,1 +1,0 @@
-"""The pure core: bytes, bodies and times in, decisions out.  No aiohttp, anyio or asyncio."""

@@ -1,1 +1,0 @@
-"""Open SSE streams of chat completions and Responses, and their ``.stream()`` helpers."""

@@ -1,1 +1,0 @@
-"""Resource namespaces (``client.models``, ``client.chat``, ...): thin, one HTTP route each."""

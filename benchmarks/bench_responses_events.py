@@ -25,7 +25,7 @@ import aiohttp
 import msgspec
 
 import odirouter_async as odr
-from odirouter_async.llm.sse import SSEDecoder, SSEEvent
+from odirouter_async.http.sse import SSEDecoder, SSEEvent
 from odirouter_async.llm.stream_decode import decode_responses_event
 
 from ._harness import emulator_process, save

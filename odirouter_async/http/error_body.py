@@ -27,8 +27,8 @@ from .._exceptions import (
     RateLimitError,
     UnprocessableEntityError,
 )
-from ..llm.sse import SSEDecoder
 from .request_id import answer_request_id
+from .sse import SSEDecoder
 
 __all__ = ("ErrorInfo", "make_status_error", "parse_error_body")
 

@@ -26,9 +26,9 @@ from typing import Final
 import msgspec
 
 from .._exceptions import StreamInterrupted
+from ..http.sse import SSEEvent
 from ..types.chat import ChatCompletionChunk
 from .chat_state import ChatCompletionAccumulator
-from .sse import SSEEvent
 from .stream_decode import DONE, Done, chat_chunk_error, decode_chat_chunk, strict_chunk_decode
 from .stream_protocol import _EVENT_ERRORS, StreamProtocol
 

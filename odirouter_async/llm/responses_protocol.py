@@ -23,6 +23,7 @@ from typing import Final, TypeAlias
 import msgspec
 
 from .._exceptions import StreamInterrupted
+from ..http.sse import SSEEvent
 from ..types.response_events import (
     ResponseCompletedEvent,
     ResponseErrorEvent,
@@ -32,7 +33,6 @@ from ..types.response_events import (
     UnknownEvent,
 )
 from .responses_state import ResponseAccumulator
-from .sse import SSEEvent
 from .stream_decode import DONE, Done, decode_responses_event, responses_event_error, strict_event_decode
 from .stream_protocol import _EVENT_ERRORS, StreamProtocol
 

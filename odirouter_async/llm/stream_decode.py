@@ -33,6 +33,7 @@ from typing import Any, Final
 import msgspec
 
 from .._exceptions import ResponseValidationError, StreamEventError
+from ..http.sse import SSEEvent
 from ..types._base import attach_raw
 from ..types.chat import ChatCompletionChunk
 from ..types.response_events import (
@@ -43,7 +44,6 @@ from ..types.response_events import (
 )
 from ..types.responses import lenient_response_obj
 from .chat_quirks import repair_chat_json
-from .sse import SSEEvent
 
 __all__ = (
     "DONE",

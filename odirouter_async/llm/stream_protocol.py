@@ -41,7 +41,7 @@ from typing import Any, ClassVar, Final, Generic, TypeVar
 import msgspec
 
 from .._exceptions import ResponseValidationError, SSEProtocolError, StreamError, StreamInterrupted
-from .sse import DEFAULT_MAX_EVENT_BYTES, SSEDecoder, SSEEvent
+from ..http.sse import DEFAULT_MAX_EVENT_BYTES, SSEDecoder, SSEEvent
 
 __all__ = ("EXCERPT", "StreamProtocol")
 

@@ -24,9 +24,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..http.retry import RetryPolicy
+from ..http.sse import DEFAULT_MAX_EVENT_BYTES, SSEEvent
 from .responses_protocol import ResponsesStreamProtocol, ResponseStreamItem
 from .responses_state import ResponseAccumulator
-from .sse import DEFAULT_MAX_EVENT_BYTES, SSEEvent
 
 __all__ = ("ResumableResponsesProtocol", "ResumeCursor")
 

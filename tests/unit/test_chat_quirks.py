@@ -8,8 +8,8 @@ import msgspec
 import pytest
 
 import odirouter_async as odr
+from odirouter_async.http.sse import SSEDecoder
 from odirouter_async.llm.chat_state import ChatCompletionAccumulator
-from odirouter_async.llm.sse import SSEDecoder
 from odirouter_async.llm.stream_decode import DONE, decode_chat_chunk
 from odirouter_async.types.chat import ChatCompletion
 

@@ -19,9 +19,9 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from odirouter_async._exceptions import StreamEventError
+from odirouter_async.http.sse import SSEDecoder, SSEEvent
 from odirouter_async.llm.chat_state import ChatCompletionAccumulator
 from odirouter_async.llm.responses_state import ResponseAccumulator
-from odirouter_async.llm.sse import SSEDecoder, SSEEvent
 from odirouter_async.llm.stream_decode import (
     DONE,
     chat_chunk_error,

@@ -8,7 +8,7 @@ import msgspec
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from odirouter_async.llm.sse import SSEEvent
+from odirouter_async.http.sse import SSEEvent
 from odirouter_async.llm.stream_decode import decode_responses_event
 from odirouter_async.types._base import attach_raw
 from odirouter_async.types.chat import ChatCompletion, ChoiceDeltaToolCall

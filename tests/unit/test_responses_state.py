@@ -6,8 +6,8 @@ from typing import Any
 
 import msgspec
 
+from odirouter_async.http.sse import SSEEvent
 from odirouter_async.llm.responses_state import ResponseAccumulator
-from odirouter_async.llm.sse import SSEEvent
 from odirouter_async.llm.stream_decode import DONE, decode_responses_event
 from odirouter_async.types.response_events import ResponseStreamEvent, UnknownEvent
 

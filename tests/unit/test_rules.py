@@ -115,7 +115,7 @@ def _stale_refs(text: str) -> list[str]:
 
 
 def test_docstrings_and_architecture_name_modules_that_exist() -> None:
-    """Every module a docstring or ARCHITECTURE.md names (``llm/sse.py``, ``llm.sse.X``) exists."""
+    """Every module a docstring or ARCHITECTURE.md names (``http/sse.py``, ``http.sse.X``) exists."""
     stale = []
     for path, tree in _trees(sorted(PKG.rglob("*.py"))):
         for node in ast.walk(tree):

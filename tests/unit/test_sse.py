@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from odirouter_async._exceptions import SSEProtocolError
-from odirouter_async.llm.sse import SSEDecoder, SSEEvent
+from odirouter_async.http.sse import SSEDecoder, SSEEvent
 
 BOM = b"\xef\xbb\xbf"
 

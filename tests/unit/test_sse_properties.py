@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, strategies as st
 
 from odirouter_async._exceptions import SSEProtocolError
-from odirouter_async.llm.sse import SSEDecoder, SSEEvent
+from odirouter_async.http.sse import SSEDecoder, SSEEvent
 
 Result = tuple[list[tuple[bytes, str, str | None, int | None]], bool]
 

@@ -8,8 +8,8 @@ import msgspec
 import pytest
 
 from odirouter_async._exceptions import ResponseValidationError, StreamEventError
+from odirouter_async.http.sse import SSEEvent
 from odirouter_async.llm.chat_protocol import ChatStreamProtocol
-from odirouter_async.llm.sse import SSEEvent
 from odirouter_async.llm.stream_decode import (
     DONE,
     chat_chunk_error,

@@ -8,7 +8,7 @@ import msgspec
 from hypothesis import given, strategies as st
 
 from odirouter_async._exceptions import ResponseValidationError, StreamEventError
-from odirouter_async.llm.sse import SSEEvent
+from odirouter_async.http.sse import SSEEvent
 from odirouter_async.llm.stream_decode import (
     DONE,
     decode_chat_chunk,

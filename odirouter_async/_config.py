@@ -330,7 +330,7 @@ class PollingOptions:
             malformed JSON, from the result and the status URL) before the job ends with the
             last typed error; retried with the schedule's error backoff (``queue/job_state.py``).
         history: per-endpoint job durations kept between runs (warm starts): a file path
-            (``_queue/history.FileHistory``; ``default_history_path()`` there is the CLI's) or a store
+            (``queue.history.FileHistory``; ``default_history_path()`` there is the CLI's) or a store
             object with ``get``/``put``/``save``; ``None`` (default): every process starts cold.
     """
 

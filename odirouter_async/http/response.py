@@ -126,7 +126,7 @@ class StreamResponse:
         self, resp: aiohttp.ClientResponse, request_id: str | None, url: str, pool: Any = None
     ) -> None:
         self._resp = resp
-        #: the LLM span (``_http/genai.GenAISpan``) the stream ends, when tracing records
+        #: the LLM span (``http.genai.GenAISpan``) the stream ends, when tracing records
         self.genai: Any = None
         self.status = resp.status
         self.headers = resp.headers

@@ -13,15 +13,15 @@ RETRY_PAID_REQUEST    retry a request that starts paid work?      429, 503: refu
                       (``retry.RetryPolicy``, ``paid=True``)      the work began
 KEEP_POLLING          does a poll's error leave the job to be     408, 409, 425, any 5xx
                       asked again? (``observe_error``,            (429 slows polling down,
-                      ``job_answers.ResponseGuard``,              see ``RATE_LIMITED``)
+                      ``job_state.ResponseGuard``,                see ``RATE_LIMITED``)
                       ``map_kinds.is_transient_failure``)
 SUBMIT_MAYBE_CREATED  may a submit that failed with a 4xx have    408, 409 (any other 4xx,
                       made a job? (``map_kinds.submit_kind``)     and 503: no job made)
 RESUME_STREAM         reconnect a background stream after a       408, 409, 429, any 5xx
                       refusal? (``llm/resume.py``)               (a reconnection is a GET)
 JOB_GONE              is the job gone for good?                   404, 410
-                      (``job_answers.ResponseGuard``,
-                      ``jobstate.classify_cancel``)
+                      (``job_state.ResponseGuard``,
+                      ``job_state.classify_cancel``)
 CANCEL_ANSWERS        which answers to a job cancel are its       202, 400, 404, 405, 409,
                       outcome, not an error? (``Job.cancel``)     410, 422, 501
 REDIRECTS             is the answer a redirect a download         301, 302, 303, 307, 308

@@ -21,7 +21,7 @@ Errors: a payload that is not JSON, JSON nested too deep to decode (``RecursionE
 msgspec), or JSON of the wrong shape for a *known* type, raises ``ResponseValidationError``
 (``.body`` holds the payload); nothing else escapes, whatever the bytes (a hypothesis property
 in ``tests/unit/test_stream_decode_properties.py``).  ``SSEProtocolError`` is left to the
-framing layer (``llm/sse.py``).  Decoded chunks and events keep their raw bytes (``.raw``,
+framing layer (``http/sse.py``).  Decoded chunks and events keep their raw bytes (``.raw``,
 ``.raw_bytes``): attaching them costs about 0.1 µs.
 """
 

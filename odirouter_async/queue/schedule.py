@@ -18,7 +18,7 @@ where the job is likely to finish, learned per endpoint.  Its parts, one section
   capped at ``max_scouts``) are scouts, until it has 8 samples.  On a warm endpoint the first
   ``min_scouts`` jobs after a quiet spell (10 median durations) and one in 500 after that are
   scouts too (*canaries*): their precise durations keep the window honest when the endpoint gets
-  faster or slower (see ``duration_model``).
+  faster or slower (see the duration model below).
 - **History.**  ``seed(endpoint, durations, now)`` warms an endpoint with what a previous process
   learned (``queue/history.py``): its first jobs are placed by it, no scouts; ``snapshot`` gives
   what to keep for the next process.

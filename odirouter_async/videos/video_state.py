@@ -22,7 +22,7 @@ or another video's id          ``ResponseValidationError``): never a hang, no re
 ============================== ================================================================
 
 ``VideoWatch`` is also the video's poll interpreter for the one wait pipeline (``start`` /
-``feed`` / ``feed_error``, as ``_core/job_poll.JobPoll``): the shell GETs ``/v1/videos/{id}``
+``feed`` / ``feed_error``, as ``queue.job_state.JobPoll``): the shell GETs ``/v1/videos/{id}``
 and feeds the answer; ``parse_video`` reads a video body (strict, then lenient; its id checked).
 ``VideoWatch.observe`` also says whether the video's status or progress changed since the last
 look, which is when ``on_progress`` is called (the video is offered as ``PollResult.update``).

@@ -77,17 +77,17 @@ def test_every_resource_method_is_documented_with_its_parameters(page: str) -> N
 def test_main_calls_are_there(page: str) -> None:
     """The calls users reach for first, and the queue.map options, are in the reference."""
     for anchor in (
-        "chat.Completions.create",
-        "chat.Completions.stream",
-        "responses.Responses.create",
-        "responses.Responses.retrieve",
-        "responses.Responses.cancel",
-        "queue.Queue.map",
-        "queue.Queue.submit",
-        "videos.Videos.wait",
-        "models.Models.list",
+        "llm.chat.Completions.create",
+        "llm.chat.Completions.stream",
+        "llm.responses.Responses.create",
+        "llm.responses.Responses.retrieve",
+        "llm.responses.Responses.cancel",
+        "queue.resource.Queue.map",
+        "queue.resource.Queue.submit",
+        "videos.resource.Videos.wait",
+        "llm.models.Models.list",
     ):
-        assert f'id="odirouter_async.resources.{anchor}"' in page, anchor
+        assert f'id="odirouter_async.{anchor}"' in page, anchor
     queue_map = _section(page, "odirouter_async.queue.resource.Queue.map")
     assert "journal" in queue_map and "progress" in queue_map
 

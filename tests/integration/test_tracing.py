@@ -150,7 +150,7 @@ def test_without_opentelemetry_nothing_is_traced() -> None:
     code = (
         "import sys; sys.modules['opentelemetry'] = None\n"
         "import odirouter_async\n"
-        "from odirouter_async._http import tracing\n"
+        "from odirouter_async.http import tracing\n"
         "assert not tracing.ENABLED\n"
         "with tracing.job_span('e', 'r') as span: span.record_status('COMPLETED')\n"
         "print('ok')\n"
@@ -163,7 +163,7 @@ def test_a_provider_set_after_the_first_call_is_followed() -> None:
     """Calls before set_tracer_provider() build no span; calls after it are recorded (the fast path
     that skips the per-request environment lookup must not stick to "inactive")."""
     code = (
-        "from odirouter_async._http import tracing\n"
+        "from odirouter_async.http import tracing\n"
         "import opentelemetry.trace as t\n"
         "from opentelemetry.sdk.trace import TracerProvider\n"
         "before = tracing.active()\n"
@@ -176,7 +176,7 @@ def test_a_provider_set_after_the_first_call_is_followed() -> None:
 
 def test_a_provider_named_by_the_environment_is_used() -> None:
     """OTEL_PYTHON_TRACER_PROVIDER set before import: spans are recorded without any code setting one."""
-    code = "from odirouter_async._http import tracing\nprint(tracing.active())\n"
+    code = "from odirouter_async.http import tracing\nprint(tracing.active())\n"
     env = {**os.environ, "OTEL_PYTHON_TRACER_PROVIDER": "sdk_tracer_provider"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     assert out.stdout.split() == ["True"]

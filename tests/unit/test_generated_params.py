@@ -38,7 +38,7 @@ def test_every_signature_is_a_generated_block() -> None:
     """Ten blocks per file (create: three overloads and the implementation; stream and parse:
     two overloads and the implementation each), none hand-written."""
     for name in ("chat.py", "responses.py"):
-        text = (ROOT / "odirouter_async" / "resources" / name).read_text()
+        text = (ROOT / "odirouter_async" / "llm" / name).read_text()
         assert len(re.findall(r"# <params:\w+>", text)) == 10, name
         assert text.count("**extra_fields: Any,") == 10, name
 
@@ -46,7 +46,7 @@ def test_every_signature_is_a_generated_block() -> None:
 def test_a_stale_block_is_detected() -> None:
     """A hand edit inside a block is what render() undoes: the check would fail on it."""
     gen = _generator()
-    text = (ROOT / "odirouter_async" / "resources" / "chat.py").read_text()
+    text = (ROOT / "odirouter_async" / "llm" / "chat.py").read_text()
     edited = text.replace("        top_p: float | NotGiven | None = NOT_GIVEN,\n", "", 1)
     assert edited != text and gen.render(edited) == text
 

@@ -1,4 +1,4 @@
-"""The wait pipeline's pure interpreters (``_core/observation``, ``job_poll``, ``video_state``)."""
+"""The wait pipeline's pure interpreters (``queue.job_state``, ``videos.video_state``)."""
 
 from __future__ import annotations
 

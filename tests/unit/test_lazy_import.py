@@ -8,9 +8,8 @@ import sys
 _PROBE = """
 import sys
 import odirouter_async
-heavy = [m for m in sys.modules if m.startswith(("odirouter_async._queue", "odirouter_async.cli",
-    "odirouter_async.queue.resource", "odirouter_async.videos.resource", "odirouter_async.http.multipart",
-    "odirouter_async.queue.schedule", "odirouter_async.videos.video_state", "opentelemetry"))]
+heavy = [m for m in sys.modules if m.startswith(("odirouter_async.queue", "odirouter_async.batch",
+    "odirouter_async.cli", "odirouter_async.videos", "odirouter_async.http.multipart", "opentelemetry"))]
 print(heavy)
 """
 

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PKG = ROOT / "odirouter_async"
 #: The emulator (``testing/``) is a fake gateway, not the SDK: its statuses are what it answers.
 SDK_FILES = sorted(p for p in PKG.rglob("*.py") if "testing" not in p.relative_to(PKG).parts)
-STATUS_RULES = PKG / "_core" / "status_rules.py"
+STATUS_RULES = PKG / "http" / "status_rules.py"
 
 
 def _trees(paths: list[Path]) -> Iterator[tuple[Path, ast.Module]]:

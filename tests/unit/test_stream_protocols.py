@@ -1,4 +1,4 @@
-"""The chat and Responses stream protocols (``_core``): bytes in, items and the stream's end out.
+"""The chat and Responses stream protocols (``llm/``): bytes in, items and the stream's end out.
 
 Recorded bodies (the conformance corpus in ``tests/data/conformance/sse``, and
 bodies written here) are fed the way the shell feeds them: ``feed`` per network read until the

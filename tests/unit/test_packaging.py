@@ -31,8 +31,8 @@ def test_project_urls() -> None:
 
 
 def test_progress_display_decision_is_written_down() -> None:
-    """ARCHITECTURE.md records why the CLI has no rich/tqdm extra, and the fallback it keeps."""
-    arch = (ROOT / "ARCHITECTURE.md").read_text()
+    """DECISIONS.md records why the CLI has no rich/tqdm extra, and the fallback it keeps."""
+    arch = (ROOT / "DECISIONS.md").read_text()
     assert "## Progress display and tables: no rich/tqdm (decision)" in arch
     assert (ROOT / "odirouter_async" / "cli" / "_progress.py").exists()
     extras = _table("project.optional-dependencies")

@@ -45,8 +45,8 @@ _LIVE: weakref.WeakSet[_Runner] = weakref.WeakSet()
 #: submits never sit in the connection pool's queue ahead of polls that are already due.
 MAX_SUBMITS_IN_FLIGHT = 128
 #: Feeding tasks per map (each reads an input, runs its journal hook and submits it, then the next):
-#: a task per input cost ~40 us more per input (anyio's ``start_soon``); the journal's intents of
-#: concurrent feeders still share one transaction.
+#: a task per input costs more CPU per input than reusing a bounded set of feeders (BENCHMARKS.md,
+#: "CPU per job"); the journal's intents of concurrent feeders still share one transaction.
 MAX_FEEDERS: Final = 1024
 
 
@@ -114,8 +114,8 @@ class _Runner:
         self.source: _Source | None = None
         self.channel = _Channel()
         self.task: asyncio.Task[None] | None = None
-        # asyncio's primitives, not anyio's: ~1.4 us per acquire + release against ~8 us (anyio
-        # checkpoints on every acquire); cancellation reaches them the same way (task.cancel())
+        # asyncio's primitives, not anyio's: anyio checkpoints on every acquire, which costs several
+        # times more per job (BENCHMARKS.md, "CPU per job"); cancellation reaches both the same way
         self.window: asyncio.Semaphore | None = None
         self.submit_slots: asyncio.Semaphore | None = None
         self.error: BaseException | None = None

@@ -44,7 +44,7 @@ from .._exceptions import (
 )
 from ..http.error_body import parse_error_body
 from ..http.response import StreamResponse
-from ..http.transport import Transport
+from ..http.transport import ACCEPT_SSE, Transport
 from .responses_protocol import ResponseStreamItem
 from .stream_protocol import StreamProtocol
 
@@ -62,7 +62,7 @@ _T = TypeVar("_T")
 #: How long the rest of a finished body is read so its connection can be reused.
 DRAIN_SECONDS: Final = 0.1
 _EXCERPT: Final = 2000
-_ACCEPT_SSE: Final = {"Accept": "text/event-stream"}
+_ACCEPT_SSE: Final = ACCEPT_SSE  # a constant header set: merged once per client view
 
 # Stream states.
 _NEW, _ITERATING, _DONE, _CLOSED = 0, 1, 2, 3

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Final, TypeVar
 
 import aiohttp
@@ -44,6 +44,7 @@ __all__ = (
     "ERROR_BODY_IDLE",
     "ERROR_BODY_TOTAL",
     "EXCERPT",
+    "READ_ERRORS",
     "HTTPResponse",
     "NetworkErrorDetail",
     "StreamResponse",
@@ -63,6 +64,8 @@ ERROR_BODY_TOTAL: Final = 10.0
 #: How much of an undecodable body a ResponseValidationError keeps in ``.body``.
 _BODY_EXCERPT: Final = 1 << 20
 _DECODE_ERRORS: Final = (msgspec.DecodeError, RecursionError)
+#: what reading a body may raise: aiohttp's errors, a timeout, aiohttp's "Connection closed."
+READ_ERRORS: Final = (aiohttp.ClientError, asyncio.TimeoutError, RuntimeError)
 EXCERPT: Final = 2000
 
 
@@ -142,6 +145,26 @@ class StreamResponse:
         """The media type of the body, lower-cased, without parameters."""
         return self._resp.content_type.lower()
 
+    @property
+    def readany(self) -> Callable[[], Awaitable[bytes]]:
+        """The body's next bytes as they arrive (``b""`` at its end), aiohttp's own read: a caller
+        that reads in a loop catches ``READ_ERRORS`` and raises ``read_error(exc)`` (outside its
+        ``except`` block).  An idle gap longer than ``Timeout.read`` is such an error."""
+        return self._resp.content.readany
+
+    def read_error(self, exc: BaseException) -> OdiRouterError:
+        """The SDK's error for a failed body read (``ClientClosedError`` once the client is
+        closed, else ``translate``'s); a ``RuntimeError`` not caused by a close is raised again."""
+        if self._pool is not None and self._pool.closed:  # aiohttp's "Connection closed."
+            return ClientClosedError(
+                "the client was closed while this response was being read",
+                x_request_id=self.request_id,
+                sent=True,
+            )
+        if isinstance(exc, RuntimeError):
+            raise exc
+        return translate(exc, self.request_id)[0]
+
     async def iter_chunks(self) -> AsyncIterator[bytes]:
         """Body bytes as they arrive.  An idle gap longer than ``Timeout.read`` raises APITimeoutError."""
         content = self._resp.content
@@ -151,17 +174,8 @@ class StreamResponse:
                 if not chunk:
                     return
                 yield chunk
-        except (aiohttp.ClientError, asyncio.TimeoutError, RuntimeError) as exc:  # RuntimeError:
-            if self._pool is not None and self._pool.closed:  # aiohttp's "Connection closed."
-                err: OdiRouterError = ClientClosedError(
-                    "the client was closed while this response was being read",
-                    x_request_id=self.request_id,
-                    sent=True,
-                )
-            elif isinstance(exc, RuntimeError):
-                raise
-            else:
-                err = translate(exc, self.request_id)[0]
+        except READ_ERRORS as exc:
+            err = self.read_error(exc)
         raise err  # outside the except block: no __context__ holding the request
 
     async def read(self, limit: int = ERROR_BODY_CAP) -> bytes:
@@ -169,6 +183,14 @@ class StreamResponse:
         best effort (what arrived before a network failure)."""
         body, _ = await read_capped(self._resp, limit, self.request_id, partial_ok=True)
         return body
+
+    def release_if_read(self) -> bool:
+        """Give the connection back to the pool now if the body was read to its end."""
+        resp = self._resp
+        if resp.content.at_eof():
+            resp.release()
+            return True
+        return False
 
     async def drain(self, seconds: float = 0.1, limit: int = 1 << 16) -> None:
         """Read what is left (bounded) so the connection can go back to the pool, then release."""

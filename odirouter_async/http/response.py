@@ -123,10 +123,29 @@ class HTTPResponse:
 class StreamResponse:
     """An open response whose body is read incrementally; close it with :meth:`aclose`."""
 
-    __slots__ = ("_pool", "_resp", "genai", "headers", "request_id", "status", "url")
+    __slots__ = (
+        "_idle",
+        "_pool",
+        "_quiet_since",
+        "_resp",
+        "_seen",
+        "_timer",
+        "consumed",
+        "genai",
+        "headers",
+        "idle_timeout",
+        "request_id",
+        "status",
+        "url",
+    )
 
     def __init__(
-        self, resp: aiohttp.ClientResponse, request_id: str | None, url: str, pool: Any = None
+        self,
+        resp: aiohttp.ClientResponse,
+        request_id: str | None,
+        url: str,
+        pool: Any = None,
+        idle_timeout: float | None = None,
     ) -> None:
         self._resp = resp
         #: the LLM span (``http.genai.GenAISpan``) the stream ends, when tracing records
@@ -136,6 +155,57 @@ class StreamResponse:
         self.request_id = request_id
         self.url = url
         self._pool = pool  # the client's Pool: once it is closed, a failed read is ClientClosedError
+        #: the call's ``Timeout.read``: the longest silence between two reads of the body
+        self.idle_timeout = idle_timeout
+        #: body bytes handed out by ``readany`` (a reader that watches idleness adds them)
+        self.consumed = 0
+        self._timer: asyncio.TimerHandle | None = None
+
+    def watch_idle(self) -> None:
+        """Enforce ``idle_timeout`` here, checked lazily, instead of by aiohttp on every read.
+
+        aiohttp's ``sock_read`` cancels and re-arms a timer on every network read (a long or a
+        token-by-token stream pays one per chunk); here one timer looks at the body now and then
+        (every eighth of the timeout while bytes flow) and ends the read with the same timeout
+        error once no byte arrived for ``idle_timeout`` seconds, late by at most an eighth of it,
+        never early.  Bytes that arrived but wait unread (a reader slower than the network) are
+        no silence, as aiohttp pauses its timer then.  The caller adds what it reads to
+        ``consumed``.  aiohttp switches its own timer off the same way for websockets; it is set
+        again for the connection's next request.
+        """
+        idle = self.idle_timeout
+        conn = self._resp.connection
+        if not idle or conn is None or conn.protocol is None or self._timer is not None:
+            return  # no timeout, or the body is already in
+        conn.protocol.read_timeout = None  # its timer armed at the headers ends at the next read
+        loop = asyncio.get_running_loop()
+        self._seen = self._resp.content.total_bytes
+        self._quiet_since = loop.time()
+        self._idle = idle
+        self._timer = loop.call_at(self._quiet_since + idle / 8, self._check_idle)
+
+    def _check_idle(self) -> None:
+        self._timer = None
+        content = self._resp.content
+        if content.is_eof() or content.exception() is not None:
+            return  # the body ended (or failed): nothing left to watch
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        total = content.total_bytes
+        if total != self._seen or self.consumed < total:  # bytes arrived, or wait to be read
+            self._seen = total
+            self._quiet_since = now
+        elif now - self._quiet_since >= self._idle:
+            content.set_exception(aiohttp.ServerTimeoutError("Timeout on reading data from socket"))
+            return
+        self._timer = loop.call_at(
+            min(now + self._idle / 8, self._quiet_since + self._idle), self._check_idle
+        )
+
+    def _stop_watching(self) -> None:
+        timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.cancel()
 
     def __repr__(self) -> str:
         return f"<StreamResponse {self.status} {url_path(self.url)} x_request_id={self.request_id!r}>"
@@ -188,12 +258,14 @@ class StreamResponse:
         """Give the connection back to the pool now if the body was read to its end."""
         resp = self._resp
         if resp.content.at_eof():
+            self._stop_watching()
             resp.release()
             return True
         return False
 
     async def drain(self, seconds: float = 0.1, limit: int = 1 << 16) -> None:
         """Read what is left (bounded) so the connection can go back to the pool, then release."""
+        self._stop_watching()
         resp = self._resp
         with anyio.move_on_after(seconds):
             try:
@@ -210,11 +282,12 @@ class StreamResponse:
 
     def close(self) -> None:
         """Drop the connection now (safe under cancellation: no await)."""
+        self._stop_watching()
         self._resp.close()
 
     async def aclose(self) -> None:
         """Close the response and free its connection."""
-        self._resp.close()
+        self.close()
 
 
 class NetworkErrorDetail(Exception):

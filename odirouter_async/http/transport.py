@@ -627,7 +627,7 @@ class Transport:
         sink = capture.SINK.get()  # with_raw_response's sink, else None: no call
         if sink is not None:
             sink.note(resp.status, resp.headers, rid, req.url)
-        stream = StreamResponse(resp, rid, req.url, self.pool)
+        stream = StreamResponse(resp, rid, req.url, self.pool, req.timeout.sock_read)
         stream.genai = llm
         return stream
 

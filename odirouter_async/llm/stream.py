@@ -281,11 +281,13 @@ class AsyncStream(ExchangeInfo, AsyncClosing, Generic[_T]):
         take = proto.iter_feed
         response = self.response
         readany = response.readany  # aiohttp's read, no generator of ours per chunk
+        response.watch_idle()  # Timeout.read checked lazily, not re-armed on every chunk
         try:
             while not proto.ended:
                 failed: OdiRouterError | None = None
                 try:
                     data = await readany()
+                    response.consumed += len(data)
                 except READ_ERRORS as exc:
                     failed = response.read_error(exc)
                     data = b""

@@ -11,7 +11,8 @@ in a fresh client process (so the emulator's CPU and the other side's warm cache
 and each round runs every side once per workload, alternating the order, so a shared machine's
 noise falls on all sides alike.  Reported per workload and side: the median of the rounds and
 their spread (min-max), in ms of client CPU (``time.process_time()`` around the workload, after a
-warm-up call), and the ratio of the medians to the bare loop (and to ``--against``).
+warm-up call), the ratio of the medians to the bare loop (and to ``--against``) and the median of
+the per-round ratios to the bare loop ("paired": the rounds' noise cancels).
 
 Workloads:
 
@@ -206,14 +207,16 @@ def main(argv: list[str] | None = None) -> int:
                     runs[what][side].append(r["cpu_s"] * 1000)
                     print(f"round {i + 1} {what:8} {side:7} {r['cpu_s'] * 1000:8.1f} ms ({r['items']} items)")
     table: dict[str, Any] = {}
-    print(f"\n{'workload':10} {'side':8} {'median ms':>10} {'spread':>17}  vs bare  vs before")
+    print(f"\n{'workload':10} {'side':8} {'median ms':>10} {'spread':>17}  vs bare  paired  vs before")
     for what, by_side in runs.items():
         med = {side: statistics.median(values) for side, values in by_side.items()}
         for side, values in by_side.items():
             vs_bare = med[side] / med["bare"]
             vs_before = med[side] / med["before"] if "before" in med else None
+            paired = statistics.median(v / b for v, b in zip(values, by_side["bare"], strict=True))
             table.setdefault(what, {})[side] = {
                 "median_ms": med[side],
+                "paired_vs_bare": paired,
                 "min_ms": min(values),
                 "max_ms": max(values),
                 "runs_ms": values,
@@ -222,7 +225,8 @@ def main(argv: list[str] | None = None) -> int:
             }
             spread = f"{min(values):7.1f}-{max(values):7.1f}"
             before = f"{vs_before:.3f}x" if vs_before is not None else ""
-            print(f"{what:10} {side:8} {med[side]:10.1f} {spread:>17}  {vs_bare:.3f}x  {before}")
+            ratios = f"{vs_bare:.3f}x  {paired:.3f}x  {before}"
+            print(f"{what:10} {side:8} {med[side]:10.1f} {spread:>17}  {ratios}")
     command = " ".join(["python -m benchmarks.bench_short_streams", *(argv or sys.argv[1:])])
     print(f"\nwritten {save('short_streams', {'command': command, 'sides': sides, 'results': table})}")
     return 0

@@ -14,6 +14,7 @@ import ssl as _ssl
 import sys
 from collections.abc import Mapping
 from dataclasses import replace
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from ._closing import AsyncClosing
@@ -35,10 +36,9 @@ from ._config import (
 )
 from ._exceptions import InsecureURLError, OdiRouterError
 from ._raw import WithRawResponse
-from .http.headers import OriginHeaders, merge_headers
 from .http.pool import Pool
 from .http.retry import RetryPolicy
-from .http.transport import Transport
+from .http.transport import OriginHeaders, Transport, merge_headers
 from .http.urls import check_base_url
 from .llm.chat import Chat
 from .llm.models import Models
@@ -200,45 +200,42 @@ class AsyncOdiRouter(AsyncClosing):
             strict_origins=strict_origins,
         )
         self._transport.key_source = self._shared.key_source
+        #: This client's request path (auth, retries, ``X-Request-Id``, limits) for the SDK's own
+        #: floors; resources and the queue machinery send through it (an attribute: read per call).
+        self.requester: Transport = self._transport
         self.models = Models(self)
         self.chat = Chat(self)
         self.responses = Responses(self)
 
-    @property
+    # Built on first use (a chat call never imports the queue), then a plain instance attribute:
+    # ``client.queue.run(...)`` calls nothing to find the resource.
+
+    @cached_property
     def queue(self) -> Queue:
         """Queue jobs: ``submit``, ``run``, ``map``, ``status``, ``result``... (built on first use)."""
-        queue: Queue | None = self.__dict__.get("_queue")
-        if queue is None:
-            from .queue.resource import Queue
+        from .queue.resource import Queue
 
-            queue = self.__dict__["_queue"] = Queue(self)
-        return queue
+        return Queue(self)
 
-    @property
+    @cached_property
     def videos(self) -> Videos:
         """Videos: ``create``, ``retrieve``, ``list``, ``delete``... (built on first use)."""
-        videos: Videos | None = self.__dict__.get("_videos")
-        if videos is None:
-            from .videos.resource import Videos
+        from .videos.resource import Videos
 
-            videos = self.__dict__["_videos"] = Videos(self)
-        return videos
+        return Videos(self)
 
-    @property
+    @cached_property
     def with_raw_response(self) -> WithRawResponse:
         """The same resources, each call returning a ``RawResponse`` (``.headers``,
         ``.status_code``, ``.x_request_id``, ``.parse()``), as openai-python spells it:
         ``await client.with_raw_response.chat.completions.create(...)``."""
-        raw: WithRawResponse | None = self.__dict__.get("_with_raw_response")
-        if raw is None:
-            raw = self.__dict__["_with_raw_response"] = WithRawResponse(
-                chat=self.chat,
-                responses=self.responses,
-                models=self.models,
-                queue=self.queue,
-                videos=self.videos,
-            )
-        return raw
+        return WithRawResponse(
+            chat=self.chat,
+            responses=self.responses,
+            models=self.models,
+            queue=self.queue,
+            videos=self.videos,
+        )
 
     # -- configuration --------------------------------------------------------------------
 
@@ -246,12 +243,6 @@ class AsyncOdiRouter(AsyncClosing):
     def base_url(self) -> str:
         """The gateway's base URL (no trailing slash)."""
         return self._transport.base_url
-
-    @property
-    def requester(self) -> Transport:
-        """This client's request path (auth, retries, ``X-Request-Id``, limits) for the SDK's own
-        floors; resources and the queue machinery send through it."""
-        return self._transport
 
     @property
     def timeout(self) -> Timeout:

@@ -1,4 +1,5 @@
-"""Client configuration values: ``Timeout``, ``Limits``, the ``NOT_GIVEN`` sentinel and per-call options.
+"""Client configuration values: ``Timeout``, ``Limits``, the ``NOT_GIVEN`` sentinel and per-call options
+(``RequestOptions``, and ``request_body``: a method's fields and extra keywords as its JSON body).
 
 Pure data; no I/O.  The transport turns a ``Timeout`` into aiohttp's ``ClientTimeout``.
 """
@@ -40,6 +41,7 @@ __all__ = (
     "TimeoutLike",
     "check_max_retries",
     "check_proxy_url",
+    "request_body",
     "resolve_timeout",
 )
 
@@ -310,6 +312,19 @@ class RequestOptions:
 
 
 _EMPTY: Final = RequestOptions()
+
+
+def request_body(head: dict[str, Any], fields: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    """A method's JSON body: ``head``, then each of ``fields`` that holds a value (``NOT_GIVEN``
+    left out), then the caller's other keywords ``extra``.
+
+    The generated chat and Responses methods take their request fields by name and collect them
+    in a generated ``fields`` dict (``tools/gen_params.py``); ``extra_body`` is merged over the
+    result by the transport (``RequestOptions.merge_body``).
+    """
+    head.update({name: value for name, value in fields.items() if value is not NOT_GIVEN})
+    head.update(extra)
+    return head
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,9 +1,10 @@
 """Which HTTP exchange answered a call, for ``client.with_raw_response`` (one ``ContextVar``).
 
-``with_raw_response`` runs a resource method inside ``capturing()``; the transport calls
-``note(status, headers, x_request_id, url)`` once per successful exchange (a finished body or an
-opened stream), and the last one is what the ``RawResponse`` shows.  Outside ``capturing()`` the
-transport's cost is one ``ContextVar.get`` per request (none per stream chunk).  Only the status,
+``with_raw_response`` runs a resource method inside ``capturing()``; the transport reads ``SINK``
+once per successful exchange (a finished body or an opened stream) and, inside ``capturing()``,
+calls its ``note(status, headers, x_request_id, url)``: the last one is what the ``RawResponse``
+shows.  Outside ``capturing()`` the transport's cost is one ``ContextVar.get`` per request (no
+call into this module, none per stream chunk).  Only the status,
 the response headers, the request id and the URL path are kept: never the request (its headers
 hold the key).
 """
@@ -17,7 +18,7 @@ from typing import Final
 
 from multidict import CIMultiDictProxy
 
-__all__ = ("Exchange", "capturing", "note")
+__all__ = ("SINK", "Exchange", "capturing")
 
 
 class Exchange:
@@ -36,28 +37,27 @@ class Exchange:
         self.url = ""
         self.closed = False
 
+    def note(self, status: int, headers: CIMultiDictProxy[str], x_request_id: str | None, url: str) -> None:
+        """A successful exchange of the call (ignored once the call returned)."""
+        if self.closed:
+            return
+        self.status = status
+        self.headers = headers
+        self.x_request_id = x_request_id
+        self.url = url
 
-_SINK: Final[ContextVar[Exchange | None]] = ContextVar("odirouter_raw_exchange", default=None)
+
+#: the sink of the ``capturing()`` block the current context runs in, else ``None``
+SINK: Final[ContextVar[Exchange | None]] = ContextVar("odirouter_raw_exchange", default=None)
 
 
 @contextmanager
 def capturing() -> Iterator[Exchange]:
     """Record the exchanges made in this context (the last one wins) until the block ends."""
     sink = Exchange()
-    token = _SINK.set(sink)
+    token = SINK.set(sink)
     try:
         yield sink
     finally:
         sink.closed = True
-        _SINK.reset(token)
-
-
-def note(status: int, headers: CIMultiDictProxy[str], x_request_id: str | None, url: str) -> None:
-    """Called by the transport after each successful exchange; a no-op outside ``capturing()``."""
-    sink = _SINK.get()
-    if sink is None or sink.closed:
-        return
-    sink.status = status
-    sink.headers = headers
-    sink.x_request_id = x_request_id
-    sink.url = url
+        SINK.reset(token)

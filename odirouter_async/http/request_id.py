@@ -1,7 +1,7 @@
 """Which ``X-Request-Id`` an HTTP exchange is known by: the one rule.  Pure, no I/O.
 
 The gateway's echo (the answer's ``X-Request-Id`` header) wins; then, for an error, the
-``request_id`` its body names; then the id this client sent (``http/headers.py`` decides that
+``request_id`` its body names; then the id this client sent (``http/transport.py`` decides that
 one: the caller's ``x_request_id=``, else an ``X-Request-Id`` in their headers, else a new one).
 Responses, streams, errors, tracing spans and ``with_raw_response`` all report this id.
 """

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Final, TypeVar
 
 import aiohttp
@@ -44,6 +44,7 @@ __all__ = (
     "ERROR_BODY_IDLE",
     "ERROR_BODY_TOTAL",
     "EXCERPT",
+    "READ_ERRORS",
     "HTTPResponse",
     "NetworkErrorDetail",
     "StreamResponse",
@@ -63,6 +64,8 @@ ERROR_BODY_TOTAL: Final = 10.0
 #: How much of an undecodable body a ResponseValidationError keeps in ``.body``.
 _BODY_EXCERPT: Final = 1 << 20
 _DECODE_ERRORS: Final = (msgspec.DecodeError, RecursionError)
+#: what reading a body may raise: aiohttp's errors, a timeout, aiohttp's "Connection closed."
+READ_ERRORS: Final = (aiohttp.ClientError, asyncio.TimeoutError, RuntimeError)
 EXCERPT: Final = 2000
 
 
@@ -120,10 +123,29 @@ class HTTPResponse:
 class StreamResponse:
     """An open response whose body is read incrementally; close it with :meth:`aclose`."""
 
-    __slots__ = ("_pool", "_resp", "genai", "headers", "request_id", "status", "url")
+    __slots__ = (
+        "_idle",
+        "_pool",
+        "_quiet_since",
+        "_resp",
+        "_seen",
+        "_timer",
+        "consumed",
+        "genai",
+        "headers",
+        "idle_timeout",
+        "request_id",
+        "status",
+        "url",
+    )
 
     def __init__(
-        self, resp: aiohttp.ClientResponse, request_id: str | None, url: str, pool: Any = None
+        self,
+        resp: aiohttp.ClientResponse,
+        request_id: str | None,
+        url: str,
+        pool: Any = None,
+        idle_timeout: float | None = None,
     ) -> None:
         self._resp = resp
         #: the LLM span (``http.genai.GenAISpan``) the stream ends, when tracing records
@@ -133,6 +155,57 @@ class StreamResponse:
         self.request_id = request_id
         self.url = url
         self._pool = pool  # the client's Pool: once it is closed, a failed read is ClientClosedError
+        #: the call's ``Timeout.read``: the longest silence between two reads of the body
+        self.idle_timeout = idle_timeout
+        #: body bytes handed out by ``readany`` (a reader that watches idleness adds them)
+        self.consumed = 0
+        self._timer: asyncio.TimerHandle | None = None
+
+    def watch_idle(self) -> None:
+        """Enforce ``idle_timeout`` here, checked lazily, instead of by aiohttp on every read.
+
+        aiohttp's ``sock_read`` cancels and re-arms a timer on every network read (a long or a
+        token-by-token stream pays one per chunk); here one timer looks at the body now and then
+        (every eighth of the timeout while bytes flow) and ends the read with the same timeout
+        error once no byte arrived for ``idle_timeout`` seconds, late by at most an eighth of it,
+        never early.  Bytes that arrived but wait unread (a reader slower than the network) are
+        no silence, as aiohttp pauses its timer then.  The caller adds what it reads to
+        ``consumed``.  aiohttp switches its own timer off the same way for websockets; it is set
+        again for the connection's next request.
+        """
+        idle = self.idle_timeout
+        conn = self._resp.connection
+        if not idle or conn is None or conn.protocol is None or self._timer is not None:
+            return  # no timeout, or the body is already in
+        conn.protocol.read_timeout = None  # its timer armed at the headers ends at the next read
+        loop = asyncio.get_running_loop()
+        self._seen = self._resp.content.total_bytes
+        self._quiet_since = loop.time()
+        self._idle = idle
+        self._timer = loop.call_at(self._quiet_since + idle / 8, self._check_idle)
+
+    def _check_idle(self) -> None:
+        self._timer = None
+        content = self._resp.content
+        if content.is_eof() or content.exception() is not None:
+            return  # the body ended (or failed): nothing left to watch
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        total = content.total_bytes
+        if total != self._seen or self.consumed < total:  # bytes arrived, or wait to be read
+            self._seen = total
+            self._quiet_since = now
+        elif now - self._quiet_since >= self._idle:
+            content.set_exception(aiohttp.ServerTimeoutError("Timeout on reading data from socket"))
+            return
+        self._timer = loop.call_at(
+            min(now + self._idle / 8, self._quiet_since + self._idle), self._check_idle
+        )
+
+    def _stop_watching(self) -> None:
+        timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.cancel()
 
     def __repr__(self) -> str:
         return f"<StreamResponse {self.status} {url_path(self.url)} x_request_id={self.request_id!r}>"
@@ -141,6 +214,26 @@ class StreamResponse:
     def content_type(self) -> str:
         """The media type of the body, lower-cased, without parameters."""
         return self._resp.content_type.lower()
+
+    @property
+    def readany(self) -> Callable[[], Awaitable[bytes]]:
+        """The body's next bytes as they arrive (``b""`` at its end), aiohttp's own read: a caller
+        that reads in a loop catches ``READ_ERRORS`` and raises ``read_error(exc)`` (outside its
+        ``except`` block).  An idle gap longer than ``Timeout.read`` is such an error."""
+        return self._resp.content.readany
+
+    def read_error(self, exc: BaseException) -> OdiRouterError:
+        """The SDK's error for a failed body read (``ClientClosedError`` once the client is
+        closed, else ``translate``'s); a ``RuntimeError`` not caused by a close is raised again."""
+        if self._pool is not None and self._pool.closed:  # aiohttp's "Connection closed."
+            return ClientClosedError(
+                "the client was closed while this response was being read",
+                x_request_id=self.request_id,
+                sent=True,
+            )
+        if isinstance(exc, RuntimeError):
+            raise exc
+        return translate(exc, self.request_id)[0]
 
     async def iter_chunks(self) -> AsyncIterator[bytes]:
         """Body bytes as they arrive.  An idle gap longer than ``Timeout.read`` raises APITimeoutError."""
@@ -151,17 +244,8 @@ class StreamResponse:
                 if not chunk:
                     return
                 yield chunk
-        except (aiohttp.ClientError, asyncio.TimeoutError, RuntimeError) as exc:  # RuntimeError:
-            if self._pool is not None and self._pool.closed:  # aiohttp's "Connection closed."
-                err: OdiRouterError = ClientClosedError(
-                    "the client was closed while this response was being read",
-                    x_request_id=self.request_id,
-                    sent=True,
-                )
-            elif isinstance(exc, RuntimeError):
-                raise
-            else:
-                err = translate(exc, self.request_id)[0]
+        except READ_ERRORS as exc:
+            err = self.read_error(exc)
         raise err  # outside the except block: no __context__ holding the request
 
     async def read(self, limit: int = ERROR_BODY_CAP) -> bytes:
@@ -170,8 +254,18 @@ class StreamResponse:
         body, _ = await read_capped(self._resp, limit, self.request_id, partial_ok=True)
         return body
 
+    def release_if_read(self) -> bool:
+        """Give the connection back to the pool now if the body was read to its end."""
+        resp = self._resp
+        if resp.content.at_eof():
+            self._stop_watching()
+            resp.release()
+            return True
+        return False
+
     async def drain(self, seconds: float = 0.1, limit: int = 1 << 16) -> None:
         """Read what is left (bounded) so the connection can go back to the pool, then release."""
+        self._stop_watching()
         resp = self._resp
         with anyio.move_on_after(seconds):
             try:
@@ -188,11 +282,12 @@ class StreamResponse:
 
     def close(self) -> None:
         """Drop the connection now (safe under cancellation: no await)."""
+        self._stop_watching()
         self._resp.close()
 
     async def aclose(self) -> None:
         """Close the response and free its connection."""
-        self._resp.close()
+        self.close()
 
 
 class NetworkErrorDetail(Exception):

@@ -33,7 +33,16 @@ from importlib.util import find_spec
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-__all__ = ("ENABLED", "HTTPSpan", "JobSpan", "active", "http_span", "job_span", "route_template")
+__all__ = (
+    "ENABLED",
+    "PROVIDER_FROM_ENV",
+    "HTTPSpan",
+    "JobSpan",
+    "active",
+    "http_span",
+    "job_span",
+    "route_template",
+)
 
 
 def _installed() -> bool:
@@ -56,7 +65,7 @@ _MISSING: Final = object()
 #: ``active()``'s fast answer while no provider is set: the API keeps the provider in a module
 #: global (read when present) and otherwise loads one named by this variable, which we read once
 #: at import (reading ``os.environ`` per request cost ~3 us: a ``KeyError`` raised and caught)
-_PROVIDER_FROM_ENV: Final = "OTEL_PYTHON_TRACER_PROVIDER" in os.environ
+PROVIDER_FROM_ENV: Final = "OTEL_PYTHON_TRACER_PROVIDER" in os.environ
 
 # The gateway's routes, most specific first: path regex -> template (no ids in span names).
 _JOB = "/model/v1/queue/{endpoint}/requests/{request_id}"
@@ -96,12 +105,12 @@ def active() -> bool:
     ``OTEL_PYTHON_TRACER_PROVIDER`` variable counts when the variable was set before import."""
     api = _trace
     if api is None:
-        if not ENABLED or ("opentelemetry.trace" not in sys.modules and not _PROVIDER_FROM_ENV):
+        if not ENABLED or ("opentelemetry.trace" not in sys.modules and not PROVIDER_FROM_ENV):
             return False  # nobody imported the API, so nobody set a provider
         api = _load()
         if api is None:
             return False
-    if getattr(api, "_TRACER_PROVIDER", _MISSING) is None and not _PROVIDER_FROM_ENV:
+    if getattr(api, "_TRACER_PROVIDER", _MISSING) is None and not PROVIDER_FROM_ENV:
         return False  # what get_tracer_provider() would say (a proxy), without its env lookup
     return not isinstance(api.get_tracer_provider(), _NON_RECORDING)
 

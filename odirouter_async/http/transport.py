@@ -5,17 +5,25 @@ Every resource sends through :class:`Transport` (reached as ``client.requester``
 
 * ``request`` / ``open_stream``: build a ``_Request`` once (``_build``: the origin rule, headers,
   body, query, timeout, retry budget), send it, and read or hand over the body;
-* ``_send``: one tracing span around the whole call when OpenTelemetry is installed
-  (``http/tracing.py``);
+* ``_send``: one tracing span around the whole call, only when OpenTelemetry records
+  (``http/tracing.py``; ``_traced`` decides without a call into it unless the application
+  loaded the OpenTelemetry API);
 * ``_send_handling_retries``: the retry loop; its decisions come from the pure ``RetryPolicy``
   (``http/retry.py``); an error status is read (bounded) and becomes the typed error;
 * ``_send_single_request``: one aiohttp request, its exceptions translated
   (``http/response.py``), one debug log line.
 
 Headers (``Authorization`` only for our origin, ``X-Request-Id``, ``User-Agent``) come from
-``OriginHeaders`` (``http/headers.py``), the only holder of the key.  Redirects are followed by
+``OriginHeaders`` (below), the only holder of the key.  It lives here because choosing a
+request's headers *is* the origin rule of this path, decided once per client view: the prepared
+header sets are built when the view is made, so a request copies one plain dict (aiohttp copies
+a plain dict faster than a subclass) and adds its ``X-Request-Id``.  Redirects are followed by
 aiohttp only for other origins (no key there); on our origin a redirect is an answer
 (``http/download.py`` follows it by hand).
+
+Per request nothing else is called that the call does not need: no tracing without a recording
+provider, no ``http/capture.py`` outside ``with_raw_response`` (one ``ContextVar`` read), no URL
+parsing for a path or a URL on our origin.
 
 Errors translated from aiohttp are raised outside the ``except`` block, so no ``__context__``
 holds aiohttp's exception (its ``request_info`` carries the request headers).
@@ -25,17 +33,32 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import itertools
 import logging
+import os
+import platform
+import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
+from types import MappingProxyType
 from typing import Any, Final
 
 import aiohttp
 import anyio
 import msgspec
 
-from .._config import NOT_GIVEN, Limits, NotGiven, RequestOptions, Timeout, resolve_timeout
+from .._config import (
+    NOT_GIVEN,
+    VERSION,
+    Limits,
+    NotGiven,
+    RedactedHeaders,
+    RequestOptions,
+    Secret,
+    Timeout,
+    resolve_timeout,
+)
 from .._exceptions import (
     APIConnectionError,
     APIStatusError,
@@ -46,7 +69,6 @@ from .._exceptions import (
 )
 from . import capture, genai, tracing
 from .error_body import make_status_error
-from .headers import OriginHeaders, new_request_id
 from .pool import Pool, PoolWait, client_timeout
 from .request_id import answer_request_id
 from .response import (
@@ -59,15 +81,186 @@ from .response import (
     url_path as _path,
 )
 from .retry import Failure, RetryPolicy, parse_retry_after
-from .urls import join_url, origin_of
+from .urls import _DEFAULT_PORTS, Origin, join_url, origin_of
 
-__all__ = ("HTTPResponse", "Pool", "StreamResponse", "Transport", "logger", "new_request_id")
+__all__ = (
+    "ACCEPT_SSE",
+    "USER_AGENT",
+    "HTTPResponse",
+    "OriginHeaders",
+    "Pool",
+    "StreamResponse",
+    "Transport",
+    "logger",
+    "merge_headers",
+    "new_request_id",
+)
 
 logger: Final = logging.getLogger("odirouter_async")
 
 _encode = msgspec.json.Encoder().encode
 _NO_OPTIONS: Final = RequestOptions()
 _NO_STATUSES: Final[frozenset[int]] = frozenset()
+#: ``Accept`` of a stream request: a constant (read-only) header set, so each view merges it once
+ACCEPT_SSE: Final[Mapping[str, str]] = MappingProxyType({"Accept": "text/event-stream"})
+_OTEL_API: Final = "opentelemetry.trace"
+_MODULES: Final = sys.modules
+
+
+def _traced() -> bool:
+    """Whether this call is traced: OpenTelemetry installed, its API loaded by the application (or
+    a provider named in the environment), and a recording provider set (``tracing.active``).
+
+    Read per call, so a provider set after the client was made counts; the first two tests are
+    reads, so a client that does not trace never calls into ``http/tracing.py``.
+    """
+    return tracing.ENABLED and (tracing.PROVIDER_FROM_ENV or _OTEL_API in _MODULES) and tracing.active()
+
+
+# -- headers: the origin rule ---------------------------------------------------------------
+
+USER_AGENT: Final = (
+    f"odirouter-async/{VERSION} python/{platform.python_version()} aiohttp/{aiohttp.__version__}"
+)
+# A random prefix per process and a counter: unique ids without a system call per request.
+_RID_PREFIX: Final = "req_" + os.urandom(8).hex()
+_rid_counter = itertools.count(1)
+
+
+def new_request_id() -> str:
+    """A fresh ``X-Request-Id`` value (unique within the process, random across processes)."""
+    return f"{_RID_PREFIX}{next(_rid_counter):08x}"
+
+
+def merge_headers(into: dict[str, str], more: Mapping[str, str]) -> None:
+    """``into.update(more)`` with names compared case-insensitively (the later spelling wins)."""
+    for name, value in more.items():
+        lower = name.lower()
+        for old in [k for k in into if k != name and k.lower() == lower]:
+            del into[old]
+        into[name] = value
+
+
+def _has_rid(headers: Mapping[str, str]) -> bool:
+    return any(k.lower() == "x-request-id" for k in headers)
+
+
+class OriginHeaders:
+    """The headers of one client view, per origin; the only holder of the key in the transport.
+
+    ``Authorization`` only to the configured origin; elsewhere nothing that carries the key
+    (``default_headers`` and ``extra_headers`` follow that one rule); ``X-Request-Id`` always
+    (the caller's, else a generated one); ``User-Agent`` unless the caller set their own.  The
+    header sets (ours, others', and each with a constant extra set such as ``ACCEPT_SSE``) are
+    prepared once per view; a request copies one.  Their credentials are ``Secret`` values, so
+    even a plain dict of them never shows one in a repr.
+    """
+
+    __slots__ = (
+        "__key",
+        "_auth",
+        "_custom_rid",
+        "_own_prefixes",
+        "_plain",
+        "_prepared",
+        "base_url",
+        "defaults",
+        "origin",
+    )
+
+    def __init__(self, base_url: str, api_key: str, default_headers: Mapping[str, str] | None = None) -> None:
+        self.base_url = base_url
+        self.__key = Secret(api_key)  # a str whose repr is '***'
+        #: the caller's default headers, as given (a view merges its own over them); credentials
+        #: (by name, or the key under any name) are ``Secret`` values, never in a repr
+        self.defaults: dict[str, str] = RedactedHeaders(default_headers, self.is_secret)
+        self.origin: Origin = origin_of(base_url)
+        host = f"[{self.origin.host}]" if ":" in self.origin.host else self.origin.host
+        prefix = f"{self.origin.scheme}://{host}"
+        # A URL that starts with one of these (authority ended by "/") is ours without parsing it.
+        self._own_prefixes: tuple[str, ...] = (f"{prefix}:{self.origin.port}/",)
+        if _DEFAULT_PORTS.get(self.origin.scheme) == self.origin.port:
+            self._own_prefixes += (f"{prefix}/",)
+        base = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        merge_headers(base, self.defaults)
+        # Our origin: the caller's headers, but one Authorization, ours.  Other origins: no
+        # Authorization and nothing that carries the key.
+        self._auth = {k: v for k, v in base.items() if k.lower() != "authorization"}
+        self._auth["Authorization"] = Secret(f"Bearer {api_key}")
+        self._plain = {k: v for k, v in base.items() if not self.is_secret(k, v)}
+        # Whether default headers carry an X-Request-Id of their own (rare): then look for it.
+        self._custom_rid = _has_rid(base)
+        #: (ours?, id of a constant extra set) -> (that set, the merged headers, custom id?)
+        self._prepared: dict[tuple[bool, int], tuple[Mapping[str, str], dict[str, str], bool]] = {}
+
+    def __repr__(self) -> str:
+        return f"OriginHeaders(base_url={self.base_url!r}, api_key='***')"
+
+    def is_secret(self, name: str, value: str) -> bool:
+        """Whether a header must not leave the configured origin: Authorization, or the key."""
+        if name.lower() in ("authorization", "proxy-authorization"):
+            return True
+        key = self.__key
+        value = str(value).strip()
+        return value == key or value.endswith(" " + key) or (len(key) >= 8 and key in value)
+
+    def is_own_origin(self, url: str) -> bool:
+        """Whether ``url`` (absolute, or a path) goes to the configured origin."""
+        if not url.startswith(("http://", "https://")):
+            return True  # a relative path is ours by construction: no URL parsing on the hot path
+        if url.startswith(self._own_prefixes):
+            return True
+        return origin_of(url) == self.origin
+
+    def _with(self, ours: bool, extra: Mapping[str, str]) -> tuple[Mapping[str, str], dict[str, str], bool]:
+        """The prepared set with a constant ``extra`` merged over it (built once per view)."""
+        key = (ours, id(extra))
+        found = self._prepared.get(key)
+        if found is None or found[0] is not extra:
+            merged = dict(self._auth if ours else self._plain)
+            merged.update(extra)
+            found = (extra, merged, _has_rid(merged))
+            if len(self._prepared) < 16:
+                self._prepared[key] = found  # holds ``extra``: its id is not reused meanwhile
+        return found
+
+    def build(
+        self, own: bool, auth: bool, extra: Mapping[str, str] | None, options: RequestOptions
+    ) -> tuple[dict[str, str], str]:
+        """The headers of one call (a fresh plain dict) and its ``X-Request-Id``."""
+        ours = auth and own
+        if extra is None:
+            prepared, custom = self._auth if ours else self._plain, self._custom_rid
+        elif type(extra) is MappingProxyType:
+            _, prepared, custom = self._with(ours, extra)
+        else:
+            prepared, custom = None, True
+        if prepared is not None and options.extra_headers is None:  # nothing per call: one copy
+            headers = prepared.copy()
+            if not custom:
+                rid = options.x_request_id or new_request_id()
+                headers["X-Request-Id"] = rid
+                return headers, rid
+        else:
+            headers = dict(self._auth if ours else self._plain)
+            if extra:
+                headers.update(extra)
+            if options.extra_headers:  # credentials there are Secret values already (RequestOptions.of)
+                headers.update(
+                    {k: v for k, v in options.extra_headers.items() if own or not self.is_secret(k, v)}
+                )
+        rid = options.x_request_id or _header(headers, "x-request-id") or new_request_id()
+        for k in [k for k in headers if k.lower() == "x-request-id" and k != "X-Request-Id"]:
+            del headers[k]
+        headers["X-Request-Id"] = rid
+        return headers, rid
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    for k, v in headers.items():
+        if k.lower() == name:
+            return v
+    return None
 
 
 @functools.lru_cache(maxsize=64)  # Timeout is frozen: one ClientTimeout per distinct value
@@ -115,21 +308,19 @@ class Transport:
         self.timeout = timeout
         self.retry = retry
         self.pool = pool
+        #: the pool's ``Limits`` (body and event bounds; fixed for the pool's life)
+        self.limits: Limits = pool.limits
         self.strict_origins = strict_origins
         #: where the key came from, named by a 401's message ("api_key" or an environment variable)
         self.key_source: str | None = None
         self.is_own_origin = headers.is_own_origin
+        self._own_prefixes = headers._own_prefixes
         self._client_timeout = _client_timeout(timeout)
         self._timeouts: dict[tuple[type, object], aiohttp.ClientTimeout] = {}
         self._policies: dict[int, RetryPolicy] = {}
 
     def __repr__(self) -> str:
         return f"Transport(base_url={self.base_url!r}, api_key='***')"
-
-    @property
-    def limits(self) -> Limits:
-        """The pool's ``Limits`` (body and event bounds)."""
-        return self.pool.limits
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -185,8 +376,12 @@ class Transport:
 
         Positional only, in the order of ``request``'s parameters (``extra``: its ``headers``).
         """
-        own = self.is_own_origin(url)
-        full = join_url(self.base_url, url)
+        if url[:1] == "/":  # a path: ours by construction (most calls)
+            own, full = True, self.base_url + url
+        elif url.startswith(self._own_prefixes):  # a URL the gateway returned, on our origin
+            own, full = True, url
+        else:
+            own, full = self.is_own_origin(url), join_url(self.base_url, url)
         if not own and self.strict_origins and auth:
             raise InsecureURLError(f"refusing to follow a URL on another origin: {origin_of(full).host}")
         headers, rid = self.headers.build(own, auth, extra, options)
@@ -219,9 +414,7 @@ class Transport:
     # -- the layers ------------------------------------------------------------------------
 
     async def _send(self, req: _Request) -> tuple[aiohttp.ClientResponse, float]:
-        """The call, inside one tracing span when OpenTelemetry records (``http/tracing.py``)."""
-        if not (tracing.ENABLED and tracing.active()):
-            return await self._send_handling_retries(req)
+        """The call inside one tracing span (``http/tracing.py``): only when ``_traced()``."""
         with tracing.http_span(req.method, req.url, req.rid, own=req.own) as span:
             try:
                 resp, elapsed = await self._send_handling_retries(req)
@@ -359,7 +552,10 @@ class Transport:
         ``data`` may be a zero-argument callable: a body factory, called once per attempt.
         """
         req = self._build(method, url, json, content, data, query, options, auth, headers, paid, ok_statuses)
-        llm = genai.llm_span(method, req.url, json) if paid and tracing.ENABLED and tracing.active() else None
+        if not _traced():
+            resp, elapsed = await self._send_handling_retries(req)
+            return await self._read_whole(req, resp, elapsed)
+        llm = genai.llm_span(method, req.url, json) if paid else None
         if llm is None:
             resp, elapsed = await self._send(req)
             return await self._read_whole(req, resp, elapsed)
@@ -395,7 +591,9 @@ class Transport:
                 body=body[:EXCERPT].decode("utf-8", "replace"),
                 status_code=status,
             )
-        capture.note(status, resp_headers, rid, req.url)
+        sink = capture.SINK.get()  # with_raw_response's sink, else None: no call
+        if sink is not None:
+            sink.note(status, resp_headers, rid, req.url)
         return HTTPResponse(status, resp_headers, body, rid, req.url, elapsed)
 
     async def open_stream(
@@ -417,15 +615,19 @@ class Transport:
         Retries happen only before the first body byte is read.
         """
         req = self._build(method, url, json, None, data, query, options, auth, headers, paid, ok_statuses)
-        llm = genai.llm_span(method, req.url, json) if paid and tracing.ENABLED and tracing.active() else None
-        if llm is None:
-            resp, _ = await self._send(req)
-        else:
+        llm = None
+        if not _traced():
+            resp, _ = await self._send_handling_retries(req)
+        elif paid and (llm := genai.llm_span(method, req.url, json)) is not None:
             with llm.current():  # ended with the stream (AsyncStream), or here on an error
                 resp, _ = await self._send(req)
+        else:
+            resp, _ = await self._send(req)
         rid = answer_request_id(resp.headers, req.rid)
-        capture.note(resp.status, resp.headers, rid, req.url)
-        stream = StreamResponse(resp, rid, req.url, self.pool)
+        sink = capture.SINK.get()  # with_raw_response's sink, else None: no call
+        if sink is not None:
+            sink.note(resp.status, resp.headers, rid, req.url)
+        stream = StreamResponse(resp, rid, req.url, self.pool, req.timeout.sock_read)
         stream.genai = llm
         return stream
 

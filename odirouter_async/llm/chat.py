@@ -13,9 +13,8 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 import msgspec
 
-from .._config import NOT_GIVEN, NotGiven, RequestOptions, TimeoutLike
+from .._config import NOT_GIVEN, NotGiven, RequestOptions, TimeoutLike, request_body
 from .._exceptions import ResponseValidationError
-from ..http.options import request_body
 from ..http.raw_call import raw_method
 from ..types._base import attach_raw
 from ..types.chat import ChatCompletion, ChatCompletionChunk, ChatMessage, ParsedChatCompletion

@@ -38,13 +38,14 @@ from .._config import RequestOptions
 from .._exceptions import (
     APIConnectionError,
     APITimeoutError,
+    OdiRouterError,
     ResponseValidationError,
     SSEProtocolError,
     StreamEventError,
 )
 from ..http.error_body import parse_error_body
-from ..http.response import StreamResponse
-from ..http.transport import Transport
+from ..http.response import READ_ERRORS, StreamResponse
+from ..http.transport import ACCEPT_SSE, Transport
 from .responses_protocol import ResponseStreamItem
 from .stream_protocol import StreamProtocol
 
@@ -62,7 +63,7 @@ _T = TypeVar("_T")
 #: How long the rest of a finished body is read so its connection can be reused.
 DRAIN_SECONDS: Final = 0.1
 _EXCERPT: Final = 2000
-_ACCEPT_SSE: Final = {"Accept": "text/event-stream"}
+_ACCEPT_SSE: Final = ACCEPT_SSE  # a constant header set: merged once per client view
 
 # Stream states.
 _NEW, _ITERATING, _DONE, _CLOSED = 0, 1, 2, 3
@@ -278,20 +279,27 @@ class AsyncStream(ExchangeInfo, AsyncClosing, Generic[_T]):
             return
         proto = self.protocol
         take = proto.iter_feed
-        chunks = self.response.iter_chunks()
-        next_chunk = chunks.__anext__
+        response = self.response
+        readany = response.readany  # aiohttp's read, no generator of ours per chunk
+        response.watch_idle()  # Timeout.read checked lazily, not re-armed on every chunk
         try:
             while not proto.ended:
+                failed: OdiRouterError | None = None
                 try:
-                    items: Iterable[_T] = take(await next_chunk())
-                except StopAsyncIteration:
-                    items = proto.eof()
-                except APIConnectionError as exc:
+                    data = await readany()
+                    response.consumed += len(data)
+                except READ_ERRORS as exc:
+                    failed = response.read_error(exc)
+                    data = b""
+                if failed is not None:  # raised outside the except block: no aiohttp __context__
+                    if not isinstance(failed, APIConnectionError):
+                        raise failed  # the client was closed
                     if self._state == _CLOSED:  # closed by the caller from another task: just stop
                         return
-                    if isinstance(exc, APITimeoutError):
-                        raise
-                    raise proto.cut(exc.message) from exc
+                    if isinstance(failed, APITimeoutError):
+                        raise failed
+                    raise proto.cut(failed.message) from failed
+                items: Iterable[_T] = take(data) if data else proto.eof()
                 for item in items:
                     yield item
                     if self._state == _CLOSED:
@@ -302,7 +310,7 @@ class AsyncStream(ExchangeInfo, AsyncClosing, Generic[_T]):
             self._failed(exc)
             raise
         finally:
-            await self._finish(chunks)
+            await self._finish()
 
     def _failed(self, exc: Exception) -> None:
         """Record the error that ends the stream; a bad event also gets the HTTP status."""
@@ -310,17 +318,15 @@ class AsyncStream(ExchangeInfo, AsyncClosing, Generic[_T]):
         if isinstance(exc, ResponseValidationError) and exc.status_code is None:
             exc.status_code = self.response.status
 
-    async def _finish(self, chunks: AsyncIterator[bytes]) -> None:
+    async def _finish(self) -> None:
         """Release the connection: drain after a clean end, close otherwise (never interrupted)."""
-        if isinstance(chunks, AsyncGenerator):
-            # Suspended at a yield or finished: closing it reaches no checkpoint.
-            await chunks.aclose()
         resp = self.response
         if self._state == _ITERATING and self.protocol.done and self.error is None:
             self._state = _DONE  # left after its last item: see _abandon
         if self._state == _DONE:
-            with anyio.CancelScope(shield=True):
-                await resp.drain(DRAIN_SECONDS)
+            if not resp.release_if_read():  # most bodies end with their last event: no wait
+                with anyio.CancelScope(shield=True):
+                    await resp.drain(DRAIN_SECONDS)
         else:
             resp.close()
             self._state = _CLOSED

@@ -20,6 +20,7 @@ an empty id, ``.``/``..`` and ``/`` are refused, other unsafe characters are per
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Mapping
@@ -93,9 +94,19 @@ def _segment(value: str, what: str) -> str:
     return quote(value, safe=_SAFE)
 
 
-def endpoint_segment(endpoint: str) -> str:
-    """The model id as a URL path segment: as given (dots kept), unsafe characters percent-encoded."""
+@functools.lru_cache(maxsize=256)
+def _endpoint_segment(endpoint: str) -> str:
     return _segment(endpoint, "endpoint")
+
+
+def endpoint_segment(endpoint: str) -> str:
+    """The model id as a URL path segment: as given (dots kept), unsafe characters percent-encoded.
+
+    Checked once per model id (an application uses a few): a refused one raises every time.
+    """
+    if type(endpoint) is not str:  # also keeps unhashable values away from the cache
+        return _segment(endpoint, "endpoint")
+    return _endpoint_segment(endpoint)
 
 
 def job_urls(base_url: str, endpoint: str, request_id: str) -> tuple[str, str, str]:

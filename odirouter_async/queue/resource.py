@@ -13,7 +13,7 @@ import os
 import time
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from .._config import DEFAULT_CONCURRENCY, NOT_GIVEN, NotGiven, RequestOptions, TimeoutLike
 from .._exceptions import RateLimitError, ResponseValidationError
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 __all__ = ("Queue",)
 
 _WEBHOOK_KEYS = ("webhook_url", "fal_webhook")
+_NO_OPTIONS: Final = RequestOptions()
 #: The longest request id accepted from a submit answer (characters).
 MAX_REQUEST_ID = 1024
 
@@ -133,13 +134,16 @@ class Queue:
         body = _check_arguments(arguments)
         if extra_query:
             _check_arguments(extra_query)
-        opts = RequestOptions.of(
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            timeout=timeout,
-            max_retries=max_retries,
-            x_request_id=x_request_id,
-        )
+        opts = _NO_OPTIONS  # nothing per call (``queue.run``'s usual submit): nothing to build
+        given = timeout is not NOT_GIVEN or max_retries is not NOT_GIVEN
+        if given or extra_headers or extra_query or x_request_id:
+            opts = RequestOptions.of(
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                timeout=timeout,
+                max_retries=max_retries,
+                x_request_id=x_request_id,
+            )
         transport = self._client.requester
         try:
             resp = await transport.request(
@@ -150,14 +154,19 @@ class Queue:
             raise
         sent = _parse_submit(resp)
         half = resp.elapsed / 2  # the gateway created the job mid-exchange
-        status_url, response_url, cancel_url = job_urls(transport.base_url, endpoint, sent.request_id)
+        status_url, response_url, cancel_url = sent.status_url, sent.response_url, sent.cancel_url
+        if not (status_url and response_url and cancel_url):  # the documented paths fill the gaps
+            documented = job_urls(transport.base_url, endpoint, sent.request_id)
+            status_url = status_url or documented[0]
+            response_url = response_url or documented[1]
+            cancel_url = cancel_url or documented[2]
         return Job(
             self._client,
             endpoint,
             sent.request_id,
-            status_url=sent.status_url or status_url,
-            response_url=sent.response_url or response_url,
-            cancel_url=sent.cancel_url or cancel_url,
+            status_url=status_url,
+            response_url=response_url,
+            cancel_url=cancel_url,
             submitted_at=time.time() - half,
             submitted_mono=time.monotonic() - half,
         )

@@ -607,13 +607,23 @@ def get_scheduler(client: ClientHandle) -> Scheduler:
         if shared.pool.closed:
             raise ClientClosedError("the client is closed; create a new AsyncOdiRouter")
         sched = shared.scheduler = Scheduler(shared.polling)
-    shared.pool.check_loop()  # the scheduler's task lives in the pool's loop: ClientLoopError elsewhere
     assert isinstance(sched, Scheduler)
+    if sched._loop is None or sched._loop is not _running_loop():
+        # the scheduler's task lives in the pool's loop: ClientLoopError elsewhere (checked until
+        # the scheduler is bound, then only when the running loop is another one)
+        shared.pool.check_loop()
     return sched
 
 
 #: ``on_update(update)``: a plain function or a coroutine function.
 UpdateCallback = Callable[[Any], object]
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:  # a synchronous ``stats()``: nothing to check
+        return None
 
 
 def check_wait_timeout(wait_timeout: float | None) -> None:

@@ -129,7 +129,7 @@ def test_docstrings_and_architecture_name_modules_that_exist() -> None:
 
 def test_the_version_is_written_once() -> None:
     """``__version__``, the ``User-Agent`` and pyproject.toml say the same version."""
-    from odirouter_async.http.headers import USER_AGENT
+    from odirouter_async.http.transport import USER_AGENT
 
     if sys.version_info >= (3, 11):
         import tomllib

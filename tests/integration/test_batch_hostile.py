@@ -23,7 +23,7 @@ import anyio
 import pg_fixtures
 import psycopg
 import pytest
-from pg_fixtures import EmulatorProcess, Workers
+from pg_fixtures import ServedEmulator, Workers
 from thread_emulator import threaded_emulator
 
 import odirouter_async as odr
@@ -377,7 +377,7 @@ async def test_driver_error_quoting_the_dsn_shows_no_password(
 
 @pytest.mark.parametrize("form", ["userinfo", "query", "keyword"])
 def test_cli_never_prints_the_password(
-    emulator: EmulatorProcess, dsn: str, tmp_path: Path, form: str
+    emulator: ServedEmulator, dsn: str, tmp_path: Path, form: str
 ) -> None:
     """odirouter batch --journal <DSN with a password>: the run works and stderr shows no password."""
     if form == "userinfo":

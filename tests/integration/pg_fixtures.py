@@ -80,7 +80,7 @@ class ServedEmulator:
         self._portal.call(finish)
 
 
-#: The duration of an input marked long (``Workers(..., long_from=i)``): it ends when the test says.
+#: The duration of an input marked long (``Workers(..., long=range(...))``): it ends when the test says.
 LONG = 1000.0
 
 
@@ -94,11 +94,11 @@ def emulator() -> Iterator[ServedEmulator]:
         yield ServedEmulator(portal, e)
 
 
-def write_inputs(path: Path, n: int, long_from: int | None = None) -> None:
-    """``n`` distinct inputs; from index ``long_from`` on, jobs that run until finished (:data:`LONG`)."""
+def write_inputs(path: Path, n: int, long: range = range(0)) -> None:
+    """``n`` distinct inputs; those in ``long`` run until the test finishes them (:data:`LONG`)."""
     rows: list[dict[str, Any]] = [{"prompt": f"image {i}", "seed": i} for i in range(n)]
-    for row in rows[long_from if long_from is not None else n :]:
-        row["_emu"] = {"duration": LONG}
+    for i in long:
+        rows[i]["_emu"] = {"duration": LONG}
     path.write_text("".join(json.dumps(row) + "\n" for row in rows))
 
 
@@ -112,13 +112,13 @@ class Workers:
         tmp: Path,
         n_inputs: int,
         *options: str,
-        long_from: int | None = None,
+        long: range = range(0),
     ) -> None:
         self.dsn = dsn
         self.tmp = tmp
         self.inputs = tmp / "inputs.jsonl"
         self.n_inputs = n_inputs
-        write_inputs(self.inputs, n_inputs, long_from)
+        write_inputs(self.inputs, n_inputs, long)
         self.options = options
         self.env = {
             **os.environ,
@@ -140,6 +140,12 @@ class Workers:
 
     def log(self, n: int) -> str:
         return (self.tmp / f"w{n}.log").read_text()
+
+    def finish_long_jobs(self, emu: ServedEmulator) -> None:
+        """Finish the long jobs as they come until every worker has exited."""
+        while any(proc.poll() is None for proc in self.procs):
+            emu.finish_long_jobs()
+            time.sleep(0.05)
 
     def wait_all(self) -> list[int]:
         codes = []
@@ -169,8 +175,8 @@ def workers_factory(emulator: ServedEmulator, dsn: str, tmp_path: Path) -> Itera
     """Makes the worker set of a test (killed at the end if still running)."""
     made: list[Workers] = []
 
-    def make(n_inputs: int, *options: str, long_from: int | None = None) -> Workers:
-        w = Workers(emulator, dsn, tmp_path, n_inputs, *options, long_from=long_from)
+    def make(n_inputs: int, *options: str, long: range = range(0)) -> Workers:
+        w = Workers(emulator, dsn, tmp_path, n_inputs, *options, long=long)
         made.append(w)
         return w
 

@@ -376,9 +376,7 @@ async def test_driver_error_quoting_the_dsn_shows_no_password(
 
 
 @pytest.mark.parametrize("form", ["userinfo", "query", "keyword"])
-def test_cli_never_prints_the_password(
-    emulator: ServedEmulator, dsn: str, tmp_path: Path, form: str
-) -> None:
+def test_cli_never_prints_the_password(emulator: ServedEmulator, dsn: str, tmp_path: Path, form: str) -> None:
     """odirouter batch --journal <DSN with a password>: the run works and stderr shows no password."""
     if form == "userinfo":
         journal = dsn.replace("postgres@", f"postgres:{SECRET}@")

@@ -9,7 +9,6 @@ submit with an already seen body.
 from __future__ import annotations
 
 import signal
-import time
 from collections.abc import Callable
 
 import pg_fixtures
@@ -57,15 +56,19 @@ def test_a_sigkilled_worker_is_taken_over_by_the_others(
     workers_factory: WorkersFactory, emulator: ServedEmulator, dsn: str
 ) -> None:
     """Worker 0 is SIGKILLed mid-run: the others re-attach its jobs and finish the batch; nothing is
-    submitted twice; its submits in flight (if any) are reported uncertain, never resent."""
-    w = workers_factory(200, "--concurrency", "32", "--lease", "1.5")
+    submitted twice; its submits in flight (if any) are reported uncertain, never resent.
+
+    Scripted: the first 96 inputs (three windows of 32) run until the test finishes them, so each
+    worker holds running jobs when worker 0 is killed, however slow the machine."""
+    w = workers_factory(200, "--concurrency", "32", "--lease", "1.5", long=range(96))
     victim = w.start()
     wait_until("worker 0 has 20 jobs submitted", lambda: states(dsn)["submitted"] >= 20, [victim])
     w.start()
     w.start()
-    wait_until("the others run too", lambda: len(by_owner(dsn, "submitted")) >= 2, w.procs)
+    wait_until("the others run too", lambda: len(by_owner(dsn, "submitted")) == 3, w.procs)
     victim.send_signal(signal.SIGKILL)
     victim.wait()
+    w.finish_long_jobs(emulator)
     codes = [p.wait(300) for p in w.procs[1:]]
     final = states(dsn)
     assert final["done"] + final["uncertain"] == 200, final
@@ -91,18 +94,16 @@ def test_a_late_worker_joins_a_running_batch(
 ) -> None:
     """A worker started while two others run takes a share; each input is submitted exactly once.
 
-    Scripted: inputs from 100 on run until the test finishes them, so the two early workers' windows
-    fill with running jobs and inputs are still pending when the late worker starts, however slow
+    Scripted: inputs 100-163 (the two early windows of 32) run until the test finishes them, so the
+    early workers stop claiming and inputs are still pending when the late one starts, however slow
     the machine."""
-    w = workers_factory(300, "--concurrency", "32", "--no-download", long_from=100)
+    w = workers_factory(300, "--concurrency", "32", "--no-download", long=range(100, 164))
     w.start()
     w.start()
     wait_until("100 inputs done", lambda: states(dsn)["done"] >= 100, w.procs)
     w.start()
     wait_until("the late worker runs jobs", lambda: len(by_owner(dsn, "submitted")) == 3, w.procs)
-    while any(proc.poll() is None for proc in w.procs):  # the long jobs: finish them as they come
-        emulator.finish_long_jobs()
-        time.sleep(0.05)
+    w.finish_long_jobs(emulator)
     assert w.wait_all() == [0, 0, 0], w.log(2)
     assert states(dsn) == {"done": 300}
     assert_exactly_once(emulator, 300)

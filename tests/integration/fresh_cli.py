@@ -15,6 +15,7 @@ import json
 import subprocess
 import sys
 from types import TracebackType
+from typing import Any
 
 _SERVER = r"""
 import contextlib, io, json, os, sys, traceback
@@ -32,10 +33,12 @@ for line in sys.stdin:
         os.environ.update(request["env"])
         try:
             sys.stdin = io.StringIO("hello")
-            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            out, err = io.StringIO(), io.StringIO()
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
                 code = main(request["argv"])
             loaded = sorted(m for m in sys.modules if m.startswith("odirouter_async.testing"))
             report = {"code": code, "web": "aiohttp.web" in sys.modules, "loaded": loaded}
+            report.update(out=out.getvalue(), err=err.getvalue())
         except BaseException:
             report = {"error": traceback.format_exc()}
         with os.fdopen(write_end, "w") as out:
@@ -59,12 +62,17 @@ class FreshCli:
 
     def run(self, argv: list[str], env: dict[str, str]) -> tuple[int, bool, set[str]]:
         """Exit code, ``aiohttp.web`` loaded, the ``odirouter_async.testing`` modules loaded."""
+        report = self.report(argv, env)
+        return int(report["code"]), bool(report["web"]), set(report["loaded"])
+
+    def report(self, argv: list[str], env: dict[str, str]) -> dict[str, Any]:
+        """The child's whole report: also what the command printed (``out``, ``err``)."""
         assert self._proc.stdin is not None and self._proc.stdout is not None
         self._proc.stdin.write(json.dumps({"argv": argv, "env": env}) + "\n")
         self._proc.stdin.flush()
-        report = json.loads(self._proc.stdout.readline())
+        report: dict[str, Any] = json.loads(self._proc.stdout.readline())
         assert "error" not in report, report["error"]
-        return int(report["code"]), bool(report["web"]), set(report["loaded"])
+        return report
 
     def __enter__(self) -> FreshCli:
         return self

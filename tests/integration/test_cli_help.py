@@ -159,8 +159,9 @@ async def test_client_base_url_ending_in_v1_works_for_chat_and_queue() -> None:
         assert emu.stats.count("chat") == 1 and emu.stats.count("queue.submit") == 1
 
 
-def test_tls_emulator_prints_a_trust_hint_that_works(tmp_path: Path) -> None:
-    """`emulator --tls` prints SSL_CERT_FILE=<CA>; with it exported, `odirouter models` trusts it."""
+def test_tls_emulator_prints_a_trust_hint_that_works(fresh: FreshCli, tmp_path: Path) -> None:
+    """`emulator --tls` prints SSL_CERT_FILE=<CA>; with it exported, `odirouter models` trusts it
+    (each `models` run in a fresh interpreter: forked before any TLS context exists)."""
     pytest.importorskip("trustme")
     command = [sys.executable, "-m", "odirouter_async", "emulator", "--tls", "--port", "0"]
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as server:
@@ -172,13 +173,12 @@ def test_tls_emulator_prints_a_trust_hint_that_works(tmp_path: Path) -> None:
             ca_path = hint.split("SSL_CERT_FILE=", 1)[1].strip()
             env = {k: v for k, v in os.environ.items() if not k.startswith(("ODIROUTER_", "SSL_CERT"))}
             env.update(ODIROUTER_API_KEY="emu-test-key", ODIROUTER_BASE_URL=url)
-            cli = [sys.executable, "-m", "odirouter_async", "models"]
-            untrusted = subprocess.run(cli, env=env, capture_output=True, text=True, check=False)
-            assert untrusted.returncode == 1 and ERROR_LINE.match(untrusted.stderr), untrusted.stderr
+            untrusted = fresh.report(["models"], env)
+            assert untrusted["code"] == 1 and ERROR_LINE.match(untrusted["err"]), untrusted["err"]
             env["SSL_CERT_FILE"] = ca_path
-            trusted = subprocess.run(cli, env=env, capture_output=True, text=True, check=False)
-            assert trusted.returncode == 0, trusted.stderr
-            assert "gpt-4.1" in trusted.stdout.split()
+            trusted = fresh.report(["models"], env)
+            assert trusted["code"] == 0, trusted["err"]
+            assert "gpt-4.1" in trusted["out"].split()
         finally:
             server.terminate()
             server.communicate()

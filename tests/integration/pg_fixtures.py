@@ -198,11 +198,14 @@ def states(dsn: str) -> Counter[str]:
 
 
 def by_owner(dsn: str, state: str) -> Counter[str]:
-    """Rows in ``state`` per owning worker."""
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        rows = conn.execute(
-            "SELECT owner, count(*) FROM odirouter_inputs WHERE state = %s GROUP BY owner", (state,)
-        ).fetchall()
+    """Rows in ``state`` per owning worker (empty before the tables exist)."""
+    try:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            rows = conn.execute(
+                "SELECT owner, count(*) FROM odirouter_inputs WHERE state = %s GROUP BY owner", (state,)
+            ).fetchall()
+    except psycopg.errors.UndefinedTable:
+        return Counter()
     return Counter({str(owner): int(n) for owner, n in rows})
 
 

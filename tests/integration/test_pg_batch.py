@@ -38,10 +38,15 @@ def test_three_workers_share_300_inputs_each_submitted_once(
     workers_factory: WorkersFactory, emulator: ServedEmulator, dsn: str
 ) -> None:
     """Three workers on one batch of 300 inputs: every input done, each submitted exactly once, each
-    worker did a share (300 is three windows of 32 per worker: more inputs show nothing more)."""
-    w = workers_factory(300, "--concurrency", "32", "--no-download")
+    worker did a share (300 is three windows of 32 per worker: more inputs show nothing more).
+
+    Scripted: the first 96 inputs (three windows of 32) run until the test finishes them, so each
+    worker holds a window of them, however late the machine starts it."""
+    w = workers_factory(300, "--concurrency", "32", "--no-download", long=range(96))
     for _ in range(3):
         w.start()
+    wait_until("each worker runs jobs", lambda: len(by_owner(dsn, "submitted")) == 3, w.procs)
+    w.finish_long_jobs(emulator)
     assert w.wait_all() == [0, 0, 0], w.log(0)
     assert states(dsn) == {"done": 300}
     assert_exactly_once(emulator, 300)

@@ -28,9 +28,17 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from ._common import EXIT_FAILED, EXIT_USAGE, HelpFormatter, Parser, exit_code, run_command
+from ._common import (
+    EXIT_FAILED,
+    EXIT_USAGE,
+    HelpFormatter,
+    Parser,
+    exit_code,
+    run_command,
+    run_command_async,
+)
 
-__all__ = ("build_parser", "main")
+__all__ = ("build_parser", "main", "main_async")
 
 _EPILOG = """\
 environment:
@@ -128,6 +136,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``odirouter`` with ``argv`` (default ``sys.argv[1:]``); returns the exit code."""
+    args = _parse(argv)
+    if isinstance(args, int):
+        return args
+    return run_command(args.func, args)
+
+
+async def main_async(argv: Sequence[str]) -> int:
+    """:func:`main` on the running event loop (the tests run the CLI on their virtual clock)."""
+    args = _parse(argv)
+    if isinstance(args, int):
+        return args
+    return await run_command_async(args.func, args)
+
+
+def _parse(argv: Sequence[str] | None) -> argparse.Namespace | int:
+    """The parsed arguments of an async command, or the exit code of one already done (``--help``,
+    a usage error, a synchronous command)."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     try:
@@ -160,4 +185,4 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise
             return handled
         return code
-    return run_command(args.func, args)
+    return args

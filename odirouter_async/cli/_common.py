@@ -52,6 +52,7 @@ __all__ = (
     "make_client",
     "parse_json_object",
     "run_command",
+    "run_command_async",
     "warn",
 )
 
@@ -236,17 +237,30 @@ def unwrap_error(exc: BaseException) -> BaseException:
 
 def run_command(command: Command, args: argparse.Namespace) -> int:
     """Run an async command to completion and map what escapes it to an exit code."""
-    verbose = bool(getattr(args, "verbose", False))
     try:
         return asyncio.run(_guarded(command, args))
     except BaseException as exc:
-        error = unwrap_error(exc)
-        if verbose and not isinstance(error, (KeyboardInterrupt, UsageError, BrokenPipeError)):
-            traceback.print_exception(exc)
-        code = exit_code(error)
-        if code is None:
-            raise
-        return code
+        return _escaped(exc, args)
+
+
+async def run_command_async(command: Command, args: argparse.Namespace) -> int:
+    """:func:`run_command` on the running event loop (the tests run the CLI on their own loop)."""
+    try:
+        return await _guarded(command, args)
+    except BaseException as exc:
+        return _escaped(exc, args)
+
+
+def _escaped(exc: BaseException, args: argparse.Namespace) -> int:
+    """The exit code of what escaped a command (re-raised when it is not ours to handle)."""
+    error = unwrap_error(exc)
+    verbose = bool(getattr(args, "verbose", False))
+    if verbose and not isinstance(error, (KeyboardInterrupt, UsageError, BrokenPipeError)):
+        traceback.print_exception(exc)
+    code = exit_code(error)
+    if code is None:
+        raise exc
+    return code
 
 
 def exit_code(exc: BaseException) -> int | None:

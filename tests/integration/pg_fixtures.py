@@ -1,7 +1,7 @@
-"""Fixtures of the PostgreSQL journal tests: a throwaway cluster, an emulator process, workers.
+"""Fixtures of the PostgreSQL journal tests: a throwaway cluster, an emulator, worker processes.
 
 The cluster (``tests/pg_cluster.py``) is started once per test process and every test gets its
-own database; the emulator runs in its own process (``odirouter emulator``) and is asked for its
+own database; the emulator is served from a thread (its own real-time loop) and is asked for its
 counters over HTTP (``GET /_emu/stats``); workers are ``python -m odirouter_async batch``
 processes.  Tests skip with the reason when no PostgreSQL can be run here.
 """
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -22,9 +21,12 @@ from typing import Any
 
 import psycopg
 import pytest
+from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import pg_cluster
+
+from odirouter_async.testing import Emulator
 
 ENDPOINT = "nano_banana_2"
 
@@ -49,66 +51,74 @@ def dsn(pg: pg_cluster.Cluster) -> str:
     return pg.create_db()
 
 
-class EmulatorProcess:
-    """``odirouter emulator`` in a child process."""
+class ServedEmulator:
+    """The emulator served from a thread of this process on its own real-time loop (the workers
+    are other processes, in real time); counters over HTTP (``GET /_emu/stats``) as any client
+    would read them, and :meth:`finish_long_jobs` to script it."""
 
-    def __init__(self, tmp: Path, *options: str) -> None:
-        self.log = tmp / "emulator.log"
-        cmd = [sys.executable, "-m", "odirouter_async", "emulator", "--port", "0", *options]
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        self.proc = subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True
-        )
-        assert self.proc.stdout is not None
-        self.url = self.key = ""
-        for line in self.proc.stdout:
-            if "listening on" in line:
-                self.url = line.split("listening on", 1)[1].strip()
-            if "api key:" in line:
-                self.key = line.split("api key:", 1)[1].strip()
-            if "Press Ctrl-C" in line:
-                break
-        assert self.url and self.key, "the emulator did not start"
+    def __init__(self, portal: BlockingPortal, emulator: Emulator) -> None:
+        self._portal = portal
+        self._emu = emulator
+        self.url = emulator.url
+        self.key = emulator.api_key
 
     def stats(self) -> dict[str, Any]:
         with urllib.request.urlopen(f"{self.url}/_emu/stats") as resp:
             body: dict[str, Any] = json.loads(resp.read())
         return body
 
-    def stop(self) -> None:
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
+    def finish_long_jobs(self) -> None:
+        """Make every job of an input marked long (:data:`LONG`) complete now."""
+
+        def finish() -> None:
+            now = time.monotonic()  # the serving loop is asyncio's own: its clock is monotonic
+            for job in self._emu.jobs.values():
+                if job.duration >= LONG and job.finished_at > now:
+                    job.started_at = min(job.started_at, now)
+                    job.finished_at = now
+
+        self._portal.call(finish)
+
+
+#: The duration of an input marked long (``Workers(..., long=range(...))``): it ends when the test says.
+LONG = 1000.0
 
 
 @pytest.fixture
-def emulator(tmp_path: Path) -> Iterator[EmulatorProcess]:
-    """The emulator in its own process: jobs of 0.5 s (+-20 %)."""
-    emu = EmulatorProcess(tmp_path, "--job-duration", "0.5", "--job-jitter", "0.2")
-    try:
-        yield emu
-    finally:
-        emu.stop()
+def emulator() -> Iterator[ServedEmulator]:
+    """The emulator for the worker processes: jobs of 0.5 s (+-20 %)."""
+    with (
+        start_blocking_portal(backend="asyncio") as portal,
+        portal.wrap_async_context_manager(Emulator(job_duration=0.5, job_jitter=0.2, keep_log=False)) as e,
+    ):
+        yield ServedEmulator(portal, e)
 
 
-def write_inputs(path: Path, n: int) -> None:
-    path.write_text("".join(json.dumps({"prompt": f"image {i}", "seed": i}) + "\n" for i in range(n)))
+def write_inputs(path: Path, n: int, long: range = range(0)) -> None:
+    """``n`` distinct inputs; those in ``long`` run until the test finishes them (:data:`LONG`)."""
+    rows: list[dict[str, Any]] = [{"prompt": f"image {i}", "seed": i} for i in range(n)]
+    for i in long:
+        rows[i]["_emu"] = {"duration": LONG}
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
 
 
 class Workers:
     """``odirouter batch ... --journal DSN`` worker processes of one batch."""
 
-    def __init__(self, emu: EmulatorProcess, dsn: str, tmp: Path, n_inputs: int, *options: str) -> None:
+    def __init__(
+        self,
+        emu: ServedEmulator,
+        dsn: str,
+        tmp: Path,
+        n_inputs: int,
+        *options: str,
+        long: range = range(0),
+    ) -> None:
         self.dsn = dsn
         self.tmp = tmp
         self.inputs = tmp / "inputs.jsonl"
         self.n_inputs = n_inputs
-        write_inputs(self.inputs, n_inputs)
+        write_inputs(self.inputs, n_inputs, long)
         self.options = options
         self.env = {
             **os.environ,
@@ -130,6 +140,12 @@ class Workers:
 
     def log(self, n: int) -> str:
         return (self.tmp / f"w{n}.log").read_text()
+
+    def finish_long_jobs(self, emu: ServedEmulator) -> None:
+        """Finish the long jobs as they come until every worker has exited."""
+        while any(proc.poll() is None for proc in self.procs):
+            emu.finish_long_jobs()
+            time.sleep(0.05)
 
     def wait_all(self) -> list[int]:
         codes = []
@@ -155,12 +171,12 @@ class Workers:
 
 
 @pytest.fixture
-def workers_factory(emulator: EmulatorProcess, dsn: str, tmp_path: Path) -> Iterator[Callable[..., Workers]]:
+def workers_factory(emulator: ServedEmulator, dsn: str, tmp_path: Path) -> Iterator[Callable[..., Workers]]:
     """Makes the worker set of a test (killed at the end if still running)."""
     made: list[Workers] = []
 
-    def make(n_inputs: int, *options: str) -> Workers:
-        w = Workers(emulator, dsn, tmp_path, n_inputs, *options)
+    def make(n_inputs: int, *options: str, long: range = range(0)) -> Workers:
+        w = Workers(emulator, dsn, tmp_path, n_inputs, *options, long=long)
         made.append(w)
         return w
 
@@ -182,11 +198,14 @@ def states(dsn: str) -> Counter[str]:
 
 
 def by_owner(dsn: str, state: str) -> Counter[str]:
-    """Rows in ``state`` per owning worker."""
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        rows = conn.execute(
-            "SELECT owner, count(*) FROM odirouter_inputs WHERE state = %s GROUP BY owner", (state,)
-        ).fetchall()
+    """Rows in ``state`` per owning worker (empty before the tables exist)."""
+    try:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            rows = conn.execute(
+                "SELECT owner, count(*) FROM odirouter_inputs WHERE state = %s GROUP BY owner", (state,)
+            ).fetchall()
+    except psycopg.errors.UndefinedTable:
+        return Counter()
     return Counter({str(owner): int(n) for owner, n in rows})
 
 

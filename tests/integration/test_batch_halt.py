@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from thread_emulator import threaded_emulator
+from cli_env import point_cli_at
 
 import odirouter_async as odr
 from odirouter_async.batch.map import MapOutcome
-from odirouter_async.cli import main
-from odirouter_async.testing import QUEUE_VARIANTS, Emulator, variant_emulator_fixture
+from odirouter_async.cli import main_async
+from odirouter_async.testing import Emulator, variant_emulator_fixture
 
 EP = "nano_banana_2"
 CONCURRENCY = 8
@@ -108,22 +107,30 @@ async def test_a_refused_key_halts_the_batch(emu: Emulator) -> None:
     assert emu.stats.count("queue.submit") <= CONCURRENCY
 
 
-# -- the command line ------------------------------------------------------------------------------
+# -- the command line (in-process on the test's loop: ``main_async``, the same parse and exit codes) --
 
 
-@pytest.fixture(params=QUEUE_VARIANTS)
-def cli_emu(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
-    """An emulator on its own thread, once per queue gateway variant; the CLI points at it."""
-    emulator = Emulator(job_duration=0.02, job_jitter=0.0, variant=request.param)
-    with threaded_emulator(emulator, monkeypatch) as e:
-        yield e
+# The command's own work (exit code, resume line, results.jsonl, downloads) against every variant
+# at once: "random" gives each job its own (seeded), so the 120 jobs mix ids, foreign URLs and loose
+# types.  Where the map itself halts and resumes is the test above, once per variant.
+mixed_emu = variant_emulator_fixture(
+    name="mixed_emu", variants=("random",), job_duration=0.05, job_jitter=0.5, video_duration=0.2
+)
+
+
+@pytest.fixture
+def cli_emu(mixed_emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
+    """An emulator with every queue variant mixed per job; the CLI points at it."""
+    point_cli_at(mixed_emu.url, mixed_emu.api_key, monkeypatch)
+    return mixed_emu
 
 
 def write_inputs(path: Path, n: int) -> None:
     path.write_text("".join(json.dumps({"prompt": f"owl {i}"}) + "\n" for i in range(n)))
 
 
-def test_cli_credit_out_then_top_up_same_command(
+@pytest.mark.anyio
+async def test_cli_credit_out_then_top_up_same_command(
     cli_emu: Emulator, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     """``odirouter batch`` out of credit at 40 of 120: exit 3, one line with the resume command; the
@@ -133,7 +140,7 @@ def test_cli_credit_out_then_top_up_same_command(
     out = tmp_path / "out"
     command = ["batch", EP, str(inputs), "--out", str(out), "-q", "--concurrency", str(CONCURRENCY)]
     cli_emu.queue_credit = 40
-    assert main(command) == 3
+    assert await main_async(command) == 3
     err = capsys.readouterr().err
     (line,) = [x for x in err.splitlines() if x.startswith("stopped: out of credit")]
     assert "80 inputs not submitted" in line
@@ -141,18 +148,20 @@ def test_cli_credit_out_then_top_up_same_command(
     assert cli_emu.stats.count("queue.submit", 403) <= CONCURRENCY
     cli_emu.queue_credit = None
     downloads = cli_emu.stats.count("files")
-    assert main(command) == 0
+    assert await main_async(command) == 0
     lines = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
     assert len(lines) == 120 and all(r["status"] == "ok" for r in lines)
     assert paid(cli_emu) == Counter({f"owl {i}": 1 for i in range(120)})
     assert cli_emu.stats.count("files") - downloads == 80
 
 
-def test_cli_unknown_endpoint_exits_3_after_at_most_concurrency_submits(
+@pytest.mark.anyio
+async def test_cli_unknown_endpoint_exits_3_after_at_most_concurrency_submits(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     """``odirouter batch flux_nope``: at most `concurrency` submits, exit 3, the resume line."""
-    with threaded_emulator(Emulator(job_duration=0.02), monkeypatch) as e:
+    async with Emulator(job_duration=0.02) as e:
+        point_cli_at(e.url, e.api_key, monkeypatch)
         inputs = tmp_path / "in.jsonl"
         write_inputs(inputs, 100)
         command = [
@@ -165,7 +174,7 @@ def test_cli_unknown_endpoint_exits_3_after_at_most_concurrency_submits(
             "4",
             "-q",
         ]
-        assert main(command) == 3
+        assert await main_async(command) == 3
         assert 1 <= e.stats.count("queue.submit") <= 4
     err = capsys.readouterr().err
     assert "stopped: unknown endpoint (HTTP 404: App not found: flux_nope)" in err
@@ -174,12 +183,14 @@ def test_cli_unknown_endpoint_exits_3_after_at_most_concurrency_submits(
     assert not results.exists() or not results.read_text()
 
 
-def test_cli_job_retries_and_replays_not_downloaded_again(
+@pytest.mark.anyio
+async def test_cli_job_retries_and_replays_not_downloaded_again(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     """``--job-retries 2``: transient failures end ok, a blocked input fails once; a rerun after
     results.jsonl was lost replays from the journal and downloads nothing already on disk."""
-    with threaded_emulator(Emulator(job_duration=0.02), monkeypatch) as e:
+    async with Emulator(job_duration=0.02) as e:
+        point_cli_at(e.url, e.api_key, monkeypatch)
         inputs = tmp_path / "in.jsonl"
         transient = {"fail": "INFERENCE_TIMEOUT", "fail_times": 2}
         rows: list[dict[str, Any]] = [{"prompt": f"t {i}", "_emu": transient} for i in range(3)]
@@ -187,13 +198,13 @@ def test_cli_job_retries_and_replays_not_downloaded_again(
         inputs.write_text("".join(json.dumps(r) + "\n" for r in rows))
         out = tmp_path / "out"
         command = ["batch", EP, str(inputs), "--out", str(out), "-q", "--job-retries", "2"]
-        assert main(command) == 1
+        assert await main_async(command) == 1
         lines = {r["line"]: r for r in map(json.loads, (out / "results.jsonl").read_text().splitlines())}
         assert [lines[n]["status"] for n in range(1, 6)] == ["ok", "ok", "ok", "failed", "ok"]
         assert lines[4]["error_type"] == "CONTENT_BLOCKED"
         assert paid(e) == Counter({"t 0": 3, "t 1": 3, "t 2": 3, "blocked": 1, "fine": 1})
         (out / "results.jsonl").unlink()
         downloads = e.stats.count("files")
-        assert main(command) == 1
+        assert await main_async(command) == 1
         assert e.stats.count("files") == downloads and len(e.jobs) == 11
     assert "4 results of earlier runs already in outputs/" in capsys.readouterr().err

@@ -10,16 +10,15 @@ import json
 import os
 import signal
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from anyio.from_thread import start_blocking_portal
 from money_gateway import MoneyGateway
 
 import odirouter_async as odr
-from odirouter_async.cli import main
+from odirouter_async.cli import main_async
 
 EP = "flux_pro_11"
 
@@ -51,12 +50,10 @@ async def test_revoked_key_refusing_polls_leaves_running_jobs_for_the_resume(tmp
 
 
 @pytest.fixture
-def thread_gw(monkeypatch: pytest.MonkeyPatch) -> Iterator[MoneyGateway]:
-    """The gateway served from a thread (the CLI runs its own loop); the environment points at it."""
-    with (
-        start_blocking_portal(backend="asyncio") as portal,
-        portal.wrap_async_context_manager(MoneyGateway(polls_to_finish=1)) as gw,
-    ):
+async def cli_gw(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[MoneyGateway]:
+    """The gateway on the test's loop; the CLI runs in-process on that loop (``main_async``) and the
+    environment points it at the gateway."""
+    async with MoneyGateway(polls_to_finish=1) as gw:
         monkeypatch.setenv("ODIROUTER_API_KEY", "k")
         monkeypatch.setenv("ODIROUTER_BASE_URL", gw.url)
         yield gw
@@ -66,27 +63,31 @@ def write_inputs(path: Path, n: int) -> None:
     path.write_text("".join(json.dumps(args(i)) + "\n" for i in range(n)))
 
 
-def test_cli_unknown_endpoint_then_the_right_one_in_the_same_out_dir(
-    thread_gw: MoneyGateway, capsys: pytest.CaptureFixture[str], tmp_path: Path
+@pytest.mark.anyio
+async def test_cli_unknown_endpoint_then_the_right_one_in_the_same_out_dir(
+    cli_gw: MoneyGateway, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     """``odirouter batch flux_nope`` stops (exit 3, HTML 404); the suggested command with the
     endpoint corrected runs in the same --out: 40 ok, each paid once."""
     inputs = tmp_path / "in.jsonl"
     write_inputs(inputs, 40)
     out = str(tmp_path / "out")
-    assert main(["batch", "flux_nope", str(inputs), "--out", out, "-q", "--concurrency", "4"]) == 3
-    assert thread_gw.refused <= 4
+    assert (
+        await main_async(["batch", "flux_nope", str(inputs), "--out", out, "-q", "--concurrency", "4"]) == 3
+    )
+    assert cli_gw.refused <= 4
     assert "with the right endpoint, resume with: odirouter batch flux_nope" in capsys.readouterr().err
-    assert main(["batch", EP, str(inputs), "--out", out, "-q", "--concurrency", "4"]) == 0, (
+    assert await main_async(["batch", EP, str(inputs), "--out", out, "-q", "--concurrency", "4"]) == 0, (
         capsys.readouterr()
     )
     lines = [json.loads(x) for x in (tmp_path / "out" / "results.jsonl").read_text().splitlines()]
     assert len(lines) == 40 and all(r["status"] == "ok" for r in lines)
-    assert thread_gw.created == Counter({f"owl {i}": 1 for i in range(40)})
+    assert cli_gw.created == Counter({f"owl {i}": 1 for i in range(40)})
 
 
-def test_cli_sigterm_stops_cleanly_and_the_same_command_pays_nothing_twice(
-    thread_gw: MoneyGateway, capsys: pytest.CaptureFixture[str], tmp_path: Path
+@pytest.mark.anyio
+async def test_cli_sigterm_stops_cleanly_and_the_same_command_pays_nothing_twice(
+    cli_gw: MoneyGateway, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     """SIGTERM (kill, docker stop) at the 30th of 100 submits: exit 143, the journal saved, jobs
     left running; the same command again: 100 ok, each input paid once, nothing cancelled."""
@@ -98,12 +99,12 @@ def test_cli_sigterm_stops_cleanly_and_the_same_command_pays_nothing_twice(
         if n == 30:
             os.kill(os.getpid(), signal.SIGTERM)
 
-    thread_gw.on_submit = term
-    assert main(command) == 143
+    cli_gw.on_submit = term
+    assert await main_async(command) == 143
     err = capsys.readouterr().err
     assert "terminated (SIGTERM)" in err and "resume with: odirouter batch" in err
-    assert main(command) == 0
+    assert await main_async(command) == 0
     lines = [json.loads(x) for x in (tmp_path / "out" / "results.jsonl").read_text().splitlines()]
     assert len(lines) == 100 and all(r["status"] == "ok" for r in lines)
-    assert thread_gw.created == Counter({f"owl {i}": 1 for i in range(100)})
-    assert thread_gw.cancels == 0
+    assert cli_gw.created == Counter({f"owl {i}": 1 for i in range(100)})
+    assert cli_gw.cancels == 0

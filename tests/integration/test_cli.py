@@ -1,9 +1,8 @@
-"""The ``odirouter`` command line: in-process ``main([...])`` against an emulator served from a
-thread (the command runs its own event loop), and the offline demo as a real process."""
+"""The ``odirouter`` command line: in-process ``main_async([...])`` on the test's loop against an
+emulator on that loop, and ``odirouter emulator`` as a real process (Ctrl-C)."""
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import os
@@ -11,23 +10,25 @@ import re
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from thread_emulator import threaded_emulator
+from cli_env import point_cli_at
 
 from odirouter_async.batch.journal import Journal
-from odirouter_async.cli import main
+from odirouter_async.cli import main, main_async
 from odirouter_async.testing import Emulator
 
 COMMANDS = [[], ["demo"], ["models"], ["chat"], ["run"], ["batch"], ["emulator"], ["videos"]]
 
 
 @pytest.fixture
-def emu(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
-    """An emulator on its own thread and loop; the environment points the CLI at it."""
-    with threaded_emulator(Emulator(job_duration=0.1, job_jitter=0.0, echo=True), monkeypatch) as e:
+async def emu(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Emulator]:
+    """An emulator on the test's loop; the environment points the CLI at it (run in-process on
+    that loop: ``main_async``)."""
+    async with Emulator(job_duration=0.1, job_jitter=0.0, echo=True) as e:
+        point_cli_at(e.url, e.api_key, monkeypatch)
         yield e
 
 
@@ -59,50 +60,60 @@ def test_usage_errors_exit_2(
     assert "cannot read" in capsys.readouterr().err
 
 
-def test_models_prints_ids(emu: Emulator, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.anyio
+async def test_models_prints_ids(emu: Emulator, capsys: pytest.CaptureFixture[str]) -> None:
     """``models`` prints one id per line."""
-    assert main(["models"]) == 0
+    assert await main_async(["models"]) == 0
     ids = capsys.readouterr().out.split()
     assert "gpt-4.1" in ids and "nano_banana_2" in ids
 
 
-def test_chat_streams_the_prompt_from_stdin(
+@pytest.mark.anyio
+async def test_chat_streams_the_prompt_from_stdin(
     emu: Emulator, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """``chat`` without a prompt reads stdin and streams the answer to stdout."""
     monkeypatch.setattr(sys, "stdin", io.StringIO("hello from stdin"))
-    assert main(["chat", "--system", "be brief"]) == 0
+    assert await main_async(["chat", "--system", "be brief"]) == 0
     assert capsys.readouterr().out == "You said: hello from stdin\n"
     assert emu.stats.count("chat") == 1
 
 
-def test_run_prints_result_and_downloads(
+@pytest.mark.anyio
+async def test_run_prints_result_and_downloads(
     emu: Emulator, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     """``run`` submits, waits, prints the result JSON and downloads the outputs."""
-    assert main(["run", "nano_banana_2", "--json", '{"prompt": "a red apple"}', "--out", str(tmp_path)]) == 0
+    assert (
+        await main_async(
+            ["run", "nano_banana_2", "--json", '{"prompt": "a red apple"}', "--out", str(tmp_path)]
+        )
+        == 0
+    )
     result = json.loads(capsys.readouterr().out)
     name = result["outputs"][0]["file_name"]
     assert (tmp_path / name).stat().st_size == result["outputs"][0]["file_size"]
 
 
-def test_failed_job_exits_1_with_request_id(emu: Emulator, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.anyio
+async def test_failed_job_exits_1_with_request_id(emu: Emulator, capsys: pytest.CaptureFixture[str]) -> None:
     """A job that fails is exit code 1 and the message names the job's request id."""
     arguments = json.dumps({"prompt": "x", "_emu": {"fail": "VALIDATION_ERROR"}})
-    assert main(["run", "nano_banana_2", "--json", arguments]) == 1
+    assert await main_async(["run", "nano_banana_2", "--json", arguments]) == 1
     [job] = emu.jobs.values()
     err = capsys.readouterr().err
     assert "JobFailed" in err and "VALIDATION_ERROR" in err and f"request_id={job.request_id}" in err
 
 
-def test_batch_reports_malformed_lines_and_goes_on(
+@pytest.mark.anyio
+async def test_batch_reports_malformed_lines_and_goes_on(
     emu: Emulator, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     """Malformed lines are reported with their numbers and skipped; the other lines all run."""
     inputs = tmp_path / "in.jsonl"
     inputs.write_text('{"prompt": "a"}\n{"prompt": \n\n[1, 2]\n{"prompt": "b"}\n"text"\n{"prompt": "c"}\n')
     out = tmp_path / "out"
-    assert main(["batch", "nano_banana_2", str(inputs), "--out", str(out), "-q"]) == 1
+    assert await main_async(["batch", "nano_banana_2", str(inputs), "--out", str(out), "-q"]) == 1
     err = capsys.readouterr().err
     assert "line 2: invalid JSON" in err
     assert "line 4: expected a JSON object of model arguments, got an array" in err
@@ -115,12 +126,13 @@ def test_batch_reports_malformed_lines_and_goes_on(
         "000005_0.png",
         "000007_0.png",
     ]
-    assert main(["batch", "nano_banana_2", str(inputs), "--out", str(out), "-q"]) == 1
+    assert await main_async(["batch", "nano_banana_2", str(inputs), "--out", str(out), "-q"]) == 1
     assert len((out / "results.jsonl").read_text().splitlines()) == 3
     assert emu.stats.count("queue.submit") == 3
 
 
-def test_batch_uncertain_input_is_reported_and_resubmitted_only_on_request(
+@pytest.mark.anyio
+async def test_batch_uncertain_input_is_reported_and_resubmitted_only_on_request(
     emu: Emulator, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     """An intent left by a crashed run is skipped and reported; --resubmit-uncertain sends it with its key."""
@@ -136,48 +148,53 @@ def test_batch_uncertain_input_is_reported_and_resubmitted_only_on_request(
             await journal.record_intents([(key, 1, Journal.hash_arguments(arguments))])
             return journal.request_id_for(key)
 
-    request_id = asyncio.run(crashed_run())
-    assert main(["batch", "nano_banana_2", str(inputs), "--out", str(out), "-q"]) == 1
+    request_id = await crashed_run()
+    assert await main_async(["batch", "nano_banana_2", str(inputs), "--out", str(out), "-q"]) == 1
     err = capsys.readouterr().err
     assert "1 inputs may have been submitted" in err and "(lines 2)" in err
     assert emu.stats.count("queue.submit") == 1
-    assert main(["batch", "nano_banana_2", str(inputs), "--out", str(out), "-q", "--resubmit-uncertain"]) == 0
+    assert (
+        await main_async(
+            ["batch", "nano_banana_2", str(inputs), "--out", str(out), "-q", "--resubmit-uncertain"]
+        )
+        == 0
+    )
     assert emu.stats.submits_by_request_id_header[request_id] == 1
     assert emu.stats.count("queue.submit") == 2
 
 
-def test_batch_retry_failed_is_a_new_attempt(emu: Emulator, tmp_path: Path) -> None:
+@pytest.mark.anyio
+async def test_batch_retry_failed_is_a_new_attempt(emu: Emulator, tmp_path: Path) -> None:
     """A failed input is replayed as failed on rerun; --retry-failed submits it again, and
     results.jsonl ends with one line per input: the latest attempt."""
     inputs = tmp_path / "in.jsonl"
     inputs.write_text('{"prompt": "ok"}\n{"prompt": "bad", "_emu": {"fail": "VALIDATION_ERROR"}}\n')
     out = tmp_path / "out"
     command = ["batch", "nano_banana_2", str(inputs), "--out", str(out), "-q"]
-    assert main(command) == 1
-    assert main(command) == 1
+    assert await main_async(command) == 1
+    assert await main_async(command) == 1
     assert emu.stats.count("queue.submit") == 2
-    assert main([*command, "--retry-failed"]) == 1
+    assert await main_async([*command, "--retry-failed"]) == 1
     assert emu.stats.count("queue.submit") == 3
     lines = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
     assert sorted((r["line"], r["attempt"], r["status"]) for r in lines) == [(1, 1, "ok"), (2, 2, "failed")]
     assert any(k.endswith("-a2") for k in emu.stats.submits_by_request_id_header)
 
 
-def test_demo_runs_offline_to_completion(tmp_path: Path) -> None:
-    """``python -m odirouter_async demo`` without a key runs on the embedded emulator and finishes."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ODIROUTER_")}
-    proc = subprocess.run(
-        [sys.executable, "-m", "odirouter_async", "demo", "--out", str(tmp_path / "demo")],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert "embedded gateway emulator" in proc.stderr
-    assert re.search(r"2\. chat \(gpt-4\.1, streamed\):\n   \w.{20,}\n3\. images", proc.stdout)
-    assert "4. summary: 12/12 images" in proc.stdout
-    assert "queue requests per job:" in proc.stdout
+@pytest.mark.anyio
+async def test_demo_runs_offline_to_completion(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``odirouter demo`` without a key runs on the embedded emulator and finishes (in-process on
+    the test's virtual clock: the demo's jobs take realistic seconds)."""
+    for name in [k for k in os.environ if k.startswith("ODIROUTER_")]:
+        monkeypatch.delenv(name)
+    assert await main_async(["demo", "--out", str(tmp_path / "demo")]) == 0
+    out, err = capsys.readouterr()
+    assert "embedded gateway emulator" in err
+    assert re.search(r"2\. chat \(gpt-4\.1, streamed\):\n   \w.{20,}\n3\. images", out)
+    assert "4. summary: 12/12 images" in out
+    assert "queue requests per job:" in out
     assert len(list((tmp_path / "demo").iterdir())) == 12
 
 

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fresh_cli import FreshCli
 from thread_emulator import threaded_emulator
 
 from odirouter_async import AsyncOdiRouter
@@ -158,8 +159,9 @@ async def test_client_base_url_ending_in_v1_works_for_chat_and_queue() -> None:
         assert emu.stats.count("chat") == 1 and emu.stats.count("queue.submit") == 1
 
 
-def test_tls_emulator_prints_a_trust_hint_that_works(tmp_path: Path) -> None:
-    """`emulator --tls` prints SSL_CERT_FILE=<CA>; with it exported, `odirouter models` trusts it."""
+def test_tls_emulator_prints_a_trust_hint_that_works(fresh: FreshCli, tmp_path: Path) -> None:
+    """`emulator --tls` prints SSL_CERT_FILE=<CA>; with it exported, `odirouter models` trusts it
+    (each `models` run in a fresh interpreter: forked before any TLS context exists)."""
     pytest.importorskip("trustme")
     command = [sys.executable, "-m", "odirouter_async", "emulator", "--tls", "--port", "0"]
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as server:
@@ -171,13 +173,12 @@ def test_tls_emulator_prints_a_trust_hint_that_works(tmp_path: Path) -> None:
             ca_path = hint.split("SSL_CERT_FILE=", 1)[1].strip()
             env = {k: v for k, v in os.environ.items() if not k.startswith(("ODIROUTER_", "SSL_CERT"))}
             env.update(ODIROUTER_API_KEY="emu-test-key", ODIROUTER_BASE_URL=url)
-            cli = [sys.executable, "-m", "odirouter_async", "models"]
-            untrusted = subprocess.run(cli, env=env, capture_output=True, text=True, check=False)
-            assert untrusted.returncode == 1 and ERROR_LINE.match(untrusted.stderr), untrusted.stderr
+            untrusted = fresh.report(["models"], env)
+            assert untrusted["code"] == 1 and ERROR_LINE.match(untrusted["err"]), untrusted["err"]
             env["SSL_CERT_FILE"] = ca_path
-            trusted = subprocess.run(cli, env=env, capture_output=True, text=True, check=False)
-            assert trusted.returncode == 0, trusted.stderr
-            assert "gpt-4.1" in trusted.stdout.split()
+            trusted = fresh.report(["models"], env)
+            assert trusted["code"] == 0, trusted["err"]
+            assert "gpt-4.1" in trusted["out"].split()
         finally:
             server.terminate()
             server.communicate()
@@ -186,25 +187,20 @@ def test_tls_emulator_prints_a_trust_hint_that_works(tmp_path: Path) -> None:
 #: what a command that does not run the emulator may load of ``odirouter_async.testing``: the
 #: package (its names are lazy) and the emulator's argparse options (the parser is built every run)
 LIGHT_TESTING = {"odirouter_async.testing", "odirouter_async.testing._options"}
-_LOADED_SCRIPT = (
-    "import sys, contextlib, io\n"
-    "from odirouter_async.cli import main\n"
-    "sys.stdin = io.StringIO('hello')\n"
-    "with contextlib.redirect_stdout(io.StringIO()):\n"
-    "    code = main(sys.argv[1:])\n"
-    "loaded = sorted(m for m in sys.modules if m.startswith('odirouter_async.testing'))\n"
-    "print(code, 'aiohttp.web' in sys.modules, ','.join(loaded))\n"
-)
 
 
-def _loaded_by(command: list[str], env: dict[str, str] | None = None) -> tuple[int, bool, set[str]]:
+@pytest.fixture(scope="module")
+def fresh() -> Iterator[FreshCli]:
+    """Commands in fresh interpreters (forked from one start: tests/integration/fresh_cli.py)."""
+    with FreshCli() as cli:
+        yield cli
+
+
+def _loaded_by(
+    fresh: FreshCli, command: list[str], env: dict[str, str] | None = None
+) -> tuple[int, bool, set[str]]:
     """Run ``odirouter <command>`` in a fresh interpreter: exit code, aiohttp.web loaded, testing modules."""
-    proc = subprocess.run(
-        [sys.executable, "-c", _LOADED_SCRIPT, *command], capture_output=True, text=True, env=env, check=False
-    )
-    code, web, loaded = proc.stdout.strip().split(" ") + [""] * (3 - len(proc.stdout.split()))
-    assert code, proc.stderr
-    return int(code), web == "True", set(filter(None, loaded.split(",")))
+    return fresh.run(command, dict(os.environ) if env is None else env)
 
 
 @pytest.mark.parametrize(
@@ -212,9 +208,9 @@ def _loaded_by(command: list[str], env: dict[str, str] | None = None) -> tuple[i
     [[], ["demo"], ["models"], ["chat"], ["run"], ["batch"], ["videos"], ["videos", "list"], ["emulator"]],
     ids=lambda c: " ".join(c) or "odirouter",
 )
-def test_help_never_imports_the_emulator(command: list[str]) -> None:
+def test_help_never_imports_the_emulator(fresh: FreshCli, command: list[str]) -> None:
     """Building the parser and --help of every command import no emulator module and no aiohttp.web."""
-    code, web, loaded = _loaded_by([*command, "--help"])
+    code, web, loaded = _loaded_by(fresh, [*command, "--help"])
     assert code == 0
     assert not web and loaded <= LIGHT_TESTING, loaded
 
@@ -230,22 +226,24 @@ def test_help_never_imports_the_emulator(command: list[str]) -> None:
     ],
     ids=lambda c: " ".join(c[:2]),
 )
-def test_commands_that_do_not_run_the_emulator_do_not_import_it(command: list[str], tmp_path: Path) -> None:
+def test_commands_that_do_not_run_the_emulator_do_not_import_it(
+    fresh: FreshCli, command: list[str], tmp_path: Path
+) -> None:
     """Each command that talks to a gateway runs to exit 0 against one without importing the emulator."""
     (tmp_path / "in.jsonl").write_text('{"prompt": "one"}\n')
     places = {"{inputs}": str(tmp_path / "in.jsonl"), "{out}": str(tmp_path / "out")}
     argv = [places.get(a, a) for a in command]
     with threaded_emulator(Emulator(job_duration=0.05, job_jitter=0.0, video_duration=0.05)) as emu:
         env = {**os.environ, "ODIROUTER_API_KEY": emu.api_key, "ODIROUTER_BASE_URL": emu.url}
-        code, web, loaded = _loaded_by(argv, env)
+        code, web, loaded = _loaded_by(fresh, argv, env)
         assert code == 0
         assert not web and loaded <= LIGHT_TESTING, loaded
         assert emu.stats.total > 0  # it did talk to the gateway
 
 
-def test_the_emulator_command_is_what_imports_it() -> None:
+def test_the_emulator_command_is_what_imports_it(fresh: FreshCli) -> None:
     """The check above can fail: ``emulator`` with a bad option value imports the emulator to run it."""
-    code, _, loaded = _loaded_by(["emulator", "--port", "0", "--job-duration", "-1"])
+    code, _, loaded = _loaded_by(fresh, ["emulator", "--port", "0", "--job-duration", "-1"])
     assert code == 2
     assert "odirouter_async.testing._server" in loaded
 

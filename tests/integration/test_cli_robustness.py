@@ -25,7 +25,9 @@ from typing import Any
 
 import pytest
 from anyio.from_thread import start_blocking_portal
+from cli_env import point_cli_at
 
+from odirouter_async.cli import main
 from odirouter_async.testing import Emulator
 
 EP = "nano_banana_2"
@@ -84,7 +86,7 @@ def test_chat_prompt_at_a_terminal_exits_130_on_ctrl_c(emu: Emulator) -> None:
 
 
 def test_batch_with_a_closed_stderr_exits_non_zero_and_keeps_the_journal(
-    emu: Emulator, tmp_path: Path
+    emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The reader of stderr leaves: the batch ends non-zero, its journal is consistent, no double pay."""
     inputs, out = tmp_path / "in.jsonl", tmp_path / "out"
@@ -98,8 +100,8 @@ def test_batch_with_a_closed_stderr_exits_non_zero_and_keeps_the_journal(
     submitted = emu.stats.count("queue.submit")
     states = journal_states(out / "journal.sqlite")
     assert "intent" not in states and sum(states.values()) == submitted
-    rerun = subprocess.run([*argv, "-q"], capture_output=True, text=True, env=env(emu))
-    assert rerun.returncode == 0, rerun.stderr
+    point_cli_at(emu.url, emu.api_key, monkeypatch)  # the rerun in-process: no pipe involved
+    assert main([*argv[3:], "-q"]) == 0, capsys.readouterr().err
     assert emu.stats.duplicate_submits == 0 and emu.stats.count("queue.submit") == 20
 
 
@@ -116,21 +118,23 @@ def test_models_with_a_closed_stdout_exits_non_zero(emu: Emulator) -> None:
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
-def test_batch_on_a_full_disk_is_one_error_line(emu: Emulator, tmp_path: Path) -> None:
-    """ENOSPC writing results.jsonl: one error line, exit 1; the journal holds the outcomes for the rerun."""
+def test_batch_on_a_full_disk_is_one_error_line(
+    emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """ENOSPC writing results.jsonl: one error line, exit 1; the journal holds the outcomes for the
+    rerun (in-process ``main``: the same stderr and exit code, without a process start)."""
     inputs, out = tmp_path / "in.jsonl", tmp_path / "out"
     write_inputs(inputs, 6)
     out.mkdir()
     (out / "results.jsonl").symlink_to("/dev/full")
-    argv = command("batch", EP, str(inputs), "--out", str(out), "--no-download", "-q")
-    proc = subprocess.run(argv, capture_output=True, text=True, env=env(emu))
-    assert proc.returncode == 1
-    assert_one_error_line(proc.stderr, "No space left on device")
+    point_cli_at(emu.url, emu.api_key, monkeypatch)
+    argv = ["batch", EP, str(inputs), "--out", str(out), "--no-download", "-q"]
+    assert main(argv) == 1
+    assert_one_error_line(capsys.readouterr().err, "No space left on device")
     assert "intent" not in journal_states(out / "journal.sqlite")
     submitted = emu.stats.count("queue.submit")
     (out / "results.jsonl").unlink()
-    rerun = subprocess.run(argv, capture_output=True, text=True, env=env(emu))
-    assert rerun.returncode == 0, rerun.stderr
+    assert main(argv) == 0, capsys.readouterr().err
     assert emu.stats.duplicate_submits == 0 and emu.stats.count("queue.submit") == 6 >= submitted
 
 

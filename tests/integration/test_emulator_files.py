@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import struct
-import subprocess
-import sys
 import zlib
 from pathlib import Path
 
@@ -14,6 +12,7 @@ import pytest
 from hypothesis import example, given, strategies as st
 
 import odirouter_async as odr
+from odirouter_async.cli import main_async
 from odirouter_async.testing import Emulator, file_bytes
 from odirouter_async.testing._png import MIN_PNG_BYTES
 
@@ -114,18 +113,16 @@ async def test_downloaded_queue_outputs_are_valid_pngs(tmp_path: Path) -> None:
             assert (r.status, r.content_type, r.content_length) == (200, "image/png", 5 << 20)
 
 
-def test_demo_writes_openable_images_into_an_ignored_folder(tmp_path: Path) -> None:
-    """The offline demo writes valid PNGs into ./odirouter-demo/ (git-ignored, not in the sdist)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ODIROUTER_")}
-    proc = subprocess.run(
-        [sys.executable, "-m", "odirouter_async", "demo", "--images", "3"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
+@pytest.mark.anyio
+async def test_demo_writes_openable_images_into_an_ignored_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The offline demo writes valid PNGs into ./odirouter-demo/ (git-ignored, not in the sdist);
+    in-process (``main_async``) on the test's virtual clock."""
+    for name in [k for k in os.environ if k.startswith("ODIROUTER_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    assert await main_async(["demo", "--images", "3"]) == 0, capsys.readouterr().err
     assert [p.name for p in tmp_path.iterdir()] == ["odirouter-demo"]
     images = sorted((tmp_path / "odirouter-demo").iterdir())
     assert len(images) == 3

@@ -42,9 +42,9 @@ from .http.transport import Transport
 from .http.urls import check_base_url
 from .llm.chat import Chat
 from .llm.models import Models
-from .llm.responses import Responses
 
-if TYPE_CHECKING:  # built on first use (``queue``, ``videos``): a chat call never imports them
+if TYPE_CHECKING:  # built on first use (``responses``, ``queue``, ``videos``): a chat call never imports them
+    from .llm.responses import Responses
     from .queue.resource import Queue
     from .videos.resource import Videos
 
@@ -202,7 +202,16 @@ class AsyncOdiRouter(AsyncClosing):
         self._transport.key_source = self._shared.key_source
         self.models = Models(self)
         self.chat = Chat(self)
-        self.responses = Responses(self)
+
+    @property
+    def responses(self) -> Responses:
+        """The Responses API: ``create``, ``stream``, ``parse``, ``retrieve``... (built on first use)."""
+        responses: Responses | None = self.__dict__.get("_responses")
+        if responses is None:
+            from .llm.responses import Responses
+
+            responses = self.__dict__["_responses"] = Responses(self)
+        return responses
 
     @property
     def queue(self) -> Queue:

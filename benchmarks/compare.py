@@ -28,7 +28,7 @@ hits all of them alike.  The workloads:
 The bare loop is ``bench_llm``'s: one ``aiohttp.ClientSession`` (no connection limit), ``data:``
 lines decoded with ``msgspec`` into minimal Structs; no retries, request ids or error mapping.
 openai-python is ``AsyncOpenAI`` with its default httpx transport, its pool raised to N
-connections.  Printed: per workload and client the median over rounds, the spread (min-max) and
+connections and its timeouts to 600 s (the 5 s connect limit fails thousands of connects at once).  Printed: per workload and client the median over rounds, the spread (min-max) and
 the ratios to the bare loop and to openai-python; written: ``benchmarks/out/compare.json`` and
 ``benchmarks/out/compare.md`` (the markdown table for BENCHMARKS.md).
 """
@@ -184,6 +184,7 @@ async def _client(kind: str, url: str, key: str, connections: int) -> tuple[Any,
         base_url=url + "/v1",
         api_key=key,
         http_client=openai.DefaultAsyncHttpxClient(limits=limits),
+        timeout=httpx.Timeout(600.0),  # its 5 s connect limit fails thousands of connects at once
         max_retries=0,
     )
 

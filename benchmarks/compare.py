@@ -27,9 +27,12 @@ hits all of them alike.  The workloads:
 
 The bare loop is ``bench_llm``'s: one ``aiohttp.ClientSession`` (no connection limit), ``data:``
 lines decoded with ``msgspec`` into minimal Structs; no retries, request ids or error mapping.
-openai-python is ``AsyncOpenAI`` with its default httpx transport, its pool raised to N
-connections and its timeouts to 600 s (the 5 s connect limit fails thousands of connects at once).  Printed: per workload and client the median over rounds, the spread (min-max) and
-the ratios to the bare loop and to openai-python; written: ``benchmarks/out/compare.json`` and
+openai-python is ``AsyncOpenAI`` with its default httpx transport and retries, its pool raised
+to N connections and its timeouts to 600 s (the 5 s connect limit fails thousands of connects at
+once).  A child that fails (a connection error on a loaded machine) is run again, once.
+
+Printed: per workload and client the median over rounds, the spread (min-max) and the ratios to
+the bare loop and to openai-python; written: ``benchmarks/out/compare.json`` and
 ``benchmarks/out/compare.md`` (the markdown table for BENCHMARKS.md).
 """
 
@@ -185,7 +188,6 @@ async def _client(kind: str, url: str, key: str, connections: int) -> tuple[Any,
         api_key=key,
         http_client=openai.DefaultAsyncHttpxClient(limits=limits),
         timeout=httpx.Timeout(600.0),  # its 5 s connect limit fails thousands of connects at once
-        max_retries=0,
     )
 
     async def openai_stream(extra: dict[str, str], first: First = _no_wait) -> int:
@@ -272,8 +274,12 @@ async def child(workload: str, kind: str, url: str, key: str, n: int) -> dict[st
 
 
 def _run_child(workload: str, kind: str, url: str, key: str, n: int) -> dict[str, Any]:
+    """One child run; a failed one (a connection error on a loaded machine) is run again, once."""
     args = [sys.executable, "-m", "benchmarks.compare", "--child", workload, kind, url, key, str(n)]
     proc = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    if proc.returncode != 0:
+        print(f"{workload}/{kind} failed, run again: {proc.stderr[-300:]}", file=sys.stderr)
+        proc = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=900)
     if proc.returncode != 0:
         raise RuntimeError(f"{workload}/{kind} failed:\n{proc.stderr[-3000:]}")
     result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])

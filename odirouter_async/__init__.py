@@ -53,20 +53,7 @@ from ._raw import RawResponse as RawResponse
 from .http.retry import RetryPolicy as RetryPolicy
 from .llm import chat_stream as _chat_stream
 from .llm.chat_stream import *  # noqa: F403  (the chat helper and its events: its __all__)
-from .llm.responses_stream import (
-    ResponseStream as ResponseStream,
-    ResponseStreamManager as ResponseStreamManager,
-)
 from .llm.stream import AsyncStream as AsyncStream
-from .llm.strict_schema import StrictSchemaError as StrictSchemaError
-from .llm.structured import (
-    FunctionTool as FunctionTool,
-    ParsedChatCompletionStream as ParsedChatCompletionStream,
-    ParsedChatCompletionStreamManager as ParsedChatCompletionStreamManager,
-    ParsedResponseStream as ParsedResponseStream,
-    ParsedResponseStreamManager as ParsedResponseStreamManager,
-    function_tool as function_tool,
-)
 from .types._base import to_dict as to_dict
 from .types.chat import (
     ChatCompletion as ChatCompletion,
@@ -74,16 +61,6 @@ from .types.chat import (
     ParsedChatCompletion as ParsedChatCompletion,
 )
 from .types.models import Model as Model, ModelList as ModelList
-from .types.response_events import (
-    ResponseStreamEvent as ResponseStreamEvent,
-    UnknownEvent as UnknownEvent,
-)
-from .types.responses import (
-    ParsedResponse as ParsedResponse,
-    Response as Response,
-    ResponseOutputItem as ResponseOutputItem,
-    UnknownOutputItem as UnknownOutputItem,
-)
 
 if TYPE_CHECKING:  # imported on first use (``__getattr__`` below); type checkers see them here
     from .batch.journal import Journal as Journal
@@ -92,6 +69,19 @@ if TYPE_CHECKING:  # imported on first use (``__getattr__`` below); type checker
         MapHooks as MapHooks,
         MapOutcome as MapOutcome,
         MapProgress as MapProgress,
+    )
+    from .llm.responses_stream import (
+        ResponseStream as ResponseStream,
+        ResponseStreamManager as ResponseStreamManager,
+    )
+    from .llm.strict_schema import StrictSchemaError as StrictSchemaError
+    from .llm.structured import (
+        FunctionTool as FunctionTool,
+        ParsedChatCompletionStream as ParsedChatCompletionStream,
+        ParsedChatCompletionStreamManager as ParsedChatCompletionStreamManager,
+        ParsedResponseStream as ParsedResponseStream,
+        ParsedResponseStreamManager as ParsedResponseStreamManager,
+        function_tool as function_tool,
     )
     from .queue.job_state import CancelOutcome as CancelOutcome, JobState as JobState
     from .queue.jobs import Job as Job
@@ -102,6 +92,16 @@ if TYPE_CHECKING:  # imported on first use (``__getattr__`` below); type checker
         QueueStatus as QueueStatus,
         StatusUpdate as StatusUpdate,
     )
+    from .types.response_events import (
+        ResponseStreamEvent as ResponseStreamEvent,
+        UnknownEvent as UnknownEvent,
+    )
+    from .types.responses import (
+        ParsedResponse as ParsedResponse,
+        Response as Response,
+        ResponseOutputItem as ResponseOutputItem,
+        UnknownOutputItem as UnknownOutputItem,
+    )
     from .types.videos import (
         Video as Video,
         VideoDeleted as VideoDeleted,
@@ -109,8 +109,23 @@ if TYPE_CHECKING:  # imported on first use (``__getattr__`` below); type checker
         VideoList as VideoList,
     )
 
-#: names whose modules a chat or responses call never needs: imported on first use (issue #23)
+#: names whose modules a chat call never needs: imported on first use (issue #23)
 _LAZY: dict[str, str] = {
+    "ResponseStream": ".llm.responses_stream",
+    "ResponseStreamManager": ".llm.responses_stream",
+    "StrictSchemaError": ".llm.strict_schema",
+    "FunctionTool": ".llm.structured",
+    "ParsedChatCompletionStream": ".llm.structured",
+    "ParsedChatCompletionStreamManager": ".llm.structured",
+    "ParsedResponseStream": ".llm.structured",
+    "ParsedResponseStreamManager": ".llm.structured",
+    "function_tool": ".llm.structured",
+    "ResponseStreamEvent": ".types.response_events",
+    "UnknownEvent": ".types.response_events",
+    "ParsedResponse": ".types.responses",
+    "Response": ".types.responses",
+    "ResponseOutputItem": ".types.responses",
+    "UnknownOutputItem": ".types.responses",
     "CancelOutcome": ".queue.job_state",
     "JobState": ".queue.job_state",
     "Job": ".queue.jobs",

@@ -42,9 +42,9 @@ from .http.transport import OriginHeaders, Transport, merge_headers
 from .http.urls import check_base_url
 from .llm.chat import Chat
 from .llm.models import Models
-from .llm.responses import Responses
 
-if TYPE_CHECKING:  # built on first use (``queue``, ``videos``): a chat call never imports them
+if TYPE_CHECKING:  # built on first use (``responses``, ``queue``, ``videos``): a chat call never imports them
+    from .llm.responses import Responses
     from .queue.resource import Queue
     from .videos.resource import Videos
 
@@ -205,7 +205,16 @@ class AsyncOdiRouter(AsyncClosing):
         self.requester: Transport = self._transport
         self.models = Models(self)
         self.chat = Chat(self)
-        self.responses = Responses(self)
+
+    @property
+    def responses(self) -> Responses:
+        """The Responses API: ``create``, ``stream``, ``parse``, ``retrieve``... (built on first use)."""
+        responses: Responses | None = self.__dict__.get("_responses")
+        if responses is None:
+            from .llm.responses import Responses
+
+            responses = self.__dict__["_responses"] = Responses(self)
+        return responses
 
     # Built on first use (a chat call never imports the queue), then a plain instance attribute:
     # ``client.queue.run(...)`` calls nothing to find the resource.

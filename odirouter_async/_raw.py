@@ -23,12 +23,11 @@ from typing import TYPE_CHECKING
 
 from .http.raw_call import RawResponse, raw_method
 from .llm.chat import CompletionsWithRawResponse
-from .llm.responses import ResponsesWithRawResponse
 
 if TYPE_CHECKING:
     from .llm.chat import Chat
     from .llm.models import Models
-    from .llm.responses import Responses
+    from .llm.responses import Responses, ResponsesWithRawResponse
     from .queue.resource import Queue
     from .videos.resource import Videos
 
@@ -83,8 +82,19 @@ class WithRawResponse:
     def __init__(
         self, *, chat: Chat, responses: Responses, models: Models, queue: Queue, videos: Videos
     ) -> None:
+        from .llm.responses import ResponsesWithRawResponse  # the Responses stack: on first use
+
         self.chat = ChatWithRawResponse(chat)
         self.responses = ResponsesWithRawResponse(responses)
         self.models = ModelsWithRawResponse(models)
         self.queue = QueueWithRawResponse(queue)
         self.videos = VideosWithRawResponse(videos)
+
+
+def __getattr__(name: str) -> object:
+    """``ResponsesWithRawResponse`` lives with the Responses resource, imported on first use."""
+    if name == "ResponsesWithRawResponse":
+        from .llm.responses import ResponsesWithRawResponse
+
+        return ResponsesWithRawResponse
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -22,15 +22,10 @@ from .chat_protocol import ChatStreamProtocol
 from .chat_quirks import repair_chat_json
 from .chat_stream import ChatCompletionStreamManager
 from .stream import AsyncStream, open_sse_stream
-from .structured import (
-    ParsedChatCompletionStreamManager,
-    output_format,
-    parse_chat_completion,
-    tool_formats,
-)
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # structured outputs: imported by the calls that use them (issue #23)
     from ..http.requester import ClientHandle
+    from .structured import OutputFormat, ParsedChatCompletionStreamManager
 
 __all__ = ("Chat", "Completions", "CompletionsWithRawResponse", "Messages")
 
@@ -41,6 +36,13 @@ T = TypeVar("T")
 
 #: The conversation: dicts with ``role`` and ``content`` (a string or a list of content parts).
 Messages = Iterable[ChatMessage | Mapping[str, Any]]
+
+
+def _output_format(response_format: Any) -> OutputFormat[Any]:
+    """``structured.output_format``, importing structured outputs on first use only."""
+    from .structured import output_format
+
+    return output_format(response_format)
 
 
 def chat_body(
@@ -442,7 +444,7 @@ class Completions:
             x_request_id=x_request_id,
         )
         # </fields:chat>
-        fmt = None if isinstance(response_format, (Mapping, NotGiven)) else output_format(response_format)
+        fmt = None if isinstance(response_format, (Mapping, NotGiven)) else _output_format(response_format)
         body = chat_body(model, messages, fields, extra_fields)
         body["stream"] = True
         if fmt is not None:
@@ -454,6 +456,8 @@ class Completions:
 
         if fmt is None:
             return ChatCompletionStreamManager(open_stream)
+        from .structured import ParsedChatCompletionStreamManager, tool_formats
+
         return ParsedChatCompletionStreamManager(open_stream, fmt, tool_formats(tools))
 
     @overload
@@ -617,6 +621,8 @@ class Completions:
             x_request_id=x_request_id,
         )
         # </fields:chat>
+        from .structured import output_format, parse_chat_completion, tool_formats
+
         fmt = None if isinstance(response_format, NotGiven) else output_format(response_format)
         body = chat_body(model, messages, fields, extra_fields)
         if fmt is not None:

@@ -25,11 +25,13 @@ from typing import Final
 
 import msgspec
 
+import odirouter_async.llm.stream_decode as stream_decode
+
 from .._exceptions import StreamInterrupted
 from ..http.sse import SSEEvent
 from ..types.chat import ChatCompletionChunk
 from .chat_state import ChatCompletionAccumulator
-from .stream_decode import DONE, Done, chat_chunk_error, decode_chat_chunk, strict_chunk_decode
+from .stream_decode import DONE, Done, chat_chunk_error, decode_chat_chunk
 from .stream_protocol import _EVENT_ERRORS, StreamProtocol
 
 __all__ = ("ChatStreamProtocol",)
@@ -66,7 +68,7 @@ class ChatStreamProtocol(StreamProtocol[ChatCompletionChunk]):
         open_choices = self._open
         finished = self.finished_by
         decode = decode_chat_chunk
-        strict = strict_chunk_decode
+        strict = stream_decode.strict_chunk_decode  # rebound once the decoder is built
         try:
             for ev in events:
                 item: ChatCompletionChunk | Done | None

@@ -22,6 +22,8 @@ from typing import Final, TypeAlias
 
 import msgspec
 
+import odirouter_async.llm.stream_decode as stream_decode
+
 from .._exceptions import StreamInterrupted
 from ..http.sse import SSEEvent
 from ..types.response_events import (
@@ -33,7 +35,7 @@ from ..types.response_events import (
     UnknownEvent,
 )
 from .responses_state import ResponseAccumulator
-from .stream_decode import DONE, Done, decode_responses_event, responses_event_error, strict_event_decode
+from .stream_decode import DONE, Done, decode_responses_event, responses_event_error
 from .stream_protocol import _EVENT_ERRORS, StreamProtocol
 
 __all__ = ("ResponseStreamItem", "ResponsesStreamProtocol")
@@ -61,7 +63,7 @@ class ResponsesStreamProtocol(StreamProtocol[ResponseStreamItem]):
         rid = self.x_request_id
         add = self._add
         decode = decode_responses_event
-        strict = strict_event_decode
+        strict = stream_decode.strict_event_decode  # rebound once the decoder is built
         try:
             for ev in events:
                 item: ResponseStreamItem | Done | None

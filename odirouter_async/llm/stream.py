@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Iterable
-from typing import Any, Final, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Generic, Protocol, TypeVar
 
 import anyio
 from multidict import CIMultiDictProxy
@@ -46,8 +46,10 @@ from .._exceptions import (
 from ..http.error_body import parse_error_body
 from ..http.response import READ_ERRORS, StreamResponse
 from ..http.transport import ACCEPT_SSE, Transport
-from .responses_protocol import ResponseStreamItem
 from .stream_protocol import StreamProtocol
+
+if TYPE_CHECKING:  # re-exported on first use (``__getattr__``): a chat stream never loads Responses
+    from .responses_protocol import ResponseStreamItem
 
 __all__ = (
     "AsyncStream",
@@ -375,3 +377,12 @@ class _Iterator(AsyncIterator[_T]):
                 stream._abandon()
         except Exception:  # no running loop here (or interpreter teardown): the finalizer closes it
             pass
+
+
+def __getattr__(name: str) -> Any:
+    """``ResponseStreamItem`` (the Responses stream's item type) imported on first use."""
+    if name == "ResponseStreamItem":
+        from .responses_protocol import ResponseStreamItem
+
+        return ResponseStreamItem
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -17,6 +17,13 @@ is returned like any event: the accumulator and the protocol decide what they me
 without ``type`` takes its SSE ``event:`` name as type; a chat-style ``{"error": {...}}`` body
 becomes a ``ResponseErrorEvent``.
 
+The decoders are built on first use, once (``chunk_decoder()``, ``event_decoder()``): building
+them resolves every annotation of the chat / Responses type graphs, the largest part of the
+package's import time (BENCHMARKS.md, "Import").  ``strict_chunk_decode`` / ``strict_event_decode``
+are rebound to the decoders' own ``decode`` when built: read them as attributes of this module
+(``stream_decode.strict_chunk_decode``), not bound once by ``from ... import``.  The Responses
+types are imported with the first Responses event: a chat stream does not load them.
+
 Errors: a payload that is not JSON, JSON nested too deep to decode (``RecursionError`` inside
 msgspec), or JSON of the wrong shape for a *known* type, raises ``ResponseValidationError``
 (``.body`` holds the payload); nothing else escapes, whatever the bytes (a hypothesis property
@@ -28,7 +35,7 @@ framing layer (``http/sse.py``).  Decoded chunks and events keep their raw bytes
 from __future__ import annotations
 
 import enum
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
 
@@ -36,21 +43,19 @@ from .._exceptions import ResponseValidationError, StreamEventError
 from ..http.sse import SSEEvent
 from ..types._base import attach_raw
 from ..types.chat import ChatCompletionChunk
-from ..types.response_events import (
-    KNOWN_EVENT_TYPES,
-    ResponseErrorEvent,
-    ResponseStreamEvent,
-    UnknownEvent,
-)
-from ..types.responses import lenient_response_obj
 from .chat_quirks import repair_chat_json
+
+if TYPE_CHECKING:  # imported with the first Responses event (``event_decoder``)
+    from ..types.response_events import ResponseErrorEvent, ResponseStreamEvent, UnknownEvent
 
 __all__ = (
     "DONE",
     "Done",
     "chat_chunk_error",
+    "chunk_decoder",
     "decode_chat_chunk",
     "decode_responses_event",
+    "event_decoder",
     "responses_event_error",
     "strict_chunk_decode",
     "strict_event_decode",
@@ -66,15 +71,44 @@ class Done(enum.Enum):
 #: Returned for ``data: [DONE]``: the stream is over.
 DONE: Final = Done.DONE
 
-_chunk_decoder: Final = msgspec.json.Decoder(ChatCompletionChunk)
-_chunk_decoder_decode: Final = _chunk_decoder.decode
-#: The strict chunk decoder alone: the chat protocol's fast path for an ordinary event; whatever it
-#: rejects goes through ``decode_chat_chunk`` (``[DONE]``, quirks, typed errors).
-strict_chunk_decode: Final = _chunk_decoder.decode
-_event_decoder: Final = msgspec.json.Decoder(ResponseStreamEvent)
-#: The strict union decoder alone: the Responses protocol's fast path for a known event type;
-#: whatever it rejects goes through ``decode_responses_event`` (unknown types, fallbacks, errors).
-strict_event_decode: Final = _event_decoder.decode
+_chunk_decoder: msgspec.json.Decoder[ChatCompletionChunk] | None = None
+_event_decoder: msgspec.json.Decoder[ResponseStreamEvent] | None = None
+
+
+def chunk_decoder() -> msgspec.json.Decoder[ChatCompletionChunk]:
+    """The chat chunk decoder: built on the first call, then the same one."""
+    global _chunk_decoder
+    if _chunk_decoder is None:
+        _chunk_decoder = msgspec.json.Decoder(ChatCompletionChunk)
+        globals()["strict_chunk_decode"] = _chunk_decoder.decode
+    return _chunk_decoder
+
+
+def strict_chunk_decode(data: bytes) -> ChatCompletionChunk:
+    """The strict chunk decode alone: the chat protocol's fast path for an ordinary event; whatever
+    it rejects goes through ``decode_chat_chunk`` ([DONE], quirks, typed errors).  Rebound to the
+    decoder's own ``decode`` by ``chunk_decoder()``."""
+    return chunk_decoder().decode(data)
+
+
+def event_decoder() -> msgspec.json.Decoder[ResponseStreamEvent]:
+    """The Responses event union's decoder: built on the first call, then the same one."""
+    global _event_decoder
+    if _event_decoder is None:
+        from ..types.response_events import ResponseStreamEvent
+
+        _event_decoder = msgspec.json.Decoder(ResponseStreamEvent)
+        globals()["strict_event_decode"] = _event_decoder.decode
+    return _event_decoder
+
+
+def strict_event_decode(data: bytes) -> ResponseStreamEvent:
+    """The strict union decode alone: the Responses protocol's fast path for a known event type;
+    whatever it rejects goes through ``decode_responses_event`` (unknown types, fallbacks,
+    errors).  Rebound to the decoder's own ``decode`` by ``event_decoder()``."""
+    return event_decoder().decode(data)
+
+
 _any_decoder: Final = msgspec.json.Decoder()
 _MESSAGE: Final = "message"
 
@@ -93,7 +127,7 @@ def decode_chat_chunk(ev: SSEEvent, request_id: str | None = None) -> ChatComple
         raise _chat_error_event(ev, request_id)
     data = ev.data
     try:
-        chunk = _chunk_decoder_decode(data)
+        chunk = strict_chunk_decode(data)
     except msgspec.DecodeError as exc:
         repaired = _chat_not_a_chunk(data, exc, request_id)
         if not isinstance(repaired, ChatCompletionChunk):
@@ -116,7 +150,7 @@ def _chat_not_a_chunk(
     if not data.strip():
         return None
     try:
-        repaired = repair_chat_json(data, _chunk_decoder)
+        repaired = repair_chat_json(data, chunk_decoder())
     except RecursionError:
         repaired = None
     if repaired is not None:
@@ -148,7 +182,7 @@ def decode_responses_event(
     """Decode a Responses stream event (see the module docstring for the cases)."""
     data = ev.data
     try:
-        event: ResponseStreamEvent = _event_decoder.decode(data)
+        event: ResponseStreamEvent = strict_event_decode(data)
     except msgspec.DecodeError as exc:  # ValidationError included
         if data.startswith(b"[DONE]"):
             return DONE
@@ -164,6 +198,14 @@ def _responses_fallback(
     ev: SSEEvent, exc: msgspec.DecodeError, request_id: str | None
 ) -> ResponseStreamEvent | UnknownEvent:
     """What the union rejected: not JSON, an unknown type, a missing type, or a bad shape."""
+    from ..types.response_events import (
+        KNOWN_EVENT_TYPES,
+        ResponseErrorEvent,
+        ResponseStreamEvent,
+        UnknownEvent,
+    )
+    from ..types.responses import lenient_response_obj
+
     try:
         obj: Any = _any_decoder.decode(ev.data)
     except (msgspec.DecodeError, RecursionError):

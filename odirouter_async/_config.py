@@ -234,7 +234,7 @@ class RedactedHeaders(dict[str, str]):
     @classmethod
     def copy_of(cls, headers: Mapping[str, str]) -> RedactedHeaders:
         """A copy of headers already redacted (no value checked again: the per-request copy)."""
-        new = dict.__new__(cls)  # no __init__: ~0.3 us over a plain dict copy
+        new = dict.__new__(cls)  # no __init__: nothing to check in a copy
         dict.update(new, headers)
         return new
 

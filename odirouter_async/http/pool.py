@@ -250,7 +250,8 @@ _WAITING: Final[ContextVar[PoolWait | None]] = ContextVar("odirouter_pool_wait",
 
 #: aiohttp >= 3.10 waits for a slot in one connector method, called in the requesting task:
 #: hooking it costs nothing per request; a trace config (the fallback) makes aiohttp build trace
-#: objects and send every trace signal of every request (~40 us of client CPU per call here).
+#: objects and send every trace signal of every request (more client CPU per call: BENCHMARKS.md,
+#: "The pool-wait hook without a trace config").
 _HOOKABLE: Final = hasattr(aiohttp.TCPConnector, "_wait_for_available_connection")
 
 

@@ -54,7 +54,7 @@ def _installed() -> bool:
 
 #: the API is installed; it is imported only once the application imported it (it must have, to
 #: set a provider) or names a provider in ``OTEL_PYTHON_TRACER_PROVIDER``: a client that does
-#: not trace never loads it (issue #23: ~40 ms of ``import odirouter_async``)
+#: not trace never loads it (a large share of ``import odirouter_async``: BENCHMARKS.md, "Import")
 ENABLED: Final = _installed()
 _TRACER_NAME: Final = "odirouter_async"
 _trace: Any = None  # ``opentelemetry.trace``, once loaded (``_load``)
@@ -64,7 +64,7 @@ _tracer: Any = None
 _MISSING: Final = object()
 #: ``active()``'s fast answer while no provider is set: the API keeps the provider in a module
 #: global (read when present) and otherwise loads one named by this variable, which we read once
-#: at import (reading ``os.environ`` per request cost ~3 us: a ``KeyError`` raised and caught)
+#: at import (reading ``os.environ`` per request raises and catches a ``KeyError`` each time)
 PROVIDER_FROM_ENV: Final = "OTEL_PYTHON_TRACER_PROVIDER" in os.environ
 
 # The gateway's routes, most specific first: path regex -> template (no ids in span names).

@@ -1,6 +1,6 @@
 """Shared test configuration: anyio on asyncio (aiohttp needs it) on a virtual clock, hypothesis
-profiles, xdist's worker count, and the SDK's pytest plugin (opt-in, as users load it:
-``pytest_plugins`` in their conftest)."""
+profiles, xdist's worker count, the static checks left to ``--typecheck``, and the SDK's pytest
+plugin (opt-in, as users load it: ``pytest_plugins`` in their conftest)."""
 
 from __future__ import annotations
 
@@ -39,6 +39,26 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--typecheck``: also run the tests marked ``typecheck`` (CI's ``.ci/run`` does)."""
+    parser.addoption(
+        "--typecheck",
+        action="store_true",
+        help="also run the static checks marked `typecheck` (mypy/pyright over tests/typing and examples/)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without ``--typecheck`` the static checks are deselected: they check types, not behaviour,
+    and take seconds of CPU each; ``.ci/run`` and ``nox -s typecheck`` run them."""
+    if config.getoption("--typecheck"):
+        return
+    static = [item for item in items if item.get_closest_marker("typecheck") is not None]
+    if static:
+        config.hook.pytest_deselected(items=static)
+        items[:] = [item for item in items if item.get_closest_marker("typecheck") is None]
 
 
 @pytest.fixture(scope="session")

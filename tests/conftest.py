@@ -13,6 +13,10 @@ from virtual_time import VirtualTimeLoop
 
 pytest_plugins = ["odirouter_async.testing.pytest_plugin"]
 
+# ``fast`` (the default): every property runs, with a quarter of dev's examples, so the whole
+# suite stays in minutes; ``HYPOTHESIS_PROFILE=dev`` or ``ci`` (also chosen by ``CI=1``) dig deeper.
+# Tests with their own count scale it (tests/property_budget.py).
+settings.register_profile("fast", max_examples=25, deadline=None)
 settings.register_profile("dev", max_examples=100, deadline=None)
 settings.register_profile(
     "ci",
@@ -21,7 +25,7 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
     derandomize=True,  # CI runs the same examples every time: a red run is reproducible, never luck
 )
-settings.load_profile("ci" if os.environ.get("CI") else "dev")
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "fast"))
 
 
 @pytest.fixture

@@ -56,13 +56,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Without ``--typecheck`` the static checks are deselected: they check types, not behaviour,
-    and take seconds of CPU each; ``.ci/run`` and ``nox -s typecheck`` run them."""
-    if config.getoption("--typecheck"):
-        return
-    static = [item for item in items if item.get_closest_marker("typecheck") is not None]
-    if static:
-        config.hook.pytest_deselected(items=static)
-        items[:] = [item for item in items if item.get_closest_marker("typecheck") is None]
+    and take seconds of CPU each; ``.ci/run`` and ``nox -s typecheck`` run them.  Then the slow
+    tests go first."""
+    if not config.getoption("--typecheck"):
+        static = [item for item in items if item.get_closest_marker("typecheck") is not None]
+        if static:
+            config.hook.pytest_deselected(items=static)
+            items[:] = [item for item in items if item.get_closest_marker("typecheck") is None]
+    # The longest tests (marked ``slow``) first: xdist's worksteal hands each worker a contiguous
+    # share and lets an idle one steal the tail of another's, so short tests end the run and no
+    # worker waits alone on a long one at the end (a stable sort: the same order on every worker).
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @pytest.fixture(scope="session")

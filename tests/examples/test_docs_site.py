@@ -24,6 +24,7 @@ def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(args, cwd=cwd, capture_output=True, text=True, check=False)
 
 
+@pytest.mark.slow
 def test_docs_build_strict_and_cover_every_public_name(docs_site: Path) -> None:
     """``mkdocs build --strict`` succeeds and each name in ``__all__`` has its own reference entry."""
     site = docs_site
@@ -41,6 +42,7 @@ def _python_blocks(page: str) -> list[str]:
     return re.findall(r"```python\n(.*?)```", (ROOT / "docs" / page).read_text(), re.S)
 
 
+@pytest.mark.slow
 def test_testing_page_example_passes(tmp_path: Path) -> None:
     """docs/testing.md's conftest and test module, copied into a fresh project, pass under pytest."""
     blocks = _python_blocks("testing.md")

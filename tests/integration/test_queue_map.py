@@ -48,6 +48,7 @@ async def settle_runners() -> None:
         await asyncio.gather(*list(RUNNING), return_exceptions=True)
 
 
+@pytest.mark.slow
 @mixed_variants
 async def test_500_jobs_window_of_50(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
     """500 jobs, concurrency 50: all finish, never more than 50 at once, no read-ahead, failures contained."""
@@ -303,6 +304,7 @@ async def test_journal_hooks(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
     assert ("after", 0) not in hooks.calls and ("after", 1) not in hooks.calls
 
 
+@pytest.mark.slow
 async def test_many_jobs_use_few_requests() -> None:
     """A batch of 300 x 0.5 s jobs costs at most 3 requests per job after the submit."""
     async with (

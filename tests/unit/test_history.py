@@ -152,6 +152,7 @@ for i in range(20):
 """
 
 
+@pytest.mark.slow
 def test_several_processes_saving_at_once_lose_nothing(tmp_path: Path) -> None:
     """Four processes saving to one file in parallel: every endpoint each wrote is in the file."""
     path = tmp_path / "h.json"

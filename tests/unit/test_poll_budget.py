@@ -130,6 +130,7 @@ def test_budget_rejects_nonsense() -> None:
         PollBudget(10.0, probe=0.0)
 
 
+@pytest.mark.slow
 @settings(max_examples=scaled(60), deadline=None)
 @given(
     limit=st.integers(min_value=20, max_value=500),

@@ -28,11 +28,13 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict over the package and the examples; pyright over the examples."""
+    """mypy --strict over the package and the examples; pyright over the examples; the tests
+    marked ``typecheck`` (mypy and pyright over tests/typing/ and the README example)."""
     session.install("-e", ".[test,lint,examples]")
     session.run("mypy", "--strict", "odirouter_async")
     session.run("mypy", "--strict", "examples")
     session.run("pyright", "examples")
+    session.run("python", "-m", "pytest", "--typecheck", "-m", "typecheck", *session.posargs)
 
 
 @nox.session

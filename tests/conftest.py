@@ -1,6 +1,6 @@
 """Shared test configuration: anyio on asyncio (aiohttp needs it) on a virtual clock, hypothesis
-profiles, xdist's worker count, and the SDK's pytest plugin (opt-in, as users load it:
-``pytest_plugins`` in their conftest)."""
+profiles, xdist's worker count, the static checks left to ``--typecheck``, and the SDK's pytest
+plugin (opt-in, as users load it: ``pytest_plugins`` in their conftest)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,10 @@ from virtual_time import VirtualTimeLoop
 
 pytest_plugins = ["odirouter_async.testing.pytest_plugin"]
 
+# ``fast`` (the default): every property runs, with a quarter of dev's examples, so the whole
+# suite stays in minutes; ``HYPOTHESIS_PROFILE=dev`` or ``ci`` (also chosen by ``CI=1``) dig deeper.
+# Tests with their own count scale it (tests/property_budget.py).
+settings.register_profile("fast", max_examples=25, deadline=None)
 settings.register_profile("dev", max_examples=100, deadline=None)
 settings.register_profile(
     "ci",
@@ -21,7 +25,7 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
     derandomize=True,  # CI runs the same examples every time: a red run is reproducible, never luck
 )
-settings.load_profile("ci" if os.environ.get("CI") else "dev")
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "fast"))
 
 
 @pytest.fixture
@@ -39,6 +43,30 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--typecheck``: also run the tests marked ``typecheck`` (CI's ``.ci/run`` does)."""
+    parser.addoption(
+        "--typecheck",
+        action="store_true",
+        help="also run the static checks marked `typecheck` (mypy/pyright over tests/typing and examples/)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without ``--typecheck`` the static checks are deselected: they check types, not behaviour,
+    and take seconds of CPU each; ``.ci/run`` and ``nox -s typecheck`` run them.  Then the slow
+    tests go first."""
+    if not config.getoption("--typecheck"):
+        static = [item for item in items if item.get_closest_marker("typecheck") is not None]
+        if static:
+            config.hook.pytest_deselected(items=static)
+            items[:] = [item for item in items if item.get_closest_marker("typecheck") is None]
+    # The longest tests (marked ``slow``) first: xdist's worksteal hands each worker a contiguous
+    # share and lets an idle one steal the tail of another's, so short tests end the run and no
+    # worker waits alone on a long one at the end (a stable sort: the same order on every worker).
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @pytest.fixture(scope="session")

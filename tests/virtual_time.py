@@ -7,12 +7,12 @@ only timers left (no callback ready, no socket ready), it first waits ``GRACE`` 
 I/O, then moves the offset forward to the next timer instead of sleeping until it.
 
 Why the grace, and why it is safe: the client and the emulator talk over 127.0.0.1 on this same
-loop, so a request written by one side is readable by the other when ``send`` returns, and the
-loop then has a socket ready and never jumps.  The grace covers what is not instantaneous (a
-kernel that defers a loopback packet): the clock only jumps once nothing has arrived for that
-long.  While a thread works for the loop (``run_in_executor``, ``anyio.to_thread``) the clock does
-not jump at all.  Timers still fire in their order, so "the poll sleep ends before the 10 s read
-timeout" stays true; only the waiting between them is skipped.
+loop, so a request written by one side is readable by the other when ``send`` returns, and the loop
+then has a socket ready and never jumps. The grace covers what is not instantaneous (a kernel that
+defers a loopback packet): the clock only jumps once nothing has arrived for that long. While a
+thread works for the loop (``run_in_executor``, ``anyio.to_thread``, a batch journal's sqlite
+thread) the clock does not jump at all. Timers still fire in their order, so "the poll sleep ends
+before the 10 s read timeout" stays true; only the waiting between them is skipped.
 
 Tests whose peers live outside this loop in real time (subprocesses, PostgreSQL, an emulator
 in a thread) or whose subject is real time are marked ``@pytest.mark.realtime`` and get asyncio's
@@ -22,8 +22,10 @@ own loop (see ``anyio_backend`` in ``tests/conftest.py``).
 from __future__ import annotations
 
 import asyncio
+import linecache
 import queue
 import selectors
+import sys
 import threading
 import time
 import weakref
@@ -38,12 +40,33 @@ _T = TypeVar("_T")
 
 def _anyio_worker_busy() -> bool:
     """An anyio worker thread (``anyio.to_thread``: file writes, the poll history) has work queued
-    or running (its queue's ``unfinished_tasks`` drops after the result is handed to the loop)."""
+    or running (its queue's ``unfinished_tasks`` drops after the result is handed to the loop),
+    or a batch journal's sqlite thread is at work (``_journal_busy``)."""
+    frames: dict[int, Any] | None = None
     for thread in threading.enumerate():
         work = getattr(thread, "queue", None)
         if isinstance(work, queue.Queue) and work.unfinished_tasks:
             return True
+        if thread.name == "odirouter-journal" and thread.ident is not None:
+            frames = sys._current_frames() if frames is None else frames
+            if _journal_busy(thread, frames.get(thread.ident)):
+                return True
     return False
+
+
+def _journal_busy(thread: threading.Thread, frame: Any) -> bool:
+    """The journal thread (``batch.journal_worker``) has messages queued, or is not blocked waiting
+    for one: it is writing, and the loop will hear from it (a caller awaits its answer)."""
+    worker = getattr(getattr(thread, "_target", None), "__self__", None)
+    pending = getattr(worker, "_q", None)
+    if pending is not None and not pending.empty():
+        return True
+    if frame is None:
+        return False
+    waiting = frame.f_code.co_name == "_serve" and "q.get(" in linecache.getline(
+        frame.f_code.co_filename, frame.f_lineno
+    )
+    return not waiting
 
 
 class _VirtualSelector(selectors.DefaultSelector):

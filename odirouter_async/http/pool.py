@@ -7,7 +7,9 @@ What the session is built with, read when it is created (not at import):
 
 * **TLS**: ``ssl=True`` becomes ``ssl.create_default_context()`` made now, so ``SSL_CERT_FILE`` /
   ``SSL_CERT_DIR`` set after import are honoured (aiohttp's own default context is built when
-  aiohttp is imported).
+  aiohttp is imported).  Loading a CA bundle costs tens of ms of CPU, so clients share the
+  context made for the same CA file and directory (same path, same file): a new client in a
+  process that already made one pays nothing.
 * **No cookies**: a ``DummyCookieJar``.  A cookie set by the gateway is never sent anywhere, so
   it cannot travel to an output-file host (cookies are not scoped by port) and back.
 * **Proxies** (``ProxyRoutes``): ``proxy=`` sends every request through that proxy; else, with
@@ -34,6 +36,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
+import os
 import ssl as _ssl
 import sys
 import urllib.request
@@ -423,16 +427,37 @@ class Pool:
 
 
 def _ssl_context(value: Any) -> Any:
-    """``True`` (verify with the system's CAs) becomes a context made now, so ``SSL_CERT_FILE``
-    and ``SSL_CERT_DIR`` set after import count; a context or ``False`` is used as given."""
+    """``True`` (verify with the system's CAs) becomes the default context for the CA file and
+    directory in force now (``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` set after import count); a
+    context or ``False`` is used as given."""
     if value is True:
-        try:
-            return _ssl.create_default_context()
-        except (OSError, _ssl.SSLError) as exc:  # SSL_CERT_FILE naming a missing or bad file
-            raise OdiRouterError(
-                f"cannot load the CA certificates (SSL_CERT_FILE, SSL_CERT_DIR?): {exc}"
-            ) from None
+        return _default_context(_trust_key())
     return value
+
+
+def _trust_key() -> tuple[tuple[str | None, int | None, int | None], ...]:
+    """What ``create_default_context()`` would read: the CA file and directory (the environment's
+    or OpenSSL's), each with its mtime and size, so a replaced or edited bundle gets a new context."""
+    paths = _ssl.get_default_verify_paths()
+    key = []
+    for path in (paths.cafile, paths.capath):
+        try:
+            st = os.stat(path) if path else None
+        except OSError:
+            st = None
+        key.append((path, st.st_mtime_ns if st else None, st.st_size if st else None))
+    return tuple(key)
+
+
+@functools.lru_cache(maxsize=8)
+def _default_context(key: tuple[tuple[str | None, int | None, int | None], ...]) -> _ssl.SSLContext:
+    del key  # the cache key only: create_default_context() reads the same places itself
+    try:
+        return _ssl.create_default_context()
+    except (OSError, _ssl.SSLError) as exc:  # SSL_CERT_FILE naming a missing or bad file
+        raise OdiRouterError(
+            f"cannot load the CA certificates (SSL_CERT_FILE, SSL_CERT_DIR?): {exc}"
+        ) from None
 
 
 def _end(resp: aiohttp.ClientResponse, request_id: str | None) -> None:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import inspect
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -29,14 +27,9 @@ RESOURCES: tuple[type[Any], ...] = (
 
 
 @pytest.fixture(scope="module")
-def page(tmp_path_factory: pytest.TempPathFactory) -> str:
+def page(docs_site: Path) -> str:
     """The built reference/resources page (``mkdocs build --strict``)."""
-    pytest.importorskip("mkdocstrings", reason="pip install '.[docs]'")
-    site = tmp_path_factory.mktemp("site")
-    args = [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)]
-    out = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, check=False)
-    assert out.returncode == 0, out.stderr[-3000:]
-    return (site / "reference" / "resources" / "index.html").read_text()
+    return (docs_site / "reference" / "resources" / "index.html").read_text()
 
 
 def _public_methods(cls: type[Any]) -> list[str]:

@@ -24,12 +24,10 @@ def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(args, cwd=cwd, capture_output=True, text=True, check=False)
 
 
-def test_docs_build_strict_and_cover_every_public_name(tmp_path: Path) -> None:
+@pytest.mark.slow
+def test_docs_build_strict_and_cover_every_public_name(docs_site: Path) -> None:
     """``mkdocs build --strict`` succeeds and each name in ``__all__`` has its own reference entry."""
-    pytest.importorskip("mkdocstrings", reason="pip install '.[docs]'")
-    site = tmp_path / "site"
-    out = _run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)], ROOT)
-    assert out.returncode == 0, out.stderr[-3000:]
+    site = docs_site
     for module, page in PAGES.items():
         html = (site / "reference" / page / "index.html").read_text()
         anchors = set(re.findall(r'id="([^"]+)"', html))
@@ -44,6 +42,7 @@ def _python_blocks(page: str) -> list[str]:
     return re.findall(r"```python\n(.*?)```", (ROOT / "docs" / page).read_text(), re.S)
 
 
+@pytest.mark.slow
 def test_testing_page_example_passes(tmp_path: Path) -> None:
     """docs/testing.md's conftest and test module, copied into a fresh project, pass under pytest."""
     blocks = _python_blocks("testing.md")

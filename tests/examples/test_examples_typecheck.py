@@ -1,6 +1,9 @@
 """Every file in examples/ type-checks under mypy --strict and pyright (strict), and is tested here.
 
 The examples are what users copy: a type error in them is a bug report waiting to happen.
+
+The checks are marked ``typecheck``: the default run deselects them, ``pytest --typecheck``
+(``.ci/run``, ``nox -s typecheck``) runs them.
 """
 
 from __future__ import annotations
@@ -30,12 +33,14 @@ def test_every_example_has_a_test_and_strict_pyright() -> None:
         assert "# pyright: strict" in path.read_text().splitlines()[0], path.name
 
 
+@pytest.mark.typecheck
 def test_examples_pass_mypy_strict() -> None:
     """mypy --strict finds no error in examples/."""
     out = _run([sys.executable, "-m", "mypy", "--strict", *map(str, FILES)])
     assert out.returncode == 0, out.stdout + out.stderr
 
 
+@pytest.mark.typecheck
 def test_examples_pass_pyright() -> None:
     """pyright (strict, per file) finds no error in examples/."""
     exe = shutil.which("pyright", path=str(Path(sys.executable).parent)) or shutil.which("pyright")

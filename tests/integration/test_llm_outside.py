@@ -177,6 +177,7 @@ async def test_unknown_items_and_parts_stay_raw() -> None:
 # -- background streams cut at every event ------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["abort", "eof", "stall"])
 async def test_background_stream_cut_at_every_event_resumes(mode: str) -> None:
     """Cut after k events (drop, clean EOF, silence past the read timeout) for every k: the

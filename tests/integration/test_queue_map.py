@@ -20,6 +20,10 @@ pytestmark = pytest.mark.anyio
 #: Every test here runs once per queue gateway variant (the SDK must not depend on which one).
 emu = variant_emulator_fixture(name="emu", job_duration=0.2, job_jitter=0.25, video_duration=0.2)
 
+#: For tests about how inputs are read and how many jobs run at once, which no variant changes:
+#: only the seeded ``random`` gateway, whose jobs answer as every variant does, mixed.
+mixed_variants = pytest.mark.parametrize("emu", ["random"], indirect=True)
+
 EP = "nano_banana_2"
 
 
@@ -44,6 +48,8 @@ async def settle_runners() -> None:
         await asyncio.gather(*list(RUNNING), return_exceptions=True)
 
 
+@pytest.mark.slow
+@mixed_variants
 async def test_500_jobs_window_of_50(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
     """500 jobs, concurrency 50: all finish, never more than 50 at once, no read-ahead, failures contained."""
     pulled = consumed = 0
@@ -76,6 +82,7 @@ async def test_500_jobs_window_of_50(client: odr.AsyncOdiRouter, emu: Emulator) 
     assert emu.stats.duplicate_submits == 0
 
 
+@mixed_variants
 async def test_async_iterable_inputs(client: odr.AsyncOdiRouter) -> None:
     """An async generator works as inputs and is closed at the end."""
     closed = False
@@ -297,6 +304,7 @@ async def test_journal_hooks(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
     assert ("after", 0) not in hooks.calls and ("after", 1) not in hooks.calls
 
 
+@pytest.mark.slow
 async def test_many_jobs_use_few_requests() -> None:
     """A batch of 300 x 0.5 s jobs costs at most 3 requests per job after the submit."""
     async with (
@@ -327,6 +335,7 @@ async def test_submits_in_flight_are_bounded(
     assert arrivals[5] - arrivals[0] >= 0.09
 
 
+@mixed_variants
 async def test_a_wide_map_runs_on_a_few_feeder_tasks(
     client: odr.AsyncOdiRouter, emu: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -349,6 +358,7 @@ async def test_a_wide_map_runs_on_a_few_feeder_tasks(
     assert 1 <= peak <= 4  # a task per input would have put ~60 here
 
 
+@mixed_variants
 async def test_inputs_are_read_one_per_event_loop_turn(client: odr.AsyncOdiRouter, emu: Emulator) -> None:
     """Feeders read at most one input per loop turn: under load, new submits yield to due polls."""
     turns = 0

@@ -10,11 +10,14 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from benchmarks.soak import SoakConfig, run_soak
 
 
+@pytest.mark.slow
 def test_every_outcome_once_no_duplicate_submit_nothing_leaked() -> None:
     """Each of 300 inputs gets exactly one outcome, at most one job, no resend after a drop, no leak."""
     summary = run_soak(

@@ -109,20 +109,32 @@ def test_the_rule_flags_io_and_shell_imports() -> None:
     assert _impure(names) == ["aiohttp.web", "odirouter_async.http.transport", "odirouter_async._client"]
 
 
+_LOADS = (
+    "import sys, types, importlib, importlib.util\n"
+    "spec = importlib.util.find_spec('odirouter_async')\n"
+    "pkg = types.ModuleType('odirouter_async'); pkg.__path__ = list(spec.submodule_search_locations)\n"
+    "sys.modules['odirouter_async'] = pkg\n"
+    "for name in sys.argv[1:]:\n"
+    "    importlib.import_module(name)\n"
+    "    print(name, ','.join(m for m in ('aiohttp', 'anyio') if m in sys.modules))\n"
+)
+
+
+@pytest.fixture(scope="module")
+def io_loaded() -> dict[str, str]:
+    """Per pure module, the I/O libraries loaded once it is imported (without the package's
+    __init__), all in one fresh interpreter, one module after the other: a module that pulls
+    in aiohttp or anyio is the first one whose line names it (imports are the same alone)."""
+    modules = [_module(path) for path in CORE_FILES]
+    out = subprocess.run([sys.executable, "-c", _LOADS, *modules], capture_output=True, text=True, check=True)
+    return dict((line + " ").split(" ", 1) for line in out.stdout.splitlines())
+
+
 @pytest.mark.parametrize("path", CORE_FILES, ids=lambda p: str(p.relative_to(PKG)))
-def test_core_module_loads_no_io_library(path: Path) -> None:
+def test_core_module_loads_no_io_library(path: Path, io_loaded: dict[str, str]) -> None:
     """Importing a pure module (without the package's __init__) loads neither aiohttp nor anyio."""
-    code = (
-        "import sys, types, importlib, importlib.util\n"
-        "spec = importlib.util.find_spec('odirouter_async')\n"
-        "pkg = types.ModuleType('odirouter_async'); pkg.__path__ = list(spec.submodule_search_locations)\n"
-        "sys.modules['odirouter_async'] = pkg\n"
-        "importlib.import_module(sys.argv[1])\n"
-        "bad = [m for m in ('aiohttp', 'anyio') if m in sys.modules]; print(','.join(bad))\n"
-    )
     module = _module(path)
-    out = subprocess.run([sys.executable, "-c", code, module], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "", f"{module} imports {out.stdout.strip()}"
+    assert io_loaded[module].strip() == "", f"{module} imports {io_loaded[module].strip()}"
 
 
 @pytest.mark.parametrize("path", [PKG / "_exceptions.py", PKG / "_config.py"], ids=lambda p: p.name)

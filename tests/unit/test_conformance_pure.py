@@ -17,6 +17,7 @@ from typing import Any
 import msgspec
 import pytest
 from hypothesis import given, settings, strategies as st
+from property_budget import scaled
 
 from odirouter_async._exceptions import StreamEventError
 from odirouter_async.http.sse import SSEDecoder, SSEEvent
@@ -186,7 +187,7 @@ def test_corpus_file(name: str, chunking: str) -> None:
 
 
 @pytest.mark.parametrize("name", NAMES)
-@settings(max_examples=15)
+@settings(max_examples=scaled(15))
 @given(cuts=st.lists(st.integers(1, 97), min_size=1, max_size=12))
 def test_corpus_chunking_invariance(name: str, cuts: list[int]) -> None:
     """Any chunking of a recording gives exactly the events of feeding it whole."""

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import given, settings, strategies as st
+from property_budget import scaled
 
 from odirouter_async._config import PollingOptions
 from odirouter_async.queue.history import (
@@ -151,6 +152,7 @@ for i in range(20):
 """
 
 
+@pytest.mark.slow
 def test_several_processes_saving_at_once_lose_nothing(tmp_path: Path) -> None:
     """Four processes saving to one file in parallel: every endpoint each wrote is in the file."""
     path = tmp_path / "h.json"
@@ -199,7 +201,7 @@ def test_summarize_merges_with_the_old_entry() -> None:
     assert summarize([], 0, 0, NOW) is None
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=scaled(80), deadline=None)
 @given(
     durations=st.lists(st.floats(min_value=0.0, max_value=1e5), max_size=50),
     old_values=st.one_of(st.none(), st.lists(st.floats(min_value=0.0, max_value=1e5), min_size=1)),

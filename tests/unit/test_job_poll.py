@@ -5,6 +5,7 @@ from __future__ import annotations
 import msgspec
 import pytest
 from hypothesis import given, settings, strategies as st
+from property_budget import scaled
 
 import odirouter_async as odr
 from odirouter_async._exceptions import APIConnectionError, JobCancelled, JobFailed
@@ -132,7 +133,7 @@ def test_logs_mode_asks_status_first_then_the_result() -> None:
 ANSWERS = [QUEUED, RUNNING, RESULT, FAILED, CANCELLED, BROKEN, GONE, LIMITED, DONE_STATUS]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=scaled(300), deadline=None)
 @given(st.lists(st.sampled_from(ANSWERS), max_size=30), st.booleans())
 def test_any_sequence_ends_in_exactly_one_terminal_outcome(answers: list[Answer], logs: bool) -> None:
     """Any sequence of answers (then results) ends in exactly one terminal outcome; nothing raises."""

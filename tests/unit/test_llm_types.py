@@ -7,6 +7,7 @@ from typing import Any, ClassVar, Literal, get_type_hints
 import msgspec
 import pytest
 from hypothesis import given, settings, strategies as st
+from property_budget import scaled
 
 from odirouter_async.http.sse import SSEEvent
 from odirouter_async.llm.stream_decode import decode_responses_event
@@ -153,7 +154,7 @@ def test_every_event_type_decodes_to_its_class_and_back(cls: type[ResponseStream
     assert msgspec.json.decode(msgspec.json.encode(event))["type"] == body["type"]
 
 
-@settings(max_examples=200)
+@settings(max_examples=scaled(200))
 @given(st.text(min_size=1, max_size=40).filter(lambda t: t not in KNOWN_EVENT_TYPES))
 def test_unknown_types_are_never_misclassified(etype: str) -> None:
     """Any type outside the union is an UnknownEvent (``type == "unknown"``), its own type kept."""

@@ -7,6 +7,7 @@ from collections import deque
 
 import pytest
 from hypothesis import example, given, settings, strategies as st
+from property_budget import scaled
 
 from odirouter_async.queue.budget import PollBudget
 
@@ -129,7 +130,8 @@ def test_budget_rejects_nonsense() -> None:
         PollBudget(10.0, probe=0.0)
 
 
-@settings(max_examples=60, deadline=None)
+@pytest.mark.slow
+@settings(max_examples=scaled(60), deadline=None)
 @given(
     limit=st.integers(min_value=20, max_value=500),
     demand=st.floats(min_value=50.0, max_value=5000.0),
@@ -209,7 +211,7 @@ def test_after_a_burst_no_second_holds_more_than_the_rate() -> None:
     assert len(sent) > 500 + 450  # and it goes on at the decreased rate once it has
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=scaled(40), deadline=None)
 @given(
     limit=st.integers(50, 1000),
     demand_over=st.floats(1.5, 20.0),

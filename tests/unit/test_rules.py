@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import re
 import sys
 from collections.abc import Iterator
@@ -19,7 +20,13 @@ STATUS_RULES = PKG / "http" / "status_rules.py"
 
 def _trees(paths: list[Path]) -> Iterator[tuple[Path, ast.Module]]:
     for path in paths:
-        yield path, ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        yield path, _parse(path)
+
+
+@functools.cache
+def _parse(path: Path) -> ast.Module:
+    """One parse per file for every scan here (the scans only read the trees)."""
+    return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
 
 
 def _name(node: ast.AST) -> str | None:

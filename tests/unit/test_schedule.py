@@ -7,6 +7,7 @@ import random
 
 import pytest
 from hypothesis import given, settings, strategies as st
+from property_budget import scaled
 
 from odirouter_async.queue.schedule import Outcome, PollSchedule, RateLimited
 
@@ -264,7 +265,7 @@ ACTIONS = st.lists(
 )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=scaled(60), deadline=None)
 @given(ACTIONS, st.integers(0, 2**16))
 def test_shell_contract_properties(actions: list[tuple[str, object, object]], seed: int) -> None:
     """due() hands out only scheduled, idle jobs within the budget; wakeups are never in the past."""
@@ -318,7 +319,7 @@ def test_shell_contract_properties(actions: list[tuple[str, object, object]], se
         assert in_window <= max_rate * 0.1 + max_rate * 1.0 + 1
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=scaled(30), deadline=None)
 @given(
     st.lists(
         st.tuples(st.sampled_from(["a", "b"]), st.floats(0.0, 5.0), st.booleans()), min_size=1, max_size=25

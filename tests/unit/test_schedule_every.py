@@ -7,6 +7,7 @@ import random
 
 import pytest
 from hypothesis import given, settings, strategies as st
+from property_budget import scaled
 
 from odirouter_async.queue.schedule import Outcome, PollSchedule, RateLimited
 
@@ -32,7 +33,7 @@ def test_every_polls_at_the_interval_from_add_then_after_each_answer() -> None:
     assert sched.next_wakeup(14.5) == pytest.approx(16.5)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=scaled(60), deadline=None)
 @given(
     st.floats(0.01, 120.0),
     st.floats(0.0, 50.0),
@@ -170,7 +171,7 @@ def run(
     return polls
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=scaled(40), deadline=None)
 @given(
     st.integers(0, 2**16),
     st.lists(st.tuples(st.sampled_from([0.0, 0.0, 1.0]), st.floats(0.2, 20.0)), min_size=1, max_size=40),

@@ -15,6 +15,7 @@ from itertools import pairwise
 from pathlib import Path
 
 from hypothesis import given, settings, strategies as st
+from property_budget import scaled
 
 from odirouter_async.queue.schedule import Outcome, PollSchedule
 
@@ -42,7 +43,7 @@ def drive(sched: PollSchedule[str], until: float, done: set[str] = frozenset()) 
             sched.observe(key, Outcome.DONE if key in done else Outcome.RUNNING, now)
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=scaled(15), deadline=None)
 @given(jobs=st.integers(min_value=23, max_value=600), horizon=st.floats(min_value=1.0, max_value=250.0))
 def test_recruits_grow_with_the_scouts_age_and_stop_at_the_cap(jobs: int, horizon: float) -> None:
     """A cold batch polls only its scouts; one more joins each time their age grows 1.37x, up to 4 %."""

@@ -30,6 +30,7 @@ from queue_sim import (
 from odirouter_async.queue.schedule import PollSchedule
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("jobs", [1000, 10_000])
 def test_cold_batch_of_2s_jobs(jobs: int) -> None:
     """2 s +-25% jobs submitted at once, cold: <= 3 requests/job, lag p50 <= 0.25 s, p99 <= 1 s."""
@@ -40,6 +41,7 @@ def test_cold_batch_of_2s_jobs(jobs: int) -> None:
     assert result.lag(0.99) <= 1.0
 
 
+@pytest.mark.slow
 def test_cold_batch_submitted_over_time() -> None:
     """10 000 jobs of 2 s submitted at 3000/s meet the same targets."""
     result = run(Scenario("spread", jobs=10_000, duration=2.0, submit_rate=3000))
@@ -48,6 +50,7 @@ def test_cold_batch_submitted_over_time() -> None:
     assert result.lag(0.99) <= 1.0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("jobs", [1000, 10_000])
 def test_cold_batch_of_20s_jobs(jobs: int) -> None:
     """20 s +-25% jobs, cold: <= 3 requests/job (mean of 3 seeds), lag p50 <= 10%, p99 <= 25% of 20 s."""
@@ -101,6 +104,7 @@ def test_poll_limit_first_contact_at_a_high_max_rate() -> None:
     assert peak <= 200
 
 
+@pytest.mark.slow
 def test_default_rate_cap_is_respected() -> None:
     """The default budget (200 polls/s) holds even for 10 000 jobs; all of them complete."""
     result = run(Scenario("capped", jobs=10_000, submit_rate=3000, options={}))

@@ -15,6 +15,7 @@ from typing import Any
 import msgspec
 import pytest
 from hypothesis import given, settings, strategies as st
+from property_budget import scaled
 
 from odirouter_async._exceptions import (
     OdiRouterError,
@@ -130,7 +131,7 @@ def outcome(kind: str, body: bytes, cuts: list[int] | None) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("name", sorted(BODIES))
-@settings(max_examples=25)
+@settings(max_examples=scaled(25))
 @given(cuts=st.lists(st.integers(1, 300), min_size=1, max_size=16))
 def test_any_chunking_gives_identical_items(name: str, cuts: list[int]) -> None:
     """Cutting a recorded body anywhere gives the same items, end, error and accumulated state."""
@@ -303,7 +304,7 @@ sse_bodies = st.lists(
 ).map(b"".join)
 
 
-@settings(max_examples=300)
+@settings(max_examples=scaled(300))
 @given(body=sse_bodies, kind=st.sampled_from(["chat", "responses"]), cut=st.integers(1, 50))
 def test_any_bytes_give_items_or_a_typed_error(body: bytes, kind: str, cut: int) -> None:
     """Whatever the bytes, a protocol gives items and an end, or a typed error: nothing else escapes."""

@@ -3,6 +3,9 @@
 ``tests/typing/check_*.py`` exercise the client, chat, Responses (``event.type`` narrowing),
 queue, videos and errors; they are checked here, never run.  The README's "Use" example is
 checked too, wrapped in an ``async def`` exactly as ``tests/integration/test_readme.py`` runs it.
+
+The checks are marked ``typecheck``: the default run deselects them, ``pytest --typecheck``
+(``.ci/run``, ``nox -s typecheck``) runs them.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ def test_typing_checks_exist() -> None:
     assert {"check_client", "check_chat", "check_responses", "check_queue", "check_videos"} <= names
 
 
+@pytest.mark.typecheck
 def test_mypy_strict(tmp_path: Path) -> None:
     """mypy --strict finds no error in tests/typing/ nor in the README example (unused ignores fail too)."""
     readme = _readme_example(tmp_path)
@@ -58,6 +62,7 @@ def _pyright() -> list[str]:
     return [exe, "--pythonpath", sys.executable, "--pythonversion", "3.10"]
 
 
+@pytest.mark.typecheck
 def test_pyright_strict(tmp_path: Path) -> None:
     """pyright (``# pyright: strict`` in each check file) finds no error; the README example neither."""
     pyright = _pyright()
@@ -68,6 +73,7 @@ def test_pyright_strict(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stdout + out.stderr
 
 
+@pytest.mark.typecheck
 def test_narrowing_is_what_is_checked(tmp_path: Path) -> None:
     """A check that reads ``.delta`` from an un-narrowed Responses event fails mypy (the checks bite)."""
     bad = tmp_path / "bad.py"
@@ -84,6 +90,7 @@ def test_narrowing_is_what_is_checked(tmp_path: Path) -> None:
     assert '"ResponseTextDoneEvent" has no attribute "delta"' in out.stdout
 
 
+@pytest.mark.typecheck
 def test_pytest_does_not_collect_the_checks() -> None:
     """tests/typing/ holds no test pytest would run (the check files are never executed)."""
     args = ["--collect-only", "-q", "-p", "no:cacheprovider", str(TYPING)]

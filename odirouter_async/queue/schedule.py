@@ -656,11 +656,10 @@ class SchedulePlacement(Generic[K]):
         return len(ep.model) >= max(1, math.ceil(_OPEN_SHARE * ep.recruited))
 
     def _window(self, ep: EndpointState) -> tuple[float, float, float] | None:
-        """``(lo, hi, spacing(lo))`` of the endpoint's likely window; ``None`` until it is ready."""
+        """``(lo, hi, median)`` of the endpoint's likely window; ``None`` until it is ready."""
         if not self._ready(ep):
             return None
-        lo = ep.model.lo
-        return lo, self._hi(ep), self._spacing(lo)
+        return ep.model.lo, self._hi(ep), ep.model.median
 
     def _model_target(
         self,
@@ -681,13 +680,13 @@ class SchedulePlacement(Generic[K]):
             window = self._window(job.ep)
         if window is None or known >= window[1]:
             return None
-        lo, _, spacing_lo = window
+        lo, _, median = window
         if known >= lo:
-            return known + self._spacing(known)
-        first = lo + (0.5 + job.phase) * spacing_lo
+            return known + self._spacing(max(known, median))
+        first = lo + (0.5 + job.phase) * self._spacing(max(lo, median))
         if age_now <= lo or (planned and first >= age_now):
             return first
-        return age_now + self._catch_up * job.phase * self._spacing(age_now)
+        return age_now + self._catch_up * job.phase * self._spacing(max(age_now, median))
 
     def _plan(self, job: JobState[K], now: float, not_before: float = -math.inf) -> None:
         """Plan the next poll from what is known now."""

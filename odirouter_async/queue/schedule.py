@@ -486,12 +486,16 @@ class EndpointState:
     __slots__ = (
         "adds",
         "canaries",
+        "catch_hits",
+        "catch_polls",
+        "catch_up",
         "canary_at",
         "dirty_at",
         "early",
         "frontier",
         "jobs",
         "last_replan",
+        "opened",
         "model",
         "planned",
         "prior",
@@ -521,8 +525,12 @@ class EndpointState:
         self.recruit_at = 0.0  # frontier age at which the next late scout is recruited (cold batch)
         self.dirty_at: float | None = None
         self.last_replan = -math.inf
+        self.opened = math.inf  # when the model got its first sample (since the last reset)
         self.planned = (0.0, 0.0)  # the window of the last re-plan
         self.replans = 0
+        self.catch_up = 1.5  # catch-ups spread over this many spacings (see ``_caught``)
+        self.catch_polls = 0  # catch-up polls answered since the window (re)opened ...
+        self.catch_hits = 0  # ... and how many of them found their job done
 
 
 @dataclass(slots=True, eq=False)
@@ -547,6 +555,7 @@ class JobState(Generic[K]):
     errors: Iterator[float] | None = None
     every: float = 0.0  # > 0: a fixed-interval job (``add(..., every=)``)
     late: bool = False  # a scout recruited late in a cold batch: polled at the window's spacing
+    catching: bool = False  # its planned poll is a catch-up (``_model_target``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -604,6 +613,10 @@ _MIN_GAP = 0.05  # no two polls of one job closer than this (seconds)
 _GATE_MIN = 2  # pending older scouts needed to skip a cold job's prior poll
 
 
+_FRONTIER_UNTIL = 32  # pending scouts keep the window open until this many samples, or longer if
+# they were recruited before its first sample: a cold wave's model only holds its early finishes
+
+
 _GATE_SLACK = 0.05  # a scout submitted this much later still counts as "older"
 
 
@@ -611,9 +624,6 @@ _BATCH = 20  # a scout with at least this many non-scouts behind it polls densel
 
 
 _OPEN_SHARE = 0.08  # non-scouts wait on the scouts until this share of them has finished
-
-
-_FRONTIER_UNTIL = 32  # pending scouts keep the window open until this many samples
 
 
 class SchedulePlacement(Generic[K]):
@@ -624,6 +634,9 @@ class SchedulePlacement(Generic[K]):
     _abs_spacing: float
     _rel_spacing: float
     _catch_up: float
+    _catch_slow: float
+    _catch_fast_share: float
+    _catch_min: int
     _scout_interval: float
     _scout_fraction: float
     _prior_first: float
@@ -647,7 +660,7 @@ class SchedulePlacement(Generic[K]):
         return self._half_jitter(min(next(job.waits), cap))
 
     def _hi(self, ep: EndpointState) -> float:
-        if ep.scout_starts and len(ep.model) < _FRONTIER_UNTIL:
+        if ep.scout_starts and (len(ep.model) < _FRONTIER_UNTIL or ep.scout_starts[0] < ep.opened):
             return max(ep.model.hi, ep.frontier + self._spacing(ep.frontier))
         return ep.model.hi
 
@@ -676,6 +689,7 @@ class SchedulePlacement(Generic[K]):
         spacing, spread by its phase.  ``window``: ``_window(job.ep)`` when the caller has it.
         """
         known = job.known
+        job.catching = False
         if window is None:
             window = self._window(job.ep)
         if window is None or known >= window[1]:
@@ -686,7 +700,8 @@ class SchedulePlacement(Generic[K]):
         first = lo + (0.5 + job.phase) * self._spacing(max(lo, median))
         if age_now <= lo or (planned and first >= age_now):
             return first
-        return age_now + self._catch_up * job.phase * self._spacing(max(age_now, median))
+        job.catching = True
+        return age_now + job.ep.catch_up * job.phase * self._spacing(max(age_now, median))
 
     def _plan(self, job: JobState[K], now: float, not_before: float = -math.inf) -> None:
         """Plan the next poll from what is known now."""
@@ -789,7 +804,10 @@ class ScheduleLearning(SchedulePlacement[K]):
             model.reset()
             ep.rescout, ep.frontier, ep.replans, ep.recruited = self._min_scouts, 0.0, 0, 0
             ep.recruit_at = 0.0
+            ep.catch_up, ep.catch_polls, ep.catch_hits = self._catch_slow, 0, 0
             ep.dirty_at = now
+        if not model:
+            ep.opened = now
         model.add(lower, age, precise=job.scout or age - lower <= 0.5 * self._spacing(age))
         n, (lo0, hi0) = len(model), ep.planned
         if ep.replans == 0:
@@ -828,10 +846,13 @@ class ScheduleLearning(SchedulePlacement[K]):
             if job.mode is Mode.PRIOR or not ready:
                 self._plan(job, now)
                 continue
+            catching = job.catching
             target = self._model_target(job, now - job.start, planned=True, window=window)
             if target is not None and job.start + target < job.due - 1e-9:
                 job.mode, job.waits = Mode.MODEL, None
                 self._push(job, max(job.start + target, now))
+            else:
+                job.catching = catching
 
     def _recruit_late(self, ep: EndpointState, now: float) -> None:
         """A cold batch whose scouts are all still pending recruits more, ever sparser in age."""
@@ -847,6 +868,18 @@ class ScheduleLearning(SchedulePlacement[K]):
                 job.late = True
                 self._plan(job, now)
                 return
+
+    def _caught(self, job: JobState[K], done: bool, now: float) -> None:
+        """A catch-up poll answered: when many find their job done, the rest catch up faster."""
+        job.catching = False
+        ep = job.ep
+        ep.catch_polls += 1
+        ep.catch_hits += done
+        fast = self._catch_up
+        if ep.catch_up > fast and ep.catch_polls >= self._catch_min:
+            if ep.catch_hits >= self._catch_fast_share * ep.catch_polls:
+                ep.catch_up = fast
+                ep.dirty_at = now if ep.dirty_at is None else min(ep.dirty_at, now)
 
     def _make_scout(self, job: JobState[K]) -> None:
         job.ep.recruited += 1
@@ -879,12 +912,12 @@ class PollSchedule(ScheduleLearning[K]):
         burst: float = 0.1,
         start_rate: float | None = None,
         scout_interval: float = 0.2,
-        scout_fraction: float = 0.1,
+        scout_fraction: float = 0.17,
         scout_share: float = 0.01,
         min_scouts: int = 3,
         max_scouts: int = 32,
         prior_first: float = 1.0,
-        gate_horizon: float = 300.0,
+        gate_horizon: float = 720.0,
         tail_cap: float = 30.0,
         tail_fraction: float = 0.25,
         error_base: float = 0.5,
@@ -900,6 +933,9 @@ class PollSchedule(ScheduleLearning[K]):
         self._abs_spacing = 1.6 * lag_target
         self._rel_spacing = 1.7 * lag_fraction
         self._catch_up = 0.5
+        self._catch_slow = 1.5
+        self._catch_fast_share = 0.25
+        self._catch_min = 12
         self._scout_interval = scout_interval
         self._scout_fraction = scout_fraction
         self._scout_share = scout_share
@@ -1010,6 +1046,8 @@ class PollSchedule(ScheduleLearning[K]):
             wait = self._half_jitter(min(next(job.errors), cap))
             self._plan(job, now, not_before=now + wait)
         elif outcome in PENDING:
+            if job.catching:
+                self._caught(job, False, now)
             job.known = max(job.known, sent - job.start)
             if outcome is Outcome.QUEUED:  # it starts after the server said so (>= sent)
                 job.queued = max(job.queued, sent - job.start)
@@ -1027,6 +1065,8 @@ class PollSchedule(ScheduleLearning[K]):
                 self._recruit_late(ep, now)
             self._plan(job, now)
         else:
+            if job.catching:
+                self._caught(job, outcome is Outcome.DONE, now)
             if outcome is Outcome.DONE and job.timed:
                 self._learn(job, now - job.start, now, inference_time)
             self._forget(job)
@@ -1122,6 +1162,7 @@ class PollSchedule(ScheduleLearning[K]):
         if ep.jobs or ep.model or not durations:
             return False
         ep.model.seed(durations, count)
+        ep.opened = now
         ep.early = early
         ep.canary_at = now  # no quiet-spell canaries right after a load
         return True
@@ -1154,6 +1195,7 @@ class PollSchedule(ScheduleLearning[K]):
         if ep is None:
             model = DurationModel(self._rng, self._spacing, capacity=self._reservoir)
             ep = self._endpoints[endpoint] = EndpointState(model, prior_for(endpoint, self._cold_scale))
+            ep.catch_up = self._catch_slow
         return ep
 
     def _forget(self, job: JobState[K]) -> None:

@@ -486,17 +486,17 @@ class EndpointState:
     __slots__ = (
         "adds",
         "canaries",
+        "canary_at",
         "catch_hits",
         "catch_polls",
         "catch_up",
-        "canary_at",
         "dirty_at",
         "early",
         "frontier",
         "jobs",
         "last_replan",
-        "opened",
         "model",
+        "opened",
         "planned",
         "prior",
         "queues",
@@ -876,10 +876,10 @@ class ScheduleLearning(SchedulePlacement[K]):
         ep.catch_polls += 1
         ep.catch_hits += done
         fast = self._catch_up
-        if ep.catch_up > fast and ep.catch_polls >= self._catch_min:
-            if ep.catch_hits >= self._catch_fast_share * ep.catch_polls:
-                ep.catch_up = fast
-                ep.dirty_at = now if ep.dirty_at is None else min(ep.dirty_at, now)
+        many = ep.catch_polls >= self._catch_min and ep.catch_hits >= self._catch_fast_share * ep.catch_polls
+        if ep.catch_up > fast and many:  # the window opened late: most of the wave is done already
+            ep.catch_up = fast
+            ep.dirty_at = now if ep.dirty_at is None else min(ep.dirty_at, now)
 
     def _make_scout(self, job: JobState[K]) -> None:
         job.ep.recruited += 1

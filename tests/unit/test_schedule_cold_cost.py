@@ -7,10 +7,14 @@ Simulated with ``benchmarks/queue_sim.py`` in virtual time (the real ``PollSched
 from __future__ import annotations
 
 import random
-
-from benchmarks.queue_sim import Scenario, run, warm_then
+import sys
+from pathlib import Path
 
 from odirouter_async.queue.schedule import PollSchedule
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+
+from queue_sim import Scenario, run, warm_then
 
 OPTS = {"max_rate": 10_000.0}
 

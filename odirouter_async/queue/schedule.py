@@ -91,22 +91,25 @@ Placement: when a scheduled job's next poll goes, from what its endpoint has lea
 - **Placement.**  ``spacing(a) = max(1.6 lag_target, 1.7 lag_fraction a)``: the median lag is then
   about ``0.8 lag_target`` for short jobs and ``0.85 lag_fraction`` of the duration for long ones.
   A job's first poll lands at ``lo + (0.5 + u) spacing`` (``u`` its own uniform phase: ten
-  thousand jobs never poll in lockstep), then every ``spacing`` through the window; past ``hi``
+  thousand jobs never poll in lockstep), then every ``spacing`` through the window, where the
+  spacing of a job younger than the window's median is the median's (the ratio targets are of
+  the typical duration: a warm batch's early finishers need no denser polls); past ``hi``
   (a job far from what was learned) it backs off: ``backoff.expo`` from one spacing, capped at
   ``max(tail_cap, tail_fraction age)``, half fixed and half jittered (``jitter``, full jitter with
   ``rng`` by default, applied to the upper half: a poll right after the last one is a waste).
   Past a window seeded from a history a job follows its endpoint's prior curve instead.
 - **Cold start.**  With no model, the first jobs of an endpoint are *scouts* (``PollSchedule``
-  recruits them), polled every ``max(scout_interval, scout_fraction age)`` when at least 20 jobs
-  wait behind them.  A scout with fewer behind it (a lone ``queue.run``, a small batch) follows its
+  recruits them), polled every ``max(scout_interval, scout_fraction age)`` (0.2 s, 17% of the age:
+  the window's spacing) when at least 20 jobs wait behind them.  A scout with fewer behind it (a
+  lone ``queue.run``, a small batch) follows its
   endpoint's *prior* (``prior_for``: by kind from the name, video / audio / image /
   generic): first poll at ``first``, then ``max(gap, fraction age)`` apart (15% of the age late
   on), at its own phase (generic: 0.4 s, 0.35 s, 30%: a lone 2 s job costs about 5 polls at a
   median lag of 0.27 s; ``cold_scale`` stretches the curve, see ``queue_sim.cold_curve``).  The
   others are on a sparse prior (``backoff.expo`` from ``prior_first``) whose polls are *skipped*
   while at least two older scouts are still pending (they would have finished first) and the job
-  is younger than ``gate_horizon``: a cold batch costs no polls but the scouts' until 8% of the
-  scouts have finished (``_ready``).
+  is younger than ``gate_horizon`` (12 min: a 10 min batch waits for its scouts too): a cold batch
+  costs no polls but the scouts' until 8% of the scouts have finished (``_ready``).
 - **Fixed interval.**  A job added with ``every=`` polls ``every`` seconds after each answer.
 
 ``SchedulePlacement`` holds these rules as methods of the schedule (``PollSchedule`` sets the
@@ -121,7 +124,9 @@ Learning: what a finished job teaches its endpoint, and the re-plans that follow
   ``DurationModel``: a uniform reservoir of interval-censored samples (between the
   last poll that saw the job pending and the one that saw it done) and the *likely window*
   ``[lo, hi]`` derived from it (see there).  The window is kept open past the age of any scout
-  still pending while the model is young.  ``IN_QUEUE`` and ``IN_PROGRESS`` are not told apart:
+  still pending while the model is young, or while that scout is older than the model (a cold
+  wave's model holds only its early finishes: its later jobs are not "past the window", and do
+  not trip the reset).  ``IN_QUEUE`` and ``IN_PROGRESS`` are not told apart:
   the clock is total time since submit, which is what a caller waits for and is robust to sparse
   observations (``queue_position`` is always 0).  When the model stops fitting (its tripwire) it is
   reset and the endpoint scouts again.  ``observe(..., inference_time=)`` (``metrics`` of a done
@@ -137,7 +142,9 @@ Learning: what a finished job teaches its endpoint, and the re-plans that follow
   rather than densely:
   about ten extra samplers by 20 s, for a few tenths of a request per job.
 - **Re-plans.**  Once 8% of the scouts have finished, every job is placed in one batch: those
-  already past ``lo`` catch up within half a spacing (spread by their phase).  Later material
+  already past ``lo`` catch up within 1.5 spacings (spread by their phase; the wave has mostly just
+  begun to finish); once 12 catch-ups have answered and a quarter of them found their job done
+  (the window opened late), the rest catch up within half a spacing.  Later material
   changes (the count doubles, the window moves by a fraction of a spacing) re-plan the endpoint
   again, at most once per half a spacing; a re-plan only ever moves a planned poll earlier.
 

@@ -99,8 +99,9 @@ Placement: when a scheduled job's next poll goes, from what its endpoint has lea
   ``rng`` by default, applied to the upper half: a poll right after the last one is a waste).
   Past a window seeded from a history a job follows its endpoint's prior curve instead.
 - **Cold start.**  With no model, the first jobs of an endpoint are *scouts* (``PollSchedule``
-  recruits them), polled every ``max(scout_interval, scout_fraction age)`` (0.2 s, 17% of the age:
-  the window's spacing) when at least 20 jobs wait behind them.  A scout with fewer behind it (a
+  recruits them), polled every ``max(scout_interval, scout_fraction age)`` (0.2 s, 10% of the age),
+  and at the window's spacing once that is relative (17% of the age, past 2.35 s), when at least
+  20 jobs wait behind them.  A scout with fewer behind it (a
   lone ``queue.run``, a small batch) follows its
   endpoint's *prior* (``prior_for``: by kind from the name, video / audio / image /
   generic): first poll at ``first``, then ``max(gap, fraction age)`` apart (15% of the age late
@@ -143,8 +144,9 @@ Learning: what a finished job teaches its endpoint, and the re-plans that follow
   about ten extra samplers by 20 s, for a few tenths of a request per job.
 - **Re-plans.**  Once 8% of the scouts have finished, every job is placed in one batch: those
   already past ``lo`` catch up within 1.5 spacings (spread by their phase; the wave has mostly just
-  begun to finish); once 12 catch-ups have answered and a quarter of them found their job done
-  (the window opened late), the rest catch up within half a spacing.  Later material
+  begun to finish; half a spacing for short jobs, whose spacing is absolute); once 12 catch-ups
+  have answered and a quarter of them found their job done (the window opened late), the rest
+  catch up within half a spacing.  Later material
   changes (the count doubles, the window moves by a fraction of a spacing) re-plan the endpoint
   again, at most once per half a spacing; a re-plan only ever moves a planned poll earlier.
 
@@ -708,7 +710,10 @@ class SchedulePlacement(Generic[K]):
         if age_now <= lo or (planned and first >= age_now):
             return first
         job.catching = True
-        return age_now + job.ep.catch_up * job.phase * self._spacing(max(age_now, median))
+        spacing = self._spacing(max(age_now, median))
+        # short jobs (an absolute spacing) keep the fast catch-up: 1.5 spacings is most of their length
+        spread = job.ep.catch_up if spacing > self._abs_spacing else self._catch_up
+        return age_now + spread * job.phase * spacing
 
     def _plan(self, job: JobState[K], now: float, not_before: float = -math.inf) -> None:
         """Plan the next poll from what is known now."""
@@ -718,11 +723,10 @@ class SchedulePlacement(Generic[K]):
             return
         if job.mode is Mode.SCOUT:
             if len(ep.jobs) - len(ep.scout_starts) >= _BATCH:  # others wait on this scout: dense
-                step = (
-                    self._spacing(known)
-                    if job.late
-                    else max(self._scout_interval, self._scout_fraction * known)
-                )
+                if job.late or self._rel_spacing * known > self._abs_spacing:  # the window's
+                    step = self._spacing(known)  # spacing once it is relative: the late ones are there
+                else:
+                    step = max(self._scout_interval, self._scout_fraction * known)
                 at = known + step * self._rng.uniform(0.9, 1.1)
             else:  # a lone or small-batch scout: the endpoint's prior curve, at the job's own phase
                 at = self._prior_next(job, known)
@@ -919,7 +923,7 @@ class PollSchedule(ScheduleLearning[K]):
         burst: float = 0.1,
         start_rate: float | None = None,
         scout_interval: float = 0.2,
-        scout_fraction: float = 0.17,
+        scout_fraction: float = 0.1,
         scout_share: float = 0.01,
         min_scouts: int = 3,
         max_scouts: int = 32,

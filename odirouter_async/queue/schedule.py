@@ -886,9 +886,12 @@ class ScheduleLearning(SchedulePlacement[K]):
         ep = job.ep
         ep.catch_polls += 1
         ep.catch_hits += done
-        fast = self._catch_up
-        many = ep.catch_polls >= self._catch_min and ep.catch_hits >= self._catch_fast_share * ep.catch_polls
-        if ep.catch_up > fast and many:  # the window opened late: most of the wave is done already
+        share = ep.catch_hits / ep.catch_polls
+        if ep.catch_polls < self._catch_min or share < self._catch_fast_share:
+            return
+        # the window opened late: the more of the wave is done already, the faster the rest
+        fast = self._catch_up * max(0.1, 1.0 - share)
+        if fast <= 0.5 * ep.catch_up:  # (a re-plan walks every job: only for a real change)
             ep.catch_up = fast
             ep.dirty_at = now if ep.dirty_at is None else min(ep.dirty_at, now)
 

@@ -709,11 +709,11 @@ class SchedulePlacement(Generic[K]):
         first = lo + (0.5 + job.phase) * self._spacing(max(lo, median))
         if age_now <= lo or (planned and first >= age_now):
             return first
-        job.catching = True
         spacing = self._spacing(max(age_now, median))
-        # short jobs (an absolute spacing) keep the fast catch-up: 1.5 spacings is most of their length
-        spread = job.ep.catch_up if spacing > self._abs_spacing else self._catch_up
-        return age_now + spread * job.phase * spacing
+        if spacing <= self._abs_spacing:  # short jobs keep the fast catch-up (and no re-plans for it):
+            return age_now + self._catch_up * job.phase * spacing  # 1.5 spacings is most of their length
+        job.catching = True
+        return age_now + job.ep.catch_up * job.phase * spacing
 
     def _plan(self, job: JobState[K], now: float, not_before: float = -math.inf) -> None:
         """Plan the next poll from what is known now."""

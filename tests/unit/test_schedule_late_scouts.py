@@ -81,7 +81,7 @@ def test_no_late_scouts_once_a_finish_was_learned() -> None:
 
 
 def test_a_late_scout_is_polled_at_the_window_spacing() -> None:
-    """A late recruit polls about 17 % of its age apart, as the first scouts do once past 1.2 s."""
+    """A late recruit polls about 17 % of its age apart, as the first scouts do once past 2.35 s."""
     sched = schedule()
     for i in range(300):
         sched.add(str(i), "ep", 0.0)

@@ -1,7 +1,7 @@
 """Queue benchmarks: requests per job, detection lag, client CPU and memory, against peers.
 
 Run from the repository root: ``python -m benchmarks.bench_queue`` (``--quick`` for smaller N,
-``--skip-fal``, ``--only NAME[,NAME]``: 2s (= 2s1k + 2s10k), 20s, fal, limit, lone, warm, curve,
+``--skip-fal``, ``--only NAME[,NAME]``: 2s (= 2s1k + 2s10k), 20s, fal, limit, lone, warm,
 cli_warm (``odirouter run`` twice, ``bench_cli_warm.py``), 2s10kj (10 000 through map + a journal,
 concurrency 8 000) and scale100k (2s10kj, then the same with 100 000, in one session).
 Results: ``benchmarks/out/queue.json`` (``queue_<names>.json`` with ``--only``).
@@ -27,11 +27,12 @@ Clients, same jobs:
   Key``); ours is run on the same TLS emulator for the side-by-side.
 
 Scenarios: 2 s +-25% jobs x 1000 and x 10 000 (cold start), 20 s +-25% x 1000, fal side by side
-(200 and 1000 x 2 s), a server poll limit of K=200/s (1000 x 2 s; poll rate over time), the
-requests-vs-lag curve of ours by ``lag_target``, and ``lone`` / ``warm``: one 2 s job per client
-process, cold and then warm from a ``PollingOptions(history=...)`` file a first run wrote.  The
-machine is shared and small (2 cores): numbers are noisy, and the emulator competes with the
-client for the CPU.
+(200 and 1000 x 2 s), a server poll limit of K=200/s (1000 x 2 s; poll rate over time), and
+``lone`` / ``warm``: one 2 s job per client process, cold and then warm from a
+``PollingOptions(history=...)`` file a first run wrote.  The requests-vs-lag curves by the
+schedule's spacing are ``benchmarks/queue_sim.py``'s (``PollingOptions``' ``lag_target`` /
+``lag_fraction`` are deprecated).  The machine is shared and small (2 cores): numbers are noisy,
+and the emulator competes with the client for the CPU.
 """
 
 from __future__ import annotations
@@ -478,14 +479,6 @@ def main(argv: list[str] | None = None) -> int:
             print(f"    journal file {r['journal_mb']:.1f} MB; emulator CPU {emu_cpu:.1f} s", flush=True)
     if want("cli_warm"):
         results["cli_warm"] = cli_warm(2 if quick else 10)
-    if want("curve"):
-        curve = results.setdefault("curve_lag_target", {})
-        for target in (0.05, 0.1, 0.25, 0.5, 1.0):
-            opts = {"lag_target": target, "lag_fraction": 0.4 * target}
-            r = _measure("ours", mid, two, polling=opts)
-            curve[str(target)] = r
-            rows.append((f"curve lag_target={target}", r))
-            print(_row(f"curve 2s x {mid} lag_target={target}", r), flush=True)
     checks = results.setdefault("checks", {})
     bare_name = "bare aiohttp 0.25s"
     for group, by_client in list(results.items()):

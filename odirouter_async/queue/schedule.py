@@ -91,22 +91,26 @@ Placement: when a scheduled job's next poll goes, from what its endpoint has lea
 - **Placement.**  ``spacing(a) = max(1.6 lag_target, 1.7 lag_fraction a)``: the median lag is then
   about ``0.8 lag_target`` for short jobs and ``0.85 lag_fraction`` of the duration for long ones.
   A job's first poll lands at ``lo + (0.5 + u) spacing`` (``u`` its own uniform phase: ten
-  thousand jobs never poll in lockstep), then every ``spacing`` through the window; past ``hi``
+  thousand jobs never poll in lockstep), then every ``spacing`` through the window, where the
+  spacing of a job younger than the window's median is the median's (the ratio targets are of
+  the typical duration: a warm batch's early finishers need no denser polls); past ``hi``
   (a job far from what was learned) it backs off: ``backoff.expo`` from one spacing, capped at
   ``max(tail_cap, tail_fraction age)``, half fixed and half jittered (``jitter``, full jitter with
   ``rng`` by default, applied to the upper half: a poll right after the last one is a waste).
   Past a window seeded from a history a job follows its endpoint's prior curve instead.
 - **Cold start.**  With no model, the first jobs of an endpoint are *scouts* (``PollSchedule``
-  recruits them), polled every ``max(scout_interval, scout_fraction age)`` when at least 20 jobs
-  wait behind them.  A scout with fewer behind it (a lone ``queue.run``, a small batch) follows its
+  recruits them), polled every ``max(scout_interval, scout_fraction age)`` (0.2 s, 10% of the age),
+  and at the window's spacing once that is relative (17% of the age, past 2.35 s), when at least
+  20 jobs wait behind them.  A scout with fewer behind it (a
+  lone ``queue.run``, a small batch) follows its
   endpoint's *prior* (``prior_for``: by kind from the name, video / audio / image /
   generic): first poll at ``first``, then ``max(gap, fraction age)`` apart (15% of the age late
   on), at its own phase (generic: 0.4 s, 0.35 s, 30%: a lone 2 s job costs about 5 polls at a
   median lag of 0.27 s; ``cold_scale`` stretches the curve, see ``queue_sim.cold_curve``).  The
   others are on a sparse prior (``backoff.expo`` from ``prior_first``) whose polls are *skipped*
   while at least two older scouts are still pending (they would have finished first) and the job
-  is younger than ``gate_horizon``: a cold batch costs no polls but the scouts' until 8% of the
-  scouts have finished (``_ready``).
+  is younger than ``gate_horizon`` (12 min: a 10 min batch waits for its scouts too): a cold batch
+  costs no polls but the scouts' until 8% of the scouts have finished (``_ready``).
 - **Fixed interval.**  A job added with ``every=`` polls ``every`` seconds after each answer.
 
 ``SchedulePlacement`` holds these rules as methods of the schedule (``PollSchedule`` sets the
@@ -121,7 +125,9 @@ Learning: what a finished job teaches its endpoint, and the re-plans that follow
   ``DurationModel``: a uniform reservoir of interval-censored samples (between the
   last poll that saw the job pending and the one that saw it done) and the *likely window*
   ``[lo, hi]`` derived from it (see there).  The window is kept open past the age of any scout
-  still pending while the model is young.  ``IN_QUEUE`` and ``IN_PROGRESS`` are not told apart:
+  still pending while the model is young, or while that scout is older than the model (a cold
+  wave's model holds only its early finishes: its later jobs are not "past the window", and do
+  not trip the reset).  ``IN_QUEUE`` and ``IN_PROGRESS`` are not told apart:
   the clock is total time since submit, which is what a caller waits for and is robust to sparse
   observations (``queue_position`` is always 0).  When the model stops fitting (its tripwire) it is
   reset and the endpoint scouts again.  ``observe(..., inference_time=)`` (``metrics`` of a done
@@ -137,7 +143,10 @@ Learning: what a finished job teaches its endpoint, and the re-plans that follow
   rather than densely:
   about ten extra samplers by 20 s, for a few tenths of a request per job.
 - **Re-plans.**  Once 8% of the scouts have finished, every job is placed in one batch: those
-  already past ``lo`` catch up within half a spacing (spread by their phase).  Later material
+  already past ``lo`` catch up within 1.5 spacings (spread by their phase; the wave has mostly just
+  begun to finish; half a spacing for short jobs, whose spacing is absolute); once 12 catch-ups
+  have answered and a quarter of them found their job done (the window opened late), the rest
+  catch up within half a spacing.  Later material
   changes (the count doubles, the window moves by a fraction of a spacing) re-plan the endpoint
   again, at most once per half a spacing; a re-plan only ever moves a planned poll earlier.
 
@@ -487,12 +496,16 @@ class EndpointState:
         "adds",
         "canaries",
         "canary_at",
+        "catch_hits",
+        "catch_polls",
+        "catch_up",
         "dirty_at",
         "early",
         "frontier",
         "jobs",
         "last_replan",
         "model",
+        "opened",
         "planned",
         "prior",
         "queues",
@@ -521,8 +534,12 @@ class EndpointState:
         self.recruit_at = 0.0  # frontier age at which the next late scout is recruited (cold batch)
         self.dirty_at: float | None = None
         self.last_replan = -math.inf
+        self.opened = math.inf  # when the model got its first sample (since the last reset)
         self.planned = (0.0, 0.0)  # the window of the last re-plan
         self.replans = 0
+        self.catch_up = 1.5  # catch-ups spread over this many spacings (see ``_caught``)
+        self.catch_polls = 0  # catch-up polls answered since the window (re)opened ...
+        self.catch_hits = 0  # ... and how many of them found their job done
 
 
 @dataclass(slots=True, eq=False)
@@ -547,6 +564,7 @@ class JobState(Generic[K]):
     errors: Iterator[float] | None = None
     every: float = 0.0  # > 0: a fixed-interval job (``add(..., every=)``)
     late: bool = False  # a scout recruited late in a cold batch: polled at the window's spacing
+    catching: bool = False  # its planned poll is a catch-up (``_model_target``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -604,6 +622,10 @@ _MIN_GAP = 0.05  # no two polls of one job closer than this (seconds)
 _GATE_MIN = 2  # pending older scouts needed to skip a cold job's prior poll
 
 
+_FRONTIER_UNTIL = 32  # pending scouts keep the window open until this many samples, or longer if
+# they were recruited before its first sample: a cold wave's model only holds its early finishes
+
+
 _GATE_SLACK = 0.05  # a scout submitted this much later still counts as "older"
 
 
@@ -611,9 +633,6 @@ _BATCH = 20  # a scout with at least this many non-scouts behind it polls densel
 
 
 _OPEN_SHARE = 0.08  # non-scouts wait on the scouts until this share of them has finished
-
-
-_FRONTIER_UNTIL = 32  # pending scouts keep the window open until this many samples
 
 
 class SchedulePlacement(Generic[K]):
@@ -624,6 +643,9 @@ class SchedulePlacement(Generic[K]):
     _abs_spacing: float
     _rel_spacing: float
     _catch_up: float
+    _catch_slow: float
+    _catch_fast_share: float
+    _catch_min: int
     _scout_interval: float
     _scout_fraction: float
     _prior_first: float
@@ -647,7 +669,7 @@ class SchedulePlacement(Generic[K]):
         return self._half_jitter(min(next(job.waits), cap))
 
     def _hi(self, ep: EndpointState) -> float:
-        if ep.scout_starts and len(ep.model) < _FRONTIER_UNTIL:
+        if ep.scout_starts and (len(ep.model) < _FRONTIER_UNTIL or ep.scout_starts[0] < ep.opened):
             return max(ep.model.hi, ep.frontier + self._spacing(ep.frontier))
         return ep.model.hi
 
@@ -656,11 +678,10 @@ class SchedulePlacement(Generic[K]):
         return len(ep.model) >= max(1, math.ceil(_OPEN_SHARE * ep.recruited))
 
     def _window(self, ep: EndpointState) -> tuple[float, float, float] | None:
-        """``(lo, hi, spacing(lo))`` of the endpoint's likely window; ``None`` until it is ready."""
+        """``(lo, hi, median)`` of the endpoint's likely window; ``None`` until it is ready."""
         if not self._ready(ep):
             return None
-        lo = ep.model.lo
-        return lo, self._hi(ep), self._spacing(lo)
+        return ep.model.lo, self._hi(ep), ep.model.median
 
     def _model_target(
         self,
@@ -677,17 +698,22 @@ class SchedulePlacement(Generic[K]):
         spacing, spread by its phase.  ``window``: ``_window(job.ep)`` when the caller has it.
         """
         known = job.known
+        job.catching = False
         if window is None:
             window = self._window(job.ep)
         if window is None or known >= window[1]:
             return None
-        lo, _, spacing_lo = window
+        lo, _, median = window
         if known >= lo:
-            return known + self._spacing(known)
-        first = lo + (0.5 + job.phase) * spacing_lo
+            return known + self._spacing(max(known, median))
+        first = lo + (0.5 + job.phase) * self._spacing(max(lo, median))
         if age_now <= lo or (planned and first >= age_now):
             return first
-        return age_now + self._catch_up * job.phase * self._spacing(age_now)
+        spacing = self._spacing(max(age_now, median))
+        if spacing <= self._abs_spacing:  # short jobs keep the fast catch-up (and no re-plans for it):
+            return age_now + self._catch_up * job.phase * spacing  # 1.5 spacings is most of their length
+        job.catching = True
+        return age_now + job.ep.catch_up * job.phase * spacing
 
     def _plan(self, job: JobState[K], now: float, not_before: float = -math.inf) -> None:
         """Plan the next poll from what is known now."""
@@ -697,11 +723,10 @@ class SchedulePlacement(Generic[K]):
             return
         if job.mode is Mode.SCOUT:
             if len(ep.jobs) - len(ep.scout_starts) >= _BATCH:  # others wait on this scout: dense
-                step = (
-                    self._spacing(known)
-                    if job.late
-                    else max(self._scout_interval, self._scout_fraction * known)
-                )
+                if job.late or self._rel_spacing * known > self._abs_spacing:  # the window's
+                    step = self._spacing(known)  # spacing once it is relative: the late ones are there
+                else:
+                    step = max(self._scout_interval, self._scout_fraction * known)
                 at = known + step * self._rng.uniform(0.9, 1.1)
             else:  # a lone or small-batch scout: the endpoint's prior curve, at the job's own phase
                 at = self._prior_next(job, known)
@@ -790,7 +815,10 @@ class ScheduleLearning(SchedulePlacement[K]):
             model.reset()
             ep.rescout, ep.frontier, ep.replans, ep.recruited = self._min_scouts, 0.0, 0, 0
             ep.recruit_at = 0.0
+            ep.catch_up, ep.catch_polls, ep.catch_hits = self._catch_slow, 0, 0
             ep.dirty_at = now
+        if not model:
+            ep.opened = now
         model.add(lower, age, precise=job.scout or age - lower <= 0.5 * self._spacing(age))
         n, (lo0, hi0) = len(model), ep.planned
         if ep.replans == 0:
@@ -829,10 +857,13 @@ class ScheduleLearning(SchedulePlacement[K]):
             if job.mode is Mode.PRIOR or not ready:
                 self._plan(job, now)
                 continue
+            catching = job.catching
             target = self._model_target(job, now - job.start, planned=True, window=window)
             if target is not None and job.start + target < job.due - 1e-9:
                 job.mode, job.waits = Mode.MODEL, None
                 self._push(job, max(job.start + target, now))
+            else:
+                job.catching = catching
 
     def _recruit_late(self, ep: EndpointState, now: float) -> None:
         """A cold batch whose scouts are all still pending recruits more, ever sparser in age."""
@@ -848,6 +879,21 @@ class ScheduleLearning(SchedulePlacement[K]):
                 job.late = True
                 self._plan(job, now)
                 return
+
+    def _caught(self, job: JobState[K], done: bool, now: float) -> None:
+        """A catch-up poll answered: when many find their job done, the rest catch up faster."""
+        job.catching = False
+        ep = job.ep
+        ep.catch_polls += 1
+        ep.catch_hits += done
+        share = ep.catch_hits / ep.catch_polls
+        if ep.catch_polls < self._catch_min or share < self._catch_fast_share:
+            return
+        # the window opened late: the more of the wave is done already, the faster the rest
+        fast = self._catch_up * max(0.1, 1.0 - share)
+        if fast <= 0.5 * ep.catch_up:  # (a re-plan walks every job: only for a real change)
+            ep.catch_up = fast
+            ep.dirty_at = now if ep.dirty_at is None else min(ep.dirty_at, now)
 
     def _make_scout(self, job: JobState[K]) -> None:
         job.ep.recruited += 1
@@ -885,7 +931,7 @@ class PollSchedule(ScheduleLearning[K]):
         min_scouts: int = 3,
         max_scouts: int = 32,
         prior_first: float = 1.0,
-        gate_horizon: float = 300.0,
+        gate_horizon: float = 720.0,
         tail_cap: float = 30.0,
         tail_fraction: float = 0.25,
         error_base: float = 0.5,
@@ -901,6 +947,9 @@ class PollSchedule(ScheduleLearning[K]):
         self._abs_spacing = 1.6 * lag_target
         self._rel_spacing = 1.7 * lag_fraction
         self._catch_up = 0.5
+        self._catch_slow = 1.5
+        self._catch_fast_share = 0.25
+        self._catch_min = 12
         self._scout_interval = scout_interval
         self._scout_fraction = scout_fraction
         self._scout_share = scout_share
@@ -1011,6 +1060,8 @@ class PollSchedule(ScheduleLearning[K]):
             wait = self._half_jitter(min(next(job.errors), cap))
             self._plan(job, now, not_before=now + wait)
         elif outcome in PENDING:
+            if job.catching:
+                self._caught(job, False, now)
             job.known = max(job.known, sent - job.start)
             if outcome is Outcome.QUEUED:  # it starts after the server said so (>= sent)
                 job.queued = max(job.queued, sent - job.start)
@@ -1028,6 +1079,8 @@ class PollSchedule(ScheduleLearning[K]):
                 self._recruit_late(ep, now)
             self._plan(job, now)
         else:
+            if job.catching:
+                self._caught(job, outcome is Outcome.DONE, now)
             if outcome is Outcome.DONE and job.timed:
                 self._learn(job, now - job.start, now, inference_time)
             self._forget(job)
@@ -1123,6 +1176,7 @@ class PollSchedule(ScheduleLearning[K]):
         if ep.jobs or ep.model or not durations:
             return False
         ep.model.seed(durations, count)
+        ep.opened = now
         ep.early = early
         ep.canary_at = now  # no quiet-spell canaries right after a load
         return True
@@ -1155,6 +1209,7 @@ class PollSchedule(ScheduleLearning[K]):
         if ep is None:
             model = DurationModel(self._rng, self._spacing, capacity=self._reservoir)
             ep = self._endpoints[endpoint] = EndpointState(model, prior_for(endpoint, self._cold_scale))
+            ep.catch_up = self._catch_slow
         return ep
 
     def _forget(self, job: JobState[K]) -> None:

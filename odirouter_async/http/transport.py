@@ -111,10 +111,19 @@ def _traced() -> bool:
     """Whether this call is traced: OpenTelemetry installed, its API loaded by the application (or
     a provider named in the environment), and a recording provider set (``tracing.active``).
 
-    Read per call, so a provider set after the client was made counts; the first two tests are
-    reads, so a client that does not trace never calls into ``http/tracing.py``.
+    Read per call, so a provider set after the client was made counts; the tests before
+    ``tracing.active()`` are reads, so a client that does not trace never calls into
+    ``http/tracing.py``, even when the API was imported.
     """
-    return tracing.ENABLED and (tracing.PROVIDER_FROM_ENV or _OTEL_API in _MODULES) and tracing.active()
+    if not tracing.ENABLED:
+        return False
+    if tracing.PROVIDER_FROM_ENV:
+        return tracing.active()
+    # The API keeps the provider the application set in a module global: while it is None, no
+    # provider was set and ``tracing.active()`` would say so; an application that imported the API
+    # without setting one (a library did) pays a read, not a call.
+    api = _MODULES.get(_OTEL_API)
+    return api is not None and getattr(api, "_TRACER_PROVIDER", None) is not None and tracing.active()
 
 
 # -- headers: the origin rule ---------------------------------------------------------------

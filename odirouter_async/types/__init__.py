@@ -8,8 +8,8 @@ streams and the errors are exported from ``odirouter_async`` itself.
 
 Each name's module is imported when the name is first read (PEP 562 ``__getattr__``): importing
 ``types.chat`` for a chat call does not load the Responses, queue and video types (issue #23).
-``_NAMES`` lists each module's public names (its ``__all__``; queue and videos without their
-decoders), checked against the modules by ``tests/unit/test_lazy_import.py``.
+``_NAMES`` lists each module's public names (its ``__all__``), checked against the modules by
+``tests/unit/test_lazy_import.py``.
 """
 
 from __future__ import annotations
@@ -21,22 +21,10 @@ if TYPE_CHECKING:  # type checkers see every name here; at run time ``__getattr_
     from .chat import *  # noqa: F403
     from .chat_events import *  # noqa: F403
     from .models import *  # noqa: F403
-    from .queue import (
-        JobOutput as JobOutput,
-        JobResult as JobResult,
-        QueueMetrics as QueueMetrics,
-        QueueStatus as QueueStatus,
-        QueueSubmitResponse as QueueSubmitResponse,
-        StatusUpdate as StatusUpdate,
-    )
+    from .queue import *  # noqa: F403
     from .response_events import *  # noqa: F403
     from .responses import *  # noqa: F403
-    from .videos import (
-        Video as Video,
-        VideoDeleted as VideoDeleted,
-        VideoError as VideoError,
-        VideoList as VideoList,
-    )
+    from .videos import *  # noqa: F403
 
 #: submodule -> the public names it exports to this package
 _NAMES: dict[str, tuple[str, ...]] = {

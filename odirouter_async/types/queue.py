@@ -29,19 +29,15 @@ import msgspec
 from .._exceptions import OdiRouterError
 from ._base import TopLevel, WireModel, attach_raw, attach_raw_item
 
+#: the public names (re-exported by ``odirouter_async.types``); the decoders and ``decode_*``
+#: functions are the package's own, imported by name where they are used
 __all__ = (
-    "JOB_RESULT_DECODER",
-    "QUEUE_STATUS_DECODER",
-    "QUEUE_SUBMIT_DECODER",
     "JobOutput",
     "JobResult",
     "QueueMetrics",
     "QueueStatus",
     "QueueSubmitResponse",
     "StatusUpdate",
-    "decode_job_result",
-    "decode_loose",
-    "decode_status",
 )
 
 

@@ -18,11 +18,9 @@ import msgspec
 
 from ._base import TopLevel, WireModel
 
+#: the public names (re-exported by ``odirouter_async.types``); the decoders and
+#: ``TERMINAL_STATUSES`` are the package's own, imported by name where they are used
 __all__ = (
-    "TERMINAL_STATUSES",
-    "VIDEO_DECODER",
-    "VIDEO_DELETED_DECODER",
-    "VIDEO_LIST_DECODER",
     "Video",
     "VideoDeleted",
     "VideoError",

@@ -154,8 +154,6 @@ bad = []
 for module, names in t._NAMES.items():
     mod = importlib.import_module("odirouter_async.types." + module)
     public = mod.__all__
-    if module in ("queue", "videos"):  # their decoders stay in their modules
-        public = tuple(n for n in public if n[0].isupper() and not n.isupper())
     if set(names) != set(public):
         bad.append((module, sorted(set(names) ^ set(public))))
     bad += [n for n in names if getattr(t, n) is not getattr(mod, n)]

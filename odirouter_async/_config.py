@@ -335,9 +335,9 @@ class PollingOptions:
         max_rate: polls per second for all jobs together (the rate starts at 100/s and doubles
             while polls wait for it, up to this); a 429 lowers it (AIMD) and it recovers.
         max_in_flight: polls sent at once.
-        lag_target: deprecated, without effect (the schedule places polls from the endpoint's
-            learned durations and never read it); setting it warns (``DeprecationWarning``); it
-            will be removed, as will ``lag_fraction`` and ``tick``.
+        lag_target: deprecated, without effect (the schedule places polls by its own spacing,
+            from the endpoint's learned durations); setting it warns (``DeprecationWarning``);
+            it will be removed, as will ``lag_fraction`` and ``tick``.
         lag_fraction: deprecated, without effect, as ``lag_target``.
         tick: deprecated, without effect, as ``lag_target``.
         seed: seeds the schedule's jitter (reproducible runs); ``None``: random.

@@ -243,6 +243,8 @@ if TYPE_CHECKING:
 
 
 logger: Final = logging.getLogger("odirouter_async")
+#: wakeups of the driver closer together than this are coalesced (seconds)
+_TICK: Final = 0.005
 
 
 class _Entry:
@@ -292,12 +294,9 @@ class Scheduler:
             raise ValueError("max_poll_errors must be >= 1")
         self.options = opts
         self._poll = poll
-        self._sched: PollSchedule[Hashable] = PollSchedule(
-            random.Random(opts.seed),
-            lag_target=opts.lag_target,
-            lag_fraction=opts.lag_fraction,
-            max_rate=opts.max_rate,
-        )
+        # ``PollingOptions.lag_target`` / ``lag_fraction`` are deprecated and not passed: the
+        # schedule's own spacing is the one it was tuned and tested with
+        self._sched: PollSchedule[Hashable] = PollSchedule(random.Random(opts.seed), max_rate=opts.max_rate)
         self._entries: dict[Hashable, _Entry] = {}
         self._deadlines: list[tuple[float, int, Watch]] = []
         self._seq = 0
@@ -477,7 +476,7 @@ class Scheduler:
 
     async def _drive(self) -> None:
         loop = asyncio.get_running_loop()
-        sched, tick, limit = self._sched, self.options.tick, self.options.max_in_flight
+        sched, tick, limit = self._sched, _TICK, self.options.max_in_flight
         try:
             while True:
                 now = loop.time()

@@ -155,6 +155,29 @@ def test_unused_polling_knobs_warn() -> None:
         odirouter_async.PollingOptions(tick=0.1)
 
 
+def test_deprecated_polling_knobs_change_nothing() -> None:
+    """A scheduler given ``lag_target``/``lag_fraction`` places polls exactly as one without them."""
+    import pytest
+
+    from odirouter_async.queue.scheduler import Scheduler
+
+    with pytest.warns(DeprecationWarning):
+        odd = odirouter_async.PollingOptions(lag_target=9.0, lag_fraction=0.9, seed=1)
+    plain = odirouter_async.PollingOptions(seed=1)
+    placed = []
+    for options in (odd, plain):
+        sched = Scheduler(options)._sched
+        sched.seed("ep", [20.0 + i / 10 for i in range(100)], now=0.0)  # a warm endpoint: spaced polls
+        for i in range(50):
+            sched.add(i, "ep", now=0.0)
+        times, now = [], 0.0
+        while (wake := sched.next_wakeup(now)) is not None and wake < 60.0:
+            now = wake
+            times += [(now, key) for key in sched.due(now, 1000)]
+        placed.append(times)
+    assert placed[0] == placed[1] and len(placed[0]) >= 50
+
+
 def test_max_retries_is_checked_the_same_per_client_and_per_call() -> None:
     """The client's ``max_retries=`` and a call's are refused by the same rule."""
     import pytest

@@ -40,7 +40,6 @@ import urllib.request
 import warnings
 import weakref
 from collections.abc import AsyncGenerator
-from contextvars import ContextVar
 from types import SimpleNamespace, TracebackType
 from typing import Any, Final
 from urllib.parse import unquote, urlsplit
@@ -168,7 +167,7 @@ class PoolWait:
     A request that never waits costs this object and two calls.
     """
 
-    __slots__ = ("_deadline", "_handle", "_task", "_token", "fired", "rid", "seconds")
+    __slots__ = ("_deadline", "_handle", "_prev", "_task", "fired", "rid", "seconds")
 
     def __init__(self, timeout: aiohttp.ClientTimeout, rid: str | None) -> None:
         self.seconds: float | None = getattr(timeout, "pool", None)
@@ -179,13 +178,23 @@ class PoolWait:
         self._task: asyncio.Task[Any] | None = None
 
     def __enter__(self) -> PoolWait:
-        self._token = _WAITING.set(self)  # read by the connector's slot wait, in this task
+        # Read by the connector's slot wait, in this task.  A dict keyed by the task, not a
+        # ContextVar: a ContextVar.set allocates a Token and a new context mapping per request,
+        # GC-tracked objects alive for the whole send (BENCHMARKS.md, "object churn").
+        task = asyncio.current_task()  # not kept on self: task -> frame -> self would be a cycle
+        self._prev = _WAITING.get(task)
+        _WAITING[task] = self
         return self
 
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> bool:
-        _WAITING.reset(self._token)
+        task = asyncio.current_task()
+        if self._prev is None:
+            _WAITING.pop(task, None)
+        else:
+            _WAITING[task] = self._prev
+            self._prev = None
         if self._handle is not None:
             self._handle.cancel()
             self._handle = None
@@ -245,8 +254,8 @@ def _pool_trace() -> aiohttp.TraceConfig:
     return trace
 
 
-#: the ``PoolWait`` of the request the current task is sending (set by ``PoolWait.__enter__``)
-_WAITING: Final[ContextVar[PoolWait | None]] = ContextVar("odirouter_pool_wait", default=None)
+#: task -> the ``PoolWait`` of the request that task is sending (set by ``PoolWait.__enter__``)
+_WAITING: Final[dict[asyncio.Task[Any] | None, PoolWait]] = {}
 
 #: aiohttp >= 3.10 waits for a slot in one connector method, called in the requesting task:
 #: hooking it costs nothing per request; a trace config (the fallback) makes aiohttp build trace
@@ -258,7 +267,7 @@ class _Connector(aiohttp.TCPConnector):
     """aiohttp's connector, telling the sending request's ``PoolWait`` when it queues for a slot."""
 
     async def _wait_for_available_connection(self, key: Any, traces: Any) -> None:
-        wait = _WAITING.get()
+        wait = _WAITING.get(asyncio.current_task())
         if wait is None:
             return await super()._wait_for_available_connection(key, traces)
         wait.queued()

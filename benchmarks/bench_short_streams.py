@@ -11,8 +11,10 @@ in a fresh client process (so the emulator's CPU and the other side's warm cache
 and each round runs every side once per workload, alternating the order, so a shared machine's
 noise falls on all sides alike.  Reported per workload and side: the median of the rounds and
 their spread (min-max), in ms of client CPU (``time.process_time()`` around the workload, after a
-warm-up call), the ratio of the medians to the bare loop (and to ``--against``) and the median of
-the per-round ratios to the bare loop ("paired": the rounds' noise cancels).
+warm-up call; the child's garbage collections per generation and the time spent in them are
+reported too, from ``gc.callbacks``), the ratio of the medians to the bare loop (and to
+``--against``) and the median of the per-round ratios to the bare loop ("paired": the rounds'
+noise cancels).
 
 Workloads:
 
@@ -31,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import statistics
@@ -146,6 +149,7 @@ async def _run(one: Any, what: str, n: int) -> tuple[float, int]:
     """``(client CPU seconds, items)`` of ``n`` calls of ``one``: all at once for streams, else
     ``CONCURRENCY`` workers; after one warm-up call."""
     await one()
+    gc.callbacks.append(_gc_callback)
     started = time.process_time()
     if what == "streams":
         counts = await asyncio.gather(*(one() for _ in range(n)))
@@ -156,7 +160,21 @@ async def _run(one: Any, what: str, n: int) -> tuple[float, int]:
             return sum([await one() for _ in remaining])
 
         counts = await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
-    return time.process_time() - started, sum(counts)
+    cpu = time.process_time() - started
+    gc.callbacks.remove(_gc_callback)
+    return cpu, sum(counts)
+
+
+#: the child's garbage collections during the workload: count per generation, seconds in all
+_GC: dict[str, Any] = {"collections": [0, 0, 0], "seconds": 0.0, "started": 0.0}
+
+
+def _gc_callback(phase: str, info: dict[str, int]) -> None:
+    if phase == "start":
+        _GC["collections"][info["generation"]] += 1
+        _GC["started"] = time.perf_counter()
+    else:
+        _GC["seconds"] += time.perf_counter() - _GC["started"]
 
 
 def _child(side: str, code: str | None, url: str, key: str, what: str, n: int) -> dict[str, float]:
@@ -186,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
             sys.path.insert(0, os.environ["BENCH_SHORT_CODE"])
         run = _bare if side == "bare" else _ours
         cpu, items = asyncio.run(run(url, key, what, int(n)))
-        print(json.dumps({"cpu_s": cpu, "items": items}))
+        print(json.dumps({"cpu_s": cpu, "items": items, "gc": _GC["collections"], "gc_s": _GC["seconds"]}))
         return 0
 
     from ._harness import emulator_process, save
@@ -196,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
         sides["before"] = str(Path(args.against).resolve())
     workloads = (args.only,) if args.only else WORKLOADS
     runs: dict[str, dict[str, list[float]]] = {w: {s: [] for s in sides} for w in workloads}
+    gcs: dict[str, dict[str, list[tuple[list[int], float]]]] = {w: {s: [] for s in sides} for w in workloads}
     with emulator_process(tokens_per_second=20) as emu:
         for i in range(args.rounds):
             order = list(sides) if i % 2 == 0 else list(reversed(sides))
@@ -205,6 +224,7 @@ def main(argv: list[str] | None = None) -> int:
                         "bare" if side == "bare" else "ours", sides[side], emu.url, emu.api_key, what, args.n
                     )
                     runs[what][side].append(r["cpu_s"] * 1000)
+                    gcs[what][side].append((r.get("gc", [0, 0, 0]), r.get("gc_s", 0.0) * 1000))
                     print(f"round {i + 1} {what:8} {side:7} {r['cpu_s'] * 1000:8.1f} ms ({r['items']} items)")
     table: dict[str, Any] = {}
     print(f"\n{'workload':10} {'side':8} {'median ms':>10} {'spread':>17}  vs bare  paired  vs before")
@@ -214,8 +234,12 @@ def main(argv: list[str] | None = None) -> int:
             vs_bare = med[side] / med["bare"]
             vs_before = med[side] / med["before"] if "before" in med else None
             paired = statistics.median(v / b for v, b in zip(values, by_side["bare"], strict=True))
+            gen = [statistics.median(c[g] for c, _ in gcs[what][side]) for g in range(3)]
+            gc_ms = statistics.median(ms for _, ms in gcs[what][side])
             table.setdefault(what, {})[side] = {
                 "median_ms": med[side],
+                "gc_collections": gen,
+                "gc_ms": gc_ms,
                 "paired_vs_bare": paired,
                 "min_ms": min(values),
                 "max_ms": max(values),
@@ -227,6 +251,7 @@ def main(argv: list[str] | None = None) -> int:
             before = f"{vs_before:.3f}x" if vs_before is not None else ""
             ratios = f"{vs_bare:.3f}x  {paired:.3f}x  {before}"
             print(f"{what:10} {side:8} {med[side]:10.1f} {spread:>17}  {ratios}")
+            print(f"{'':10} {'':8} gc collections per generation {gen}, {gc_ms:.1f} ms in gc (medians)")
     command = " ".join(["python -m benchmarks.bench_short_streams", *(argv or sys.argv[1:])])
     print(f"\nwritten {save('short_streams', {'command': command, 'sides': sides, 'results': table})}")
     return 0

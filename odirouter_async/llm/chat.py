@@ -276,6 +276,7 @@ class Completions:
         )
         # </fields:chat>
         body = chat_body(model, messages, fields, extra_fields)
+        del fields  # not kept alive (GC-tracked) in this frame for the whole exchange
         transport = self._client.requester
         if stream:
             body["stream"] = True

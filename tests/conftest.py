@@ -38,11 +38,17 @@ def anyio_backend(request: pytest.FixtureRequest) -> tuple[str, dict[str, Any]]:
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    """``-n auto``: one worker per CPU this process may use (the tests wait on I/O little now)."""
+    """``-n auto``: two workers per CPU this process may use, at most CPUs + 4.
+
+    The CPU work is small; what is left of a run is mostly waiting on real processes (PostgreSQL,
+    the CLI's signal tests, the docs build), which a second worker per CPU overlaps (2 CPUs: 4
+    workers, ~110 s against ~145 s with 2; BENCHMARKS.md).  Each worker pays its own collection,
+    hence the cap on big machines."""
     try:
-        return len(os.sched_getaffinity(0))
+        cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+        cpus = os.cpu_count() or 1
+    return min(2 * cpus, cpus + 4)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
